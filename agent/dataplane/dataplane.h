@@ -1,0 +1,86 @@
+// The agent's handle on the kernel datapath: loads (or reuses) the pinned BPF
+// maps and programs under a bpffs pin root, attaches XDP to the node's
+// interfaces and sk_lookup to the network namespace, and applies the desired
+// frontends to the maps as a difference against what the maps already hold.
+//
+// The model (agent/model) decides *what* frontends exist; this class only
+// knows how to make the kernel match that set.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <vector>
+
+namespace xgress::agent::dataplane {
+
+struct Error {
+    std::string message;
+};
+
+// An address in network byte order; IPv4 uses the first 4 bytes.
+struct IpAddress {
+    bool v6 = false;
+    std::array<std::uint8_t, 16> bytes{};
+    bool operator==(const IpAddress&) const = default;
+    auto operator<=>(const IpAddress&) const = default;
+};
+
+enum class Protocol : std::uint8_t { Tcp = 6, Udp = 17 };
+
+struct FrontendSpec {
+    // Which destinations match: a NodePort matches the port on every node
+    // address (node_port = true, address ignored); a VIP (LoadBalancer ingress
+    // IP, externalIP) matches one exact address.
+    bool node_port = false;
+    IpAddress address;
+    std::uint16_t port = 0;             // host byte order
+    Protocol protocol = Protocol::Tcp;
+    std::uint32_t listener_slot = 0;    // SOCKMAP index of the proxy socket serving it
+    std::string name;                   // "namespace/service:port-name", for logs and xgressctl
+    bool operator==(const FrontendSpec&) const = default;
+};
+
+struct Options {
+    std::string pin_root = "/sys/fs/bpf/xgress";   // must be on a bpffs
+    std::vector<std::string> interfaces;          // XDP attach points; empty = every non-loopback
+                                                  // interface that holds an address
+    bool allow_generic_xdp = true;                // fall back to SKB mode when native fails
+};
+
+class Dataplane {
+public:
+    // Loads and pins the maps and programs, or reuses what a previous agent
+    // pinned, and makes sure XDP and sk_lookup are attached.
+    static std::expected<Dataplane, Error> open(const Options& options);
+
+    Dataplane(Dataplane&&) noexcept;
+    Dataplane& operator=(Dataplane&&) noexcept;
+    ~Dataplane();  // leaves everything pinned and attached (traffic keeps flowing)
+
+    // Replaces the node-address set (addresses NodePort frontends match on).
+    std::expected<void, Error> set_node_addresses(const std::vector<IpAddress>& addresses);
+
+    // Makes the frontend maps hold exactly `frontends`: adds and updates first,
+    // deletes last, so no packet sees a half-written state.
+    std::expected<void, Error> apply_frontends(const std::vector<FrontendSpec>& frontends);
+
+    // Puts a proxy listening socket into the SOCKMAP at `slot`.
+    std::expected<void, Error> set_listener(std::uint32_t slot, int socket_fd);
+
+    // Detaches programs and removes every pin under options.pin_root that the
+    // agent made. Safe to run when nothing is there.
+    static std::expected<void, Error> cleanup(const Options& options);
+
+private:
+    struct State;
+    explicit Dataplane(State* state);
+    State* state_ = nullptr;
+};
+
+// Every address configured on this network namespace's interfaces, except
+// loopback and IPv6 link-local.
+std::expected<std::vector<IpAddress>, Error> local_node_addresses();
+
+}  // namespace xgress::agent::dataplane
