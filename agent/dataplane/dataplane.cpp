@@ -1,0 +1,279 @@
+// Dataplane: open (load, pin, attach), reconcile maps, cleanup.
+#include "dataplane.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "frontend_plan.h"
+#include "libbpf_log.h"
+#include "pin_layout.h"
+#include "sk_lookup.skel.h"
+#include "xdp_attach.h"
+#include "xgress/bpf_abi.h"
+
+namespace xgress::agent::dataplane {
+
+struct Dataplane::State {
+    Options options;
+    PinLayout layout;
+    sk_lookup_bpf* skel = nullptr;  // holds the fds of every (pinned) map
+    int link_fd = -1;
+
+    ~State() {
+        if (link_fd >= 0) close(link_fd);
+        sk_lookup_bpf__destroy(skel);
+    }
+    int fd(bpf_map* map) const { return bpf_map__fd(map); }
+};
+
+namespace {
+
+std::unexpected<Error> fail(std::string message) { return std::unexpected(Error{std::move(message)}); }
+
+std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
+
+// Network namespace of the calling thread: the one sk_lookup steers in.
+std::expected<std::pair<int, ino_t>, Error> open_current_netns() {
+    int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(fmt::format("open /proc/thread-self/ns/net: {}", errno_text(errno)));
+    struct stat st{};
+    fstat(fd, &st);
+    return std::pair{fd, st.st_ino};
+}
+
+// Reuses the pinned sk_lookup link (moving it to the freshly loaded program,
+// so an upgraded agent's code takes effect) or attaches and pins a new one.
+std::expected<int, Error> ensure_sk_lookup_link(const PinLayout& layout, bpf_program* prog) {
+    auto netns = open_current_netns();
+    if (!netns) return std::unexpected(netns.error());
+    auto [netns_fd, netns_ino] = *netns;
+
+    if (int pinned = bpf_obj_get(layout.sk_lookup_link().c_str()); pinned >= 0) {
+        bpf_link_info info{};
+        __u32 len = sizeof(info);
+        bool same_netns = bpf_obj_get_info_by_fd(pinned, &info, &len) == 0 &&
+                          info.type == BPF_LINK_TYPE_NETNS && info.netns.netns_ino == netns_ino;
+        if (same_netns && bpf_link_update(pinned, bpf_program__fd(prog), nullptr) == 0) {
+            close(netns_fd);
+            spdlog::info("sk_lookup: reusing pinned link {}", layout.sk_lookup_link());
+            return pinned;
+        }
+        spdlog::warn("sk_lookup: pinned link {} is stale or for another namespace; replacing it",
+                     layout.sk_lookup_link());
+        close(pinned);
+        unlink(layout.sk_lookup_link().c_str());
+    }
+
+    bpf_link* link = bpf_program__attach_netns(prog, netns_fd);
+    close(netns_fd);
+    if (!link) return fail(fmt::format("sk_lookup attach to netns: {}", errno_text(errno)));
+    std::error_code ec;
+    std::filesystem::create_directories(layout.links_dir(), ec);
+    if (int err = bpf_link__pin(link, layout.sk_lookup_link().c_str()); err) {
+        bpf_link__destroy(link);
+        return fail(fmt::format("pin {}: {}", layout.sk_lookup_link(), errno_text(err)));
+    }
+    int fd = dup(bpf_link__fd(link));
+    bpf_link__destroy(link);  // closes our fd only; the pin keeps the link attached
+    spdlog::info("sk_lookup: attached to this network namespace, pinned at {}", layout.sk_lookup_link());
+    return fd;
+}
+
+std::expected<void, Error> write_abi_version(int abi_map_fd) {
+    std::uint32_t key = XGRESS_ABI_INFO_KEY;
+    xgress_abi_info info{};
+    if (bpf_map_lookup_elem(abi_map_fd, &key, &info) == 0 && info.abi_version != 0 &&
+        info.abi_version != XGRESS_ABI_VERSION)
+        return fail(fmt::format("pinned maps have ABI version {}, this agent speaks {}: run cleanup first",
+                                info.abi_version, XGRESS_ABI_VERSION));
+    info.abi_version = XGRESS_ABI_VERSION;
+    if (bpf_map_update_elem(abi_map_fd, &key, &info, BPF_ANY) != 0)
+        return fail(fmt::format("write abi_info: {}", errno_text(errno)));
+    return {};
+}
+
+std::string read_name(int names_fd, std::uint32_t id) {
+    xgress_frontend_name name{};
+    if (bpf_map_lookup_elem(names_fd, &id, &name) != 0) return {};
+    return std::string(name.name, strnlen(name.name, sizeof(name.name)));
+}
+
+}  // namespace
+
+Dataplane::Dataplane(State* state) : state_(state) {}
+Dataplane::Dataplane(Dataplane&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+Dataplane& Dataplane::operator=(Dataplane&& other) noexcept {
+    if (this != &other) {
+        delete state_;
+        state_ = std::exchange(other.state_, nullptr);
+    }
+    return *this;
+}
+Dataplane::~Dataplane() { delete state_; }
+
+std::expected<Dataplane, Error> Dataplane::open(const Options& options) {
+    route_bpf_library_logs_to_spdlog();
+    if (auto ok = prepare_pin_root(options.pin_root); !ok) return std::unexpected(ok.error());
+    choose_libxdp_bpffs(options.pin_root);
+
+    auto state = std::make_unique<State>();
+    state->options = options;
+    state->layout = PinLayout{options.pin_root};
+
+    // Maps are pinned by name under pin_root: reused when present, so counters
+    // and frontends survive an agent restart.
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = options.pin_root.c_str());
+    state->skel = sk_lookup_bpf__open_opts(&open_opts);
+    if (!state->skel) return fail(fmt::format("sk_lookup object open: {}", errno_text(errno)));
+    if (int err = sk_lookup_bpf__load(state->skel); err)
+        return fail(fmt::format("sk_lookup object load (maps under {}): {}", options.pin_root, errno_text(err)));
+    if (auto ok = write_abi_version(state->fd(state->skel->maps.abi_info)); !ok) return std::unexpected(ok.error());
+
+    auto link = ensure_sk_lookup_link(state->layout, state->skel->progs.xgress_sk_lookup);
+    if (!link) return std::unexpected(link.error());
+    state->link_fd = *link;
+
+    std::vector<std::string> interfaces = options.interfaces;
+    if (interfaces.empty()) {
+        auto found = interfaces_with_addresses();
+        if (!found) return std::unexpected(found.error());
+        interfaces = *found;
+        spdlog::info("XDP: no interfaces given; using {}", fmt::join(interfaces, ","));
+    }
+    for (const auto& interface : interfaces)
+        if (auto ok = attach_xdp(interface, options.pin_root, options.allow_generic_xdp); !ok)
+            return std::unexpected(ok.error());
+
+    return Dataplane(state.release());
+}
+
+std::expected<void, Error> Dataplane::set_node_addresses(const std::vector<IpAddress>& addresses) {
+    const int fd = state_->fd(state_->skel->maps.node_addrs);
+    auto to_key = [](const IpAddress& address) {
+        xgress_node_addr_key key{};
+        key.ipv6 = address.v6 ? 1 : 0;
+        std::memcpy(key.addr, address.bytes.data(), address.v6 ? 16 : 4);
+        return key;
+    };
+    using KeyBytes = std::array<std::uint8_t, sizeof(xgress_node_addr_key)>;
+    auto bytes_of = [](const xgress_node_addr_key& key) {
+        KeyBytes bytes;
+        std::memcpy(bytes.data(), &key, sizeof(key));
+        return bytes;
+    };
+
+    std::set<KeyBytes> wanted;
+    for (const auto& address : addresses) wanted.insert(bytes_of(to_key(address)));
+    if (wanted.size() > XGRESS_MAX_NODE_ADDRS)
+        return fail(fmt::format("{} node addresses exceed the map's {}", wanted.size(), XGRESS_MAX_NODE_ADDRS));
+
+    std::vector<KeyBytes> stale;
+    xgress_node_addr_key key{}, next{};
+    for (void* prev = nullptr; bpf_map_get_next_key(fd, prev, &next) == 0; prev = &key) {
+        key = next;
+        if (!wanted.contains(bytes_of(key))) stale.push_back(bytes_of(key));
+    }
+    const xgress_node_addr_value value{};
+    for (const auto& bytes : wanted)
+        if (bpf_map_update_elem(fd, bytes.data(), &value, BPF_ANY) != 0)
+            return fail(fmt::format("node_addrs update: {}", errno_text(errno)));
+    for (const auto& bytes : stale)
+        if (bpf_map_delete_elem(fd, bytes.data()) != 0 && errno != ENOENT)
+            return fail(fmt::format("node_addrs delete: {}", errno_text(errno)));
+    spdlog::debug("node_addrs: {} addresses, {} removed", wanted.size(), stale.size());
+    return {};
+}
+
+std::expected<void, Error> Dataplane::apply_frontends(const std::vector<FrontendSpec>& frontends) {
+    const int map_fd = state_->fd(state_->skel->maps.frontends);
+    const int stats_fd = state_->fd(state_->skel->maps.frontend_stats);
+    const int names_fd = state_->fd(state_->skel->maps.frontend_names);
+
+    std::map<FrontendKey, CurrentFrontend> current;
+    xgress_frontend_key key{}, next{};
+    for (void* prev = nullptr; bpf_map_get_next_key(map_fd, prev, &next) == 0; prev = &key) {
+        key = next;
+        xgress_frontend_value value{};
+        if (bpf_map_lookup_elem(map_fd, &key, &value) != 0) continue;  // deleted meanwhile
+        current.emplace(FrontendKey::from(key), CurrentFrontend{value.id, value.listener_slot, read_name(names_fd, value.id)});
+    }
+
+    auto plan = plan_frontends(current, frontends);
+    if (!plan) return std::unexpected(plan.error());
+
+    const auto cpus = static_cast<std::size_t>(libbpf_num_possible_cpus());
+    const std::vector<xgress_frontend_stats> zero_stats(cpus);
+    for (const auto& write : plan->writes) {
+        const std::uint32_t id = write.value.id;
+        // A reused id must not inherit a deleted frontend's counters; zeroed
+        // before the entry exists, so no packet is lost from the new count.
+        if (write.is_new && bpf_map_update_elem(stats_fd, &id, zero_stats.data(), BPF_ANY) != 0)
+            return fail(fmt::format("frontend \"{}\": zero stats: {}", write.name, errno_text(errno)));
+        xgress_frontend_name name{};
+        std::memcpy(name.name, write.name.data(), std::min(write.name.size(), sizeof(name.name) - 1));
+        if (bpf_map_update_elem(names_fd, &id, &name, BPF_ANY) != 0)
+            return fail(fmt::format("frontend \"{}\": write name: {}", write.name, errno_text(errno)));
+        const auto raw = write.key.raw();
+        if (bpf_map_update_elem(map_fd, &raw, &write.value, BPF_ANY) != 0)
+            return fail(fmt::format("frontend \"{}\" ({}): {}", write.name, describe(raw), errno_text(errno)));
+    }
+    for (const auto& stale : plan->deletes) {
+        const auto raw = stale.raw();
+        if (bpf_map_delete_elem(map_fd, &raw) != 0 && errno != ENOENT)
+            return fail(fmt::format("delete frontend {}: {}", describe(raw), errno_text(errno)));
+    }
+    spdlog::info("frontends: {} desired, {} written, {} deleted", frontends.size(), plan->writes.size(),
+                 plan->deletes.size());
+    return {};
+}
+
+std::expected<void, Error> Dataplane::set_listener(std::uint32_t slot, int socket_fd) {
+    if (slot >= XGRESS_MAX_LISTENERS)
+        return fail(fmt::format("listener slot {} out of range (max {})", slot, XGRESS_MAX_LISTENERS - 1));
+    const std::uint64_t value = static_cast<std::uint64_t>(socket_fd);  // SOCKMAP value is 8 bytes
+    if (bpf_map_update_elem(state_->fd(state_->skel->maps.listeners), &slot, &value, BPF_ANY) != 0)
+        return fail(fmt::format("listener slot {}: {}", slot, errno_text(errno)));
+    spdlog::info("listener slot {}: socket installed", slot);
+    return {};
+}
+
+std::expected<void, Error> Dataplane::cleanup(const Options& options) {
+    route_bpf_library_logs_to_spdlog();
+    const std::string libxdp_bpffs = choose_libxdp_bpffs(options.pin_root);
+    const PinLayout layout{options.pin_root};
+
+    // Interfaces may have lost their addresses since open(): look at all.
+    const auto interfaces = options.interfaces.empty() ? all_non_loopback_interfaces() : options.interfaces;
+    std::vector<std::string> problems;
+    for (const auto& interface : interfaces)
+        if (auto ok = detach_xdp(interface); !ok) problems.push_back(ok.error().message);
+
+    auto remove = [&](const std::string& path, bool directory) {
+        int rc = directory ? rmdir(path.c_str()) : unlink(path.c_str());
+        if (rc != 0 && errno != ENOENT) problems.push_back(fmt::format("remove {}: {}", path, errno_text(errno)));
+        else if (rc == 0) spdlog::info("cleanup: removed {}", path);
+    };
+    remove(layout.sk_lookup_link(), false);  // last reference: detaches sk_lookup
+    remove(layout.links_dir(), true);
+    for (const char* name : pinned_map_names()) remove(layout.map(name), false);
+    if (libxdp_bpffs == options.pin_root) rmdir((options.pin_root + "/xdp").c_str());  // libxdp's, if now empty
+    remove(options.pin_root, true);
+
+    if (!problems.empty()) return fail(fmt::format("cleanup: {}", fmt::join(problems, "; ")));
+    return {};
+}
+
+}  // namespace xgress::agent::dataplane

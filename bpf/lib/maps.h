@@ -1,0 +1,71 @@
+/* Map definitions shared by every xgress BPF object. Each object that
+ * includes this header declares the same maps; LIBBPF_PIN_BY_NAME makes
+ * libbpf reuse the pins under the agent's pin root, so the XDP and sk_lookup
+ * programs (and userspace) all see one instance of each map. Layouts come from
+ * bpf_abi.h. */
+#ifndef XGRESS_BPF_LIB_MAPS_H
+#define XGRESS_BPF_LIB_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "xgress/bpf_abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XGRESS_MAX_FRONTENDS);
+	__type(key, struct xgress_frontend_key);
+	__type(value, struct xgress_frontend_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} frontends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XGRESS_MAX_NODE_ADDRS);
+	__type(key, struct xgress_node_addr_key);
+	__type(value, struct xgress_node_addr_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} node_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XGRESS_MAX_FRONTENDS);
+	__type(key, __u32);
+	__type(value, struct xgress_frontend_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} frontend_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XGRESS_MAX_FRONTENDS);
+	__type(key, __u32);
+	__type(value, struct xgress_frontend_name);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} frontend_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xgress_global_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} global_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xgress_abi_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} abi_info SEC(".maps");
+
+/* Value size 8: userspace reads back socket cookies. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, XGRESS_MAX_LISTENERS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} listeners SEC(".maps");
+
+#endif

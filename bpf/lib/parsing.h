@@ -1,0 +1,125 @@
+/* Bounds-checked packet parsing for XDP: Ethernet with up to two VLAN tags,
+ * IPv4 (options honoured through IHL), IPv6 (no extension headers yet), and
+ * the TCP/UDP destination port. Every read is checked against data_end first,
+ * as the verifier demands and as truncated frames require. */
+#ifndef XGRESS_BPF_LIB_PARSING_H
+#define XGRESS_BPF_LIB_PARSING_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#define XGRESS_MAX_VLAN_TAGS 2
+
+enum xgress_parse_result {
+	XGRESS_PARSE_OK = 0,
+	XGRESS_PARSE_NON_IP,
+	XGRESS_PARSE_TRUNCATED,
+	XGRESS_PARSE_FRAGMENT,
+	XGRESS_PARSE_OTHER_L4,
+};
+
+/* What the classifier needs from a packet. */
+struct xgress_packet {
+	__u8 daddr[16]; /* IPv4 in [0..3] */
+	__be16 dport;
+	__u8 proto;
+	__u8 ipv6;
+	__u8 tcp_syn; /* SYN set, ACK clear */
+};
+
+struct xgress_vlan_hdr {
+	__be16 tci;
+	__be16 encapsulated_proto;
+};
+
+static __always_inline int xgress_is_vlan(__be16 proto)
+{
+	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
+}
+
+/* Parses the L4 header at `l4` (already known to be TCP or UDP). */
+static __always_inline int xgress_parse_l4(void *l4, void *data_end, struct xgress_packet *pkt)
+{
+	if (pkt->proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = l4;
+		if ((void *)(tcp + 1) > data_end)
+			return XGRESS_PARSE_TRUNCATED;
+		pkt->dport = tcp->dest;
+		pkt->tcp_syn = tcp->syn && !tcp->ack;
+		return XGRESS_PARSE_OK;
+	}
+	if (pkt->proto == IPPROTO_UDP) {
+		struct udphdr *udp = l4;
+		if ((void *)(udp + 1) > data_end)
+			return XGRESS_PARSE_TRUNCATED;
+		pkt->dport = udp->dest;
+		return XGRESS_PARSE_OK;
+	}
+	return XGRESS_PARSE_OTHER_L4;
+}
+
+static __always_inline int xgress_parse_ipv4(void *l3, void *data_end, struct xgress_packet *pkt)
+{
+	struct iphdr *ip = l3;
+	if ((void *)(ip + 1) > data_end)
+		return XGRESS_PARSE_TRUNCATED;
+	if (ip->version != 4 || ip->ihl < 5)
+		return XGRESS_PARSE_TRUNCATED;
+	/* A non-first fragment carries no L4 header to classify on. */
+	if (ip->frag_off & bpf_htons(0x1fff))
+		return XGRESS_PARSE_FRAGMENT;
+	pkt->proto = ip->protocol;
+	pkt->ipv6 = 0;
+	__builtin_memcpy(pkt->daddr, &ip->daddr, 4);
+	if (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP)
+		return XGRESS_PARSE_OTHER_L4;
+	return xgress_parse_l4((void *)ip + ip->ihl * 4, data_end, pkt);
+}
+
+static __always_inline int xgress_parse_ipv6(void *l3, void *data_end, struct xgress_packet *pkt)
+{
+	struct ipv6hdr *ip6 = l3;
+	if ((void *)(ip6 + 1) > data_end)
+		return XGRESS_PARSE_TRUNCATED;
+	pkt->proto = ip6->nexthdr;
+	pkt->ipv6 = 1;
+	__builtin_memcpy(pkt->daddr, &ip6->daddr, 16);
+	if (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP)
+		return XGRESS_PARSE_OTHER_L4;
+	return xgress_parse_l4(ip6 + 1, data_end, pkt);
+}
+
+static __always_inline int xgress_parse_packet(void *data, void *data_end, struct xgress_packet *pkt)
+{
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return XGRESS_PARSE_TRUNCATED;
+
+	__be16 proto = eth->h_proto;
+	void *cursor = eth + 1;
+#pragma unroll
+	for (int i = 0; i < XGRESS_MAX_VLAN_TAGS; i++) {
+		if (!xgress_is_vlan(proto))
+			break;
+		struct xgress_vlan_hdr *vlan = cursor;
+		if ((void *)(vlan + 1) > data_end)
+			return XGRESS_PARSE_TRUNCATED;
+		proto = vlan->encapsulated_proto;
+		cursor = vlan + 1;
+	}
+
+	if (proto == bpf_htons(ETH_P_IP))
+		return xgress_parse_ipv4(cursor, data_end, pkt);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return xgress_parse_ipv6(cursor, data_end, pkt);
+	return XGRESS_PARSE_NON_IP;
+}
+
+#endif

@@ -1,0 +1,289 @@
+// Dataplane against the real kernel, inside a private network and mount
+// namespace (root): open() pins maps and attaches XDP and sk_lookup,
+// apply_frontends() reconciles the map, a NodePort connection from a peer
+// namespace reaches a loopback SO_REUSEPORT listener through the SOCKMAP, and
+// cleanup() leaves no pin behind.
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "dataplane.h"
+#include "map_helpers.h"
+#include "netns_sandbox.h"
+
+namespace xgress::test {
+namespace {
+
+namespace dp = xgress::agent::dataplane;
+
+dp::IpAddress ipv4(const char* text) {
+    dp::IpAddress address;
+    inet_pton(AF_INET, text, address.bytes.data());
+    return address;
+}
+
+dp::FrontendSpec node_port(std::uint16_t port, std::uint32_t slot, std::string name) {
+    dp::FrontendSpec spec;
+    spec.node_port = true;
+    spec.port = port;
+    spec.listener_slot = slot;
+    spec.name = std::move(name);
+    return spec;
+}
+
+dp::FrontendSpec vip(const char* address, std::uint16_t port, std::uint32_t slot, std::string name) {
+    dp::FrontendSpec spec;
+    spec.address = ipv4(address);
+    spec.port = port;
+    spec.listener_slot = slot;
+    spec.name = std::move(name);
+    return spec;
+}
+
+bool exists(const std::string& path) {
+    struct stat st{};
+    return stat(path.c_str(), &st) == 0;
+}
+
+std::uint32_t xdp_prog_id(const std::string& interface) {
+    __u32 id = 0;
+    bpf_xdp_query_id(static_cast<int>(if_nametoindex(interface.c_str())), 0, &id);
+    return id;
+}
+
+class DataplaneTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_EQ(sandbox_.enter(), "");
+        ASSERT_EQ(sandbox_.make_peer(), "");
+        pid_ = std::to_string(getpid() % 100000);
+        node_if_ = "xg1n" + pid_;
+        peer_if_ = "xg1p" + pid_;
+        ASSERT_EQ(run_command(fmt::format("ip link add {} type veth peer name {} netns {}", node_if_, peer_if_,
+                                          sandbox_.peer_path())),
+                  0);
+        ASSERT_EQ(run_command(fmt::format("ip addr add 198.18.0.1/24 dev {}", node_if_)), 0);
+        ASSERT_EQ(run_command(fmt::format("ip link set {} up", node_if_)), 0);
+        ASSERT_EQ(run_command(sandbox_.in_peer(fmt::format("ip addr add 198.18.0.2/24 dev {}", peer_if_))), 0);
+        ASSERT_EQ(run_command(sandbox_.in_peer(fmt::format("ip link set {} up", peer_if_))), 0);
+        ASSERT_EQ(run_command(sandbox_.in_peer("ip link set lo up")), 0);
+
+        options_.pin_root = sandbox_.bpffs() + "/xgress";
+        options_.interfaces = {node_if_};
+        setenv("LIBXDP_BPFFS", sandbox_.bpffs().c_str(), 1);
+    }
+    void TearDown() override {
+        auto ok = dp::Dataplane::cleanup(options_);
+        EXPECT_TRUE(ok) << ok.error().message;
+        EXPECT_FALSE(exists(options_.pin_root)) << "cleanup left " << options_.pin_root;
+    }
+
+    std::string pin(const char* name) const { return options_.pin_root + "/" + name; }
+
+    // Frontends as read back from the pinned map, keyed by description.
+    std::map<std::string, xgress_frontend_value> pinned_frontends() {
+        std::map<std::string, xgress_frontend_value> out;
+        int fd = bpf_obj_get(pin(XGRESS_MAP_FRONTENDS).c_str());
+        EXPECT_GE(fd, 0);
+        xgress_frontend_key key{}, next{};
+        for (void* prev = nullptr; bpf_map_get_next_key(fd, prev, &next) == 0; prev = &key) {
+            key = next;
+            xgress_frontend_value value{};
+            bpf_map_lookup_elem(fd, &key, &value);
+            char text[64] = {};
+            inet_ntop(AF_INET, key.addr, text, sizeof(text));
+            const bool wildcard = key.flags & XGRESS_FRONTEND_KEY_NODEPORT;
+            out[fmt::format("{}:{}", wildcard ? "*node*" : text, ntohs(key.port))] = value;
+        }
+        close(fd);
+        return out;
+    }
+
+    NetnsSandbox sandbox_;
+    std::string pid_, node_if_, peer_if_;
+    dp::Options options_;
+};
+
+TEST_F(DataplaneTest, OpenPinsAttachesAndCleanupRemovesEverything) {
+    {
+        auto dataplane = dp::Dataplane::open(options_);
+        ASSERT_TRUE(dataplane) << dataplane.error().message;
+        for (const char* name : {XGRESS_MAP_FRONTENDS, XGRESS_MAP_NODE_ADDRS, XGRESS_MAP_FRONTEND_STATS,
+                                 XGRESS_MAP_GLOBAL_STATS, XGRESS_MAP_LISTENERS, XGRESS_MAP_ABI_INFO})
+            EXPECT_TRUE(exists(pin(name))) << name;
+        EXPECT_TRUE(exists(options_.pin_root + "/links/sk_lookup"));
+        EXPECT_NE(xdp_prog_id(node_if_), 0u);
+    }
+    // The destructor leaves everything in place: a restarted agent reuses it.
+    EXPECT_TRUE(exists(pin(XGRESS_MAP_FRONTENDS)));
+    const auto attached = xdp_prog_id(node_if_);
+    EXPECT_NE(attached, 0u);
+    {
+        auto again = dp::Dataplane::open(options_);
+        ASSERT_TRUE(again) << again.error().message;
+        EXPECT_EQ(xdp_prog_id(node_if_), attached) << "restart must not re-attach XDP";
+    }
+
+    auto ok = dp::Dataplane::cleanup(options_);
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_FALSE(exists(options_.pin_root));
+    EXPECT_EQ(xdp_prog_id(node_if_), 0u);
+    // Twice is fine: nothing there.
+    EXPECT_TRUE(dp::Dataplane::cleanup(options_));
+}
+
+TEST_F(DataplaneTest, ApplyFrontendsDiffsAndKeepsIdsStable) {
+    auto dataplane = dp::Dataplane::open(options_);
+    ASSERT_TRUE(dataplane) << dataplane.error().message;
+
+    ASSERT_TRUE(dataplane->apply_frontends({node_port(30080, 0, "xgress-system/xgress:http"),
+                                            vip("203.0.113.10", 80, 1, "default/lb:http")}));
+    auto first = pinned_frontends();
+    ASSERT_EQ(first.size(), 2u);
+    const auto np_id = first.at("*node*:30080").id;
+    const auto vip_id = first.at("203.0.113.10:80").id;
+    EXPECT_NE(np_id, vip_id);
+    EXPECT_NE(np_id, 0u);
+    EXPECT_EQ(first.at("203.0.113.10:80").listener_slot, 1u);
+
+    // Change the VIP's slot, drop the NodePort: the VIP keeps its id.
+    ASSERT_TRUE(dataplane->apply_frontends({vip("203.0.113.10", 80, 2, "default/lb:http")}));
+    auto second = pinned_frontends();
+    ASSERT_EQ(second.size(), 1u);
+    EXPECT_EQ(second.at("203.0.113.10:80").id, vip_id);
+    EXPECT_EQ(second.at("203.0.113.10:80").listener_slot, 2u);
+
+    // Dirty the freed id's counters; a new frontend reusing the id starts at zero.
+    int stats_fd = bpf_obj_get(pin(XGRESS_MAP_FRONTEND_STATS).c_str());
+    ASSERT_GE(stats_fd, 0);
+    std::vector<xgress_frontend_stats> dirty(static_cast<std::size_t>(libbpf_num_possible_cpus()),
+                                             xgress_frontend_stats{5, 500, 1});
+    ASSERT_EQ(bpf_map_update_elem(stats_fd, &np_id, dirty.data(), BPF_ANY), 0);
+    ASSERT_TRUE(dataplane->apply_frontends(
+        {vip("203.0.113.10", 80, 2, "default/lb:http"), node_port(30443, 0, "xgress-system/xgress:https")}));
+    auto third = pinned_frontends();
+    ASSERT_EQ(third.size(), 2u);
+    EXPECT_EQ(third.at("*node*:30443").id, np_id) << "lowest free id is reused";
+    EXPECT_EQ(sum_frontend_stats(stats_fd, np_id).packets, 0u);
+    close(stats_fd);
+
+    // Invalid input changes nothing.
+    auto bad = dataplane->apply_frontends({node_port(30080, 99, "x/y:z")});
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find("x/y:z"), std::string::npos);
+    EXPECT_EQ(pinned_frontends().size(), 2u);
+}
+
+TEST_F(DataplaneTest, NodeAddressesAreReplaced) {
+    auto dataplane = dp::Dataplane::open(options_);
+    ASSERT_TRUE(dataplane) << dataplane.error().message;
+    auto local = dp::local_node_addresses();
+    ASSERT_TRUE(local);
+    ASSERT_EQ(local->size(), 1u) << "only 198.18.0.1: loopback and link-local are skipped";
+    EXPECT_EQ(local->front(), ipv4("198.18.0.1"));
+
+    ASSERT_TRUE(dataplane->set_node_addresses({ipv4("192.0.2.1"), ipv4("192.0.2.2")}));
+    ASSERT_TRUE(dataplane->set_node_addresses(*local));
+    int fd = bpf_obj_get(pin(XGRESS_MAP_NODE_ADDRS).c_str());
+    ASSERT_GE(fd, 0);
+    int count = 0;
+    xgress_node_addr_key key{}, next{};
+    for (void* prev = nullptr; bpf_map_get_next_key(fd, prev, &next) == 0; prev = &key) {
+        key = next;
+        ++count;
+    }
+    close(fd);
+    EXPECT_EQ(count, 1);
+    auto want = node_key("198.18.0.1");
+    EXPECT_EQ(std::memcmp(&key, &want, sizeof(key)), 0);
+}
+
+TEST_F(DataplaneTest, NodePortConnectionFromPeerReachesLoopbackListener) {
+    auto dataplane = dp::Dataplane::open(options_);
+    ASSERT_TRUE(dataplane) << dataplane.error().message;
+    auto local = dp::local_node_addresses();
+    ASSERT_TRUE(local);
+    ASSERT_TRUE(dataplane->set_node_addresses(*local));
+    ASSERT_TRUE(dataplane->apply_frontends({node_port(30080, 0, "xgress-system/xgress:http")}));
+
+    // The proxy's listener: loopback, unprivileged port, SO_REUSEPORT group.
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(listener, 0);
+    int one = 1;
+    ASSERT_EQ(setsockopt(listener, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+    sockaddr_in bind_addr{};
+    bind_addr.sin_family = AF_INET;
+    bind_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&bind_addr), sizeof(bind_addr)), 0);
+    ASSERT_EQ(listen(listener, 16), 0);
+    auto installed = dataplane->set_listener(0, listener);
+    ASSERT_TRUE(installed) << installed.error().message;
+
+    // Connect from the peer namespace: the socket belongs to the namespace it
+    // was created in.
+    auto connect_from_peer = [&](std::uint16_t port) {
+        EXPECT_EQ(setns(sandbox_.peer_fd(), CLONE_NEWNET), 0);
+        int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        EXPECT_EQ(setns(sandbox_.node_fd(), CLONE_NEWNET), 0);
+        timeval timeout{3, 0};
+        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(port);
+        inet_pton(AF_INET, "198.18.0.1", &to.sin_addr);
+        int rc = connect(client, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+        return std::pair{client, rc == 0 ? 0 : errno};
+    };
+
+    auto [client, err] = connect_from_peer(30080);
+    ASSERT_EQ(err, 0) << std::strerror(err);
+    pollfd pfd{listener, POLLIN, 0};
+    ASSERT_EQ(poll(&pfd, 1, 3000), 1) << "no connection reached the listener";
+    int accepted = accept(listener, nullptr, nullptr);
+    ASSERT_GE(accepted, 0);
+    sockaddr_in local_addr{};
+    socklen_t len = sizeof(local_addr);
+    ASSERT_EQ(getsockname(accepted, reinterpret_cast<sockaddr*>(&local_addr), &len), 0);
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &local_addr.sin_addr, text, sizeof(text));
+    EXPECT_STREQ(text, "198.18.0.1") << "the proxy sees the original destination";
+    EXPECT_EQ(ntohs(local_addr.sin_port), 30080);
+    ASSERT_EQ(write(client, "ping", 4), 4);
+    char buf[8] = {};
+    ASSERT_EQ(read(accepted, buf, sizeof(buf)), 4);
+    EXPECT_STREQ(buf, "ping");
+    close(accepted);
+    close(client);
+
+    // An unserved port is refused as usual.
+    auto [other, refused] = connect_from_peer(30081);
+    EXPECT_EQ(refused, ECONNREFUSED);
+    close(other);
+    close(listener);
+
+    // XDP saw and counted the connection on the NodePort frontend.
+    auto frontends = pinned_frontends();
+    int stats_fd = bpf_obj_get(pin(XGRESS_MAP_FRONTEND_STATS).c_str());
+    ASSERT_GE(stats_fd, 0);
+    auto stats = sum_frontend_stats(stats_fd, frontends.at("*node*:30080").id);
+    close(stats_fd);
+    EXPECT_GE(stats.packets, 3u);  // SYN, ACK, data (+ FIN)
+    EXPECT_EQ(stats.syns, 1u);
+    int global_fd = bpf_obj_get(pin(XGRESS_MAP_GLOBAL_STATS).c_str());
+    EXPECT_GE(sum_global_stats(global_fd).sk_lookup_assigned, 1u);
+    close(global_fd);
+}
+
+}  // namespace
+}  // namespace xgress::test

@@ -1,0 +1,89 @@
+// Small helpers for BPF unit tests: build ABI keys from address literals and
+// read per-CPU counters summed over every possible CPU.
+#pragma once
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "xgress/bpf_abi.h"
+
+namespace xgress::test {
+
+inline bool is_v6(const std::string& address) { return address.find(':') != std::string::npos; }
+
+inline xgress_frontend_key exact_key(const std::string& address, std::uint16_t port,
+                                     std::uint8_t proto = IPPROTO_TCP) {
+    xgress_frontend_key key{};
+    if (is_v6(address)) {
+        inet_pton(AF_INET6, address.c_str(), key.addr);
+        key.flags = XGRESS_FRONTEND_KEY_IPV6;
+    } else {
+        inet_pton(AF_INET, address.c_str(), key.addr);
+    }
+    key.port = htons(port);
+    key.proto = proto;
+    return key;
+}
+
+inline xgress_frontend_key nodeport_key(std::uint16_t port, std::uint8_t proto = IPPROTO_TCP) {
+    xgress_frontend_key key{};
+    key.port = htons(port);
+    key.proto = proto;
+    key.flags = XGRESS_FRONTEND_KEY_NODEPORT;
+    return key;
+}
+
+inline xgress_node_addr_key node_key(const std::string& address) {
+    xgress_node_addr_key key{};
+    key.ipv6 = is_v6(address) ? 1 : 0;
+    inet_pton(key.ipv6 ? AF_INET6 : AF_INET, address.c_str(), key.addr);
+    return key;
+}
+
+inline xgress_frontend_stats sum_frontend_stats(int map_fd, std::uint32_t id) {
+    const int cpus = libbpf_num_possible_cpus();
+    std::vector<xgress_frontend_stats> per_cpu(static_cast<std::size_t>(cpus));
+    xgress_frontend_stats sum{};
+    if (bpf_map_lookup_elem(map_fd, &id, per_cpu.data()) != 0) return sum;
+    for (const auto& s : per_cpu) {
+        sum.packets += s.packets;
+        sum.bytes += s.bytes;
+        sum.syns += s.syns;
+    }
+    return sum;
+}
+
+inline xgress_global_stats sum_global_stats(int map_fd) {
+    const int cpus = libbpf_num_possible_cpus();
+    std::vector<xgress_global_stats> per_cpu(static_cast<std::size_t>(cpus));
+    xgress_global_stats sum{};
+    std::uint32_t key = XGRESS_GLOBAL_STATS_KEY;
+    if (bpf_map_lookup_elem(map_fd, &key, per_cpu.data()) != 0) return sum;
+    for (const auto& s : per_cpu) {
+        sum.xdp_packets += s.xdp_packets;
+        sum.xdp_non_ip += s.xdp_non_ip;
+        sum.xdp_unparsed += s.xdp_unparsed;
+        sum.xdp_fragments += s.xdp_fragments;
+        sum.xdp_other_l4 += s.xdp_other_l4;
+        sum.xdp_not_ours += s.xdp_not_ours;
+        sum.xdp_matched += s.xdp_matched;
+        sum.sk_lookup_assigned += s.sk_lookup_assigned;
+        sum.sk_lookup_no_listener += s.sk_lookup_no_listener;
+        sum.sk_lookup_assign_failed += s.sk_lookup_assign_failed;
+    }
+    return sum;
+}
+
+// Unpinned: tests must never touch a real pin root.
+inline void unpin_all_maps(bpf_object* obj) {
+    bpf_map* map = nullptr;
+    bpf_object__for_each_map(map, obj) bpf_map__set_pin_path(map, nullptr);
+}
+
+}  // namespace xgress::test
