@@ -8,6 +8,7 @@ PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config git
   clang llvm libclang-rt-14-dev
+  clang-16 libclang-rt-16-dev   # fuzzers: clang 14 cannot compile libstdc++ 12 std::expected
   # kernel side
   libbpf-dev libxdp-dev xdp-tools bpftool linux-libc-dev
   # libraries

@@ -1,0 +1,86 @@
+#include "control/control_client.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "control/frame_io.h"
+
+namespace xgress::control {
+
+ControlClient::ControlClient(std::string socket_path, int listener_fd, std::string listen_address, Apply apply)
+    : path_(std::move(socket_path)), listener_fd_(listener_fd), listen_address_(std::move(listen_address)),
+      apply_(std::move(apply)) {}
+
+ControlClient::~ControlClient() { stop(); }
+
+void ControlClient::start() { thread_ = std::thread([this] { run(); }); }
+
+void ControlClient::stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+}
+
+void ControlClient::run() {
+    using namespace std::chrono_literals;
+    auto backoff = 100ms;
+    bool warned = false;
+    while (!stop_.load()) {
+        int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
+        if (sock >= 0 && connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+            spdlog::info("control: connected to {}", path_);
+            backoff = 100ms;
+            warned = false;
+            session(sock);
+            close(sock);
+            if (stop_.load()) break;
+        } else {
+            if (!warned) spdlog::info("control: {} not available yet ({}); retrying", path_, std::strerror(errno));
+            warned = true;
+            if (sock >= 0) close(sock);
+        }
+        // Sleep in small steps so stop() is prompt.
+        for (auto slept = 0ms; slept < backoff && !stop_.load(); slept += 50ms) std::this_thread::sleep_for(50ms);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    }
+}
+
+void ControlClient::session(int sock) {
+    std::string hello = "{\"pid\":" + std::to_string(getpid()) +
+                        ",\"listeners\":[{\"slot\":0,\"kind\":\"http\",\"address\":\"" + listen_address_ + "\"}]}";
+    if (auto r = write_frame(sock, MessageType::Hello, 0, hello, {listener_fd_}); !r) {
+        spdlog::warn("control: hello: {}", r.error());
+        return;
+    }
+    while (!stop_.load()) {
+        auto frame = read_frame(sock, stop_);
+        if (!frame) {
+            if (!stop_.load()) spdlog::warn("control: {}", frame.error());
+            return;
+        }
+        if (frame->type != MessageType::Snapshot) {
+            spdlog::warn("control: ignoring unexpected message type {}", static_cast<int>(frame->type));
+            continue;
+        }
+        auto snap = snapshot::decode(frame->payload);
+        std::expected<void, std::string> applied =
+            snap ? apply_(*snap) : std::expected<void, std::string>(std::unexpected(snap.error()));
+        if (applied) {
+            spdlog::info("control: serving snapshot version {}", frame->version);
+            if (auto r = write_frame(sock, MessageType::Ack, frame->version, {}); !r) return;
+        } else {
+            spdlog::warn("control: rejected snapshot version {}: {}", frame->version, applied.error());
+            if (auto r = write_frame(sock, MessageType::Nack, frame->version, applied.error()); !r) return;
+        }
+    }
+}
+
+}  // namespace xgress::control

@@ -1,0 +1,110 @@
+#include "http/head_writer.h"
+
+#include <charconv>
+
+namespace xgress::http {
+
+namespace {
+
+bool is_hop_by_hop(std::string_view name) {
+    return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
+           iequals(name, "te") || iequals(name, "trailer") || iequals(name, "upgrade");
+}
+
+// Framing headers are never dropped because Connection names them: doing so
+// would change where the message ends.
+bool is_framing(std::string_view name) {
+    return iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "host");
+}
+
+bool dropped(std::string_view name, std::string_view connection) {
+    if (is_hop_by_hop(name)) return true;
+    return !connection.empty() && !is_framing(name) && list_contains_token(connection, name);
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name);
+    out.append(": ");
+    out.append(value);
+    out.append("\r\n");
+}
+
+}  // namespace
+
+std::string_view reason_phrase(int status) {
+    switch (status) {
+        case 200: return "OK";
+        case 400: return "Bad Request";
+        case 404: return "Not Found";
+        case 408: return "Request Timeout";
+        case 413: return "Content Too Large";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 502: return "Bad Gateway";
+        case 503: return "Service Unavailable";
+        case 504: return "Gateway Timeout";
+        case 505: return "HTTP Version Not Supported";
+        default: return "Unknown";
+    }
+}
+
+void write_request_head(std::string& out, const RequestHead& req, const ForwardingInfo& info) {
+    const bool http10 = req.version == Version::Http10;
+    out.append(req.method);
+    out.push_back(' ');
+    out.append(req.target);
+    out.append(http10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+    for (std::size_t i = 0; i < req.header_count; ++i) {
+        const Header& h = req.headers[i];
+        if (dropped(h.name, req.connection)) continue;
+        if (iequals(h.name, "x-forwarded-for") || iequals(h.name, "x-forwarded-proto") ||
+            iequals(h.name, "x-forwarded-host") || iequals(h.name, "x-real-ip"))
+            continue;
+        append_header(out, h.name, h.value);
+    }
+    bool has_host_header = false;
+    for (std::size_t i = 0; i < req.header_count; ++i)
+        if (iequals(req.headers[i].name, "host")) has_host_header = true;
+    if (!has_host_header) append_header(out, "Host", req.host.empty() ? info.fallback_host : req.host);
+    append_header(out, "X-Forwarded-For", info.client_ip);
+    append_header(out, "X-Real-IP", info.client_ip);
+    append_header(out, "X-Forwarded-Proto", info.proto);
+    if (!req.host.empty()) append_header(out, "X-Forwarded-Host", req.host);
+    if (http10) out.append("Connection: keep-alive\r\n");
+    out.append("\r\n");
+}
+
+void write_response_head(std::string& out, const ResponseHead& resp, Version client_version, bool client_keep_alive) {
+    out.append("HTTP/1.1");
+    out.append(resp.status_line.substr(8));
+    out.append("\r\n");
+    for (std::size_t i = 0; i < resp.header_count; ++i) {
+        const Header& h = resp.headers[i];
+        if (dropped(h.name, resp.connection)) continue;
+        append_header(out, h.name, h.value);
+    }
+    if (!client_keep_alive) out.append("Connection: close\r\n");
+    else if (client_version == Version::Http10) out.append("Connection: keep-alive\r\n");
+    out.append("\r\n");
+}
+
+void write_local_response(std::string& out, int status, bool keep_alive) {
+    std::string_view reason = reason_phrase(status);
+    char num[8];
+    auto [end, _] = std::to_chars(num, num + sizeof num, status);
+    std::string_view code(num, static_cast<std::size_t>(end - num));
+    char len[24];
+    auto [lend, _2] = std::to_chars(len, len + sizeof len, reason.size() + 1);
+    out.append("HTTP/1.1 ");
+    out.append(code);
+    out.push_back(' ');
+    out.append(reason);
+    out.append("\r\nServer: xgress\r\nContent-Type: text/plain\r\nContent-Length: ");
+    out.append(len, static_cast<std::size_t>(lend - len));
+    out.append(keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+    out.append(reason);
+    out.push_back('\n');
+}
+
+}  // namespace xgress::http

@@ -1,0 +1,352 @@
+// The worker's event loop and its I/O plumbing: accepting, multishot receive
+// into the buffer ring, ordered sends, connects and the lifetime of pooled
+// connection objects. What the bytes mean is decided in http_flow.cpp.
+#include "io/worker.h"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "io/ring.h"
+
+namespace xgress::io {
+
+namespace {
+constexpr std::uint64_t kOpMask = 7;
+constexpr std::size_t kMaxClientInput = 64 * 1024;  // pipelined requests waiting their turn
+}  // namespace
+
+Worker::Worker(unsigned index, int listen_fd, WorkerOptions options)
+    : index_(index), listen_fd_(listen_fd), options_(options) {}
+
+Worker::~Worker() {
+    stop();
+    wait();
+}
+
+void Worker::start() { thread_ = std::thread([this] { run(); }); }
+
+void Worker::stop() {
+    stopping_.store(true, std::memory_order_release);
+    if (wake_fd_ >= 0) {
+        std::uint64_t one = 1;
+        [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+    }
+}
+
+void Worker::wait() {
+    if (thread_.joinable()) thread_.join();
+}
+
+std::expected<void, std::string> Worker::setup() {
+    auto mode = init_ring(ring_, RingOptions{options_.ring_entries});
+    if (!mode) return std::unexpected(mode.error());
+    ring_ready_ = true;
+    if (auto r = buffers_.setup(ring_, 0, options_.buffer_count, options_.buffer_size); !r) return r;
+    spdlog::info("worker {}: io_uring {} ({} x {} byte receive buffers)", index_, *mode, options_.buffer_count,
+                 options_.buffer_size);
+    return {};
+}
+
+void Worker::run() {
+    // The wake eventfd exists before setup so stop() can always reach us.
+    wake_fd_ = eventfd(0, EFD_CLOEXEC);
+    if (auto r = setup(); !r) {
+        spdlog::error("worker {}: {}", index_, r.error());
+        return;
+    }
+    loop();
+    // Closing the ring cancels everything still in flight; then the fds go.
+    io_uring_queue_exit(&ring_);
+    for (auto& s : sessions_)
+        if (s->fd >= 0) close(s->fd);
+    for (auto& u : upstreams_)
+        if (u->fd >= 0) close(u->fd);
+    close(wake_fd_);
+}
+
+io_uring_sqe* Worker::sqe() {
+    io_uring_sqe* e = io_uring_get_sqe(&ring_);
+    while (!e) {
+        io_uring_submit(&ring_);
+        e = io_uring_get_sqe(&ring_);
+    }
+    return e;
+}
+
+void Worker::loop() {
+    arm_accept();
+    arm_wake();
+    while (!stopping_.load(std::memory_order_acquire)) {
+        int rc = io_uring_submit_and_wait(&ring_, 1);
+        if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+            spdlog::error("worker {}: io_uring_submit_and_wait: {}", index_, std::strerror(-rc));
+            break;
+        }
+        if (slot_.refresh(slot_seen_, table_) && table_)
+            picker_.reset(table_->backends().size(), index_);
+        unsigned head;
+        unsigned count = 0;
+        io_uring_cqe* cqe;
+        io_uring_for_each_cqe(&ring_, head, cqe) {
+            handle(cqe);
+            ++count;
+        }
+        io_uring_cq_advance(&ring_, count);
+        release_pending();
+    }
+}
+
+void Worker::handle(io_uring_cqe* cqe) {
+    const Op op = static_cast<Op>(cqe->user_data & kOpMask);
+    void* ptr = reinterpret_cast<void*>(cqe->user_data & ~kOpMask);
+    switch (op) {
+        case Op::Accept: on_accept(cqe->res); if (!(cqe->flags & IORING_CQE_F_MORE)) { accept_armed_ = false; arm_accept(); } break;
+        case Op::Wake: arm_wake(); break;
+        case Op::ClientRecv: on_recv(*static_cast<Session*>(ptr), true, cqe); break;
+        case Op::UpRecv: on_recv(*static_cast<Upstream*>(ptr), false, cqe); break;
+        case Op::ClientSend: on_send(*static_cast<Session*>(ptr), true, cqe->res); break;
+        case Op::UpSend: on_send(*static_cast<Upstream*>(ptr), false, cqe->res); break;
+        case Op::UpConnect: on_connect(*static_cast<Upstream*>(ptr), cqe->res); break;
+        case Op::Ignore: break;
+    }
+}
+
+void Worker::arm_accept() {
+    if (accept_armed_ || stopping_.load(std::memory_order_relaxed)) return;
+    io_uring_sqe* e = sqe();
+    io_uring_prep_multishot_accept(e, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(e, tag(nullptr, Op::Accept));
+    accept_armed_ = true;
+}
+
+void Worker::arm_wake() {
+    io_uring_sqe* e = sqe();
+    io_uring_prep_read(e, wake_fd_, &wake_value_, sizeof wake_value_, 0);
+    io_uring_sqe_set_data64(e, tag(nullptr, Op::Wake));
+}
+
+void Worker::arm_recv(Stream& s, Op op) {
+    io_uring_sqe* e = sqe();
+    io_uring_prep_recv_multishot(e, s.fd, nullptr, 0, 0);
+    e->flags |= IOSQE_BUFFER_SELECT;
+    e->buf_group = buffers_.group();
+    io_uring_sqe_set_data64(e, tag(&s, op));
+    s.recv_armed = true;
+    s.cancel_sent = false;
+    ++s.inflight;
+}
+
+void Worker::cancel_recv(Stream& s, Op op) {
+    if (!s.recv_armed || s.cancel_sent) return;
+    io_uring_sqe* e = sqe();
+    io_uring_prep_cancel64(e, tag(&s, op), 0);
+    io_uring_sqe_set_data64(e, tag(nullptr, Op::Ignore));
+    s.cancel_sent = true;
+}
+
+void Worker::flush(Stream& s, Op op) {
+    if (s.send_inflight || s.closing || s.out.empty()) return;
+    s.sending.swap(s.out);
+    s.out.clear();
+    s.sent = 0;
+    io_uring_sqe* e = sqe();
+    io_uring_prep_send(e, s.fd, s.sending.data(), s.sending.size(), MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(e, tag(&s, op));
+    s.send_inflight = true;
+    ++s.inflight;
+}
+
+void Worker::on_accept(int res) {
+    if (res < 0) {
+        if (res != -ECANCELED) spdlog::warn("worker {}: accept: {}", index_, std::strerror(-res));
+        return;
+    }
+    Session* s = new_session();
+    s->fd = res;
+    int one = 1;
+    setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    s->client_ip[0] = '\0';
+    if (getpeername(res, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
+        if (peer.ss_family == AF_INET)
+            inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&peer)->sin_addr, s->client_ip, sizeof s->client_ip);
+        else
+            inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr, s->client_ip, sizeof s->client_ip);
+    }
+    arm_recv(*s, Op::ClientRecv);
+}
+
+void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
+    const int res = cqe->res;
+    if (!(cqe->flags & IORING_CQE_F_MORE)) {
+        s.recv_armed = false;
+        s.cancel_sent = false;
+        --s.inflight;
+    }
+    if (cqe->flags & IORING_CQE_F_BUFFER) {
+        const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        if (res > 0 && !s.closing) s.in.append(buffers_.data(bid), static_cast<std::size_t>(res));
+        buffers_.recycle(bid);
+    }
+    if (s.closing) {
+        maybe_release(s, client);
+        return;
+    }
+    if (res == 0) s.eof = true;
+    if (client) {
+        auto& session = static_cast<Session&>(s);
+        if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
+            client_gone(session);
+            return;
+        }
+        drive_client(session);
+        if (!session.closing) update_client_recv(session);
+    } else {
+        auto& u = static_cast<Upstream&>(s);
+        if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
+            upstream_failed(u, "receive error");
+            return;
+        }
+        drive_upstream(u);
+        if (!u.closing) update_upstream_recv(u);
+    }
+}
+
+void Worker::on_send(Stream& s, bool client, int res) {
+    --s.inflight;
+    s.send_inflight = false;
+    if (s.closing) {
+        maybe_release(s, client);
+        return;
+    }
+    if (res <= 0) {
+        if (client) client_gone(static_cast<Session&>(s));
+        else upstream_failed(static_cast<Upstream&>(s), "send error");
+        return;
+    }
+    s.sent += static_cast<std::size_t>(res);
+    const Op op = client ? Op::ClientSend : Op::UpSend;
+    if (s.sent < s.sending.size()) {
+        // Short send: the rest of the same buffer goes next, before anything newer.
+        io_uring_sqe* e = sqe();
+        io_uring_prep_send(e, s.fd, s.sending.data() + s.sent, s.sending.size() - s.sent, MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(e, tag(&s, op));
+        s.send_inflight = true;
+        ++s.inflight;
+        return;
+    }
+    s.sending.clear();
+    s.sent = 0;
+    flush(s, op);
+    if (client) {
+        auto& session = static_cast<Session&>(s);
+        after_client_send(session);
+        if (!session.closing && session.up) update_upstream_recv(*session.up);
+    } else {
+        auto& u = static_cast<Upstream&>(s);
+        if (u.session) update_client_recv(*u.session);
+    }
+}
+
+void Worker::on_connect(Upstream& u, int res) {
+    --u.inflight;
+    if (u.closing) {
+        maybe_release(u, false);
+        return;
+    }
+    if (res < 0) {
+        upstream_failed(u, std::strerror(-res));
+        return;
+    }
+    u.connected = true;
+    arm_recv(u, Op::UpRecv);
+    flush(u, Op::UpSend);
+}
+
+void Worker::update_client_recv(Session& s) {
+    if (s.closing) return;
+    const bool want = !s.eof && s.in.size() < kMaxClientInput &&
+                      (s.up == nullptr || s.up->pending_out() < options_.high_water) &&
+                      s.pending_out() < options_.high_water;
+    if (want && !s.recv_armed) arm_recv(s, Op::ClientRecv);
+    else if (!want && s.recv_armed) cancel_recv(s, Op::ClientRecv);
+}
+
+void Worker::update_upstream_recv(Upstream& u) {
+    if (u.closing || !u.connected) return;
+    const bool want = !u.eof && (u.session == nullptr || u.session->pending_out() < options_.high_water);
+    if (want && !u.recv_armed) arm_recv(u, Op::UpRecv);
+    else if (!want && u.recv_armed) cancel_recv(u, Op::UpRecv);
+}
+
+void Worker::close_stream(Stream& s) {
+    if (s.closing) return;
+    s.closing = true;
+    // shutdown() completes the pending multishot recv (and fails a pending
+    // send or connect), so the in-flight count drains and the object can go.
+    if (s.fd >= 0) shutdown(s.fd, SHUT_RDWR);
+}
+
+void Worker::maybe_release(Stream& s, bool client) {
+    if (!s.closing || s.inflight > 0 || s.release_queued) return;
+    s.release_queued = true;
+    to_release_.emplace_back(&s, client);
+}
+
+// Released at the end of a completion batch, never in the middle, so no
+// handler further up the stack can touch an object that was recycled.
+void Worker::release_pending() {
+    for (auto [s, client] : to_release_) {
+        if (s->fd >= 0) close(s->fd);
+        s->reset_stream();
+        if (client) {
+            auto* session = static_cast<Session*>(s);
+            session->up = nullptr;
+            session->state = Session::State::ReadHead;
+            session->parser.reset();
+            session->keep_alive = true;
+            session->close_after_send = false;
+            session->response_started = false;
+            free_sessions_.push_back(session);
+            --live_sessions_;
+        } else {
+            auto* u = static_cast<Upstream*>(s);
+            u->session = nullptr;
+            u->connected = u->idle = u->head_done = false;
+            u->parser.reset();
+            free_upstreams_.push_back(u);
+        }
+    }
+    to_release_.clear();
+}
+
+Session* Worker::new_session() {
+    ++live_sessions_;
+    if (!free_sessions_.empty()) {
+        Session* s = free_sessions_.back();
+        free_sessions_.pop_back();
+        return s;
+    }
+    sessions_.push_back(std::make_unique<Session>());
+    return sessions_.back().get();
+}
+
+Upstream* Worker::new_upstream() {
+    if (!free_upstreams_.empty()) {
+        Upstream* u = free_upstreams_.back();
+        free_upstreams_.pop_back();
+        return u;
+    }
+    upstreams_.push_back(std::make_unique<Upstream>());
+    return upstreams_.back().get();
+}
+
+}  // namespace xgress::io

@@ -1,0 +1,53 @@
+#include "proxy_server.h"
+
+#include <unistd.h>
+
+#include "io/listener.h"
+#include "router/route_table.h"
+
+namespace xgress {
+
+std::expected<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(const ProxyOptions& options) {
+    auto address = io::parse_address(options.listen);
+    if (!address) return std::unexpected("--listen: " + address.error());
+    std::unique_ptr<ProxyServer> server(new ProxyServer());
+    server->listen_ = options.listen;
+    const unsigned workers = options.workers == 0 ? 1 : options.workers;
+    for (unsigned i = 0; i < workers; ++i) {
+        auto fd = io::open_listener(*address);
+        if (!fd) return std::unexpected(fd.error());
+        server->listeners_.push_back(*fd);
+        if (i == 0) {
+            // With port 0 the first bind picks the port; the rest of the group joins it.
+            server->port_ = io::bound_port(*fd);
+            if (address->addr.ss_family == AF_INET)
+                reinterpret_cast<sockaddr_in*>(&address->addr)->sin_port = htons(static_cast<std::uint16_t>(server->port_));
+            else
+                reinterpret_cast<sockaddr_in6*>(&address->addr)->sin6_port = htons(static_cast<std::uint16_t>(server->port_));
+        }
+    }
+    for (unsigned i = 0; i < workers; ++i) {
+        server->workers_.push_back(std::make_unique<io::Worker>(i, server->listeners_[i], options.worker));
+        server->workers_.back()->start();
+    }
+    return server;
+}
+
+ProxyServer::~ProxyServer() { stop(); }
+
+std::expected<void, std::string> ProxyServer::apply(const snapshot::Snapshot& snap) {
+    auto table = router::RouteTable::build(snap);
+    if (!table) return std::unexpected(table.error());
+    for (auto& w : workers_) w->snapshot_slot().publish(*table);
+    return {};
+}
+
+void ProxyServer::stop() {
+    for (auto& w : workers_) w->stop();
+    for (auto& w : workers_) w->wait();
+    workers_.clear();
+    for (int fd : listeners_) close(fd);
+    listeners_.clear();
+}
+
+}  // namespace xgress

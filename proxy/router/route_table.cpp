@@ -1,0 +1,124 @@
+#include "router/route_table.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+
+namespace xgress::router {
+
+std::string_view normalize_host(std::string_view host, char* out, std::size_t cap) {
+    if (!host.empty() && host.front() == '[') {
+        std::size_t close = host.find(']');
+        if (close != std::string_view::npos) host = host.substr(0, close + 1);
+    } else {
+        std::size_t colon = host.find(':');
+        if (colon != std::string_view::npos) host = host.substr(0, colon);
+    }
+    if (host.size() > cap) return {};
+    for (std::size_t i = 0; i < host.size(); ++i) {
+        char c = host[i];
+        out[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    }
+    return {out, host.size()};
+}
+
+std::uint32_t RouteTable::HostRules::match(std::string_view path) const {
+    if (!exact.empty()) {
+        auto it = exact.find(path);
+        if (it != exact.end()) return it->second;
+    }
+    for (const PrefixRule& p : prefixes) {
+        if (p.prefix == "/") return p.backend;
+        if (path.starts_with(p.prefix) && (path.size() == p.prefix.size() || path[p.prefix.size()] == '/'))
+            return p.backend;
+    }
+    return kNoBackend;
+}
+
+std::uint32_t RouteTable::route(std::string_view host, std::string_view path) const {
+    char buf[256];
+    std::string_view h = normalize_host(host, buf, sizeof buf);
+    if (!h.empty()) {
+        auto it = hosts_.find(h);
+        if (it != hosts_.end()) {
+            std::uint32_t b = it->second.match(path);
+            if (b != kNoBackend) return b;
+        }
+    }
+    std::uint32_t b = any_host_.match(path);
+    return b != kNoBackend ? b : default_backend_;
+}
+
+namespace {
+
+std::expected<EndpointAddress, std::string> resolve(const snapshot::Endpoint& ep) {
+    EndpointAddress out;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&out.addr);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.addr);
+    if (inet_pton(AF_INET, ep.address.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(ep.port);
+        out.len = sizeof(sockaddr_in);
+        out.text = ep.address + ":" + std::to_string(ep.port);
+    } else if (inet_pton(AF_INET6, ep.address.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(ep.port);
+        out.len = sizeof(sockaddr_in6);
+        out.text = "[" + ep.address + "]:" + std::to_string(ep.port);
+    } else {
+        return std::unexpected("bad endpoint address \"" + ep.address + "\"");
+    }
+    return out;
+}
+
+}  // namespace
+
+std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(const snapshot::Snapshot& snap) {
+    auto table = std::make_shared<RouteTable>();
+    table->version_ = snap.version;
+    std::unordered_map<std::string, std::uint32_t> index;
+    for (const auto& b : snap.backends) {
+        BackendTarget t;
+        t.name = b.name;
+        for (const auto& ep : b.endpoints) {
+            auto addr = resolve(ep);
+            if (!addr) return std::unexpected("backend \"" + b.name + "\": " + addr.error());
+            t.endpoints.push_back(std::move(*addr));
+        }
+        index.emplace(b.name, static_cast<std::uint32_t>(table->backends_.size()));
+        table->backends_.push_back(std::move(t));
+    }
+    auto lookup = [&](const std::string& name) -> std::expected<std::uint32_t, std::string> {
+        auto it = index.find(name);
+        if (it == index.end()) return std::unexpected("unknown backend \"" + name + "\"");
+        return it->second;
+    };
+    for (const auto& vh : snap.virtual_hosts) {
+        char buf[256];
+        std::string host(normalize_host(vh.host, buf, sizeof buf));
+        HostRules& rules = vh.host.empty() ? table->any_host_ : table->hosts_[host];
+        for (const auto& r : vh.routes) {
+            auto b = lookup(r.backend);
+            if (!b) return std::unexpected(b.error());
+            if (r.match == snapshot::PathMatch::Exact) {
+                rules.exact.emplace(r.path, *b);  // first rule for a path wins
+            } else {
+                std::string prefix = r.path;
+                while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+                rules.prefixes.push_back({std::move(prefix), *b});
+            }
+        }
+    }
+    auto by_length = [](const PrefixRule& a, const PrefixRule& b) { return a.prefix.size() > b.prefix.size(); };
+    std::stable_sort(table->any_host_.prefixes.begin(), table->any_host_.prefixes.end(), by_length);
+    for (auto& [_, rules] : table->hosts_)
+        std::stable_sort(rules.prefixes.begin(), rules.prefixes.end(), by_length);
+    if (!snap.default_backend.empty()) {
+        auto b = lookup(snap.default_backend);
+        if (!b) return std::unexpected("default_backend: " + b.error());
+        table->default_backend_ = *b;
+    }
+    return std::shared_ptr<const RouteTable>(std::move(table));
+}
+
+}  // namespace xgress::router

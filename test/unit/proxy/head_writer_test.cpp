@@ -1,0 +1,49 @@
+#include <gtest/gtest.h>
+
+#include "http/head_writer.h"
+
+using namespace xgress::http;
+
+TEST(HeadWriter, RequestStripsHopByHopAndAddsForwarding) {
+    RequestParser p;
+    RequestHead h;
+    std::string in =
+        "GET /x HTTP/1.1\r\nHost: shop.test\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: 5\r\nX-Secret: s\r\n"
+        "Upgrade: websocket\r\nX-Forwarded-For: 6.6.6.6\r\nAccept: */*\r\n\r\n";
+    ASSERT_EQ(p.parse(in, h).status, ParseStatus::Complete);
+    std::string out;
+    write_request_head(out, h, ForwardingInfo{"10.1.2.3", "http", "10.0.0.9:80"});
+    EXPECT_EQ(out,
+              "GET /x HTTP/1.1\r\nHost: shop.test\r\nAccept: */*\r\nX-Forwarded-For: 10.1.2.3\r\nX-Real-IP: 10.1.2.3\r\n"
+              "X-Forwarded-Proto: http\r\nX-Forwarded-Host: shop.test\r\n\r\n");
+}
+
+TEST(HeadWriter, Http10RequestWithoutHost) {
+    RequestParser p;
+    RequestHead h;
+    ASSERT_EQ(p.parse("GET / HTTP/1.0\r\n\r\n", h).status, ParseStatus::Complete);
+    std::string out;
+    write_request_head(out, h, ForwardingInfo{"1.2.3.4", "http", "10.0.0.9:80"});
+    EXPECT_NE(out.find("GET / HTTP/1.0\r\n"), std::string::npos);
+    EXPECT_NE(out.find("Host: 10.0.0.9:80\r\n"), std::string::npos);
+    EXPECT_NE(out.find("Connection: keep-alive\r\n"), std::string::npos);
+}
+
+TEST(HeadWriter, ResponseConnectionHeader) {
+    ResponseParser p;
+    ResponseHead h;
+    ASSERT_EQ(p.parse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n", false, h).status,
+              ParseStatus::Complete);
+    std::string out;
+    write_response_head(out, h, Version::Http11, false);
+    EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n");
+    out.clear();
+    write_response_head(out, h, Version::Http10, true);
+    EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n");
+}
+
+TEST(HeadWriter, LocalResponse) {
+    std::string out;
+    write_local_response(out, 404, true);
+    EXPECT_EQ(out, "HTTP/1.1 404 Not Found\r\nServer: xgress\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nNot Found\n");
+}

@@ -1,0 +1,307 @@
+// End to end on loopback: the proxy runs in-process on a free port and talks
+// to small blocking HTTP backends started by the test.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "proxy_server.h"
+
+using namespace xgress;
+using namespace std::chrono_literals;
+
+namespace {
+
+int listen_loopback(int& port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(fd, 64);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
+int connect_loopback(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void send_all(int fd, std::string_view s) {
+    while (!s.empty()) {
+        ssize_t n = send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+        if (n <= 0) return;
+        s.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+std::string header_value(std::string_view head, std::string_view name) {
+    std::string lower_head(head);
+    for (char& c : lower_head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string key = "\r\n" + std::string(name) + ":";
+    std::size_t p = lower_head.find(key);
+    if (p == std::string::npos) return {};
+    p += key.size();
+    while (p < head.size() && head[p] == ' ') ++p;
+    return std::string(head.substr(p, head.find("\r\n", p) - p));
+}
+
+// Reads one HTTP message (head + body by Content-Length / chunked / close)
+// from `fd`, keeping any extra bytes in `pending`.
+struct Reader {
+    int fd;
+    std::string pending;
+    bool fill() {
+        char buf[16384];
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return false;
+        pending.append(buf, static_cast<std::size_t>(n));
+        return true;
+    }
+    // Returns {head, body}; head empty on EOF/timeout.
+    std::pair<std::string, std::string> message(bool is_request = false) {
+        std::size_t end;
+        while ((end = pending.find("\r\n\r\n")) == std::string::npos)
+            if (!fill()) return {};
+        std::string head = pending.substr(0, end + 2);
+        pending.erase(0, end + 4);
+        std::string body;
+        std::string cl = header_value(head, "content-length");
+        if (!cl.empty()) {
+            std::size_t n = std::stoul(cl);
+            while (pending.size() < n)
+                if (!fill()) return {};
+            body = pending.substr(0, n);
+            pending.erase(0, n);
+        } else if (header_value(head, "transfer-encoding") == "chunked") {
+            while ((end = pending.find("\r\n0\r\n\r\n")) == std::string::npos && !pending.starts_with("0\r\n\r\n"))
+                if (!fill()) return {};
+            std::size_t stop = pending.starts_with("0\r\n\r\n") ? 5 : end + 7;
+            body = pending.substr(0, stop);
+            pending.erase(0, stop);
+        } else if (!is_request) {
+            while (fill()) {}
+            body = std::move(pending);
+            pending.clear();
+        }
+        return {head, body};
+    }
+};
+
+// A loopback HTTP/1.1 backend: answers "<name> <path> xff=<X-Forwarded-For> body=<bytes>".
+// Path /chunked answers chunked; /close answers close-delimited and closes.
+class Backend {
+public:
+    explicit Backend(std::string name) : name_(std::move(name)) {
+        fd_ = listen_loopback(port_);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~Backend() {
+        stop_ = true;
+        shutdown(fd_, SHUT_RDWR);
+        close(fd_);
+        thread_.join();
+        for (auto& t : conns_) t.join();
+    }
+    int port() const { return port_; }
+    int connections() const { return connections_.load(); }
+
+private:
+    void serve() {
+        while (!stop_) {
+            int c = accept(fd_, nullptr, nullptr);
+            if (c < 0) return;
+            ++connections_;
+            conns_.emplace_back([this, c] { handle(c); });
+        }
+    }
+    void handle(int c) {
+        timeval tv{5, 0};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        Reader r{c, {}};
+        while (!stop_) {
+            auto [head, body] = r.message(true);
+            if (head.empty()) break;
+            std::string path = head.substr(head.find(' ') + 1);
+            path = path.substr(0, path.find(' '));
+            std::string text = name_ + " " + path + " xff=" + header_value(head, "x-forwarded-for") +
+                               " host=" + header_value(head, "x-forwarded-host") + " body=" + std::to_string(body.size());
+            if (path == "/chunked") {
+                send_all(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+            } else if (path == "/close") {
+                send_all(c, "HTTP/1.1 200 OK\r\n\r\n" + text);
+                break;
+            } else if (path == "/garbage") {
+                send_all(c, "NOT HTTP AT ALL\r\n\r\n");
+                break;
+            } else {
+                send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(text.size()) + "\r\n\r\n" + text);
+            }
+        }
+        close(c);
+    }
+
+    std::string name_;
+    int fd_ = -1;
+    int port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> connections_{0};
+    std::thread thread_;
+    std::vector<std::thread> conns_;
+};
+
+class ProxyE2E : public ::testing::Test {
+protected:
+    void SetUp() override {
+        a_ = std::make_unique<Backend>("A");
+        b_ = std::make_unique<Backend>("B");
+        int dead_fd = listen_loopback(dead_port_);
+        close(dead_fd);  // nothing listens there any more: connect is refused
+        auto server = ProxyServer::start(ProxyOptions{.listen = "127.0.0.1:0", .workers = 2, .worker = {}});
+        ASSERT_TRUE(server) << server.error();
+        proxy_ = std::move(*server);
+        ASSERT_TRUE(proxy_->apply(snapshot()));
+    }
+
+    snapshot::Snapshot snapshot() {
+        snapshot::Snapshot s;
+        s.version = 1;
+        s.backends = {{"a", {{"127.0.0.1", static_cast<std::uint16_t>(a_->port())}}},
+                      {"b", {{"127.0.0.1", static_cast<std::uint16_t>(b_->port())}}},
+                      {"empty", {}},
+                      {"dead", {{"127.0.0.1", static_cast<std::uint16_t>(dead_port_)}}}};
+        s.virtual_hosts = {{"a.test", {{"/", snapshot::PathMatch::Prefix, "a"}, {"/b", snapshot::PathMatch::Prefix, "b"}}},
+                           {"empty.test", {{"/", snapshot::PathMatch::Prefix, "empty"}}},
+                           {"dead.test", {{"/", snapshot::PathMatch::Prefix, "dead"}}}};
+        return s;
+    }
+
+    std::pair<std::string, std::string> request(int fd, Reader& r, std::string_view host, std::string_view path) {
+        send_all(fd, "GET " + std::string(path) + " HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n");
+        return r.message();
+    }
+
+    static int status(const std::string& head) { return head.size() > 12 ? std::stoi(head.substr(9, 3)) : 0; }
+
+    std::unique_ptr<Backend> a_, b_;
+    int dead_port_ = 0;
+    std::unique_ptr<ProxyServer> proxy_;
+};
+
+}  // namespace
+
+TEST_F(ProxyE2E, RoutesWithKeepAliveOnBothSides) {
+    int fd = connect_loopback(proxy_->port());
+    ASSERT_GE(fd, 0);
+    Reader r{fd, {}};
+    for (int i = 0; i < 20; ++i) {
+        auto [head, body] = request(fd, r, "a.test", "/x");
+        ASSERT_EQ(status(head), 200) << head;
+        EXPECT_EQ(body, "A /x xff=127.0.0.1 host=a.test body=0");
+        auto [head2, body2] = request(fd, r, "A.TEST:80", "/b/c");
+        ASSERT_EQ(status(head2), 200);
+        EXPECT_EQ(body2, "B /b/c xff=127.0.0.1 host=A.TEST:80 body=0");
+    }
+    close(fd);
+    EXPECT_EQ(a_->connections(), 1) << "upstream keep-alive reuses one connection";
+    EXPECT_EQ(b_->connections(), 1);
+}
+
+TEST_F(ProxyE2E, NotFoundUnavailableBadGateway) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    EXPECT_EQ(status(request(fd, r, "nothing.test", "/").first), 404);
+    EXPECT_EQ(status(request(fd, r, "empty.test", "/").first), 503);
+    auto [head, body] = request(fd, r, "dead.test", "/");
+    EXPECT_EQ(status(head), 502);
+    EXPECT_EQ(header_value(head, "connection"), "close");
+    close(fd);
+    fd = connect_loopback(proxy_->port());
+    Reader r2{fd, {}};
+    EXPECT_EQ(status(request(fd, r2, "a.test", "/garbage").first), 502);
+    close(fd);
+}
+
+TEST_F(ProxyE2E, PipelinedRequestsAnswerInOrder) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    send_all(fd, "GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\nGET /b/2 HTTP/1.1\r\nHost: a.test\r\n\r\nGET /3 HTTP/1.1\r\nHost: nope\r\n\r\n"
+                 "GET /4 HTTP/1.1\r\nHost: a.test\r\n\r\n");
+    EXPECT_EQ(r.message().second, "A /1 xff=127.0.0.1 host=a.test body=0");
+    EXPECT_EQ(r.message().second, "B /b/2 xff=127.0.0.1 host=a.test body=0");
+    EXPECT_EQ(status(r.message().first), 404);
+    EXPECT_EQ(r.message().second, "A /4 xff=127.0.0.1 host=a.test body=0");
+    close(fd);
+}
+
+TEST_F(ProxyE2E, RequestBodiesAndResponseFramings) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    std::string big(300000, 'x');
+    send_all(fd, "POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big);
+    EXPECT_EQ(r.message().second, "A /up xff=127.0.0.1 host=a.test body=300000");
+    send_all(fd, "POST /ch HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    EXPECT_EQ(r.message().second, "A /ch xff=127.0.0.1 host=a.test body=13");  // chunked framing forwarded verbatim (13 bytes)
+    auto [head, body] = request(fd, r, "a.test", "/chunked");
+    EXPECT_EQ(body, "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+    auto [head2, body2] = request(fd, r, "a.test", "/close");
+    EXPECT_EQ(status(head2), 200);
+    EXPECT_EQ(header_value(head2, "connection"), "close");
+    EXPECT_EQ(body2, "A /close xff=127.0.0.1 host=a.test body=0");
+    close(fd);
+}
+
+TEST_F(ProxyE2E, MalformedRequestGets400AndClose) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    send_all(fd, "GET / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    auto [head, body] = r.message();
+    EXPECT_EQ(status(head), 400);
+    char c;
+    EXPECT_EQ(recv(fd, &c, 1, 0), 0) << "connection closed after 400";
+    close(fd);
+}
+
+TEST_F(ProxyE2E, Http10ClientGetsLengthDelimitedResponse) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    send_all(fd, "GET /x HTTP/1.0\r\nHost: a.test\r\n\r\n");
+    auto [head, body] = r.message();
+    EXPECT_EQ(status(head), 200);
+    EXPECT_EQ(body, "A /x xff=127.0.0.1 host=a.test body=0");
+    char c;
+    EXPECT_EQ(recv(fd, &c, 1, 0), 0) << "HTTP/1.0 without keep-alive closes";
+    close(fd);
+}
+
+TEST_F(ProxyE2E, SnapshotSwapChangesRouting) {
+    auto s = snapshot();
+    s.version = 2;
+    s.virtual_hosts[0].routes = {{"/", snapshot::PathMatch::Prefix, "b"}};
+    ASSERT_TRUE(proxy_->apply(s));
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    EXPECT_EQ(request(fd, r, "a.test", "/x").second, "B /x xff=127.0.0.1 host=a.test body=0");
+    close(fd);
+}
