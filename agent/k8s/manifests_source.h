@@ -1,0 +1,36 @@
+// Reads Kubernetes objects from a directory of manifests: every *.yaml, *.yml
+// and *.json file directly inside it (hidden files skipped), in name order.
+// A file may hold several YAML documents, JSON, or `kind: List` objects with
+// `items`. A broken document or object is reported and skipped; everything
+// else still loads, so one typo does not take the node's ingress down.
+#pragma once
+
+#include <expected>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "k8s/object_cache.h"
+#include "k8s/objects.h"
+
+namespace xgress::agent::k8s {
+
+struct LoadedManifests {
+    std::vector<Object> objects;       // in file, document, item order
+    std::vector<std::string> errors;   // "FILE: document 2: Service demo/web: spec.ports[0].port: ..."
+    std::vector<std::string> skipped;  // unknown kinds, one line each
+    std::vector<std::string> files;    // files read, in order
+};
+
+// Fails only when the directory itself cannot be listed.
+std::expected<LoadedManifests, std::string> load_manifests_directory(const std::filesystem::path& directory);
+
+// Parses one file's text; `source` names it in messages. Appends to `out`.
+void load_manifest_text(std::string_view text, const std::string& source, LoadedManifests& out);
+
+// Fills a fresh cache; a later object with the same kind/namespace/name
+// replaces an earlier one, and that is reported in `messages`.
+ObjectCache build_cache(const LoadedManifests& manifests, std::vector<std::string>& messages);
+
+}  // namespace xgress::agent::k8s

@@ -1,0 +1,40 @@
+// Turns one parsed YAML/JSON document (a yaml-cpp node) into a typed object.
+// Shared by every source that hands us Kubernetes objects as documents.
+//
+// Errors are values naming the object and the field, e.g.
+//   object "Service demo/web", field "spec.ports[0].port", message "required field missing".
+// Kinds we do not use are reported as UnknownKind so the caller can log and skip them.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <variant>
+
+#include <yaml-cpp/yaml.h>
+
+#include "k8s/objects.h"
+
+namespace xgress::agent::k8s {
+
+struct DecodeError {
+    std::string object;   // "Service demo/web"; "document" when kind or name are unknown
+    std::string field;    // dotted path, "" for the document itself
+    std::string message;
+    std::string to_string() const;
+};
+
+struct UnknownKind {
+    std::string api_version;
+    std::string kind;
+    std::string name;
+};
+
+using Decoded = std::variant<Object, UnknownKind>;
+
+// A `kind: List` document is not an object: callers expand its `items` first
+// (see is_list_document).
+std::expected<Decoded, DecodeError> decode_object(const YAML::Node& document);
+
+bool is_list_document(const YAML::Node& document);
+
+}  // namespace xgress::agent::k8s

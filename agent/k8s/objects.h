@@ -1,0 +1,127 @@
+// Typed Kubernetes objects as xgress-agent sees them: only the fields the
+// model uses, plus the metadata every object carries. Both object sources
+// (a manifests directory today, the API server later) decode into these
+// structs, so the model never touches YAML or JSON.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace xgress::agent::k8s {
+
+struct ObjectMeta {
+    std::string name;
+    std::string namespace_;                          // "" for cluster-scoped kinds
+    std::map<std::string, std::string> labels;
+    std::map<std::string, std::string> annotations;
+    std::string creation_timestamp;                  // RFC 3339 as written; "" = unknown
+    bool operator==(const ObjectMeta&) const = default;
+};
+
+// Kubernetes IntOrString (Service targetPort): a port number or a port name.
+struct PortReference {
+    std::uint16_t number = 0;  // used when name is empty
+    std::string name;
+    bool operator==(const PortReference&) const = default;
+};
+
+struct ServicePort {
+    std::string name;
+    std::string protocol = "TCP";
+    std::uint16_t port = 0;
+    std::optional<PortReference> target_port;  // absent: same as port
+    std::uint16_t node_port = 0;               // 0 = none
+    bool operator==(const ServicePort&) const = default;
+};
+
+struct Service {
+    ObjectMeta metadata;
+    std::string type = "ClusterIP";
+    std::vector<ServicePort> ports;
+    std::vector<std::string> external_ips;
+    std::vector<std::string> load_balancer_ips;  // status.loadBalancer.ingress[].ip
+    bool operator==(const Service&) const = default;
+};
+
+struct EndpointPort {
+    std::string name;
+    std::string protocol = "TCP";
+    std::uint16_t port = 0;  // 0 = not given (Kubernetes: "all ports")
+    bool operator==(const EndpointPort&) const = default;
+};
+
+struct Endpoint {
+    std::vector<std::string> addresses;
+    // Absent conditions mean "unknown"; Kubernetes says to treat an unknown
+    // ready as ready.
+    std::optional<bool> ready;
+    std::optional<bool> serving;
+    std::optional<bool> terminating;
+    std::string target_ref_kind;
+    std::string target_ref_name;
+    std::string node_name;
+    bool operator==(const Endpoint&) const = default;
+};
+
+struct EndpointSlice {
+    ObjectMeta metadata;
+    std::string address_type = "IPv4";
+    std::vector<EndpointPort> ports;
+    std::vector<Endpoint> endpoints;
+    bool operator==(const EndpointSlice&) const = default;
+};
+
+// An Ingress backend: a Service and one of its ports, by number or by name.
+struct IngressBackend {
+    std::string service_name;
+    std::uint16_t port_number = 0;  // used when port_name is empty
+    std::string port_name;
+    bool operator==(const IngressBackend&) const = default;
+};
+
+struct IngressPath {
+    std::string path = "/";
+    std::string path_type;  // Exact, Prefix, ImplementationSpecific
+    IngressBackend backend;
+    bool operator==(const IngressPath&) const = default;
+};
+
+struct IngressRule {
+    std::string host;  // "" = any host
+    std::vector<IngressPath> paths;
+    bool operator==(const IngressRule&) const = default;
+};
+
+struct Ingress {
+    ObjectMeta metadata;
+    std::optional<std::string> ingress_class_name;
+    std::optional<IngressBackend> default_backend;
+    std::vector<IngressRule> rules;
+    bool operator==(const Ingress&) const = default;
+};
+
+struct IngressClass {
+    ObjectMeta metadata;
+    std::string controller;
+    bool operator==(const IngressClass&) const = default;
+};
+
+using Object = std::variant<Service, EndpointSlice, Ingress, IngressClass>;
+
+// The kinds we understand, in the order of Object's alternatives.
+enum class Kind : std::uint8_t { Service, EndpointSlice, Ingress, IngressClass };
+
+const char* kind_name(Kind kind);
+Kind kind_of(const Object& object);
+const ObjectMeta& metadata_of(const Object& object);
+
+// Well-known label and annotation keys.
+inline constexpr const char* kServiceNameLabel = "kubernetes.io/service-name";
+inline constexpr const char* kIngressClassAnnotation = "kubernetes.io/ingress.class";
+inline constexpr const char* kDefaultClassAnnotation = "ingressclass.kubernetes.io/is-default-class";
+
+}  // namespace xgress::agent::k8s

@@ -1,0 +1,110 @@
+#include "model/backend_resolver.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+
+namespace xgress::agent::model {
+namespace {
+
+const k8s::ServicePort* find_service_port(const k8s::Service& service, const k8s::IngressBackend& ref) {
+    for (const k8s::ServicePort& port : service.ports) {
+        if (ref.port_name.empty() ? port.port == ref.port_number : port.name == ref.port_name) return &port;
+    }
+    return nullptr;
+}
+
+// The port endpoints of this slice listen on for `service_port`. Kubernetes
+// names a slice's ports after the Service ports and resolves named
+// targetPorts into their numbers, so for a named targetPort we look for the
+// Service port's name first and then for the targetPort's own name (how
+// hand-written slices tend to name it).
+std::optional<std::uint16_t> target_port_in_slice(const k8s::ServicePort& service_port,
+                                                  const k8s::EndpointSlice& slice) {
+    if (!service_port.target_port) return service_port.port;
+    if (service_port.target_port->name.empty()) return service_port.target_port->number;
+    for (const std::string* wanted : {&service_port.name, &service_port.target_port->name}) {
+        if (wanted->empty()) continue;
+        for (const k8s::EndpointPort& port : slice.ports) {
+            if (port.name == *wanted && port.protocol == service_port.protocol && port.port != 0) return port.port;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::string BackendResolver::resolve(const std::string& namespace_, const k8s::IngressBackend& ref,
+                                     const std::string& referrer) {
+    const k8s::Service* service = objects_.find<k8s::Service>(namespace_, ref.service_name);
+    const std::string port_text = ref.port_name.empty() ? std::to_string(ref.port_number) : ref.port_name;
+    const std::string unresolved_name = namespace_ + "/" + ref.service_name + ":" + port_text;
+    if (!service) {
+        if (!backends_.contains(unresolved_name)) {
+            problems_.push_back(referrer + ": Service " + namespace_ + "/" + ref.service_name +
+                                " not found; requests get 503");
+            backends_[unresolved_name] = snapshot::Backend{unresolved_name, {}};
+        }
+        return unresolved_name;
+    }
+    const k8s::ServicePort* port = find_service_port(*service, ref);
+    if (!port) {
+        if (!backends_.contains(unresolved_name)) {
+            problems_.push_back(referrer + ": Service " + namespace_ + "/" + ref.service_name +
+                                " has no port " + port_text + "; requests get 503");
+            backends_[unresolved_name] = snapshot::Backend{unresolved_name, {}};
+        }
+        return unresolved_name;
+    }
+    const std::string name = namespace_ + "/" + ref.service_name + ":" + std::to_string(port->port);
+    if (!backends_.contains(name)) backends_[name] = snapshot::Backend{name, endpoints_for(*service, *port, name)};
+    return name;
+}
+
+std::vector<snapshot::Endpoint> BackendResolver::endpoints_for(const k8s::Service& service,
+                                                               const k8s::ServicePort& port,
+                                                               const std::string& backend_name) {
+    std::set<std::pair<std::string, std::uint16_t>> ready;
+    std::set<std::pair<std::string, std::uint16_t>> draining;  // serving but terminating
+    bool port_unresolved = false;
+    for (const k8s::EndpointSlice* slice : objects_.list<k8s::EndpointSlice>()) {
+        if (slice->metadata.namespace_ != service.metadata.namespace_) continue;
+        auto label = slice->metadata.labels.find(k8s::kServiceNameLabel);
+        if (label == slice->metadata.labels.end() || label->second != service.metadata.name) continue;
+        if (slice->address_type != "IPv4" && slice->address_type != "IPv6") continue;  // FQDN: not routable
+        const auto target = target_port_in_slice(port, *slice);
+        if (!target) {
+            port_unresolved = true;
+            continue;
+        }
+        for (const k8s::Endpoint& endpoint : slice->endpoints) {
+            const bool is_ready = endpoint.ready.value_or(true);
+            const bool is_draining = !is_ready && endpoint.serving.value_or(false) &&
+                                     endpoint.terminating.value_or(false);
+            for (const std::string& address : endpoint.addresses) {
+                if (is_ready) ready.emplace(address, *target);
+                else if (is_draining) draining.emplace(address, *target);
+            }
+        }
+    }
+    if (port_unresolved) {
+        problems_.push_back("backend " + backend_name + ": targetPort \"" + port.target_port->name +
+                            "\" not found among the ports of some EndpointSlices of Service " +
+                            service.metadata.namespace_ + "/" + service.metadata.name);
+    }
+    // Graceful termination: when nothing is ready, pods that are shutting
+    // down but still serving are better than a 503.
+    const auto& chosen = ready.empty() ? draining : ready;
+    if (chosen.empty()) problems_.push_back("backend " + backend_name + ": no ready endpoints; requests get 503");
+    std::vector<snapshot::Endpoint> endpoints;
+    for (const auto& [address, target] : chosen) endpoints.push_back(snapshot::Endpoint{address, target});
+    return endpoints;
+}
+
+std::vector<snapshot::Backend> BackendResolver::backends() const {
+    std::vector<snapshot::Backend> result;
+    for (const auto& [name, backend] : backends_) result.push_back(backend);
+    return result;
+}
+
+}  // namespace xgress::agent::model

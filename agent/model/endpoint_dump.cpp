@@ -1,0 +1,26 @@
+#include "model/endpoint_dump.h"
+
+namespace xgress::agent::model {
+
+std::string format_endpoint_dump(const k8s::ObjectCache& objects) {
+    std::string out;
+    for (const k8s::EndpointSlice* slice : objects.list<k8s::EndpointSlice>()) {
+        auto label = slice->metadata.labels.find(k8s::kServiceNameLabel);
+        const std::string service =
+            label != slice->metadata.labels.end() ? label->second : slice->metadata.name;
+        for (const k8s::Endpoint& endpoint : slice->endpoints) {
+            for (const std::string& address : endpoint.addresses) {
+                const std::string pod =
+                    endpoint.target_ref_name.empty() ? service + "-" + address : endpoint.target_ref_name;
+                for (const k8s::EndpointPort& port : slice->ports) {
+                    if (port.port == 0) continue;
+                    out += address + "\t" + slice->metadata.namespace_ + "\t" + pod + "\t" + service + "\t" +
+                           std::to_string(port.port) + "\n";
+                }
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace xgress::agent::model

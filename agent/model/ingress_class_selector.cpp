@@ -1,0 +1,23 @@
+#include "model/ingress_class_selector.h"
+
+namespace xgress::agent::model {
+
+IngressClassSelector::IngressClassSelector(const k8s::ObjectCache& objects, const std::string& controller) {
+    for (const k8s::IngressClass* c : objects.list<k8s::IngressClass>()) {
+        if (c->controller != controller) continue;
+        our_classes_.insert(c->metadata.name);
+        auto it = c->metadata.annotations.find(k8s::kDefaultClassAnnotation);
+        if (it != c->metadata.annotations.end() && it->second == "true") has_default_ = true;
+    }
+}
+
+bool IngressClassSelector::owns(const k8s::Ingress& ingress) const {
+    // spec.ingressClassName replaced the annotation; when both are set the
+    // field is the one the API server validates, so it decides.
+    if (ingress.ingress_class_name) return our_classes_.contains(*ingress.ingress_class_name);
+    auto it = ingress.metadata.annotations.find(k8s::kIngressClassAnnotation);
+    if (it != ingress.metadata.annotations.end()) return our_classes_.contains(it->second);
+    return has_default_;
+}
+
+}  // namespace xgress::agent::model

@@ -1,0 +1,24 @@
+// Decides which Ingresses this controller serves (spec.ingressClassName, the
+// legacy kubernetes.io/ingress.class annotation, or our default class).
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "k8s/object_cache.h"
+
+namespace xgress::agent::model {
+
+class IngressClassSelector {
+public:
+    IngressClassSelector(const k8s::ObjectCache& objects, const std::string& controller);
+
+    bool owns(const k8s::Ingress& ingress) const;
+    bool has_default_class() const { return has_default_; }
+
+private:
+    std::set<std::string> our_classes_;
+    bool has_default_ = false;
+};
+
+}  // namespace xgress::agent::model

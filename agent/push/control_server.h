@@ -1,0 +1,66 @@
+// The agent's end of the control channel (proxy/include/xgress/control.h).
+//
+// Listens on a unix stream socket (mode 0600), accepts proxies, takes the
+// listening sockets each proxy hands over in its Hello (SCM_RIGHTS) and gives
+// them to the ListenerSink (the SOCKMAP), then sends the current snapshot and
+// every later one. Acks and Nacks are recorded and logged.
+//
+// Single-threaded and non-blocking: the caller drives it with poll_once().
+// This is the control path; a slow or broken proxy only ever costs itself
+// its connection.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "push/listener_sink.h"
+
+namespace xgress::agent::push {
+
+class ControlServer {
+public:
+    // Removes a stale socket file at `path` (refuses if another process still
+    // listens there, or if the path is not a socket) and starts listening.
+    static std::expected<std::unique_ptr<ControlServer>, std::string> listen(const std::string& path,
+                                                                             ListenerSink& sink);
+    ~ControlServer();  // closes every connection and removes the socket file
+    ControlServer(const ControlServer&) = delete;
+    ControlServer& operator=(const ControlServer&) = delete;
+
+    // Makes `payload` (snapshot JSON) the current snapshot and sends it to
+    // every proxy that has said Hello; later proxies get it on Hello.
+    void publish(std::uint64_t version, std::string payload);
+
+    // Waits up to `timeout_ms` for activity and handles it. Also watches
+    // `extra_fd` (e.g. inotify) when >= 0 and returns true when it is readable.
+    bool poll_once(int timeout_ms, int extra_fd = -1);
+
+    std::uint64_t current_version() const { return version_; }
+    std::uint64_t last_acked_version() const { return last_acked_; }
+    std::size_t proxy_count() const;  // connections that completed a Hello
+
+private:
+    struct Connection;
+    ControlServer(int listen_fd, std::string path, ListenerSink& sink);
+
+    void accept_connections();
+    bool read_from(Connection& connection);   // false: drop the connection
+    bool handle_frames(Connection& connection);
+    bool handle_hello(Connection& connection, std::string_view payload);
+    bool flush(Connection& connection);
+    void send_snapshot(Connection& connection);
+
+    int listen_fd_ = -1;
+    std::string path_;
+    ListenerSink& sink_;
+    std::vector<std::unique_ptr<Connection>> connections_;
+    std::uint64_t version_ = 0;
+    std::string payload_;
+    bool have_snapshot_ = false;
+    std::uint64_t last_acked_ = 0;
+};
+
+}  // namespace xgress::agent::push
