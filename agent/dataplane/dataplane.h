@@ -29,6 +29,14 @@ struct IpAddress {
 
 enum class Protocol : std::uint8_t { Tcp = 6, Udp = 17 };
 
+// A source prefix (loadBalancerSourceRanges, whitelist-source-range).
+struct IpPrefix {
+    IpAddress address;
+    std::uint8_t length = 0;            // 0..32 for IPv4, 0..128 for IPv6
+    bool operator==(const IpPrefix&) const = default;
+    auto operator<=>(const IpPrefix&) const = default;
+};
+
 struct FrontendSpec {
     // Which destinations match: a NodePort matches the port on every node
     // address (node_port = true, address ignored); a VIP (LoadBalancer ingress
@@ -39,6 +47,7 @@ struct FrontendSpec {
     Protocol protocol = Protocol::Tcp;
     std::uint32_t listener_slot = 0;    // SOCKMAP index of the proxy socket serving it
     std::string name;                   // "namespace/service:port-name", for logs and xgressctl
+    std::vector<IpPrefix> source_ranges;  // empty: every source allowed; else others dropped in XDP
     bool operator==(const FrontendSpec&) const = default;
 };
 
@@ -47,6 +56,9 @@ struct Options {
     std::vector<std::string> interfaces;          // XDP attach points; empty = every non-loopback
                                                   // interface that holds an address
     bool allow_generic_xdp = true;                // fall back to SKB mode when native fails
+    std::uint16_t node_port_min = 30000;          // the cluster's NodePort range: traffic to a node
+    std::uint16_t node_port_max = 32767;          // address in it with no frontend is dropped...
+    bool drop_unallocated_node_ports = true;      // ...unless this is false (then passed, still counted)
 };
 
 class Dataplane {

@@ -14,6 +14,11 @@
 //       "routes": [ { "path": "/api", "match": "prefix" | "exact",
 //                     "backend": "default/api:80" } ] } ],
 //   "default_backend": "default/web:80",         // "" = none: unmatched requests get 404
+//   "frontends": [                               // what each dialled address:port speaks
+//     { "address": "",                           // "" = any node address (NodePort); else a VIP
+//       "port": 30080, "protocol": "http" | "tcp",
+//       "backend": "" } ],                       // "tcp": the backend bytes are relayed to
+//                                                // (L4 passthrough); "http": "" (Ingress routing)
 //   "backends": [
 //     { "name": "default/api:80",                // namespace/service:servicePort
 //       "endpoints": [ { "address": "10.244.1.2", "port": 8080 } ] } ]
@@ -55,10 +60,26 @@ struct Backend {
     bool operator==(const Backend&) const = default;
 };
 
+// Every listener socket the agent steers connections to may carry several
+// frontends; the proxy tells them apart by the address the client dialled
+// (getsockname() on the accepted socket): exact address first, then "" (any
+// node address) for the port. A connection matching no frontend is served as
+// HTTP, so a proxy running from --snapshot-file without frontends still works.
+enum class FrontendProtocol : std::uint8_t { Http, Tcp };
+
+struct Frontend {
+    std::string address;   // "" = any node address; else an IPv4/IPv6 literal
+    std::uint16_t port = 0;
+    FrontendProtocol protocol = FrontendProtocol::Http;
+    std::string backend;   // Tcp: backend to relay to; Http: ""
+    bool operator==(const Frontend&) const = default;
+};
+
 struct Snapshot {
     std::uint64_t version = 0;
     std::vector<VirtualHost> virtual_hosts;
     std::string default_backend;
+    std::vector<Frontend> frontends;
     std::vector<Backend> backends;
     bool operator==(const Snapshot&) const = default;
 };
