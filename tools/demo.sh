@@ -95,17 +95,25 @@ for rule in "shop.example.com / web" "shop.example.com /api api" "shop.example.c
   check "$host$path answered 200 by service $want" is "$status $service" "200 $want"
 done
 
-# round_robin HOST PATH COUNT POD...: every pod must answer at least once.
+# round_robin HOST PATH COUNT POD...: COUNT requests over one keep-alive
+# connection (so one proxy worker and its rotation serve them all); each pod
+# must answer exactly COUNT / number-of-pods of them, in turn.
 round_robin() {
-  local host=$1 path=$2 count=$3 i p seen=()
+  local host=$1 path=$2 count=$3 i p body seen=() urls=()
   shift 3
+  for ((i = 0; i < count; i++)); do urls+=("http://$node:$LAB_NODE_PORT$path"); done
   header
-  for ((i = 0; i < count; i++)); do
-    send "$host" "$path"
+  # The echo's JSON body ends with a newline; curl then writes the status line.
+  while IFS= read -r body && IFS= read -r status; do
+    pod=$(jq -r '.pod // "-"' <<<"$body" 2>/dev/null || echo -)
+    service=$(jq -r '.service // "-"' <<<"$body" 2>/dev/null || echo -)
+    printf '   %-20s %-14s %-6s %-8s %s\n' "$host" "$path" "$status" "$service" "$pod"
     seen+=("$pod")
-  done
+  done < <(tools/lab/client.sh curl -s --max-time 5 -H "Host: $host" -w '%{http_code}\n' "${urls[@]}" || true)
+  check "$count answers to $host$path over one connection" is "${#seen[@]}" "$count"
   for p in "$@"; do
-    check "$p answers some of $count requests to $host$path" grep -qx "$p" <(printf '%s\n' "${seen[@]}")
+    check "$p answers $((count / $#)) of $count requests to $host$path" \
+      is "$(printf '%s\n' "${seen[@]}" | grep -cx "$p")" "$((count / $#))"
   done
   printf '   %sper pod: %s%s\n' "$dim" "$(printf '%s\n' "${seen[@]}" | sort | uniq -c | awk '{printf "%s×%s  ", $2, $1}')" "$off"
 }
