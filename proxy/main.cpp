@@ -29,6 +29,16 @@ int main(int argc, char** argv) {
     app.add_option("--workers", options.workers, "Worker threads, one io_uring each (default: CPUs)");
     app.add_option("--control-socket", control_socket, "Agent control socket (unix stream)");
     app.add_option("--snapshot-file", snapshot_file, "Serve this routing snapshot (JSON) instead of/before the agent's");
+    auto& w = options.worker;
+    app.add_option("--client-header-timeout-ms", w.client_header_timeout_ms, "A started request head must complete within")->capture_default_str();
+    app.add_option("--client-body-timeout-ms", w.client_body_timeout_ms, "Longest pause between two reads of a request body")->capture_default_str();
+    app.add_option("--keepalive-timeout-ms", w.client_idle_timeout_ms, "Idle client keep-alive connections close after")->capture_default_str();
+    app.add_option("--client-send-timeout-ms", w.client_send_timeout_ms, "Longest stall writing to a client")->capture_default_str();
+    app.add_option("--upstream-connect-timeout-ms", w.route_defaults.connect_timeout_ms, "Upstream connect timeout (504)")->capture_default_str();
+    app.add_option("--upstream-send-timeout-ms", w.route_defaults.send_timeout_ms, "Longest stall writing to an upstream (504)")->capture_default_str();
+    app.add_option("--upstream-read-timeout-ms", w.route_defaults.read_timeout_ms, "Longest wait for upstream response bytes (504)")->capture_default_str();
+    app.add_option("--upstream-idle-timeout-ms", w.upstream_idle_timeout_ms, "Pooled upstream connections close after")->capture_default_str();
+    app.add_option("--max-body-bytes", w.route_defaults.max_body_bytes, "Request body limit, 0 = none (413)")->capture_default_str();
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::from_str(log_level));

@@ -42,6 +42,12 @@ std::expected<void, std::string> ProxyServer::apply(const snapshot::Snapshot& sn
     return {};
 }
 
+io::StatsTotals ProxyServer::stats() const {
+    io::StatsTotals t;
+    for (const auto& w : workers_) t.add(w->stats());
+    return t;
+}
+
 void ProxyServer::stop() {
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->wait();

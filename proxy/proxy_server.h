@@ -28,6 +28,8 @@ public:
     std::expected<void, std::string> apply(const snapshot::Snapshot& snap);
 
     void stop();
+    // Sums every worker's counters (relaxed reads; a scrape, not a barrier).
+    io::StatsTotals stats() const;
     int port() const { return port_; }
     // The socket announced to the agent (any member of the SO_REUSEPORT group will do).
     int announced_listener() const { return listeners_.front(); }

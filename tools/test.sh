@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${XGRESS_BUILD_DIR:-build}
 ./tools/install-deps.sh
-cmake -G Ninja -S . -B "$build_dir"
+# Fuzzers (clang-16) build too, so ctest runs each one for a bounded 20 s.
+cmake -G Ninja -S . -B "$build_dir" -DXGRESS_BUILD_FUZZERS=ON
 cmake --build "$build_dir"
 ctest --test-dir "$build_dir" --output-on-failure "$@"

@@ -103,7 +103,19 @@ std::string encode(const Snapshot& snapshot) {
     }
     out += "],\"default_backend\":";
     append_json_string(out, snapshot.default_backend);
-    out += ",\"backends\":[";
+    out += ",\"frontends\":[";
+    for (std::size_t i = 0; i < snapshot.frontends.size(); ++i) {
+        const Frontend& f = snapshot.frontends[i];
+        if (i) out.push_back(',');
+        out += "{\"address\":";
+        append_json_string(out, f.address);
+        out += ",\"port\":" + std::to_string(f.port);
+        out += f.protocol == FrontendProtocol::Tcp ? ",\"protocol\":\"tcp\"" : ",\"protocol\":\"http\"";
+        out += ",\"backend\":";
+        append_json_string(out, f.backend);
+        out.push_back('}');
+    }
+    out += "],\"backends\":[";
     for (std::size_t i = 0; i < snapshot.backends.size(); ++i) {
         const Backend& b = snapshot.backends[i];
         if (i) out.push_back(',');
@@ -217,6 +229,46 @@ std::expected<Snapshot, std::string> decode(std::string_view json) {
     if (!def.empty() && !names.contains(std::string(def)))
         return field_error("default_backend", "unknown backend \"" + std::string(def) + "\"");
     snap.default_backend = std::string(def);
+
+    auto frontends_opt = optional_array(top, "frontends", "frontends");
+    if (!frontends_opt) return Error(frontends_opt.error());
+    std::unordered_set<std::string> seen_frontends;
+    std::size_t fi = 0;
+    for (simdjson::dom::element fe : *frontends_opt) {
+        std::string where = "frontends[" + std::to_string(fi++) + "]";
+        simdjson::dom::object fo;
+        if (fe.get_object().get(fo)) return field_error(where, "must be an object");
+        Frontend f;
+        std::string_view addr;
+        if (auto err = fo["address"].get_string().get(addr); err && err != simdjson::NO_SUCH_FIELD)
+            return field_error(where + ".address", "must be a string");
+        f.address = std::string(addr);
+        if (!f.address.empty() && !valid_address(f.address))
+            return field_error(where + ".address", "not an IP address: \"" + f.address + "\"");
+        std::uint64_t port = 0;
+        if (fo["port"].get_uint64().get(port) || port == 0 || port > 65535)
+            return field_error(where + ".port", "must be an integer in 1..65535");
+        f.port = static_cast<std::uint16_t>(port);
+        auto protocol = get_string(fo, "protocol", where);
+        if (!protocol) return Error(protocol.error());
+        if (*protocol == "http") f.protocol = FrontendProtocol::Http;
+        else if (*protocol == "tcp") f.protocol = FrontendProtocol::Tcp;
+        else return field_error(where + ".protocol", "must be \"http\" or \"tcp\", got \"" + *protocol + "\"");
+        std::string_view backend;
+        if (auto err = fo["backend"].get_string().get(backend); err && err != simdjson::NO_SUCH_FIELD)
+            return field_error(where + ".backend", "must be a string");
+        f.backend = std::string(backend);
+        if (f.protocol == FrontendProtocol::Tcp) {
+            if (f.backend.empty()) return field_error(where + ".backend", "required for protocol \"tcp\"");
+            if (!names.contains(f.backend)) return field_error(where + ".backend", "unknown backend \"" + f.backend + "\"");
+        } else if (!f.backend.empty()) {
+            return field_error(where + ".backend", "must be empty for protocol \"http\" (Ingress rules route it)");
+        }
+        if (!seen_frontends.insert(f.address + "|" + std::to_string(f.port)).second)
+            return field_error(where, "duplicate frontend " + (f.address.empty() ? std::string("*") : f.address) + ":" +
+                                          std::to_string(f.port));
+        snap.frontends.push_back(std::move(f));
+    }
     return snap;
 }
 

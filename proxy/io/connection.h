@@ -12,6 +12,7 @@
 #include "http/body_framer.h"
 #include "http/request_parser.h"
 #include "http/response_parser.h"
+#include "router/route_policy.h"
 
 namespace xgress::io {
 
@@ -30,6 +31,10 @@ struct Stream {
     bool eof = false;
     bool closing = false;
     bool release_queued = false;
+    // Timers, in the worker's monotonic milliseconds; 0 = not armed. The
+    // worker's tick compares them with the clock (worker_timers.cpp).
+    std::uint64_t read_deadline_ms = 0;  // meaning depends on the side's timer kind
+    std::uint64_t send_deadline_ms = 0;  // no send progress for this long: give up
 
     std::size_t pending_out() const { return out.size() + sending.size() - sent; }
     void reset_stream() {
@@ -40,14 +45,22 @@ struct Stream {
         sent = 0;
         inflight = 0;
         recv_armed = cancel_sent = send_inflight = eof = closing = release_queued = false;
+        read_deadline_ms = send_deadline_ms = 0;
     }
 };
 
 struct Upstream;
 
 struct Session : Stream {
-    enum class State : std::uint8_t { ReadHead, RequestBody, AwaitResponse };
+    // Tunnel: bytes relayed both ways without looking at them (an L4
+    // passthrough frontend, or a connection after a 101 Upgrade).
+    enum class State : std::uint8_t { ReadHead, RequestBody, AwaitResponse, Tunnel };
+    // What read_deadline_ms guards: waiting for the next request (idle
+    // keep-alive, closed silently), for the rest of a started head (408), or
+    // for more of the request body (408 while no response has started).
+    enum class Timer : std::uint8_t { None, Idle, Header, Body };
     State state = State::ReadHead;
+    Timer timer = Timer::None;
     Upstream* up = nullptr;
     http::RequestParser parser;
     http::RequestHead req;
@@ -56,10 +69,31 @@ struct Session : Stream {
     bool close_after_send = false;
     bool response_started = false;  // bytes of a response already queued for the client
     char client_ip[48] = {};
+
+    // What a retry needs once the head's views into `in` are gone: the bytes
+    // sent upstream so far (kept while small enough), and where they went.
+    std::string replay;
+    bool replay_ok = false;      // `replay` holds everything sent upstream for this request
+    bool idempotent = false;     // method allows a retry after bytes reached an upstream
+    bool retried = false;        // one retry per request
+    std::uint32_t backend = 0;   // route target in the picker's table
+    std::uint64_t picker_epoch = 0;
+    std::uint64_t body_received = 0;  // for the body limit (413)
+    router::RoutePolicy policy;       // resolved for the current request
+    bool upstream_write_shut = false; // tunnel: the client's EOF was passed on (shutdown SHUT_WR)
+    bool client_write_shut = false;   // tunnel: the upstream's EOF was passed on
 };
 
 struct Upstream : Stream {
+    // What read_deadline_ms guards: the connect, the response (no byte for
+    // read_timeout), or an idle pooled connection (closed silently).
+    enum class Timer : std::uint8_t { None, Connect, Read, Idle };
+    Timer timer = Timer::None;
     Session* session = nullptr;
+    std::uint32_t endpoint = 0;      // index in the backend, for passive health
+    std::uint32_t backend = 0;
+    std::uint64_t picker_epoch = 0;
+    bool reused = false;             // taken from the idle pool for this request
     sockaddr_storage addr{};
     socklen_t addr_len = 0;
     std::string key;  // endpoint text, the idle-pool key

@@ -4,8 +4,10 @@
 //
 // Error policy: a malformed request is answered (400/431/501/505) and the
 // client connection closed; an upstream failure before any response byte
-// reached the client becomes 502, after that the client connection is closed
-// (it cannot be told otherwise). Nothing here throws.
+// reached the client is retried once when that is safe (retry_request), else
+// becomes 502 (504 for a timeout); after a response started the client
+// connection is closed (it cannot be told otherwise). Every locally generated
+// status is counted (WorkerStats::generated). Nothing here throws.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -19,6 +21,19 @@
 
 namespace xgress::io {
 
+namespace {
+
+// A request body kept for a possible retry is capped: bigger bodies stream
+// without a copy and are not retried once a byte of them went upstream.
+constexpr std::size_t kMaxReplayBytes = 64 * 1024;
+
+// RFC 9110 9.2.2: repeating these has the same effect as sending them once.
+bool idempotent_method(std::string_view m) {
+    return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
+}
+
+}  // namespace
+
 void Worker::drive_client(Session& s) {
     while (!s.closing && !s.close_after_send) {
         switch (s.state) {
@@ -28,6 +43,13 @@ void Worker::drive_client(Session& s) {
                     if (s.eof) {  // client done: finish sending what is queued, then close
                         s.close_after_send = true;
                         after_client_send(s);
+                    } else if (s.in.empty()) {
+                        if (s.timer != Session::Timer::Idle)
+                            set_session_timer(s, Session::Timer::Idle, options_.client_idle_timeout_ms);
+                    } else if (s.timer != Session::Timer::Header) {
+                        // Started with the first byte and never extended: a
+                        // trickling client cannot hold the slot (slowloris).
+                        set_session_timer(s, Session::Timer::Header, options_.client_header_timeout_ms);
                     }
                     return;
                 }
@@ -46,17 +68,33 @@ void Worker::drive_client(Session& s) {
                 break;
             case Session::State::AwaitResponse:
                 return;  // pipelined bytes wait in s.in until the response is done
+            case Session::State::Tunnel:
+                pump_tunnel(s);
+                return;
         }
     }
 }
 
 void Worker::start_request(Session& s) {
     const http::RequestHead& req = s.req;
+    stats_.requests.inc();
+    set_session_timer(s, Session::Timer::None, 0);
     s.keep_alive = req.keep_alive;
     s.response_started = false;
     const std::uint32_t backend = table_ ? table_->route(req.host, req.path) : router::kNoBackend;
-    const router::EndpointAddress* ep = backend == router::kNoBackend ? nullptr : picker_.pick(*table_, backend);
-    if (!ep) {
+    std::uint32_t endpoint = upstream::kNoEndpoint;
+    if (backend != router::kNoBackend) {
+        s.policy = table_->backends()[backend].policy.resolve(options_.route_defaults);
+        if (s.policy.max_body_bytes && req.body == http::BodyKind::ContentLength &&
+            req.content_length > s.policy.max_body_bytes) {
+            s.in.clear();
+            s.state = Session::State::AwaitResponse;
+            respond_local(s, 413, false);
+            return;
+        }
+        endpoint = picker_.pick(backend, now_ms_);
+    }
+    if (endpoint == upstream::kNoEndpoint) {
         // A request body we would have to skip is not worth the trouble: close.
         const bool keep = s.keep_alive && req.body == http::BodyKind::None;
         s.in.erase(0, req.head_length);
@@ -64,20 +102,42 @@ void Worker::start_request(Session& s) {
         respond_local(s, backend == router::kNoBackend ? 404 : 503, keep);
         return;
     }
-    Upstream* u = acquire_upstream(*ep);
-    u->session = &s;
-    u->request_is_head = req.is_head;
-    u->head_done = false;
-    u->parser.reset();
-    s.up = u;
-    http::write_request_head(u->out, req, http::ForwardingInfo{s.client_ip, "http", ep->text});
+    s.backend = backend;
+    s.picker_epoch = picker_.epoch();
+    s.idempotent = idempotent_method(req.method);
+    s.retried = false;
+    s.replay_ok = true;
+    s.body_received = 0;
+    s.replay.clear();
+    const auto& ep = table_->backends()[backend].endpoints[endpoint];
+    http::write_request_head(s.replay, req, http::ForwardingInfo{s.client_ip, "http", ep.text});
     s.body.start(req.body, req.content_length);
     s.in.erase(0, req.head_length);
     s.parser.reset();
     s.state = Session::State::RequestBody;
-    if (u->connected) flush(*u, Op::UpSend);
-    // drive_upstream may have been waiting for nothing; an idle upstream that
-    // already had bytes would have been closed, so nothing to do here.
+    if (req.body != http::BodyKind::None)
+        set_session_timer(s, Session::Timer::Body, options_.client_body_timeout_ms);
+    attach_upstream(s, endpoint, true);
+}
+
+void Worker::attach_upstream(Session& s, std::uint32_t endpoint, bool allow_pooled) {
+    const auto& ep = table_->backends()[s.backend].endpoints[endpoint];
+    Upstream* u = acquire_upstream(ep, allow_pooled);
+    u->session = &s;
+    u->request_is_head = s.req.is_head;  // a bool, still valid after the head's bytes are gone
+    u->head_done = false;
+    u->parser.reset();
+    u->endpoint = endpoint;
+    u->backend = s.backend;
+    u->picker_epoch = s.picker_epoch;
+    s.up = u;
+    u->out.append(s.replay);
+    if (!u->connected) {
+        set_upstream_timer(*u, Upstream::Timer::Connect, s.policy.connect_timeout_ms);
+    } else {
+        set_upstream_timer(*u, Upstream::Timer::None, 0);  // Read starts once the request is sent whole
+        flush(*u, Op::UpSend);
+    }
 }
 
 void Worker::forward_request_body(Session& s) {
@@ -101,12 +161,37 @@ void Worker::forward_request_body(Session& s) {
             }
             return;
         }
+        s.body_received += *n;
+        if (s.policy.max_body_bytes && s.body_received > s.policy.max_body_bytes) {
+            // Only chunked bodies get here (a Content-Length is checked up front).
+            if (s.response_started) {
+                close_session(s);
+                return;
+            }
+            if (u) {
+                u->session = nullptr;
+                s.up = nullptr;
+                close_stream(*u);
+                maybe_release(*u, false);
+            }
+            s.in.clear();
+            s.state = Session::State::AwaitResponse;
+            respond_local(s, 413, false);
+            return;
+        }
         if (u) u->out.append(s.in, 0, *n);
+        if (s.replay_ok) {
+            if (s.replay.size() + *n <= kMaxReplayBytes) s.replay.append(s.in, 0, *n);
+            else s.replay_ok = false;
+        }
         s.in.erase(0, *n);
         if (u && u->connected) flush(*u, Op::UpSend);
     }
     if (s.body.done()) {
         s.state = Session::State::AwaitResponse;
+        set_session_timer(s, Session::Timer::None, 0);
+        if (u && u->connected && u->timer != Upstream::Timer::Read)
+            set_upstream_timer(*u, Upstream::Timer::Read, s.policy.read_timeout_ms);
     } else if (s.eof) {
         close_session(s);  // client went away mid-body
     }
@@ -114,6 +199,10 @@ void Worker::forward_request_body(Session& s) {
 
 void Worker::drive_upstream(Upstream& u) {
     Session* s = u.session;
+    if (s && s->state == Session::State::Tunnel) {
+        pump_tunnel(*s);
+        return;
+    }
     if (!s) {
         if (u.in.empty() && !u.eof) return;  // recv ended for lack of buffers; re-armed by the caller
         // Idle pooled connection: bytes or EOF here mean it is unusable.
@@ -125,16 +214,16 @@ void Worker::drive_upstream(Upstream& u) {
     while (!u.head_done) {
         http::ParseResult r = u.parser.parse(u.in, u.request_is_head, u.resp);
         if (r.status == http::ParseStatus::Incomplete) {
-            if (u.eof) upstream_failed(u, "closed before response head");
+            if (u.eof) upstream_failed(u, "closed before response head", UpstreamFailure::Io);
             return;
         }
         if (r.status == http::ParseStatus::Error) {
-            upstream_failed(u, r.reason.data());
+            upstream_failed(u, r.reason.data(), UpstreamFailure::Protocol);
             return;
         }
         if (u.resp.status >= 100 && u.resp.status < 200) {
             if (u.resp.status == 101) {
-                upstream_failed(u, "protocol upgrade not supported");
+                upstream_failed(u, "protocol upgrade not supported", UpstreamFailure::Protocol);
                 return;
             }
             // Interim responses (100 Continue, 103) pass through to 1.1 clients.
@@ -144,6 +233,7 @@ void Worker::drive_upstream(Upstream& u) {
             continue;
         }
         u.head_done = true;
+        picker_.report_success(u.picker_epoch, u.backend, u.endpoint);
         if (u.resp.body == http::BodyKind::UntilClose) s->keep_alive = false;
         http::write_response_head(s->out, u.resp, s->req.version, s->keep_alive);
         s->response_started = true;
@@ -153,7 +243,7 @@ void Worker::drive_upstream(Upstream& u) {
     if (!u.body.done() && !u.in.empty()) {
         auto n = u.body.consume(u.in);
         if (!n) {
-            upstream_failed(u, "bad response body framing");
+            upstream_failed(u, "bad response body framing", UpstreamFailure::Protocol);
             return;
         }
         s->out.append(u.in, 0, *n);
@@ -166,7 +256,7 @@ void Worker::drive_upstream(Upstream& u) {
         if (u.body.kind() == http::BodyKind::UntilClose) {
             finish_response(*s, u);
         } else {
-            upstream_failed(u, "closed mid-body");
+            upstream_failed(u, "closed mid-body", UpstreamFailure::Io);
         }
     }
 }
@@ -195,27 +285,57 @@ void Worker::finish_response(Session& s, Upstream& u) {
     if (!s.closing) update_client_recv(s);
 }
 
-void Worker::upstream_failed(Upstream& u, const char* why) {
+void Worker::upstream_failed(Upstream& u, const char* why, UpstreamFailure kind) {
     Session* s = u.session;
     if (s) spdlog::debug("upstream {}: {} (client {})", u.key, why, s->client_ip);
+    const bool connect_failed = kind == UpstreamFailure::Connect || kind == UpstreamFailure::ConnectTimeout;
+    if (connect_failed && picker_.report_failure(u.picker_epoch, u.backend, u.endpoint, now_ms_))
+        stats_.endpoint_ejections.inc();
     u.session = nullptr;
     unpark_upstream(u);
-    close_stream(u);
+    close_stream(u);  // the object (and what retry_request reads) lives until the batch ends
     maybe_release(u, false);
     if (!s) return;
     s->up = nullptr;
-    if (s->response_started) {
+    if (retry_request(*s, u, kind)) return;
+    if (s->response_started || s->state == Session::State::Tunnel) {
         close_session(*s);
         return;
     }
+    const bool timeout = kind == UpstreamFailure::ConnectTimeout || kind == UpstreamFailure::ReadTimeout ||
+                         kind == UpstreamFailure::SendTimeout;
     s->in.clear();
     s->state = Session::State::AwaitResponse;
-    respond_local(*s, 502, false);
+    respond_local(*s, timeout ? 504 : 502, false);
+}
+
+// Safe to send again when the failed attempt cannot have had an effect the
+// client would see twice: nothing reached the upstream (the connect failed),
+// or the method is idempotent and the connection broke (typically a pooled
+// connection the server had just closed) before any response byte. Timeouts
+// after the request was sent and malformed responses are not retried. The
+// retry uses a fresh connection, on another endpoint after a connect failure.
+bool Worker::retry_request(Session& s, Upstream& failed, UpstreamFailure kind) {
+    if (s.retried || s.response_started || !s.replay_ok || s.closing) return false;
+    if (failed.head_done || !failed.in.empty()) return false;
+    const bool nothing_sent = kind == UpstreamFailure::Connect || kind == UpstreamFailure::ConnectTimeout;
+    if (!nothing_sent && !(kind == UpstreamFailure::Io && s.idempotent)) return false;
+    if (!table_ || picker_.epoch() != s.picker_epoch) return false;
+    const std::uint32_t endpoint = picker_.pick(s.backend, now_ms_, nothing_sent ? failed.endpoint : upstream::kNoEndpoint);
+    if (endpoint == upstream::kNoEndpoint) return false;
+    s.retried = true;
+    stats_.upstream_retries.inc();
+    attach_upstream(s, endpoint, false);
+    if (s.state == Session::State::AwaitResponse && s.up && s.up->connected)
+        set_upstream_timer(*s.up, Upstream::Timer::Read, s.policy.read_timeout_ms);
+    return true;
 }
 
 void Worker::client_gone(Session& s) { close_session(s); }
 
 void Worker::respond_local(Session& s, int status, bool keep_alive) {
+    stats_.generated[generated_index(status)].inc();
+    set_session_timer(s, Session::Timer::None, 0);
     http::write_local_response(s.out, status, keep_alive);
     s.response_started = true;
     if (!keep_alive) {
@@ -233,6 +353,10 @@ void Worker::respond_local(Session& s, int status, bool keep_alive) {
 
 void Worker::after_client_send(Session& s) {
     if (s.closing) return;
+    if (s.state == Session::State::Tunnel) {
+        pump_tunnel(s);
+        return;
+    }
     if (s.close_after_send && s.pending_out() == 0) close_session(s);
 }
 
@@ -248,17 +372,21 @@ void Worker::close_session(Session& s) {
     maybe_release(s, true);
 }
 
-Upstream* Worker::acquire_upstream(const router::EndpointAddress& ep) {
-    auto it = idle_.find(std::string_view(ep.text));
+Upstream* Worker::acquire_upstream(const router::EndpointAddress& ep, bool allow_pooled) {
+    auto it = allow_pooled ? idle_.find(std::string_view(ep.text)) : idle_.end();
     if (it != idle_.end()) {
         while (!it->second.empty()) {
             Upstream* u = it->second.back();
             it->second.pop_back();
             u->idle = false;
-            if (!u->closing && !u->eof) return u;
+            if (!u->closing && !u->eof) {
+                u->reused = true;
+                return u;
+            }
         }
     }
     Upstream* u = new_upstream();
+    u->reused = false;
     u->key.assign(ep.text);
     u->addr = ep.addr;
     u->addr_len = ep.len;
@@ -287,6 +415,7 @@ void Worker::park_upstream(Upstream& u) {
     }
     u.idle = true;
     u.head_done = false;
+    set_upstream_timer(u, Upstream::Timer::Idle, options_.upstream_idle_timeout_ms);
     u.parser.reset();
     it->second.push_back(&u);
     update_upstream_recv(u);  // keep listening: an EOF while idle retires it

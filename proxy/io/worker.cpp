@@ -81,16 +81,18 @@ io_uring_sqe* Worker::sqe() {
 }
 
 void Worker::loop() {
+    refresh_clock();
     arm_accept();
     arm_wake();
+    arm_tick();
     while (!stopping_.load(std::memory_order_acquire)) {
         int rc = io_uring_submit_and_wait(&ring_, 1);
         if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
             spdlog::error("worker {}: io_uring_submit_and_wait: {}", index_, std::strerror(-rc));
             break;
         }
-        if (slot_.refresh(slot_seen_, table_) && table_)
-            picker_.reset(table_->backends().size(), index_);
+        refresh_clock();
+        if (slot_.refresh(slot_seen_, table_) && table_) picker_.reset(*table_, index_);
         unsigned head;
         unsigned count = 0;
         io_uring_cqe* cqe;
@@ -107,8 +109,19 @@ void Worker::handle(io_uring_cqe* cqe) {
     const Op op = static_cast<Op>(cqe->user_data & kOpMask);
     void* ptr = reinterpret_cast<void*>(cqe->user_data & ~kOpMask);
     switch (op) {
-        case Op::Accept: on_accept(cqe->res); if (!(cqe->flags & IORING_CQE_F_MORE)) { accept_armed_ = false; arm_accept(); } break;
-        case Op::Wake: arm_wake(); break;
+        case Op::Control:
+            switch (static_cast<Control>(cqe->user_data & ~kOpMask)) {
+                case Control::Accept:
+                    on_accept(cqe->res);
+                    if (!(cqe->flags & IORING_CQE_F_MORE)) {
+                        accept_armed_ = false;
+                        arm_accept();
+                    }
+                    break;
+                case Control::Wake: arm_wake(); break;
+                case Control::Tick: on_tick(); break;
+            }
+            break;
         case Op::ClientRecv: on_recv(*static_cast<Session*>(ptr), true, cqe); break;
         case Op::UpRecv: on_recv(*static_cast<Upstream*>(ptr), false, cqe); break;
         case Op::ClientSend: on_send(*static_cast<Session*>(ptr), true, cqe->res); break;
@@ -122,14 +135,14 @@ void Worker::arm_accept() {
     if (accept_armed_ || stopping_.load(std::memory_order_relaxed)) return;
     io_uring_sqe* e = sqe();
     io_uring_prep_multishot_accept(e, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    io_uring_sqe_set_data64(e, tag(nullptr, Op::Accept));
+    io_uring_sqe_set_data64(e, tag(Control::Accept));
     accept_armed_ = true;
 }
 
 void Worker::arm_wake() {
     io_uring_sqe* e = sqe();
     io_uring_prep_read(e, wake_fd_, &wake_value_, sizeof wake_value_, 0);
-    io_uring_sqe_set_data64(e, tag(nullptr, Op::Wake));
+    io_uring_sqe_set_data64(e, tag(Control::Wake));
 }
 
 void Worker::arm_recv(Stream& s, Op op) {
@@ -161,6 +174,7 @@ void Worker::flush(Stream& s, Op op) {
     io_uring_sqe_set_data64(e, tag(&s, op));
     s.send_inflight = true;
     ++s.inflight;
+    if (!s.send_deadline_ms) s.send_deadline_ms = now_ms_ + send_timeout_for(s, op == Op::ClientSend);
 }
 
 void Worker::on_accept(int res) {
@@ -170,6 +184,8 @@ void Worker::on_accept(int res) {
     }
     Session* s = new_session();
     s->fd = res;
+    stats_.active_connections.inc();
+    set_session_timer(*s, Session::Timer::Idle, options_.client_idle_timeout_ms);
     int one = 1;
     setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_storage peer{};
@@ -181,6 +197,7 @@ void Worker::on_accept(int res) {
         else
             inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr, s->client_ip, sizeof s->client_ip);
     }
+    if (table_ && table_->has_frontends() && !start_tcp_frontend(*s)) return;
     arm_recv(*s, Op::ClientRecv);
 }
 
@@ -201,6 +218,18 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
         return;
     }
     if (res == 0) s.eof = true;
+    if (res > 0) {
+        // Read timeouts measure silence: any byte restarts them.
+        if (client) {
+            auto& session = static_cast<Session&>(s);
+            if (session.timer == Session::Timer::Body)
+                session.read_deadline_ms = now_ms_ + options_.client_body_timeout_ms;
+        } else {
+            auto& u = static_cast<Upstream&>(s);
+            if (u.timer == Upstream::Timer::Read && u.session)
+                u.read_deadline_ms = now_ms_ + u.session->policy.read_timeout_ms;
+        }
+    }
     if (client) {
         auto& session = static_cast<Session&>(s);
         if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
@@ -212,7 +241,7 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
     } else {
         auto& u = static_cast<Upstream&>(s);
         if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
-            upstream_failed(u, "receive error");
+            upstream_failed(u, "receive error", UpstreamFailure::Io);
             return;
         }
         drive_upstream(u);
@@ -229,10 +258,12 @@ void Worker::on_send(Stream& s, bool client, int res) {
     }
     if (res <= 0) {
         if (client) client_gone(static_cast<Session&>(s));
-        else upstream_failed(static_cast<Upstream&>(s), "send error");
+        else upstream_failed(static_cast<Upstream&>(s), "send error", UpstreamFailure::Io);
         return;
     }
     s.sent += static_cast<std::size_t>(res);
+    // Progress: the send timeout measures a stall, not the whole transfer.
+    s.send_deadline_ms = now_ms_ + send_timeout_for(s, client);
     const Op op = client ? Op::ClientSend : Op::UpSend;
     if (s.sent < s.sending.size()) {
         // Short send: the rest of the same buffer goes next, before anything newer.
@@ -245,6 +276,7 @@ void Worker::on_send(Stream& s, bool client, int res) {
     }
     s.sending.clear();
     s.sent = 0;
+    s.send_deadline_ms = 0;
     flush(s, op);
     if (client) {
         auto& session = static_cast<Session&>(s);
@@ -252,7 +284,8 @@ void Worker::on_send(Stream& s, bool client, int res) {
         if (!session.closing && session.up) update_upstream_recv(*session.up);
     } else {
         auto& u = static_cast<Upstream&>(s);
-        if (u.session) update_client_recv(*u.session);
+        if (u.session && u.session->state == Session::State::Tunnel) pump_tunnel(*u.session);
+        if (u.session && !u.session->closing) update_client_recv(*u.session);
     }
 }
 
@@ -263,10 +296,23 @@ void Worker::on_connect(Upstream& u, int res) {
         return;
     }
     if (res < 0) {
-        upstream_failed(u, std::strerror(-res));
+        upstream_failed(u, std::strerror(-res), UpstreamFailure::Connect);
         return;
     }
     u.connected = true;
+    if (u.session && u.session->state == Session::State::Tunnel) {
+        set_upstream_timer(u, Upstream::Timer::None, 0);  // tunnels have no read timeout
+        arm_recv(u, Op::UpRecv);
+        flush(u, Op::UpSend);
+        pump_tunnel(*u.session);
+        return;
+    }
+    // The read timeout starts once the whole request is out (an upload may
+    // take longer than the upstream takes to answer).
+    if (u.session && u.session->state == Session::State::AwaitResponse)
+        set_upstream_timer(u, Upstream::Timer::Read, u.session->policy.read_timeout_ms);
+    else
+        set_upstream_timer(u, Upstream::Timer::None, 0);
     arm_recv(u, Op::UpRecv);
     flush(u, Op::UpSend);
 }
@@ -315,12 +361,17 @@ void Worker::release_pending() {
             session->keep_alive = true;
             session->close_after_send = false;
             session->response_started = false;
+            session->upstream_write_shut = session->client_write_shut = false;
+            session->timer = Session::Timer::None;
+            session->replay.clear();
+            stats_.active_connections.dec();
             free_sessions_.push_back(session);
             --live_sessions_;
         } else {
             auto* u = static_cast<Upstream*>(s);
             u->session = nullptr;
-            u->connected = u->idle = u->head_done = false;
+            u->connected = u->idle = u->head_done = u->reused = false;
+            u->timer = Upstream::Timer::None;
             u->parser.reset();
             free_upstreams_.push_back(u);
         }

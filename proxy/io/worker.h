@@ -17,6 +17,7 @@
 #include "io/buffer_ring.h"
 #include "io/connection.h"
 #include "io/snapshot_slot.h"
+#include "io/worker_stats.h"
 #include "router/route_table.h"
 #include "upstream/endpoint_picker.h"
 
@@ -28,6 +29,17 @@ struct WorkerOptions {
     unsigned buffer_size = 16 * 1024;
     std::size_t high_water = 256 * 1024; // pause reading a peer when this much waits for the other side
     std::size_t max_idle_per_endpoint = 64;
+
+    // Client side (nginx names in brackets).
+    std::uint32_t client_header_timeout_ms = 60000;  // a started request head must complete [client_header_timeout]
+    std::uint32_t client_body_timeout_ms = 60000;    // between two reads of a request body [client_body_timeout]
+    std::uint32_t client_idle_timeout_ms = 75000;    // keep-alive wait for the next request [keepalive_timeout]
+    std::uint32_t client_send_timeout_ms = 60000;    // no progress writing to the client [send_timeout]
+    std::uint32_t upstream_idle_timeout_ms = 60000;  // pooled upstream connection unused this long is closed
+    // Upstream side defaults; a route target may override them (router::RoutePolicy).
+    router::RoutePolicy route_defaults{.connect_timeout_ms = 5000, .send_timeout_ms = 60000,
+                                       .read_timeout_ms = 60000, .max_body_bytes = 0};
+    std::uint32_t timer_tick_ms = 100;  // timer resolution: deadlines fire up to one tick late
 };
 
 class Worker {
@@ -44,9 +56,13 @@ public:
 
     SnapshotSlot& snapshot_slot() { return slot_; }
     int listen_fd() const { return listen_fd_; }
+    const WorkerStats& stats() const { return stats_; }
 
 private:
-    enum class Op : std::uint8_t { Accept = 1, ClientRecv, ClientSend, UpRecv, UpSend, UpConnect, Wake, Ignore };
+    // The low 3 bits of user_data (objects are 8-aligned). Control
+    // completions carry no object; their kind sits in the upper bits.
+    enum class Op : std::uint8_t { Ignore = 0, Control, ClientRecv, ClientSend, UpRecv, UpSend, UpConnect };
+    enum class Control : std::uint64_t { Accept = 0, Wake = 8, Tick = 16 };
 
     void run();
     std::expected<void, std::string> setup();
@@ -54,6 +70,7 @@ private:
     void handle(io_uring_cqe* cqe);
     io_uring_sqe* sqe();
     static std::uint64_t tag(void* p, Op op) { return reinterpret_cast<std::uint64_t>(p) | static_cast<std::uint64_t>(op); }
+    static std::uint64_t tag(Control c) { return static_cast<std::uint64_t>(c) | static_cast<std::uint64_t>(Op::Control); }
 
     // I/O plumbing (worker.cpp)
     void arm_accept();
@@ -71,20 +88,39 @@ private:
     void maybe_release(Stream& s, bool client);
     void release_pending();
 
+    // Timers (worker_timers.cpp): one ring timeout ticks; each tick scans
+    // the connections' deadlines.
+    void arm_tick();
+    void on_tick();
+    void expire_session(Session& s);
+    void expire_upstream(Upstream& u);
+    void set_session_timer(Session& s, Session::Timer t, std::uint32_t ms);
+    void set_upstream_timer(Upstream& u, Upstream::Timer t, std::uint32_t ms);
+    void refresh_clock();
+    std::uint32_t send_timeout_for(const Stream& s, bool client) const;
+
     // HTTP flow (http_flow.cpp)
     void drive_client(Session& s);
     void start_request(Session& s);
     void forward_request_body(Session& s);
     void drive_upstream(Upstream& u);
     void finish_response(Session& s, Upstream& u);
-    void upstream_failed(Upstream& u, const char* why);
+    // How an upstream attempt failed decides retry and passive health.
+    enum class UpstreamFailure : std::uint8_t { Connect, ConnectTimeout, Io, ReadTimeout, SendTimeout, Protocol };
+    void upstream_failed(Upstream& u, const char* why, UpstreamFailure kind);
+    bool retry_request(Session& s, Upstream& failed, UpstreamFailure kind);
+    void attach_upstream(Session& s, std::uint32_t endpoint, bool allow_pooled);
     void client_gone(Session& s);
     void respond_local(Session& s, int status, bool keep_alive);
     void after_client_send(Session& s);
-    Upstream* acquire_upstream(const router::EndpointAddress& ep);
+    Upstream* acquire_upstream(const router::EndpointAddress& ep, bool allow_pooled);
     void park_upstream(Upstream& u);
     void unpark_upstream(Upstream& u);
     void close_session(Session& s);
+
+    // Tunnels (tunnel.cpp): L4 passthrough frontends and upgraded connections.
+    bool start_tcp_frontend(Session& s);
+    void pump_tunnel(Session& s);
 
     Session* new_session();
     Upstream* new_upstream();
@@ -99,6 +135,9 @@ private:
     std::uint64_t wake_value_ = 0;
     std::atomic<bool> stopping_{false};
     bool accept_armed_ = false;
+    std::uint64_t now_ms_ = 0;               // monotonic, refreshed once per completion batch
+    __kernel_timespec tick_{};
+    WorkerStats stats_;
     std::thread thread_;
 
     SnapshotSlot slot_;

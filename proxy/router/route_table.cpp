@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace xgress::router {
 
@@ -73,6 +74,43 @@ std::expected<EndpointAddress, std::string> resolve(const snapshot::Endpoint& ep
 
 }  // namespace
 
+namespace {
+
+// Builds the frontend key into `buf`; returns its length (0: not an IP socket address).
+std::size_t frontend_key(const sockaddr* sa, bool with_address, char* buf) {
+    if (sa->sa_family == AF_INET) {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(sa);
+        std::memcpy(buf, &v4->sin_port, 2);
+        if (!with_address) return 2;
+        std::memcpy(buf + 2, &v4->sin_addr, 4);
+        return 6;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(sa);
+        std::memcpy(buf, &v6->sin6_port, 2);
+        if (!with_address) return 2;
+        if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+            std::memcpy(buf + 2, reinterpret_cast<const char*>(&v6->sin6_addr) + 12, 4);
+            return 6;
+        }
+        std::memcpy(buf + 2, &v6->sin6_addr, 16);
+        return 18;
+    }
+    return 0;
+}
+
+}  // namespace
+
+const FrontendTarget* RouteTable::frontend(const sockaddr* local) const {
+    if (frontends_.empty()) return nullptr;
+    char key[18];
+    std::size_t n = frontend_key(local, true, key);
+    if (n == 0) return nullptr;
+    if (auto it = frontends_.find(std::string_view(key, n)); it != frontends_.end()) return &it->second;
+    if (auto it = frontends_.find(std::string_view(key, 2)); it != frontends_.end()) return &it->second;
+    return nullptr;
+}
+
 std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(const snapshot::Snapshot& snap) {
     auto table = std::make_shared<RouteTable>();
     table->version_ = snap.version;
@@ -117,6 +155,27 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
         auto b = lookup(snap.default_backend);
         if (!b) return std::unexpected("default_backend: " + b.error());
         table->default_backend_ = *b;
+    }
+    for (const auto& f : snap.frontends) {
+        FrontendTarget target{f.protocol, kNoBackend};
+        if (f.protocol == snapshot::FrontendProtocol::Tcp) {
+            auto b = lookup(f.backend);
+            if (!b) return std::unexpected("frontend port " + std::to_string(f.port) + ": " + b.error());
+            target.backend = *b;
+        }
+        EndpointAddress where;  // reuse the endpoint parser for the address
+        if (!f.address.empty()) {
+            auto a = resolve(snapshot::Endpoint{f.address, f.port});
+            if (!a) return std::unexpected("frontend: " + a.error());
+            where = *a;
+        } else {
+            auto* v4 = reinterpret_cast<sockaddr_in*>(&where.addr);
+            v4->sin_family = AF_INET;
+            v4->sin_port = htons(f.port);
+        }
+        char key[18];
+        std::size_t n = frontend_key(reinterpret_cast<const sockaddr*>(&where.addr), !f.address.empty(), key);
+        table->frontends_.emplace(std::string(key, n), target);
     }
     return std::shared_ptr<const RouteTable>(std::move(table));
 }

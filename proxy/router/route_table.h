@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "router/route_policy.h"
 #include "xgress/snapshot.h"
 
 namespace xgress::router {
@@ -34,9 +35,17 @@ struct EndpointAddress {
 struct BackendTarget {
     std::string name;
     std::vector<EndpointAddress> endpoints;  // empty: 503
+    RoutePolicy policy;                       // overrides of the worker defaults (zero = default)
 };
 
 inline constexpr std::uint32_t kNoBackend = UINT32_MAX;
+
+// What a connection speaks, decided by the address it dialled (snapshot.h
+// `frontends`): HTTP through the routing rules, or bytes relayed to a backend.
+struct FrontendTarget {
+    snapshot::FrontendProtocol protocol = snapshot::FrontendProtocol::Http;
+    std::uint32_t backend = kNoBackend;  // Tcp only
+};
 
 class RouteTable {
 public:
@@ -45,6 +54,12 @@ public:
     // Index into backends(), or kNoBackend (answer 404). `host` as received
     // (any case, optional port); `path` without query.
     std::uint32_t route(std::string_view host, std::string_view path) const;
+
+    // The frontend for a connection's local address (getsockname): the exact
+    // address first, then any address on that port. nullptr: no frontend
+    // (serve HTTP). A v4-mapped v6 address counts as the v4 one.
+    const FrontendTarget* frontend(const sockaddr* local) const;
+    bool has_frontends() const { return !frontends_.empty(); }
 
     const std::vector<BackendTarget>& backends() const { return backends_; }
     std::uint64_t version() const { return version_; }
@@ -68,6 +83,8 @@ private:
     HostRules any_host_;
     std::uint32_t default_backend_ = kNoBackend;
     std::vector<BackendTarget> backends_;
+    // Key: port (2 bytes, network order) + address bytes (none for "any").
+    std::unordered_map<std::string, FrontendTarget, StringHash, std::equal_to<>> frontends_;
     std::uint64_t version_ = 0;
 };
 

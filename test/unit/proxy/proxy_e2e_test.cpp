@@ -140,11 +140,15 @@ private:
         timeval tv{5, 0};
         setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         Reader r{c, {}};
+        bool drop_next = false;
         while (!stop_) {
             auto [head, body] = r.message(true);
             if (head.empty()) break;
+            if (drop_next) break;  // a keep-alive connection the server closes just as a request arrives
             std::string path = head.substr(head.find(' ') + 1);
             path = path.substr(0, path.find(' '));
+            if (path == "/once") drop_next = true;
+            if (path == "/sleep") std::this_thread::sleep_for(1s);
             std::string text = name_ + " " + path + " xff=" + header_value(head, "x-forwarded-for") +
                                " host=" + header_value(head, "x-forwarded-host") + " body=" + std::to_string(body.size());
             if (path == "/chunked") {
@@ -178,13 +182,15 @@ protected:
         b_ = std::make_unique<Backend>("B");
         int dead_fd = listen_loopback(dead_port_);
         close(dead_fd);  // nothing listens there any more: connect is refused
-        auto server = ProxyServer::start(ProxyOptions{.listen = "127.0.0.1:0", .workers = 2, .worker = {}});
+        auto server = ProxyServer::start(options());
         ASSERT_TRUE(server) << server.error();
         proxy_ = std::move(*server);
         ASSERT_TRUE(proxy_->apply(snapshot()));
     }
 
-    snapshot::Snapshot snapshot() {
+    virtual ProxyOptions options() { return ProxyOptions{.listen = "127.0.0.1:0", .workers = 2, .worker = {}}; }
+
+    virtual snapshot::Snapshot snapshot() {
         snapshot::Snapshot s;
         s.version = 1;
         s.backends = {{"a", {{"127.0.0.1", static_cast<std::uint16_t>(a_->port())}}},
@@ -303,5 +309,283 @@ TEST_F(ProxyE2E, SnapshotSwapChangesRouting) {
     int fd = connect_loopback(proxy_->port());
     Reader r{fd, {}};
     EXPECT_EQ(request(fd, r, "a.test", "/x").second, "B /x xff=127.0.0.1 host=a.test body=0");
+    close(fd);
+}
+
+TEST_F(ProxyE2E, GeneratedResponsesAreCounted) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    EXPECT_EQ(status(request(fd, r, "nothing.test", "/").first), 404);
+    EXPECT_EQ(status(request(fd, r, "empty.test", "/").first), 503);
+    close(fd);
+    fd = connect_loopback(proxy_->port());
+    Reader r2{fd, {}};
+    send_all(fd, "GET / HTTP/1.1\r\nHost: a.test\r\nX-Big: " + std::string(20000, 'x') + "\r\n\r\n");
+    EXPECT_EQ(status(r2.message().first), 431);
+    close(fd);
+    fd = connect_loopback(proxy_->port());
+    Reader r3{fd, {}};
+    send_all(fd, "GET / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
+    EXPECT_EQ(status(r3.message().first), 400);
+    close(fd);
+    io::StatsTotals t = proxy_->stats();
+    EXPECT_EQ(t.generated_count(404), 1u);
+    EXPECT_EQ(t.generated_count(503), 1u);
+    EXPECT_EQ(t.generated_count(431), 1u);
+    EXPECT_EQ(t.generated_count(400), 1u);
+    EXPECT_EQ(t.generated_count(502), 0u);
+    EXPECT_GE(t.requests, 2u);
+}
+
+namespace {
+
+// Short timeouts, one worker (one pool, one picker: counts are exact) and a
+// backend mixing a refusing endpoint with a live one.
+class ProxyTimeouts : public ProxyE2E {
+protected:
+    void SetUp() override {
+        // A listener whose accept queue is full: SYNs to it are dropped, so a
+        // connect hangs until our connect timeout.
+        hole_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bind(hole_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        listen(hole_fd_, 0);
+        socklen_t len = sizeof a;
+        getsockname(hole_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+        hole_port_ = ntohs(a.sin_port);
+        for (int i = 0; i < 3; ++i) {
+            int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+            connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+            fillers_.push_back(c);
+        }
+        std::this_thread::sleep_for(50ms);
+        ProxyE2E::SetUp();
+    }
+    void TearDown() override {
+        for (int c : fillers_) close(c);
+        close(hole_fd_);
+    }
+    ProxyOptions options() override {
+        ProxyOptions o{.listen = "127.0.0.1:0", .workers = 1, .worker = {}};
+        o.worker.client_header_timeout_ms = 300;
+        o.worker.client_body_timeout_ms = 300;
+        o.worker.client_idle_timeout_ms = 300;
+        o.worker.route_defaults.connect_timeout_ms = 200;
+        o.worker.route_defaults.read_timeout_ms = 300;
+        o.worker.route_defaults.max_body_bytes = 1000;
+        o.worker.timer_tick_ms = 20;
+        return o;
+    }
+    snapshot::Snapshot snapshot() override {
+        snapshot::Snapshot s = ProxyE2E::snapshot();
+        s.backends.push_back({"hole", {{"127.0.0.1", static_cast<std::uint16_t>(hole_port_)}}});
+        s.backends.push_back({"mixed", {{"127.0.0.1", static_cast<std::uint16_t>(dead_port_)},
+                                        {"127.0.0.1", static_cast<std::uint16_t>(a_->port())}}});
+        s.virtual_hosts.push_back({"hole.test", {{"/", snapshot::PathMatch::Prefix, "hole"}}});
+        s.virtual_hosts.push_back({"mixed.test", {{"/", snapshot::PathMatch::Prefix, "mixed"}}});
+        return s;
+    }
+    static bool closed_by_peer(int fd) {
+        char c;
+        return recv(fd, &c, 1, 0) == 0;
+    }
+
+    int hole_fd_ = -1;
+    int hole_port_ = 0;
+    std::vector<int> fillers_;
+};
+
+}  // namespace
+
+TEST_F(ProxyTimeouts, IncompleteHeadGets408AndClose) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    send_all(fd, "GET / HTTP/1.1\r\nHost: a.test\r\n");
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(status(r.message().first), 408);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+    EXPECT_TRUE(closed_by_peer(fd));
+    close(fd);
+    EXPECT_EQ(proxy_->stats().generated_count(408), 1u);
+}
+
+TEST_F(ProxyTimeouts, IdleKeepAliveConnectionIsClosedSilently) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    EXPECT_EQ(status(request(fd, r, "a.test", "/x").first), 200);
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(closed_by_peer(fd)) << "no bytes, just the close";
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+    close(fd);
+    EXPECT_EQ(proxy_->stats().generated_count(408), 0u);
+}
+
+TEST_F(ProxyTimeouts, StalledRequestBodyGets408) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    send_all(fd, "POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\n\r\nabc");
+    EXPECT_EQ(status(r.message().first), 408);
+    close(fd);
+}
+
+TEST_F(ProxyTimeouts, SlowUpstreamGets504) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    auto [head, body] = request(fd, r, "a.test", "/sleep");
+    EXPECT_EQ(status(head), 504);
+    close(fd);
+    EXPECT_EQ(proxy_->stats().generated_count(504), 1u);
+    EXPECT_EQ(proxy_->stats().upstream_retries, 0u) << "a read timeout is not retried";
+}
+
+TEST_F(ProxyTimeouts, HangingConnectGets504) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(status(request(fd, r, "hole.test", "/").first), 504);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+    close(fd);
+    EXPECT_EQ(proxy_->stats().endpoint_ejections, 1u);
+}
+
+TEST_F(ProxyTimeouts, BodyOverLimitGets413) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    send_all(fd, "POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2000\r\n\r\n");
+    EXPECT_EQ(status(r.message().first), 413);
+    close(fd);
+    fd = connect_loopback(proxy_->port());
+    Reader r2{fd, {}};
+    send_all(fd, "POST /x HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n" + std::string(2000, 'y') +
+                     "\r\n0\r\n\r\n");
+    EXPECT_EQ(status(r2.message().first), 413);
+    close(fd);
+    EXPECT_EQ(proxy_->stats().generated_count(413), 2u);
+}
+
+TEST_F(ProxyTimeouts, ServerClosedPooledConnectionIsRetried) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    EXPECT_EQ(request(fd, r, "a.test", "/once").second, "A /once xff=127.0.0.1 host=a.test body=0");
+    // The pooled connection is dropped by the backend when this arrives.
+    EXPECT_EQ(request(fd, r, "a.test", "/x").second, "A /x xff=127.0.0.1 host=a.test body=0");
+    close(fd);
+    EXPECT_EQ(proxy_->stats().upstream_retries, 1u);
+    EXPECT_EQ(proxy_->stats().generated_count(502), 0u);
+    EXPECT_EQ(a_->connections(), 2);
+}
+
+TEST_F(ProxyTimeouts, NonIdempotentRequestIsNotRetriedAfterSending) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    EXPECT_EQ(status(request(fd, r, "a.test", "/once").first), 200);
+    send_all(fd, "POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi");
+    EXPECT_EQ(status(r.message().first), 502);
+    close(fd);
+    EXPECT_EQ(proxy_->stats().upstream_retries, 0u);
+}
+
+TEST_F(ProxyTimeouts, RefusingEndpointIsEjectedAndRequestsRetried) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    for (int i = 0; i < 10; ++i) {
+        auto [head, body] = request(fd, r, "mixed.test", "/m");
+        ASSERT_EQ(status(head), 200) << "request " << i;
+        EXPECT_EQ(body, "A /m xff=127.0.0.1 host=mixed.test body=0");
+    }
+    close(fd);
+    io::StatsTotals t = proxy_->stats();
+    EXPECT_EQ(t.endpoint_ejections, 1u);
+    EXPECT_EQ(t.upstream_retries, 1u) << "after the ejection the dead endpoint is skipped";
+}
+
+namespace {
+
+// A raw TCP server for passthrough: reads until the client half-closes, then
+// answers "got <n>: <first bytes>" and closes. Only a relay that passes the
+// client's EOF on (shutdown SHUT_WR) lets it answer at all.
+class HalfCloseEcho {
+public:
+    HalfCloseEcho() {
+        fd_ = listen_loopback(port_);
+        thread_ = std::thread([this] {
+            for (;;) {
+                int c = accept(fd_, nullptr, nullptr);
+                if (c < 0) return;
+                std::string got;
+                char buf[4096];
+                ssize_t n;
+                while ((n = recv(c, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<std::size_t>(n));
+                send_all(c, "got " + std::to_string(got.size()) + ": " + got.substr(0, 16));
+                close(c);
+            }
+        });
+    }
+    ~HalfCloseEcho() {
+        shutdown(fd_, SHUT_RDWR);
+        close(fd_);
+        thread_.join();
+    }
+    int port() const { return port_; }
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_F(ProxyE2E, TcpFrontendRelaysBytesAndHonoursHalfClose) {
+    HalfCloseEcho echo;
+    auto s = snapshot();
+    s.version = 5;
+    s.backends.push_back({"tcp", {{"127.0.0.1", static_cast<std::uint16_t>(echo.port())}}});
+    s.frontends = {{"", static_cast<std::uint16_t>(proxy_->port()), snapshot::FrontendProtocol::Tcp, "tcp"}};
+    ASSERT_TRUE(proxy_->apply(s));
+    std::this_thread::sleep_for(50ms);  // workers pick the table up on their next completion batch
+    for (int round = 0; round < 3; ++round) {
+        int fd = connect_loopback(proxy_->port());
+        ASSERT_GE(fd, 0);
+        std::string payload = "NOT HTTP \x01\x02 " + std::string(100000, 'z');
+        send_all(fd, payload);
+        shutdown(fd, SHUT_WR);
+        std::string reply;
+        char buf[4096];
+        ssize_t n;
+        while ((n = recv(fd, buf, sizeof buf, 0)) > 0) reply.append(buf, static_cast<std::size_t>(n));
+        EXPECT_EQ(n, 0) << "closed after the backend closed";
+        EXPECT_EQ(reply, "got " + std::to_string(payload.size()) + ": " + payload.substr(0, 16));
+        close(fd);
+    }
+}
+
+TEST_F(ProxyE2E, ExactFrontendAddressBeatsAnyAddressAndHttpStillRoutes) {
+    HalfCloseEcho echo;
+    auto s = snapshot();
+    s.version = 6;
+    s.backends.push_back({"tcp", {{"127.0.0.1", static_cast<std::uint16_t>(echo.port())}}});
+    const auto port = static_cast<std::uint16_t>(proxy_->port());
+    s.frontends = {{"", port, snapshot::FrontendProtocol::Tcp, "tcp"},
+                   {"127.0.0.1", port, snapshot::FrontendProtocol::Http, ""}};
+    ASSERT_TRUE(proxy_->apply(s));
+    std::this_thread::sleep_for(50ms);
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    EXPECT_EQ(request(fd, r, "a.test", "/x").second, "A /x xff=127.0.0.1 host=a.test body=0");
+    close(fd);
+}
+
+TEST_F(ProxyE2E, TcpFrontendWithoutEndpointsClosesTheConnection) {
+    auto s = snapshot();
+    s.version = 7;
+    s.frontends = {{"", static_cast<std::uint16_t>(proxy_->port()), snapshot::FrontendProtocol::Tcp, "empty"}};
+    ASSERT_TRUE(proxy_->apply(s));
+    std::this_thread::sleep_for(50ms);
+    int fd = connect_loopback(proxy_->port());
+    char c;
+    EXPECT_EQ(recv(fd, &c, 1, 0), 0);
     close(fd);
 }

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+
 #include "router/route_table.h"
 
 using namespace xgress;
@@ -75,4 +77,53 @@ TEST(RouteTable, NormalizeHost) {
     char buf[64];
     EXPECT_EQ(router::normalize_host("[::1]:80", buf, sizeof buf), "[::1]");
     EXPECT_EQ(router::normalize_host("A.B", buf, sizeof buf), "a.b");
+}
+
+namespace {
+sockaddr_storage local(const char* addr, std::uint16_t port) {
+    sockaddr_storage ss{};
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+    } else {
+        EXPECT_EQ(inet_pton(AF_INET6, addr, &v6->sin6_addr), 1);
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+    }
+    return ss;
+}
+std::string frontend(const router::RouteTable& t, const char* addr, std::uint16_t port) {
+    auto ss = local(addr, port);
+    const router::FrontendTarget* f = t.frontend(reinterpret_cast<const sockaddr*>(&ss));
+    if (!f) return "none";
+    if (f->protocol == snapshot::FrontendProtocol::Http) return "http";
+    return "tcp:" + t.backends()[f->backend].name;
+}
+}  // namespace
+
+TEST(RouteTable, FrontendsMatchExactAddressThenAnyAddressOnThePort) {
+    auto s = make();
+    s.frontends = {{"", 30080, snapshot::FrontendProtocol::Http, ""},
+                   {"", 30432, snapshot::FrontendProtocol::Tcp, "api"},
+                   {"192.0.2.10", 30432, snapshot::FrontendProtocol::Tcp, "web"},
+                   {"2001:db8::1", 443, snapshot::FrontendProtocol::Tcp, "root"}};
+    auto t = router::RouteTable::build(s);
+    ASSERT_TRUE(t) << t.error();
+    EXPECT_TRUE((*t)->has_frontends());
+    EXPECT_EQ(frontend(**t, "198.18.0.1", 30080), "http");
+    EXPECT_EQ(frontend(**t, "198.18.0.1", 30432), "tcp:api");
+    EXPECT_EQ(frontend(**t, "192.0.2.10", 30432), "tcp:web") << "the VIP beats the NodePort entry";
+    EXPECT_EQ(frontend(**t, "::ffff:192.0.2.10", 30432), "tcp:web") << "v4-mapped counts as v4";
+    EXPECT_EQ(frontend(**t, "2001:db8::1", 443), "tcp:root");
+    EXPECT_EQ(frontend(**t, "2001:db8::2", 443), "none");
+    EXPECT_EQ(frontend(**t, "198.18.0.1", 9999), "none");
+}
+
+TEST(RouteTable, NoFrontendsMeansEveryConnectionIsHttp) {
+    auto t = router::RouteTable::build(make());
+    ASSERT_TRUE(t);
+    EXPECT_FALSE((*t)->has_frontends());
+    EXPECT_EQ(frontend(**t, "127.0.0.1", 80), "none");
 }

@@ -12,6 +12,9 @@ Snapshot sample() {
                        {"", {{"/", PathMatch::Prefix, "default/web:80"}}}};
     s.default_backend = "default/web:80";
     s.backends = {{"default/api:80", {{"10.244.1.2", 8080}, {"fd00::1", 8081}}}, {"default/web:80", {}}};
+    s.frontends = {{"", 30080, FrontendProtocol::Http, ""},
+                   {"192.0.2.10", 5432, FrontendProtocol::Tcp, "default/api:80"},
+                   {"2001:db8::1", 80, FrontendProtocol::Http, ""}};
     return s;
 }
 
@@ -64,4 +67,22 @@ TEST(SnapshotCodec, InvalidInputsNameTheField) {
               "virtual_hosts[1].host: duplicate host \"a\"");
     EXPECT_EQ(decode_error(R"({"version":1,"backends":[{"endpoints":[]}]})"), "backends[0].name: missing");
     EXPECT_EQ(decode_error(R"({"version":1,"virtual_hosts":{}})"), "virtual_hosts: must be an array");
+}
+
+TEST(SnapshotCodec, FrontendsAreValidated) {
+    const std::string b = R"("backends":[{"name":"db"}])";
+    auto with = [&](std::string_view fe) { return decode_error(R"({"version":1,)" + b + R"(,"frontends":[)" + std::string(fe) + "]}"); };
+    EXPECT_EQ(with(R"({"address":"","port":30080,"protocol":"http","backend":""})"), "ok");
+    EXPECT_EQ(with(R"({"port":30080,"protocol":"http"})"), "ok") << "address and backend may be omitted";
+    EXPECT_EQ(with(R"({"address":"10.1.2.3","port":5432,"protocol":"tcp","backend":"db"})"), "ok");
+    EXPECT_EQ(with(R"({"address":"nope","port":1,"protocol":"http"})"), "frontends[0].address: not an IP address: \"nope\"");
+    EXPECT_EQ(with(R"({"port":0,"protocol":"http"})"), "frontends[0].port: must be an integer in 1..65535");
+    EXPECT_EQ(with(R"({"port":1,"protocol":"udp"})"), "frontends[0].protocol: must be \"http\" or \"tcp\", got \"udp\"");
+    EXPECT_EQ(with(R"({"port":1})"), "frontends[0].protocol: missing");
+    EXPECT_EQ(with(R"({"port":1,"protocol":"tcp"})"), "frontends[0].backend: required for protocol \"tcp\"");
+    EXPECT_EQ(with(R"({"port":1,"protocol":"tcp","backend":"x"})"), "frontends[0].backend: unknown backend \"x\"");
+    EXPECT_EQ(with(R"({"port":1,"protocol":"http","backend":"db"})"),
+              "frontends[0].backend: must be empty for protocol \"http\" (Ingress rules route it)");
+    EXPECT_EQ(with(R"({"port":1,"protocol":"http"},{"address":"","port":1,"protocol":"http"})"), "frontends[1]: duplicate frontend *:1");
+    EXPECT_EQ(decode_error(R"({"version":1,"frontends":{}})"), "frontends: must be an array");
 }

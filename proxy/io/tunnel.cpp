@@ -1,0 +1,78 @@
+// Byte tunnels between a client and an upstream: L4 passthrough frontends
+// (snapshot `frontends` with protocol tcp) and, later, connections after a
+// 101 Switching Protocols. Bytes move as they arrive, with the same
+// backpressure as HTTP bodies (update_*_recv stop reading a side whose peer
+// has high_water bytes queued). Half-close is honoured: one side's EOF
+// becomes shutdown(SHUT_WR) towards the other once everything before it was
+// sent, and the pair closes when both directions have ended.
+#include <sys/socket.h>
+
+#include <spdlog/spdlog.h>
+
+#include "io/worker.h"
+
+namespace xgress::io {
+
+// Called for each accepted connection while the table has frontends. Returns
+// false when the connection was closed (a tcp frontend with no endpoints).
+bool Worker::start_tcp_frontend(Session& s) {
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return true;
+    const router::FrontendTarget* f = table_->frontend(reinterpret_cast<const sockaddr*>(&local));
+    if (!f || f->protocol != snapshot::FrontendProtocol::Tcp) return true;  // HTTP
+    s.state = Session::State::Tunnel;
+    set_session_timer(s, Session::Timer::None, 0);
+    s.backend = f->backend;
+    s.policy = table_->backends()[f->backend].policy.resolve(options_.route_defaults);
+    const std::uint32_t endpoint = picker_.pick(f->backend, now_ms_);
+    if (endpoint == upstream::kNoEndpoint) {
+        spdlog::debug("client {}: tcp frontend backend {} has no endpoints", s.client_ip,
+                      table_->backends()[f->backend].name);
+        close_session(s);
+        return false;
+    }
+    // A failed connect is retried once elsewhere (nothing was sent); the
+    // replay buffer stays empty, so client bytes wait in `out` of the new one.
+    s.picker_epoch = picker_.epoch();
+    s.replay.clear();
+    s.replay_ok = true;
+    s.retried = false;
+    s.response_started = false;
+    s.idempotent = false;
+    attach_upstream(s, endpoint, false);
+    return true;
+}
+
+void Worker::pump_tunnel(Session& s) {
+    if (s.closing) return;
+    Upstream* u = s.up;
+    if (!u) {
+        close_session(s);
+        return;
+    }
+    if (!s.in.empty()) {
+        // Once bytes flow, a failed upstream can no longer be replaced.
+        s.replay_ok = false;
+        u->out.append(s.in);
+        s.in.clear();
+        if (u->connected) flush(*u, Op::UpSend);
+    }
+    if (!u->in.empty()) {
+        s.response_started = true;
+        s.out.append(u->in);
+        u->in.clear();
+        flush(s, Op::ClientSend);
+    }
+    if (s.eof && !s.upstream_write_shut && u->connected && u->pending_out() == 0) {
+        shutdown(u->fd, SHUT_WR);
+        s.upstream_write_shut = true;
+    }
+    if (u->eof && !s.client_write_shut && s.pending_out() == 0) {
+        shutdown(s.fd, SHUT_WR);
+        s.client_write_shut = true;
+    }
+    if (s.upstream_write_shut && s.client_write_shut) close_session(s);
+}
+
+}  // namespace xgress::io

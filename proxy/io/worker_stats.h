@@ -1,0 +1,60 @@
+// Counters of one worker. Each is written by its worker thread only (a
+// relaxed load + store, no locked instruction on the request path) and read
+// by anyone (the admin listener, tests) with relaxed loads; readers sum the
+// workers. Values are monotonic except the gauges marked so.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+namespace xgress::io {
+
+class Counter {
+public:
+    void inc(std::uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void dec() { v_.store(v_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed); }
+    std::uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::uint64_t> v_{0};
+};
+
+// The statuses the proxy answers by itself, in a fixed order.
+inline constexpr std::array<int, 8> kGeneratedStatuses = {400, 404, 408, 413, 431, 502, 503, 504};
+
+inline std::size_t generated_index(int status) {
+    for (std::size_t i = 0; i < kGeneratedStatuses.size(); ++i)
+        if (kGeneratedStatuses[i] == status) return i;
+    return kGeneratedStatuses.size();  // "other" (501, 505)
+}
+
+struct WorkerStats {
+    std::array<Counter, kGeneratedStatuses.size() + 1> generated;  // last: other
+    Counter requests;             // request heads parsed and routed or answered
+    Counter upstream_retries;     // requests re-sent after a failed attempt
+    Counter endpoint_ejections;   // passive health ejections
+    Counter client_timeouts;      // header, body, idle and send timeouts on client connections
+    Counter upstream_timeouts;    // connect, send and read timeouts
+    Counter active_connections;   // gauge: client connections open
+};
+
+// A plain-value sum over workers, taken when someone asks (scrape, test).
+struct StatsTotals {
+    std::array<std::uint64_t, kGeneratedStatuses.size() + 1> generated{};
+    std::uint64_t requests = 0, upstream_retries = 0, endpoint_ejections = 0;
+    std::uint64_t client_timeouts = 0, upstream_timeouts = 0, active_connections = 0;
+
+    void add(const WorkerStats& w) {
+        for (std::size_t i = 0; i < generated.size(); ++i) generated[i] += w.generated[i].get();
+        requests += w.requests.get();
+        upstream_retries += w.upstream_retries.get();
+        endpoint_ejections += w.endpoint_ejections.get();
+        client_timeouts += w.client_timeouts.get();
+        upstream_timeouts += w.upstream_timeouts.get();
+        active_connections += w.active_connections.get();
+    }
+    std::uint64_t generated_count(int status) const { return generated[generated_index(status)]; }
+};
+
+}  // namespace xgress::io
