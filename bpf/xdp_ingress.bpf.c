@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* XDP ingress classifier: finds the frontend a packet is addressed to and
- * counts it (packets, bytes, SYNs). Everything is passed for now; dropping
- * unserved NodePorts and denied sources comes later. Traffic that is not ours
- * is passed untouched: never break the node.
+ *   - drops it when the frontend has source ranges and the source is outside
+ *     them (counted on the frontend and globally);
+ *   - otherwise counts it on the frontend (packets, bytes, SYNs) and passes it.
+ * A packet to a node address on a port inside the NodePort range that no
+ * frontend serves is dropped early (or passed, per settings) and counted.
+ * Everything else — not ours, not parseable, non-first fragments — is passed
+ * untouched and counted globally: never break the node.
  *
  * Loaded through libxdp's dispatcher so it coexists with other XDP programs;
  * the run config below sets its place in the chain. */
@@ -34,7 +38,7 @@ static __always_inline void count_parse_failure(struct xgress_global_stats *g, i
 	case XGRESS_PARSE_OTHER_L4:
 		XGRESS_COUNT(g, xdp_other_l4);
 		break;
-	default:
+	default: /* truncated, malformed, too many IPv6 extension headers */
 		XGRESS_COUNT(g, xdp_unparsed);
 		break;
 	}
@@ -60,8 +64,18 @@ int xgress_xdp(struct xdp_md *ctx)
 	key.port = pkt.dport;
 	key.proto = pkt.proto;
 	key.flags = pkt.ipv6 ? XGRESS_FRONTEND_KEY_IPV6 : 0;
-	struct xgress_frontend_value *frontend = xgress_lookup_frontend(&key);
+	int to_node = 0;
+	struct xgress_frontend_value *frontend = xgress_lookup_frontend(&key, &to_node);
 	if (!frontend) {
+		const struct xgress_settings *settings_entry = xgress_settings();
+		if (to_node && xgress_in_node_port_range(settings_entry, bpf_ntohs(pkt.dport))) {
+			XGRESS_COUNT(g, xdp_nodeport_unallocated);
+			if (settings_entry->flags & XGRESS_SETTINGS_DROP_UNALLOCATED) {
+				XGRESS_COUNT(g, xdp_nodeport_dropped);
+				return XDP_DROP;
+			}
+			return XDP_PASS;
+		}
 		XGRESS_COUNT(g, xdp_not_ours);
 		return XDP_PASS;
 	}
@@ -69,6 +83,12 @@ int xgress_xdp(struct xdp_md *ctx)
 
 	__u32 id = frontend->id;
 	struct xgress_frontend_stats *stats = bpf_map_lookup_elem(&frontend_stats, &id);
+	if (!xgress_source_allowed(frontend, pkt.saddr)) {
+		XGRESS_COUNT(g, xdp_source_denied);
+		if (stats)
+			stats->source_range_drops++;
+		return XDP_DROP;
+	}
 	if (stats) {
 		stats->packets++;
 		stats->bytes += data_end - data;

@@ -11,14 +11,17 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "abi_migration.h"
 #include "frontend_plan.h"
 #include "libbpf_log.h"
+#include "local_routes.h"
 #include "pin_layout.h"
 #include "sk_lookup.skel.h"
 #include "xdp_attach.h"
@@ -31,6 +34,10 @@ struct Dataplane::State {
     PinLayout layout;
     sk_lookup_bpf* skel = nullptr;  // holds the fds of every (pinned) map
     int link_fd = -1;
+    // After an ABI migration the sk_lookup link keeps running the old program
+    // (whose SOCKMAP still holds the proxy's sockets) until the first listener
+    // is installed in the new SOCKMAP; then the link switches over.
+    bool link_switch_pending = false;
 
     ~State() {
         if (link_fd >= 0) close(link_fd);
@@ -56,7 +63,9 @@ std::expected<std::pair<int, ino_t>, Error> open_current_netns() {
 
 // Reuses the pinned sk_lookup link (moving it to the freshly loaded program,
 // so an upgraded agent's code takes effect) or attaches and pins a new one.
-std::expected<int, Error> ensure_sk_lookup_link(const PinLayout& layout, bpf_program* prog) {
+std::expected<int, Error> ensure_sk_lookup_link(const PinLayout& layout, bpf_program* prog, bool defer_switch,
+                                                bool& switch_pending) {
+    switch_pending = false;
     auto netns = open_current_netns();
     if (!netns) return std::unexpected(netns.error());
     auto [netns_fd, netns_ino] = *netns;
@@ -66,6 +75,13 @@ std::expected<int, Error> ensure_sk_lookup_link(const PinLayout& layout, bpf_pro
         __u32 len = sizeof(info);
         bool same_netns = bpf_obj_get_info_by_fd(pinned, &info, &len) == 0 &&
                           info.type == BPF_LINK_TYPE_NETNS && info.netns.netns_ino == netns_ino;
+        if (same_netns && defer_switch) {
+            close(netns_fd);
+            switch_pending = true;
+            spdlog::info("sk_lookup: keeping the old program on {} until a listener is installed",
+                         layout.sk_lookup_link());
+            return pinned;
+        }
         if (same_netns && bpf_link_update(pinned, bpf_program__fd(prog), nullptr) == 0) {
             close(netns_fd);
             spdlog::info("sk_lookup: reusing pinned link {}", layout.sk_lookup_link());
@@ -105,6 +121,33 @@ std::expected<void, Error> write_abi_version(int abi_map_fd) {
     return {};
 }
 
+std::expected<void, Error> write_settings(int settings_fd, const Options& options) {
+    if (options.node_port_min > options.node_port_max)
+        return fail(fmt::format("NodePort range {}-{} is empty", options.node_port_min, options.node_port_max));
+    std::uint32_t key = XGRESS_SETTINGS_KEY;
+    xgress_settings settings{};
+    settings.node_port_min = options.node_port_min;
+    settings.node_port_max = options.node_port_max;
+    settings.flags = options.drop_unallocated_node_ports ? XGRESS_SETTINGS_DROP_UNALLOCATED : 0;
+    if (bpf_map_update_elem(settings_fd, &key, &settings, BPF_ANY) != 0)
+        return fail(fmt::format("write settings: {}", errno_text(errno)));
+    spdlog::info("NodePort range {}-{}: unallocated ports are {}", options.node_port_min, options.node_port_max,
+                 options.drop_unallocated_node_ports ? "dropped" : "passed");
+    return {};
+}
+
+// VIPs that no interface holds get a local route so the kernel delivers
+// them (and sk_lookup sees them); routes of VIPs gone are removed.
+std::expected<void, Error> sync_vip_routes(const std::vector<FrontendSpec>& frontends) {
+    auto held = local_node_addresses();
+    if (!held) return std::unexpected(held.error());
+    const std::set<IpAddress> on_interfaces(held->begin(), held->end());
+    std::vector<IpAddress> unheld;
+    for (const auto& frontend : frontends)
+        if (!frontend.node_port && !on_interfaces.contains(frontend.address)) unheld.push_back(frontend.address);
+    return sync_local_routes(unheld);
+}
+
 std::string read_name(int names_fd, std::uint32_t id) {
     xgress_frontend_name name{};
     if (bpf_map_lookup_elem(names_fd, &id, &name) != 0) return {};
@@ -133,6 +176,13 @@ std::expected<Dataplane, Error> Dataplane::open(const Options& options) {
     state->options = options;
     state->layout = PinLayout{options.pin_root};
 
+    std::optional<std::string> moved_aside;
+    if (auto version = pinned_abi_version(state->layout); version && *version != XGRESS_ABI_VERSION) {
+        auto moved = move_pins_aside(state->layout, *version);
+        if (!moved) return std::unexpected(moved.error());
+        moved_aside = *moved;
+    }
+
     // Maps are pinned by name under pin_root: reused when present, so counters
     // and frontends survive an agent restart.
     LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = options.pin_root.c_str());
@@ -141,8 +191,11 @@ std::expected<Dataplane, Error> Dataplane::open(const Options& options) {
     if (int err = sk_lookup_bpf__load(state->skel); err)
         return fail(fmt::format("sk_lookup object load (maps under {}): {}", options.pin_root, errno_text(err)));
     if (auto ok = write_abi_version(state->fd(state->skel->maps.abi_info)); !ok) return std::unexpected(ok.error());
+    if (auto ok = write_settings(state->fd(state->skel->maps.settings), options); !ok)
+        return std::unexpected(ok.error());
 
-    auto link = ensure_sk_lookup_link(state->layout, state->skel->progs.xgress_sk_lookup);
+    auto link = ensure_sk_lookup_link(state->layout, state->skel->progs.xgress_sk_lookup, moved_aside.has_value(),
+                                      state->link_switch_pending);
     if (!link) return std::unexpected(link.error());
     state->link_fd = *link;
 
@@ -153,9 +206,16 @@ std::expected<Dataplane, Error> Dataplane::open(const Options& options) {
         interfaces = *found;
         spdlog::info("XDP: no interfaces given; using {}", fmt::join(interfaces, ","));
     }
-    for (const auto& interface : interfaces)
+    for (const auto& interface : interfaces) {
+        // After a migration the attached program uses the old maps: replace it.
+        if (moved_aside)
+            if (auto ok = detach_xdp(interface); !ok) return std::unexpected(ok.error());
         if (auto ok = attach_xdp(interface, options.pin_root, options.allow_generic_xdp); !ok)
             return std::unexpected(ok.error());
+    }
+    // The old programs hold their maps; the moved-aside names can go now.
+    if (moved_aside)
+        if (auto problems = remove_moved_pins(*moved_aside); !problems.empty()) spdlog::warn("migration: {}", problems);
 
     return Dataplane(state.release());
 }
@@ -201,6 +261,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     const int map_fd = state_->fd(state_->skel->maps.frontends);
     const int stats_fd = state_->fd(state_->skel->maps.frontend_stats);
     const int names_fd = state_->fd(state_->skel->maps.frontend_names);
+    const int ranges_fd = state_->fd(state_->skel->maps.source_ranges);
 
     std::map<FrontendKey, CurrentFrontend> current;
     xgress_frontend_key key{}, next{};
@@ -208,11 +269,26 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
         key = next;
         xgress_frontend_value value{};
         if (bpf_map_lookup_elem(map_fd, &key, &value) != 0) continue;  // deleted meanwhile
-        current.emplace(FrontendKey::from(key), CurrentFrontend{value.id, value.listener_slot, read_name(names_fd, value.id)});
+        current.emplace(FrontendKey::from(key),
+                        CurrentFrontend{value.id, value.listener_slot, read_name(names_fd, value.id), value.flags});
+    }
+    std::set<SourceRangeKey> current_ranges;
+    xgress_source_range_key range{}, next_range{};
+    for (void* prev = nullptr; bpf_map_get_next_key(ranges_fd, prev, &next_range) == 0; prev = &range) {
+        range = next_range;
+        current_ranges.insert(SourceRangeKey::from(range));
     }
 
-    auto plan = plan_frontends(current, frontends);
+    auto plan = plan_frontends(current, frontends, current_ranges);
     if (!plan) return std::unexpected(plan.error());
+
+    const xgress_source_range_value allowed{};
+    for (const auto& add : plan->range_adds) {
+        const auto raw = add.raw();
+        if (bpf_map_update_elem(ranges_fd, &raw, &allowed, BPF_ANY) != 0)
+            return fail(fmt::format("source range {} (frontend id {}): {}", describe(raw), raw.frontend_id,
+                                    errno_text(errno)));
+    }
 
     const auto cpus = static_cast<std::size_t>(libbpf_num_possible_cpus());
     const std::vector<xgress_frontend_stats> zero_stats(cpus);
@@ -235,8 +311,15 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
         if (bpf_map_delete_elem(map_fd, &raw) != 0 && errno != ENOENT)
             return fail(fmt::format("delete frontend {}: {}", describe(raw), errno_text(errno)));
     }
-    spdlog::info("frontends: {} desired, {} written, {} deleted", frontends.size(), plan->writes.size(),
-                 plan->deletes.size());
+    for (const auto& stale : plan->range_deletes) {
+        const auto raw = stale.raw();
+        if (bpf_map_delete_elem(ranges_fd, &raw) != 0 && errno != ENOENT)
+            return fail(fmt::format("delete source range {}: {}", describe(raw), errno_text(errno)));
+    }
+    if (auto routed = sync_vip_routes(frontends); !routed) return std::unexpected(routed.error());
+    spdlog::info("frontends: {} desired, {} written, {} deleted; source ranges: {} added, {} deleted",
+                 frontends.size(), plan->writes.size(), plan->deletes.size(), plan->range_adds.size(),
+                 plan->range_deletes.size());
     return {};
 }
 
@@ -247,6 +330,12 @@ std::expected<void, Error> Dataplane::set_listener(std::uint32_t slot, int socke
     if (bpf_map_update_elem(state_->fd(state_->skel->maps.listeners), &slot, &value, BPF_ANY) != 0)
         return fail(fmt::format("listener slot {}: {}", slot, errno_text(errno)));
     spdlog::info("listener slot {}: socket installed", slot);
+    if (state_->link_switch_pending) {
+        if (bpf_link_update(state_->link_fd, bpf_program__fd(state_->skel->progs.xgress_sk_lookup), nullptr) != 0)
+            return fail(fmt::format("sk_lookup: switch link to the new program: {}", errno_text(errno)));
+        state_->link_switch_pending = false;
+        spdlog::info("sk_lookup: link switched to this agent's program");
+    }
     return {};
 }
 
@@ -266,9 +355,12 @@ std::expected<void, Error> Dataplane::cleanup(const Options& options) {
         if (rc != 0 && errno != ENOENT) problems.push_back(fmt::format("remove {}: {}", path, errno_text(errno)));
         else if (rc == 0) spdlog::info("cleanup: removed {}", path);
     };
+    if (auto removed = remove_local_routes(); !removed) problems.push_back(removed.error().message);
     remove(layout.sk_lookup_link(), false);  // last reference: detaches sk_lookup
     remove(layout.links_dir(), true);
     for (const char* name : pinned_map_names()) remove(layout.map(name), false);
+    for (const auto& directory : moved_pin_directories(layout))
+        if (auto left = remove_moved_pins(directory); !left.empty()) problems.push_back(left);
     if (libxdp_bpffs == options.pin_root) rmdir((options.pin_root + "/xdp").c_str());  // libxdp's, if now empty
     remove(options.pin_root, true);
 

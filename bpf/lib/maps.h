@@ -59,6 +59,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } abi_info SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xgress_settings);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} settings SEC(".maps");
+
+/* LPM tries must be created without preallocation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XGRESS_MAX_SOURCE_RANGES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xgress_source_range_key);
+	__type(value, struct xgress_source_range_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} source_ranges SEC(".maps");
+
 /* Value size 8: userspace reads back socket cookies. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKMAP);

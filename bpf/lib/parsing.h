@@ -1,6 +1,8 @@
 /* Bounds-checked packet parsing for XDP: Ethernet with up to two VLAN tags,
- * IPv4 (options honoured through IHL), IPv6 (no extension headers yet), and
- * the TCP/UDP destination port. Every read is checked against data_end first,
+ * IPv4 (options honoured through IHL), IPv6 with its extension headers walked
+ * up to XGRESS_MAX_IPV6_EXT_HEADERS, and the TCP/UDP destination port.
+ * Non-first fragments (IPv4 offset != 0, IPv6 fragment header offset != 0)
+ * carry no L4 header and are reported as such, never guessed at. Every read is checked against data_end first,
  * as the verifier demands and as truncated frames require. */
 #ifndef XGRESS_BPF_LIB_PARSING_H
 #define XGRESS_BPF_LIB_PARSING_H
@@ -23,11 +25,13 @@ enum xgress_parse_result {
 	XGRESS_PARSE_TRUNCATED,
 	XGRESS_PARSE_FRAGMENT,
 	XGRESS_PARSE_OTHER_L4,
+	XGRESS_PARSE_TOO_DEEP, /* IPv6 extension chain longer than we walk: counted as unparsed */
 };
 
 /* What the classifier needs from a packet. */
 struct xgress_packet {
 	__u8 daddr[16]; /* IPv4 in [0..3] */
+	__u8 saddr[16]; /* IPv6, or IPv4-mapped (::ffff:a.b.c.d): the source_ranges form */
 	__be16 dport;
 	__u8 proto;
 	__u8 ipv6;
@@ -78,22 +82,70 @@ static __always_inline int xgress_parse_ipv4(void *l3, void *data_end, struct xg
 	pkt->proto = ip->protocol;
 	pkt->ipv6 = 0;
 	__builtin_memcpy(pkt->daddr, &ip->daddr, 4);
+	pkt->saddr[10] = 0xff;
+	pkt->saddr[11] = 0xff;
+	__builtin_memcpy(&pkt->saddr[12], &ip->saddr, 4);
 	if (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP)
 		return XGRESS_PARSE_OTHER_L4;
 	return xgress_parse_l4((void *)ip + ip->ihl * 4, data_end, pkt);
 }
+
+/* IPv6 extension headers we step over (RFC 8200 order); anything else ends
+ * the walk and is the upper-layer protocol. */
+#define XGRESS_IPPROTO_HOPOPTS 0
+#define XGRESS_IPPROTO_ROUTING 43
+#define XGRESS_IPPROTO_FRAGMENT 44
+#define XGRESS_IPPROTO_AH 51
+#define XGRESS_IPPROTO_DSTOPTS 60
+
+struct xgress_ipv6_ext_hdr {
+	__u8 nexthdr;
+	__u8 hdrlen;
+	__be16 frag_off; /* fragment header only: offset (13 bits, in 8-byte units) + flags */
+};
 
 static __always_inline int xgress_parse_ipv6(void *l3, void *data_end, struct xgress_packet *pkt)
 {
 	struct ipv6hdr *ip6 = l3;
 	if ((void *)(ip6 + 1) > data_end)
 		return XGRESS_PARSE_TRUNCATED;
-	pkt->proto = ip6->nexthdr;
+	if (ip6->version != 6)
+		return XGRESS_PARSE_TRUNCATED;
 	pkt->ipv6 = 1;
 	__builtin_memcpy(pkt->daddr, &ip6->daddr, 16);
+	__builtin_memcpy(pkt->saddr, &ip6->saddr, 16);
+
+	__u8 next = ip6->nexthdr;
+	void *cursor = ip6 + 1;
+#pragma unroll
+	for (int i = 0; i < XGRESS_MAX_IPV6_EXT_HEADERS; i++) {
+		if (next != XGRESS_IPPROTO_HOPOPTS && next != XGRESS_IPPROTO_ROUTING &&
+		    next != XGRESS_IPPROTO_FRAGMENT && next != XGRESS_IPPROTO_AH &&
+		    next != XGRESS_IPPROTO_DSTOPTS)
+			break;
+		struct xgress_ipv6_ext_hdr *ext = cursor;
+		if ((void *)(ext + 1) > data_end)
+			return XGRESS_PARSE_TRUNCATED;
+		__u32 len;
+		if (next == XGRESS_IPPROTO_FRAGMENT) {
+			if (ext->frag_off & bpf_htons(0xfff8))
+				return XGRESS_PARSE_FRAGMENT;
+			len = 8;
+		} else if (next == XGRESS_IPPROTO_AH) {
+			len = ((__u32)ext->hdrlen + 2) * 4;
+		} else {
+			len = ((__u32)ext->hdrlen + 1) * 8;
+		}
+		next = ext->nexthdr;
+		cursor += len;
+	}
+	pkt->proto = next;
+	if (next == XGRESS_IPPROTO_HOPOPTS || next == XGRESS_IPPROTO_ROUTING ||
+	    next == XGRESS_IPPROTO_FRAGMENT || next == XGRESS_IPPROTO_AH || next == XGRESS_IPPROTO_DSTOPTS)
+		return XGRESS_PARSE_TOO_DEEP; /* more headers than we walk: not classified */
 	if (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP)
 		return XGRESS_PARSE_OTHER_L4;
-	return xgress_parse_l4(ip6 + 1, data_end, pkt);
+	return xgress_parse_l4(cursor, data_end, pkt);
 }
 
 static __always_inline int xgress_parse_packet(void *data, void *data_end, struct xgress_packet *pkt)

@@ -12,9 +12,16 @@
 LAB_NODE_ADDR=198.18.0.1
 LAB_CLIENT_ADDR=198.18.0.2
 LAB_PREFIX_LEN=24
+# The client<->node link is dual-stack: IPv6 alongside (pods stay IPv4-only).
+LAB_NODE_ADDR6=fd00:198:18::1
+LAB_CLIENT_ADDR6=fd00:198:18::2
+LAB_PREFIX_LEN6=64
 LAB_POD_GATEWAY=169.254.1.1
 LAB_NODE_PORT=30080
-LAB_PROXY_LISTEN=127.0.0.1:10080
+# IPv6 clients need a dual-stack proxy listener (an AF_INET6 socket bound to
+# [::], not v6-only): sk_lookup cannot hand an IPv6 connection to an AF_INET
+# socket. XGRESS_LAB_PROXY_LISTEN='[::]:10080' gives one.
+LAB_PROXY_LISTEN=${XGRESS_LAB_PROXY_LISTEN:-127.0.0.1:10080}
 LAB_NODE_CLIENT_IF=eth-client
 
 lab_say() { printf '%s\n' "$*" >&2; }

@@ -2,6 +2,7 @@
 # Brings up the lab for a manifests directory:
 #
 #   ${LAB}-client 198.18.0.2 ──veth── 198.18.0.1 ${LAB}-node (agent + proxy, ip_forward)
+#                 fd00:198:18::2       fd00:198:18::1  (IPv6 on the same link)
 #                                        │ 169.254.1.1 ──veth── <pod addr>/32 ${LAB}-pod<N>
 #                                        │                       (xgress-echo on every port)
 #                                        └ ... one pod namespace per endpoint address
@@ -12,6 +13,8 @@
 # env:   XGRESS_LAB (default xgress), XGRESS_BUILD_DIR (default <repo>/build),
 #        XGRESS_LAB_TIMEOUT seconds to wait for the lab to serve (default 30),
 #        XGRESS_LAB_PROXY_WORKERS (passed as --workers when set),
+#        XGRESS_LAB_PROXY_LISTEN (default 127.0.0.1:10080; '[::]:10080' serves IPv6
+#        clients too), XGRESS_LAB_AGENT_ARGS (extra agent flags, word-split),
 #        XGRESS_LAB_ENDPOINTS_FILE development only: endpoints in the
 #        --dump-endpoints format instead of asking the agent.
 # On success prints the node address (only that) on stdout; progress goes to stderr.
@@ -107,6 +110,10 @@ for ns in "$LAB_NS_CLIENT" "$LAB_NS_NODE"; do ip -n "$ns" link set lo up; done
 ip -n "$LAB_NS_NODE" link set "$LAB_NODE_CLIENT_IF" up
 ip -n "$LAB_NS_CLIENT" link set eth0 up
 ip -n "$LAB_NS_CLIENT" route add default via "$LAB_NODE_ADDR"
+# nodad: usable at once, no duplicate address detection wait.
+ip -n "$LAB_NS_NODE" addr add "$LAB_NODE_ADDR6/$LAB_PREFIX_LEN6" dev "$LAB_NODE_CLIENT_IF" nodad
+ip -n "$LAB_NS_CLIENT" addr add "$LAB_CLIENT_ADDR6/$LAB_PREFIX_LEN6" dev eth0 nodad
+ip -n "$LAB_NS_CLIENT" -6 route add default via "$LAB_NODE_ADDR6"
 ip netns exec "$LAB_NS_NODE" sysctl -q -w net.ipv4.ip_forward=1
 
 # --- pods: address/32 on eth0, everything via 169.254.1.1 (the node end) ---
@@ -161,7 +168,8 @@ if [ "$backends_only" -eq 0 ]; then
   mount -t bpf bpffs "$LAB_BPFFS"
   lab_start agent "$LAB_NS_NODE" env LIBXDP_BPFFS="$LAB_BPFFS" "$agent_bin" \
     --manifests "$manifests" --pin-root "$LAB_PIN_ROOT" --control-socket "$LAB_CONTROL_SOCKET" \
-    --publish-service xgress-system/xgress --interfaces "$LAB_NODE_CLIENT_IF" --log-level info
+    --publish-service xgress-system/xgress --interfaces "$LAB_NODE_CLIENT_IF" --log-level info \
+    ${XGRESS_LAB_AGENT_ARGS:-}
   proxy_args=(--listen "$LAB_PROXY_LISTEN" --control-socket "$LAB_CONTROL_SOCKET")
   [ -z "${XGRESS_LAB_PROXY_WORKERS:-}" ] || proxy_args+=(--workers "$XGRESS_LAB_PROXY_WORKERS")
   lab_start proxy "$LAB_NS_NODE" "$proxy_bin" "${proxy_args[@]}"

@@ -90,11 +90,75 @@ std::expected<std::vector<FrontendRow>, std::string> read_frontends(const std::s
                 row.totals.packets += s.packets;
                 row.totals.bytes += s.bytes;
                 row.totals.syns += s.syns;
+                row.totals.source_range_drops += s.source_range_drops;
             }
         rows.push_back(std::move(row));
     }
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     return rows;
+}
+
+std::expected<std::vector<NodeAddressRow>, std::string> read_node_addresses(const std::string& pin_root) {
+    if (auto ok = check_abi(pin_root); !ok) return std::unexpected(ok.error());
+    auto map = PinnedMap::open(pin_root, XGRESS_MAP_NODE_ADDRS);
+    if (!map) return std::unexpected(map.error());
+    std::vector<NodeAddressRow> rows;
+    xgress_node_addr_key key{}, next{};
+    for (void* prev = nullptr; bpf_map_get_next_key(map->fd(), prev, &next) == 0; prev = &key) {
+        key = next;
+        char text[INET6_ADDRSTRLEN] = {};
+        inet_ntop(key.ipv6 ? AF_INET6 : AF_INET, key.addr, text, sizeof(text));
+        rows.push_back({text, key.ipv6 != 0});
+    }
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return std::pair(a.ipv6, a.address) < std::pair(b.ipv6, b.address); });
+    return rows;
+}
+
+std::expected<std::vector<SourceRangeRow>, std::string> read_source_ranges(const std::string& pin_root) {
+    auto frontends = read_frontends(pin_root);
+    if (!frontends) return std::unexpected(frontends.error());
+    auto map = PinnedMap::open(pin_root, XGRESS_MAP_SOURCE_RANGES);
+    if (!map) return std::unexpected(map.error());
+    std::vector<SourceRangeRow> rows;
+    xgress_source_range_key key{}, next{};
+    static constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    for (void* prev = nullptr; bpf_map_get_next_key(map->fd(), prev, &next) == 0; prev = &key) {
+        key = next;
+        SourceRangeRow row;
+        row.frontend_id = key.frontend_id;
+        const unsigned bits = key.prefixlen >= 32 ? key.prefixlen - 32 : 0;
+        char text[INET6_ADDRSTRLEN] = {};
+        if (bits >= 96 && std::memcmp(key.addr, mapped, sizeof(mapped)) == 0) {
+            inet_ntop(AF_INET, key.addr + 12, text, sizeof(text));
+            row.prefix = fmt::format("{}/{}", text, bits - 96);
+        } else {
+            inet_ntop(AF_INET6, key.addr, text, sizeof(text));
+            row.prefix = fmt::format("{}/{}", text, bits);
+        }
+        for (const auto& f : *frontends)
+            if (f.id == key.frontend_id) {
+                row.frontend = f.frontend;
+                row.name = f.name;
+            }
+        rows.push_back(std::move(row));
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+        return std::pair(a.frontend_id, a.prefix) < std::pair(b.frontend_id, b.prefix);
+    });
+    return rows;
+}
+
+std::expected<SettingsRow, std::string> read_settings(const std::string& pin_root) {
+    if (auto ok = check_abi(pin_root); !ok) return std::unexpected(ok.error());
+    auto map = PinnedMap::open(pin_root, XGRESS_MAP_SETTINGS);
+    if (!map) return std::unexpected(map.error());
+    std::uint32_t key = XGRESS_SETTINGS_KEY;
+    xgress_settings settings{};
+    if (bpf_map_lookup_elem(map->fd(), &key, &settings) != 0)
+        return std::unexpected(fmt::format("settings: {}", std::strerror(errno)));
+    return SettingsRow{settings.node_port_min, settings.node_port_max,
+                       (settings.flags & XGRESS_SETTINGS_DROP_UNALLOCATED) != 0};
 }
 
 std::expected<std::vector<GlobalRow>, std::string> read_global_stats(const std::string& pin_root) {
@@ -105,31 +169,17 @@ std::expected<std::vector<GlobalRow>, std::string> read_global_stats(const std::
     std::uint32_t key = XGRESS_GLOBAL_STATS_KEY;
     if (bpf_map_lookup_elem(map->fd(), &key, per_cpu.data()) != 0)
         return std::unexpected(fmt::format("global_stats: {}", std::strerror(errno)));
-    xgress_global_stats sum{};
+    std::vector<GlobalRow> rows;
+#define XGRESS_ROW(field) rows.push_back({#field, 0});
+    XGRESS_GLOBAL_STATS_FIELDS(XGRESS_ROW)
+#undef XGRESS_ROW
     for (const auto& s : per_cpu) {
-        sum.xdp_packets += s.xdp_packets;
-        sum.xdp_non_ip += s.xdp_non_ip;
-        sum.xdp_unparsed += s.xdp_unparsed;
-        sum.xdp_fragments += s.xdp_fragments;
-        sum.xdp_other_l4 += s.xdp_other_l4;
-        sum.xdp_not_ours += s.xdp_not_ours;
-        sum.xdp_matched += s.xdp_matched;
-        sum.sk_lookup_assigned += s.sk_lookup_assigned;
-        sum.sk_lookup_no_listener += s.sk_lookup_no_listener;
-        sum.sk_lookup_assign_failed += s.sk_lookup_assign_failed;
+        std::size_t i = 0;
+#define XGRESS_ADD(field) rows[i++].value += s.field;
+        XGRESS_GLOBAL_STATS_FIELDS(XGRESS_ADD)
+#undef XGRESS_ADD
     }
-    return std::vector<GlobalRow>{
-        {"xdp_packets", sum.xdp_packets},
-        {"xdp_matched", sum.xdp_matched},
-        {"xdp_not_ours", sum.xdp_not_ours},
-        {"xdp_non_ip", sum.xdp_non_ip},
-        {"xdp_other_l4", sum.xdp_other_l4},
-        {"xdp_fragments", sum.xdp_fragments},
-        {"xdp_unparsed", sum.xdp_unparsed},
-        {"sk_lookup_assigned", sum.sk_lookup_assigned},
-        {"sk_lookup_no_listener", sum.sk_lookup_no_listener},
-        {"sk_lookup_assign_failed", sum.sk_lookup_assign_failed},
-    };
+    return rows;
 }
 
 }  // namespace xgress::ctl

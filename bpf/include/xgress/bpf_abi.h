@@ -17,6 +17,8 @@
  *                                (userspace only: lets xgressctl name a frontend)
  *   global_stats    PERCPU_ARRAY 0                     -> xgress_global_stats
  *   abi_info        ARRAY        0                     -> xgress_abi_info
+ *   settings        ARRAY        0                     -> xgress_settings
+ *   source_ranges   LPM_TRIE     xgress_source_range_key -> xgress_source_range_value
  *   listeners       SOCKMAP      listener slot         -> socket
  */
 #ifndef XGRESS_BPF_ABI_H
@@ -26,12 +28,14 @@
 
 /* Bumped on any incompatible change to a key, value or map below. The agent
  * writes it into abi_info; tools refuse to read maps of another version. */
-#define XGRESS_ABI_VERSION 1
+#define XGRESS_ABI_VERSION 2 /* 2: source ranges, settings, drop counters */
 
-#define XGRESS_MAX_FRONTENDS 8192   /* ids 1..XGRESS_MAX_FRONTENDS-1; 0 = none */
+#define XGRESS_MAX_FRONTENDS 16384  /* ids 1..XGRESS_MAX_FRONTENDS-1; 0 = none */
 #define XGRESS_MAX_NODE_ADDRS 256
 #define XGRESS_MAX_LISTENERS 64
 #define XGRESS_FRONTEND_NAME_LEN 64
+#define XGRESS_MAX_SOURCE_RANGES 65536 /* (frontend, prefix) pairs over all frontends */
+#define XGRESS_MAX_IPV6_EXT_HEADERS 6   /* extension headers walked before giving up */
 
 /* Map names: also the file names of the pins under the pin root. */
 #define XGRESS_MAP_FRONTENDS "frontends"
@@ -41,6 +45,8 @@
 #define XGRESS_MAP_GLOBAL_STATS "global_stats"
 #define XGRESS_MAP_ABI_INFO "abi_info"
 #define XGRESS_MAP_LISTENERS "listeners"
+#define XGRESS_MAP_SETTINGS "settings"
+#define XGRESS_MAP_SOURCE_RANGES "source_ranges"
 
 /* Program names (BPF function names), as libxdp and bpftool report them. */
 #define XGRESS_PROG_XDP "xgress_xdp"
@@ -66,8 +72,39 @@ struct xgress_frontend_key {
 struct xgress_frontend_value {
 	__u32 id;            /* index into frontend_stats / frontend_names */
 	__u32 listener_slot; /* index into listeners (SOCKMAP) */
-	__u32 flags;         /* reserved for drop/filter policy; zero today */
+	__u32 flags;         /* XGRESS_FRONTEND_* */
 };
+
+/* xgress_frontend_value.flags */
+#define XGRESS_FRONTEND_SOURCE_RANGES 0x01 /* only sources in source_ranges under this
+					      frontend's id are allowed; others dropped */
+
+/* loadBalancerSourceRanges: an LPM trie keyed by (frontend id, source
+ * prefix). The frontend id comes first in the key data, so one trie holds
+ * every frontend's ranges and a lookup never matches another frontend's.
+ * Addresses are IPv6; IPv4 sources and prefixes are IPv4-mapped
+ * (::ffff:a.b.c.d, prefix length + 96), because a NodePort frontend is one
+ * entry for both families. prefixlen = 32 (the id) + address prefix length. */
+struct xgress_source_range_key {
+	__u32 prefixlen;
+	__u32 frontend_id; /* host byte order; full 32 bits always matched */
+	__u8 addr[16];
+};
+
+struct xgress_source_range_value {
+	__u32 flags; /* reserved; zero. Presence means "allowed". */
+};
+
+/* Node-wide settings the agent writes at start. All zero (a fresh map) means
+ * no NodePort range: nothing is dropped as unallocated. */
+struct xgress_settings {
+	__u16 node_port_min; /* host byte order, inclusive */
+	__u16 node_port_max;
+	__u32 flags;         /* XGRESS_SETTINGS_* */
+};
+
+#define XGRESS_SETTINGS_DROP_UNALLOCATED 0x01 /* drop (else pass) unallocated NodePorts */
+#define XGRESS_SETTINGS_KEY 0
 
 struct xgress_node_addr_key {
 	__u8 addr[16];
@@ -84,6 +121,8 @@ struct xgress_frontend_stats {
 	__u64 packets;
 	__u64 bytes; /* whole frames as seen by XDP */
 	__u64 syns;  /* TCP SYN without ACK: new connection attempts */
+	__u64 source_range_drops; /* dropped: source outside loadBalancerSourceRanges
+				     (not in packets/bytes/syns, which count what was let through) */
 };
 
 struct xgress_frontend_name {
@@ -95,14 +134,29 @@ struct xgress_global_stats {
 	__u64 xdp_packets;       /* every frame XDP saw */
 	__u64 xdp_non_ip;        /* neither IPv4 nor IPv6 (after VLAN tags) */
 	__u64 xdp_unparsed;      /* truncated or malformed headers */
-	__u64 xdp_fragments;     /* IPv4 non-first fragments: no L4 header */
+	__u64 xdp_fragments;     /* IPv4/IPv6 non-first fragments: no L4 header */
 	__u64 xdp_other_l4;      /* IP but neither TCP nor UDP */
 	__u64 xdp_not_ours;      /* TCP/UDP matching no frontend: passed untouched */
 	__u64 xdp_matched;       /* matched a frontend */
 	__u64 sk_lookup_assigned;    /* connection steered to a listener */
 	__u64 sk_lookup_no_listener; /* frontend matched, slot empty: kernel decides */
 	__u64 sk_lookup_assign_failed;
+	__u64 xdp_nodeport_unallocated; /* node address, NodePort range, no frontend */
+	__u64 xdp_nodeport_dropped;     /* ...of which dropped (settings say drop) */
+	__u64 xdp_source_denied;        /* dropped by a frontend's source ranges */
+	__u64 sk_lookup_source_denied;  /* not steered: source outside the ranges */
 };
+
+/* Every xgress_global_stats field in declaration order, for userspace code
+ * that sums or prints them all: X(field). Checked against the struct size. */
+#define XGRESS_GLOBAL_STATS_FIELDS(X)                                            \
+	X(xdp_packets) X(xdp_non_ip) X(xdp_unparsed) X(xdp_fragments)           \
+	X(xdp_other_l4) X(xdp_not_ours) X(xdp_matched) X(sk_lookup_assigned)    \
+	X(sk_lookup_no_listener) X(sk_lookup_assign_failed)                     \
+	X(xdp_nodeport_unallocated) X(xdp_nodeport_dropped) X(xdp_source_denied) \
+	X(sk_lookup_source_denied)
+#define XGRESS_COUNT_ONE_FIELD(field) +1
+#define XGRESS_GLOBAL_STATS_COUNT (0 XGRESS_GLOBAL_STATS_FIELDS(XGRESS_COUNT_ONE_FIELD))
 
 struct xgress_abi_info {
 	__u32 abi_version;
@@ -128,10 +182,16 @@ XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_frontend_value, listener_s
 		     "listener_slot offset");
 XGRESS_STATIC_ASSERT(sizeof(struct xgress_node_addr_key) == 20, "node addr key size");
 XGRESS_STATIC_ASSERT(sizeof(struct xgress_node_addr_value) == 4, "node addr value size");
-XGRESS_STATIC_ASSERT(sizeof(struct xgress_frontend_stats) == 24, "frontend stats size");
+XGRESS_STATIC_ASSERT(sizeof(struct xgress_frontend_stats) == 32, "frontend stats size");
+XGRESS_STATIC_ASSERT(sizeof(struct xgress_source_range_key) == 24, "source range key size");
+XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_source_range_key, addr) == 8, "source addr offset");
+XGRESS_STATIC_ASSERT(sizeof(struct xgress_source_range_value) == 4, "source range value size");
+XGRESS_STATIC_ASSERT(sizeof(struct xgress_settings) == 8, "settings size");
 XGRESS_STATIC_ASSERT(sizeof(struct xgress_frontend_name) == XGRESS_FRONTEND_NAME_LEN,
 		     "frontend name size");
-XGRESS_STATIC_ASSERT(sizeof(struct xgress_global_stats) == 80, "global stats size");
+XGRESS_STATIC_ASSERT(sizeof(struct xgress_global_stats) == 112, "global stats size");
+XGRESS_STATIC_ASSERT(sizeof(struct xgress_global_stats) == 8 * XGRESS_GLOBAL_STATS_COUNT,
+		     "XGRESS_GLOBAL_STATS_FIELDS lists every counter");
 XGRESS_STATIC_ASSERT(sizeof(struct xgress_abi_info) == 8, "abi info size");
 
 #undef XGRESS_STATIC_ASSERT

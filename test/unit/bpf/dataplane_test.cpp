@@ -15,10 +15,12 @@
 
 #include <filesystem>
 #include <map>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "dataplane.h"
+#include "local_routes.h"
 #include "map_helpers.h"
 #include "netns_sandbox.h"
 
@@ -168,7 +170,7 @@ TEST_F(DataplaneTest, ApplyFrontendsDiffsAndKeepsIdsStable) {
     int stats_fd = bpf_obj_get(pin(XGRESS_MAP_FRONTEND_STATS).c_str());
     ASSERT_GE(stats_fd, 0);
     std::vector<xgress_frontend_stats> dirty(static_cast<std::size_t>(libbpf_num_possible_cpus()),
-                                             xgress_frontend_stats{5, 500, 1});
+                                             xgress_frontend_stats{5, 500, 1, 0});
     ASSERT_EQ(bpf_map_update_elem(stats_fd, &np_id, dirty.data(), BPF_ANY), 0);
     ASSERT_TRUE(dataplane->apply_frontends(
         {vip("203.0.113.10", 80, 2, "default/lb:http"), node_port(30443, 0, "xgress-system/xgress:https")}));
@@ -236,7 +238,7 @@ TEST_F(DataplaneTest, NodePortConnectionFromPeerReachesLoopbackListener) {
         EXPECT_EQ(setns(sandbox_.peer_fd(), CLONE_NEWNET), 0);
         int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         EXPECT_EQ(setns(sandbox_.node_fd(), CLONE_NEWNET), 0);
-        timeval timeout{3, 0};
+        timeval timeout{1, 0};
         setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
         sockaddr_in to{};
         to.sin_family = AF_INET;
@@ -266,10 +268,15 @@ TEST_F(DataplaneTest, NodePortConnectionFromPeerReachesLoopbackListener) {
     close(accepted);
     close(client);
 
-    // An unserved port is refused as usual.
-    auto [other, refused] = connect_from_peer(30081);
+    // An unserved port outside the NodePort range is refused as usual...
+    auto [other, refused] = connect_from_peer(8081);
     EXPECT_EQ(refused, ECONNREFUSED);
     close(other);
+    // ...one inside it is dropped by XDP: no answer at all.
+    auto [unallocated, dropped] = connect_from_peer(30081);
+    EXPECT_NE(dropped, 0);
+    EXPECT_NE(dropped, ECONNREFUSED) << "unallocated NodePort must be dropped, not refused";
+    close(unallocated);
     close(listener);
 
     // XDP saw and counted the connection on the NodePort frontend.
@@ -282,7 +289,216 @@ TEST_F(DataplaneTest, NodePortConnectionFromPeerReachesLoopbackListener) {
     EXPECT_EQ(stats.syns, 1u);
     int global_fd = bpf_obj_get(pin(XGRESS_MAP_GLOBAL_STATS).c_str());
     EXPECT_GE(sum_global_stats(global_fd).sk_lookup_assigned, 1u);
+    EXPECT_GE(sum_global_stats(global_fd).xdp_nodeport_dropped, 1u);
     close(global_fd);
+}
+
+TEST_F(DataplaneTest, SourceRangesAreAppliedAndWithdrawn) {
+    auto dataplane = dp::Dataplane::open(options_);
+    ASSERT_TRUE(dataplane) << dataplane.error().message;
+    auto ranged = node_port(30443, 0, "team/web:https");
+    dp::IpPrefix allowed;
+    allowed.address = ipv4("10.0.0.0");
+    allowed.length = 8;
+    ranged.source_ranges = {allowed};
+    ASSERT_TRUE(dataplane->apply_frontends({ranged}));
+    auto id = pinned_frontends().at("*node*:30443").id;
+    EXPECT_EQ(pinned_frontends().at("*node*:30443").flags, static_cast<std::uint32_t>(XGRESS_FRONTEND_SOURCE_RANGES));
+
+    int ranges_fd = bpf_obj_get(pin(XGRESS_MAP_SOURCE_RANGES).c_str());
+    ASSERT_GE(ranges_fd, 0);
+    auto want = range_key(id, "10.0.0.0/8");
+    xgress_source_range_value value{};
+    EXPECT_EQ(bpf_map_lookup_elem(ranges_fd, &want, &value), 0);  // exact prefix present
+
+    // Replace the range: old key gone, new one present, flag stays.
+    allowed.address = ipv4("192.0.2.0");
+    allowed.length = 24;
+    ranged.source_ranges = {allowed};
+    ASSERT_TRUE(dataplane->apply_frontends({ranged}));
+    auto probe = range_key(id, "10.1.1.1/32");
+    EXPECT_NE(bpf_map_lookup_elem(ranges_fd, &probe, &value), 0);
+    probe = range_key(id, "192.0.2.9/32");
+    EXPECT_EQ(bpf_map_lookup_elem(ranges_fd, &probe, &value), 0);
+
+    // No ranges: flag cleared, trie empty.
+    ranged.source_ranges.clear();
+    ASSERT_TRUE(dataplane->apply_frontends({ranged}));
+    EXPECT_EQ(pinned_frontends().at("*node*:30443").flags, 0u);
+    xgress_source_range_key next{};
+    EXPECT_NE(bpf_map_get_next_key(ranges_fd, nullptr, &next), 0) << "trie must be empty";
+    close(ranges_fd);
+}
+
+TEST_F(DataplaneTest, DeniedSourceGetsNoConnectionAllowedOneDoes) {
+    auto dataplane = dp::Dataplane::open(options_);
+    ASSERT_TRUE(dataplane) << dataplane.error().message;
+    ASSERT_TRUE(dataplane->set_node_addresses({ipv4("198.18.0.1")}));
+    auto ranged = node_port(30443, 0, "team/web:https");
+    dp::IpPrefix only_peer;
+    only_peer.address = ipv4("198.18.0.2");
+    only_peer.length = 32;
+    ranged.source_ranges = {only_peer};
+    ASSERT_TRUE(dataplane->apply_frontends({ranged}));
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in bind_addr{};
+    bind_addr.sin_family = AF_INET;
+    bind_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&bind_addr), sizeof(bind_addr)), 0);
+    ASSERT_EQ(listen(listener, 16), 0);
+    ASSERT_TRUE(dataplane->set_listener(0, listener));
+
+    // The peer's own address is allowed; a second address on the same peer is not.
+    ASSERT_EQ(run_command(sandbox_.in_peer(fmt::format("ip addr add 198.18.0.3/24 dev {}", peer_if_))), 0);
+    auto connect_from = [&](const char* source) {
+        EXPECT_EQ(setns(sandbox_.peer_fd(), CLONE_NEWNET), 0);
+        int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        EXPECT_EQ(setns(sandbox_.node_fd(), CLONE_NEWNET), 0);
+        sockaddr_in from{};
+        from.sin_family = AF_INET;
+        inet_pton(AF_INET, source, &from.sin_addr);
+        EXPECT_EQ(bind(client, reinterpret_cast<sockaddr*>(&from), sizeof(from)), 0);
+        timeval timeout{1, 0};
+        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(30443);
+        inet_pton(AF_INET, "198.18.0.1", &to.sin_addr);
+        int rc = connect(client, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+        int err = rc == 0 ? 0 : errno;
+        close(client);
+        return err;
+    };
+    EXPECT_EQ(connect_from("198.18.0.2"), 0);
+    EXPECT_NE(connect_from("198.18.0.3"), 0);
+    int stats_fd = bpf_obj_get(pin(XGRESS_MAP_FRONTEND_STATS).c_str());
+    auto stats = sum_frontend_stats(stats_fd, pinned_frontends().at("*node*:30443").id);
+    close(stats_fd);
+    EXPECT_EQ(stats.syns, 1u);
+    EXPECT_GE(stats.source_range_drops, 1u);
+    close(listener);
+}
+
+TEST_F(DataplaneTest, PinnedMapsOfAnotherAbiAreMigrated) {
+    // What an ABI-1 agent left: an abi_info saying 1 and a frontends map of
+    // a different layout (value size 8) under the same name.
+    ASSERT_TRUE(std::filesystem::create_directories(options_.pin_root));
+    int abi = bpf_map_create(BPF_MAP_TYPE_ARRAY, "abi_info", 4, 8, 1, nullptr);
+    ASSERT_GE(abi, 0);
+    std::uint32_t zero = 0;
+    xgress_abi_info old_info{1, 0};
+    ASSERT_EQ(bpf_map_update_elem(abi, &zero, &old_info, BPF_ANY), 0);
+    ASSERT_EQ(bpf_obj_pin(abi, pin(XGRESS_MAP_ABI_INFO).c_str()), 0);
+    int old_frontends = bpf_map_create(BPF_MAP_TYPE_HASH, "frontends", 20, 8, 16, nullptr);
+    ASSERT_GE(old_frontends, 0);
+    ASSERT_EQ(bpf_obj_pin(old_frontends, pin(XGRESS_MAP_FRONTENDS).c_str()), 0);
+    close(abi);
+    close(old_frontends);
+
+    auto dataplane = dp::Dataplane::open(options_);
+    ASSERT_TRUE(dataplane) << dataplane.error().message;
+    int abi_now = bpf_obj_get(pin(XGRESS_MAP_ABI_INFO).c_str());
+    xgress_abi_info info{};
+    ASSERT_EQ(bpf_map_lookup_elem(abi_now, &zero, &info), 0);
+    close(abi_now);
+    EXPECT_EQ(info.abi_version, static_cast<std::uint32_t>(XGRESS_ABI_VERSION));
+    ASSERT_TRUE(dataplane->apply_frontends({node_port(30080, 0, "xgress-system/xgress:http")}));
+    EXPECT_EQ(pinned_frontends().size(), 1u);
+    EXPECT_FALSE(exists(options_.pin_root + "/old-abi-1")) << "moved-aside pins are removed";
+}
+
+TEST_F(DataplaneTest, UnheldVipGetsLocalRouteAndIsServedUntilItGoesAway) {
+    auto dataplane = dp::Dataplane::open(options_);
+    ASSERT_TRUE(dataplane) << dataplane.error().message;
+    ASSERT_TRUE(dataplane->set_node_addresses({ipv4("198.18.0.1")}));
+    ASSERT_TRUE(dataplane->apply_frontends({vip("203.0.113.10", 80, 0, "default/lb:http"),
+                                            vip("198.18.0.1", 8080, 0, "default/held:http")}));
+    auto routes = dp::xgress_local_routes();
+    ASSERT_TRUE(routes) << routes.error().message;
+    ASSERT_EQ(routes->size(), 1u) << "198.18.0.1 is held by an interface: no route of ours";
+    EXPECT_EQ(routes->front(), ipv4("203.0.113.10"));
+
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in bind_addr{};
+    bind_addr.sin_family = AF_INET;
+    bind_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&bind_addr), sizeof(bind_addr)), 0);
+    ASSERT_EQ(listen(listener, 16), 0);
+    ASSERT_TRUE(dataplane->set_listener(0, listener));
+    ASSERT_EQ(run_command(sandbox_.in_peer("ip route add 203.0.113.0/24 via 198.18.0.1")), 0);
+    auto connect_vip = [&]() {
+        EXPECT_EQ(setns(sandbox_.peer_fd(), CLONE_NEWNET), 0);
+        int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        EXPECT_EQ(setns(sandbox_.node_fd(), CLONE_NEWNET), 0);
+        timeval timeout{1, 0};
+        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(80);
+        inet_pton(AF_INET, "203.0.113.10", &to.sin_addr);
+        int rc = connect(client, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+        int err = rc == 0 ? 0 : errno;
+        close(client);
+        return err;
+    };
+    EXPECT_EQ(connect_vip(), 0);
+
+    // The VIP goes away: so does its route (and the connection).
+    ASSERT_TRUE(dataplane->apply_frontends({vip("198.18.0.1", 8080, 0, "default/held:http")}));
+    routes = dp::xgress_local_routes();
+    ASSERT_TRUE(routes);
+    EXPECT_TRUE(routes->empty());
+    EXPECT_NE(connect_vip(), 0);
+
+    // Cleanup removes routes too.
+    ASSERT_TRUE(dataplane->apply_frontends({vip("203.0.113.10", 80, 0, "default/lb:http")}));
+    ASSERT_TRUE(dp::Dataplane::cleanup(options_));
+    routes = dp::xgress_local_routes();
+    ASSERT_TRUE(routes);
+    EXPECT_TRUE(routes->empty());
+    close(listener);
+}
+
+std::uint32_t link_prog_id(const std::string& path) {
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0) return 0;
+    bpf_link_info info{};
+    __u32 len = sizeof(info);
+    bpf_obj_get_info_by_fd(fd, &info, &len);
+    close(fd);
+    return info.prog_id;
+}
+
+TEST_F(DataplaneTest, MigrationReplacesXdpAndSwitchesSkLookupOnFirstListener) {
+    {
+        auto first = dp::Dataplane::open(options_);
+        ASSERT_TRUE(first) << first.error().message;
+    }
+    const auto old_xdp = xdp_prog_id(node_if_);
+    const auto old_link_prog = link_prog_id(options_.pin_root + "/links/sk_lookup");
+    ASSERT_NE(old_link_prog, 0u);
+    // Pretend the running datapath came from an agent of ABI version 1.
+    int abi = bpf_obj_get(pin(XGRESS_MAP_ABI_INFO).c_str());
+    std::uint32_t zero = 0;
+    xgress_abi_info old_info{1, 0};
+    ASSERT_EQ(bpf_map_update_elem(abi, &zero, &old_info, BPF_ANY), 0);
+    close(abi);
+
+    auto dataplane = dp::Dataplane::open(options_);
+    ASSERT_TRUE(dataplane) << dataplane.error().message;
+    EXPECT_NE(xdp_prog_id(node_if_), 0u);
+    EXPECT_NE(xdp_prog_id(node_if_), old_xdp) << "XDP must run the program bound to the new maps";
+    EXPECT_EQ(link_prog_id(options_.pin_root + "/links/sk_lookup"), old_link_prog)
+        << "sk_lookup keeps the old program (and its SOCKMAP) until a listener is installed";
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in bind_addr{};
+    bind_addr.sin_family = AF_INET;
+    bind_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&bind_addr), sizeof(bind_addr)), 0);
+    ASSERT_EQ(listen(listener, 4), 0);
+    ASSERT_TRUE(dataplane->set_listener(0, listener));
+    EXPECT_NE(link_prog_id(options_.pin_root + "/links/sk_lookup"), old_link_prog);
+    close(listener);
 }
 
 }  // namespace

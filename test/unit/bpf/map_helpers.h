@@ -46,6 +46,25 @@ inline xgress_node_addr_key node_key(const std::string& address) {
     return key;
 }
 
+// "10.0.0.0/8" or "2001:db8::/32" under frontend `id`, as the agent stores it
+// (IPv4 mapped into ::ffff:0:0/96). Host bits must already be zero.
+inline xgress_source_range_key range_key(std::uint32_t id, const std::string& prefix) {
+    const auto slash = prefix.find('/');
+    const std::string address = prefix.substr(0, slash);
+    const unsigned len = static_cast<unsigned>(std::stoul(prefix.substr(slash + 1)));
+    xgress_source_range_key key{};
+    key.frontend_id = id;
+    if (is_v6(address)) {
+        inet_pton(AF_INET6, address.c_str(), key.addr);
+        key.prefixlen = 32 + len;
+    } else {
+        key.addr[10] = key.addr[11] = 0xff;
+        inet_pton(AF_INET, address.c_str(), key.addr + 12);
+        key.prefixlen = 32 + 96 + len;
+    }
+    return key;
+}
+
 inline xgress_frontend_stats sum_frontend_stats(int map_fd, std::uint32_t id) {
     const int cpus = libbpf_num_possible_cpus();
     std::vector<xgress_frontend_stats> per_cpu(static_cast<std::size_t>(cpus));
@@ -55,6 +74,7 @@ inline xgress_frontend_stats sum_frontend_stats(int map_fd, std::uint32_t id) {
         sum.packets += s.packets;
         sum.bytes += s.bytes;
         sum.syns += s.syns;
+        sum.source_range_drops += s.source_range_drops;
     }
     return sum;
 }
@@ -66,16 +86,9 @@ inline xgress_global_stats sum_global_stats(int map_fd) {
     std::uint32_t key = XGRESS_GLOBAL_STATS_KEY;
     if (bpf_map_lookup_elem(map_fd, &key, per_cpu.data()) != 0) return sum;
     for (const auto& s : per_cpu) {
-        sum.xdp_packets += s.xdp_packets;
-        sum.xdp_non_ip += s.xdp_non_ip;
-        sum.xdp_unparsed += s.xdp_unparsed;
-        sum.xdp_fragments += s.xdp_fragments;
-        sum.xdp_other_l4 += s.xdp_other_l4;
-        sum.xdp_not_ours += s.xdp_not_ours;
-        sum.xdp_matched += s.xdp_matched;
-        sum.sk_lookup_assigned += s.sk_lookup_assigned;
-        sum.sk_lookup_no_listener += s.sk_lookup_no_listener;
-        sum.sk_lookup_assign_failed += s.sk_lookup_assign_failed;
+#define XGRESS_SUM_FIELD(field) sum.field += s.field;
+        XGRESS_GLOBAL_STATS_FIELDS(XGRESS_SUM_FIELD)
+#undef XGRESS_SUM_FIELD
     }
     return sum;
 }

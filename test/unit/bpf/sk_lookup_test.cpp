@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <vector>
+
 #include "map_helpers.h"
 #include "sk_lookup.skel.h"
 
@@ -51,14 +53,16 @@ protected:
     void TearDown() override {
         sk_lookup_bpf__destroy(skel_);
         if (listener_ >= 0) close(listener_);
+        for (int fd : extra_) close(fd);
     }
 
     // Returns the selected socket's cookie (0 = none selected).
-    std::uint64_t run(const char* local_ip4, std::uint16_t local_port, std::uint32_t proto = IPPROTO_TCP) {
+    std::uint64_t run(const char* local_ip4, std::uint16_t local_port, std::uint32_t proto = IPPROTO_TCP,
+                      const char* remote_ip4 = "198.18.0.2") {
         bpf_sk_lookup ctx{};
         ctx.family = AF_INET;
         ctx.protocol = proto;
-        inet_pton(AF_INET, "198.18.0.2", &ctx.remote_ip4);
+        inet_pton(AF_INET, remote_ip4, &ctx.remote_ip4);
         ctx.remote_port = htons(40000);
         inet_pton(AF_INET, local_ip4, &ctx.local_ip4);
         ctx.local_port = local_port;
@@ -70,6 +74,60 @@ protected:
         EXPECT_EQ(opts.retval, static_cast<__u32>(SK_PASS));
         return out.cookie;
     }
+    std::uint64_t run6(const char* local_ip6, std::uint16_t local_port, const char* remote_ip6 = "2001:db8::2") {
+        bpf_sk_lookup ctx{};
+        ctx.family = AF_INET6;
+        ctx.protocol = IPPROTO_TCP;
+        inet_pton(AF_INET6, remote_ip6, ctx.remote_ip6);
+        ctx.remote_port = htons(40000);
+        inet_pton(AF_INET6, local_ip6, ctx.local_ip6);
+        ctx.local_port = local_port;
+        bpf_sk_lookup out{};
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &ctx, .ctx_out = &out, .ctx_size_in = sizeof(ctx),
+                    .ctx_size_out = sizeof(out), .repeat = 1);
+        int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.xgress_sk_lookup), &opts);
+        EXPECT_EQ(err, 0);
+        return out.cookie;
+    }
+    void add_frontend(const xgress_frontend_key& key, xgress_frontend_value value) {
+        ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.frontends), &key, &value, BPF_ANY), 0);
+    }
+    void add_range(const xgress_source_range_key& key) {
+        xgress_source_range_value value{};
+        ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.source_ranges), &key, &value, BPF_ANY), 0);
+    }
+    // A socket of `type`/`family` bound on loopback, put in SOCKMAP `slot`; returns its cookie.
+    // AF_INET6 sockets bind the wildcard [::] (random port) unless v6only: the
+    // kernel makes a socket bound to a specific IPv6 address (even ::1)
+    // v6-only, and a v6-only socket cannot take IPv4 lookups.
+    std::uint64_t install(int family, int type, std::uint32_t slot, bool v6only = false) {
+        int fd = socket(family, type, 0);
+        EXPECT_GE(fd, 0);
+        extra_.push_back(fd);
+        if (family == AF_INET6) {
+            int value = v6only ? 1 : 0;
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &value, sizeof(value));
+            sockaddr_in6 addr{};
+            addr.sin6_family = AF_INET6;
+            addr.sin6_addr = v6only ? in6addr_loopback : in6addr_any;
+            EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+        } else {
+            sockaddr_in addr{};
+            addr.sin_family = AF_INET;
+            addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+        }
+        if (type == SOCK_STREAM) {
+            EXPECT_EQ(listen(fd, 16), 0);
+        }
+        std::uint64_t cookie = 0;
+        socklen_t len = sizeof(cookie);
+        EXPECT_EQ(getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len), 0);
+        std::uint64_t value = static_cast<std::uint64_t>(fd);
+        EXPECT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.listeners), &slot, &value, BPF_ANY), 0);
+        return cookie;
+    }
+    std::vector<int> extra_;
     xgress_global_stats global() { return sum_global_stats(bpf_map__fd(skel_->maps.global_stats)); }
 
     sk_lookup_bpf* skel_ = nullptr;
@@ -94,6 +152,54 @@ TEST_F(SkLookupTest, UdpIsLeftAlone) { EXPECT_EQ(run("198.18.0.1", 30080, IPPROT
 TEST_F(SkLookupTest, EmptySlotFallsThrough) {
     EXPECT_EQ(run("203.0.113.10", 80), 0u);
     EXPECT_EQ(global().sk_lookup_no_listener, 1u);
+}
+
+TEST_F(SkLookupTest, SourceOutsideRangesIsNotSteered) {
+    add_frontend(nodeport_key(30443), {5, kSlot, XGRESS_FRONTEND_SOURCE_RANGES});
+    add_range(range_key(5, "198.18.0.0/24"));
+    EXPECT_EQ(run("198.18.0.1", 30443, IPPROTO_TCP, "198.18.0.2"), cookie_);
+    EXPECT_EQ(run("198.18.0.1", 30443, IPPROTO_TCP, "192.0.2.1"), 0u);
+    EXPECT_EQ(global().sk_lookup_source_denied, 1u);
+    EXPECT_EQ(global().sk_lookup_assigned, 1u);
+}
+
+TEST_F(SkLookupTest, UdpFrontendSelectsUdpSocket) {
+    const std::uint32_t slot = 10;
+    const std::uint64_t udp_cookie = install(AF_INET, SOCK_DGRAM, slot);
+    add_frontend(exact_key("203.0.113.10", 53, IPPROTO_UDP), {6, slot, 0});
+    EXPECT_EQ(run("203.0.113.10", 53, IPPROTO_UDP), udp_cookie);
+    EXPECT_EQ(run("203.0.113.10", 53, IPPROTO_TCP), 0u);  // TCP 53 is no frontend
+}
+
+TEST_F(SkLookupTest, Ipv6NodePortSelectsDualStackListener) {
+    // IPv6 connections need an AF_INET6 listener: the kernel refuses to assign
+    // an AF_INET socket to an IPv6 lookup (counted as assign_failed). A
+    // dual-stack AF_INET6 socket (bound to [::], not v6only) takes both.
+    const std::uint32_t slot = 11;
+    const std::uint64_t v6_cookie = install(AF_INET6, SOCK_STREAM, slot);
+    add_frontend(nodeport_key(30444), {7, slot, 0});
+    auto node = node_key("2001:db8::1");
+    xgress_node_addr_value nv{};
+    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.node_addrs), &node, &nv, BPF_ANY), 0);
+    EXPECT_EQ(run6("2001:db8::1", 30444), v6_cookie);
+    EXPECT_EQ(run("198.18.0.1", 30444), v6_cookie);
+    EXPECT_EQ(run6("2001:db8::99", 30444), 0u);  // not a node address
+}
+
+TEST_F(SkLookupTest, Ipv4LookupOnV6OnlyListenerFailsAndIsCounted) {
+    const std::uint32_t slot = 12;
+    install(AF_INET6, SOCK_STREAM, slot, /*v6only=*/true);  // bound to ::1
+    add_frontend(nodeport_key(30445), {8, slot, 0});
+    EXPECT_EQ(run("198.18.0.1", 30445), 0u);
+    EXPECT_EQ(global().sk_lookup_assign_failed, 1u);
+}
+
+TEST_F(SkLookupTest, Ipv6LookupOnIpv4ListenerFailsAndIsCounted) {
+    auto node = node_key("2001:db8::1");
+    xgress_node_addr_value nv{};
+    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.node_addrs), &node, &nv, BPF_ANY), 0);
+    EXPECT_EQ(run6("2001:db8::1", 30080), 0u);
+    EXPECT_EQ(global().sk_lookup_assign_failed, 1u);
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
-// XDP classifier through BPF_PROG_TEST_RUN on crafted frames: every frame
-// passes; frames for a frontend are counted on it, others are not.
+// XDP classifier through BPF_PROG_TEST_RUN on crafted frames: one test per
+// branch of the program. Frames for a frontend are counted on it and passed;
+// denied sources and unallocated NodePorts on node addresses are dropped;
+// everything else (not ours, fragments, unparseable) is passed and counted
+// globally.
 #include <gtest/gtest.h>
 
 #include "map_helpers.h"
@@ -13,6 +16,9 @@ constexpr std::uint32_t kVipId = 1;
 constexpr std::uint32_t kNodePortId = 2;
 constexpr std::uint32_t kV6VipId = 3;
 constexpr std::uint32_t kUdpId = 4;
+constexpr std::uint32_t kRangedVipId = 5;       // 203.0.113.20:443, sources 198.18.0.0/24 only
+constexpr std::uint32_t kRangedNodePortId = 6;  // NodePort 30443, sources 10.0.0.0/8, 2001:db8::/64
+constexpr std::uint32_t kUnrelatedId = 7;       // no frontend; its range must not leak to others
 
 class XdpIngressTest : public ::testing::Test {
 protected:
@@ -28,11 +34,18 @@ protected:
         add_frontend(exact_key("203.0.113.10", 53, IPPROTO_UDP), kUdpId);
         add_node_address("198.18.0.1");
         add_node_address("2001:db8::1");
+        add_frontend(exact_key("203.0.113.20", 443), kRangedVipId, XGRESS_FRONTEND_SOURCE_RANGES);
+        add_frontend(nodeport_key(30443), kRangedNodePortId, XGRESS_FRONTEND_SOURCE_RANGES);
+        add_range(range_key(kRangedVipId, "198.18.0.0/24"));
+        add_range(range_key(kRangedNodePortId, "10.0.0.0/8"));
+        add_range(range_key(kRangedNodePortId, "2001:db8::/64"));
+        add_range(range_key(kUnrelatedId, "192.0.2.0/24"));
+        set_settings(30000, 32767, XGRESS_SETTINGS_DROP_UNALLOCATED);
     }
     void TearDown() override { xdp_ingress_bpf__destroy(skel_); }
 
-    void add_frontend(const xgress_frontend_key& key, std::uint32_t id) {
-        xgress_frontend_value value{id, 0, 0};
+    void add_frontend(const xgress_frontend_key& key, std::uint32_t id, std::uint32_t flags = 0) {
+        xgress_frontend_value value{id, 0, flags};
         ASSERT_EQ(bpf_map__update_elem(skel_->maps.frontends, &key, sizeof(key), &value,
                                        sizeof(value), BPF_ANY),
                   0);
@@ -42,6 +55,19 @@ protected:
         xgress_node_addr_value value{};
         ASSERT_EQ(bpf_map__update_elem(skel_->maps.node_addrs, &key, sizeof(key), &value,
                                        sizeof(value), BPF_ANY),
+                  0);
+    }
+
+    void add_range(const xgress_source_range_key& key) {
+        xgress_source_range_value value{};
+        ASSERT_EQ(bpf_map__update_elem(skel_->maps.source_ranges, &key, sizeof(key), &value, sizeof(value),
+                                       BPF_ANY),
+                  0);
+    }
+    void set_settings(std::uint16_t min, std::uint16_t max, std::uint32_t flags) {
+        std::uint32_t key = XGRESS_SETTINGS_KEY;
+        xgress_settings value{min, max, flags};
+        ASSERT_EQ(bpf_map__update_elem(skel_->maps.settings, &key, sizeof(key), &value, sizeof(value), BPF_ANY),
                   0);
     }
 
@@ -234,6 +260,366 @@ TEST_F(XdpIngressTest, NonIpFramePasses) {
     EXPECT_EQ(run(frame), XDP_PASS);
     EXPECT_EQ(global().xdp_non_ip, 1u);
     EXPECT_EQ(global().xdp_packets, 1u);
+}
+
+// --- IPv4 fragments, header oddities ---------------------------------------
+
+TEST_F(XdpIngressTest, Ipv4NonFirstFragmentIsPassedAndCountedAsFragment) {
+    PacketSpec spec;
+    spec.dst = "203.0.113.10";
+    spec.dport = 80;  // the bytes where a port would be are payload here
+    spec.ipv4_frag_off = 0x0010;  // offset 16 * 8 bytes, no flags
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    spec.ipv4_frag_off = 0x2010;  // MF too: still not first
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kVipId).packets, 0u);
+    EXPECT_EQ(global().xdp_fragments, 2u);
+    EXPECT_EQ(global().xdp_matched, 0u);
+}
+
+TEST_F(XdpIngressTest, NonFirstFragmentToUnallocatedNodePortIsNotDropped) {
+    // No L4 header: we cannot know the port, so never drop.
+    PacketSpec spec;
+    spec.dport = 30999;
+    spec.ipv4_frag_off = 0x0020;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(global().xdp_fragments, 1u);
+    EXPECT_EQ(global().xdp_nodeport_dropped, 0u);
+}
+
+TEST_F(XdpIngressTest, Ipv4FirstFragmentIsClassified) {
+    PacketSpec spec;
+    spec.dst = "203.0.113.10";
+    spec.dport = 80;
+    spec.ipv4_frag_off = 0x2000;  // MF, offset 0: carries the TCP header
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kVipId).packets, 1u);
+    EXPECT_EQ(global().xdp_fragments, 0u);
+}
+
+TEST_F(XdpIngressTest, Ipv4IhlBelowFiveIsUnparsed) {
+    PacketSpec spec;
+    spec.dst = "203.0.113.10";
+    spec.dport = 80;
+    spec.ipv4_ihl_override = 4;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(global().xdp_unparsed, 1u);
+    EXPECT_EQ(stats(kVipId).packets, 0u);
+}
+
+TEST_F(XdpIngressTest, Ipv4IhlBeyondFrameIsUnparsed) {
+    // IHL 15 (60 bytes) on a frame that ends 10 bytes after a plain header.
+    PacketSpec spec;
+    spec.dst = "203.0.113.10";
+    spec.dport = 80;
+    spec.ipv4_ihl_override = 15;
+    spec.truncate_to = 14 + 20 + 10;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(global().xdp_unparsed, 1u);
+}
+
+TEST_F(XdpIngressTest, MaximalIpv4OptionsAreSkipped) {
+    PacketSpec spec;
+    spec.dst = "198.18.0.1";
+    spec.dport = 30080;
+    spec.ipv4_options = 40;  // IHL 15
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kNodePortId).packets, 1u);
+}
+
+TEST_F(XdpIngressTest, OtherL4IsPassedAndCounted) {
+    PacketSpec spec;
+    spec.dst = "198.18.0.1";
+    spec.proto = IPPROTO_ICMP;
+    auto frame = build_packet(spec);
+    EXPECT_EQ(run(frame), XDP_PASS);
+    PacketSpec v6 = spec;
+    v6.v6 = true;
+    v6.src = "2001:db8::2";
+    v6.dst = "2001:db8::1";
+    v6.proto = IPPROTO_ICMPV6;
+    EXPECT_EQ(run(build_packet(v6)), XDP_PASS);
+    EXPECT_EQ(global().xdp_other_l4, 2u);
+}
+
+// --- IPv6 extension headers ---------------------------------------------------
+
+PacketSpec v6_to_vip() {
+    PacketSpec spec;
+    spec.v6 = true;
+    spec.src = "2001:db8::2";
+    spec.dst = "2001:db8::10";
+    spec.dport = 443;
+    return spec;
+}
+
+TEST_F(XdpIngressTest, Ipv6ExtensionHeadersAreWalked) {
+    auto spec = v6_to_vip();
+    spec.ipv6_ext = {{0, 8}, {60, 24}, {43, 16}, {51, 12}};  // hop-by-hop, dest opts, routing, AH
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kV6VipId).packets, 1u);
+    EXPECT_EQ(stats(kV6VipId).syns, 1u);
+}
+
+TEST_F(XdpIngressTest, Ipv6FirstFragmentIsClassified) {
+    auto spec = v6_to_vip();
+    spec.ipv6_ext = {{44, 8}};
+    spec.ipv6_frag_off = 0x0001;  // offset 0, M flag
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kV6VipId).packets, 1u);
+}
+
+TEST_F(XdpIngressTest, Ipv6NonFirstFragmentIsPassedAndCounted) {
+    auto spec = v6_to_vip();
+    spec.ipv6_ext = {{0, 8}, {44, 8}};
+    spec.ipv6_frag_off = 0x00a8;  // offset 21 * 8
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kV6VipId).packets, 0u);
+    EXPECT_EQ(global().xdp_fragments, 1u);
+}
+
+TEST_F(XdpIngressTest, Ipv6ExtensionChainAtTheBoundIsWalked) {
+    auto spec = v6_to_vip();
+    for (int i = 0; i < XGRESS_MAX_IPV6_EXT_HEADERS; ++i) spec.ipv6_ext.push_back({60, 8});
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kV6VipId).packets, 1u);
+}
+
+TEST_F(XdpIngressTest, Ipv6ExtensionChainBeyondTheBoundIsUnparsed) {
+    auto spec = v6_to_vip();
+    for (int i = 0; i < XGRESS_MAX_IPV6_EXT_HEADERS + 1; ++i) spec.ipv6_ext.push_back({60, 8});
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kV6VipId).packets, 0u);
+    EXPECT_EQ(global().xdp_unparsed, 1u);
+}
+
+TEST_F(XdpIngressTest, Ipv6EspEndsTheWalkAsOtherL4) {
+    auto spec = v6_to_vip();
+    spec.proto = 50;  // ESP: the ports are encrypted
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(global().xdp_other_l4, 1u);
+}
+
+// --- truncation at every layer --------------------------------------------------
+
+TEST_F(XdpIngressTest, TruncationAtEveryLayerIsPassedAsUnparsed) {
+    struct Case {
+        const char* what;
+        PacketSpec spec;
+        std::size_t cut;
+    };
+    PacketSpec v4;
+    v4.dst = "203.0.113.10";
+    v4.dport = 80;
+    PacketSpec vlan = v4;
+    vlan.vlan_tpids = {0x88a8, 0x8100};
+    PacketSpec options = v4;
+    options.ipv4_options = 8;
+    PacketSpec udp = v4;
+    udp.proto = IPPROTO_UDP;
+    udp.dport = 53;
+    auto v6 = v6_to_vip();
+    auto v6ext = v6_to_vip();
+    v6ext.ipv6_ext = {{0, 8}, {60, 16}};
+    auto v6frag = v6_to_vip();
+    v6frag.ipv6_ext = {{44, 8}};
+    const std::vector<Case> cases{
+        // (A frame shorter than the Ethernet header never reaches XDP: the
+        // driver and BPF_PROG_TEST_RUN (EINVAL) both refuse it.)
+        {"first vlan tag", vlan, 14 + 3},
+        {"second vlan tag", vlan, 14 + 4 + 2},
+        {"ipv4 header", v4, 14 + 19},
+        {"ipv4 options", options, 14 + 24},
+        {"tcp header", v4, 14 + 20 + 19},
+        {"udp header", udp, 14 + 20 + 7},
+        {"ipv6 header", v6, 14 + 39},
+        {"ipv6 ext header start", v6ext, 14 + 40 + 1},
+        {"ipv6 second ext header", v6ext, 14 + 40 + 8 + 3},
+        {"tcp after ipv6 ext", v6ext, 14 + 40 + 24 + 10},
+        {"ipv6 fragment header", v6frag, 14 + 40 + 3},
+    };
+    std::uint64_t expected = 0;
+    for (const auto& c : cases) {
+        PacketSpec spec = c.spec;
+        spec.truncate_to = c.cut;
+        auto frame = build_packet(spec);
+        ASSERT_EQ(frame.size(), c.cut) << c.what;
+        EXPECT_EQ(run(frame), XDP_PASS) << c.what;
+        EXPECT_EQ(global().xdp_unparsed, ++expected) << c.what;
+    }
+    EXPECT_EQ(global().xdp_matched, 0u);
+    EXPECT_EQ(global().xdp_packets, cases.size());
+}
+
+// --- unallocated NodePorts --------------------------------------------------------
+
+TEST_F(XdpIngressTest, UnallocatedNodePortOnNodeAddressIsDroppedAndCounted) {
+    PacketSpec spec;
+    spec.dst = "198.18.0.1";
+    spec.dport = 30999;
+    EXPECT_EQ(run(build_packet(spec)), XDP_DROP);
+    auto g = global();
+    EXPECT_EQ(g.xdp_nodeport_unallocated, 1u);
+    EXPECT_EQ(g.xdp_nodeport_dropped, 1u);
+    EXPECT_EQ(g.xdp_not_ours, 0u);
+}
+
+TEST_F(XdpIngressTest, UnallocatedNodePortRangeEdges) {
+    for (std::uint16_t port : {30000, 32767}) {
+        PacketSpec spec;
+        spec.dport = port;
+        EXPECT_EQ(run(build_packet(spec)), XDP_DROP) << port;
+    }
+    for (std::uint16_t port : {29999, 32768, 22}) {
+        PacketSpec spec;
+        spec.dport = port;
+        EXPECT_EQ(run(build_packet(spec)), XDP_PASS) << port;
+    }
+    EXPECT_EQ(global().xdp_nodeport_dropped, 2u);
+    EXPECT_EQ(global().xdp_not_ours, 3u);
+}
+
+TEST_F(XdpIngressTest, UnallocatedNodePortOnIpv6NodeAddressAndUdpIsDropped) {
+    PacketSpec v6;
+    v6.v6 = true;
+    v6.src = "2001:db8::2";
+    v6.dst = "2001:db8::1";
+    v6.dport = 31000;
+    EXPECT_EQ(run(build_packet(v6)), XDP_DROP);
+    PacketSpec udp;
+    udp.proto = IPPROTO_UDP;
+    udp.dport = 31000;
+    EXPECT_EQ(run(build_packet(udp)), XDP_DROP);
+    EXPECT_EQ(global().xdp_nodeport_dropped, 2u);
+}
+
+TEST_F(XdpIngressTest, NodePortRangeOnForeignAddressIsPassed) {
+    PacketSpec spec;
+    spec.dst = "10.244.1.7";  // a pod behind the node
+    spec.dport = 30999;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(global().xdp_nodeport_unallocated, 0u);
+    EXPECT_EQ(global().xdp_not_ours, 1u);
+}
+
+TEST_F(XdpIngressTest, UnallocatedNodePortIsPassedWhenSettingsSayPass) {
+    set_settings(30000, 32767, 0);
+    PacketSpec spec;
+    spec.dport = 30999;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(global().xdp_nodeport_unallocated, 1u);
+    EXPECT_EQ(global().xdp_nodeport_dropped, 0u);
+}
+
+TEST_F(XdpIngressTest, NoSettingsMeansNoNodePortRange) {
+    set_settings(0, 0, XGRESS_SETTINGS_DROP_UNALLOCATED);
+    PacketSpec spec;
+    spec.dport = 30999;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(global().xdp_nodeport_unallocated, 0u);
+}
+
+TEST_F(XdpIngressTest, ServedNodePortInsideRangeIsNotDropped) {
+    PacketSpec spec;
+    spec.dport = 30080;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(global().xdp_nodeport_unallocated, 0u);
+    EXPECT_EQ(stats(kNodePortId).packets, 1u);
+}
+
+// --- source ranges -----------------------------------------------------------------
+
+TEST_F(XdpIngressTest, AllowedSourceIsPassedAndCounted) {
+    PacketSpec spec;
+    spec.src = "198.18.0.77";
+    spec.dst = "203.0.113.20";
+    spec.dport = 443;
+    auto frame = build_packet(spec);
+    EXPECT_EQ(run(frame), XDP_PASS);
+    auto s = stats(kRangedVipId);
+    EXPECT_EQ(s.packets, 1u);
+    EXPECT_EQ(s.bytes, frame.size());
+    EXPECT_EQ(s.syns, 1u);
+    EXPECT_EQ(s.source_range_drops, 0u);
+}
+
+TEST_F(XdpIngressTest, DeniedSourceIsDroppedAndCounted) {
+    PacketSpec spec;
+    spec.src = "198.18.1.2";  // just outside 198.18.0.0/24
+    spec.dst = "203.0.113.20";
+    spec.dport = 443;
+    EXPECT_EQ(run(build_packet(spec)), XDP_DROP);
+    spec.syn = false;
+    spec.ack = true;
+    EXPECT_EQ(run(build_packet(spec)), XDP_DROP);
+    auto s = stats(kRangedVipId);
+    EXPECT_EQ(s.source_range_drops, 2u);
+    EXPECT_EQ(s.packets, 0u);
+    EXPECT_EQ(s.syns, 0u);
+    EXPECT_EQ(global().xdp_source_denied, 2u);
+}
+
+TEST_F(XdpIngressTest, AnotherFrontendsRangeDoesNotAllow) {
+    PacketSpec spec;
+    spec.src = "192.0.2.9";  // allowed for id 7 only
+    spec.dst = "203.0.113.20";
+    spec.dport = 443;
+    EXPECT_EQ(run(build_packet(spec)), XDP_DROP);
+}
+
+TEST_F(XdpIngressTest, SourceRangesOnNodePortApplyToBothFamilies) {
+    PacketSpec v4;
+    v4.src = "10.9.8.7";
+    v4.dport = 30443;
+    EXPECT_EQ(run(build_packet(v4)), XDP_PASS);
+    v4.src = "11.0.0.1";
+    EXPECT_EQ(run(build_packet(v4)), XDP_DROP);
+    PacketSpec v6;
+    v6.v6 = true;
+    v6.src = "2001:db8::99";
+    v6.dst = "2001:db8::1";
+    v6.dport = 30443;
+    EXPECT_EQ(run(build_packet(v6)), XDP_PASS);
+    v6.src = "2001:db8:0:1::99";  // outside the /64
+    EXPECT_EQ(run(build_packet(v6)), XDP_DROP);
+    // An IPv4-mapped IPv6 source is the same as the IPv4 one: 10/8 allows it.
+    v6.src = "::ffff:10.1.1.1";
+    EXPECT_EQ(run(build_packet(v6)), XDP_PASS);
+    auto s = stats(kRangedNodePortId);
+    EXPECT_EQ(s.packets, 3u);
+    EXPECT_EQ(s.source_range_drops, 2u);
+}
+
+TEST_F(XdpIngressTest, FrontendWithoutRangesAllowsEverySource) {
+    PacketSpec spec;
+    spec.src = "192.0.2.200";
+    spec.dst = "203.0.113.10";
+    spec.dport = 80;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kVipId).packets, 1u);
+    EXPECT_EQ(global().xdp_source_denied, 0u);
+}
+
+TEST_F(XdpIngressTest, DeniedSourceBehindDoubleVlanIsDropped) {
+    PacketSpec spec;
+    spec.src = "172.16.0.1";
+    spec.dport = 30443;
+    spec.vlan_tpids = {0x88a8, 0x8100};
+    EXPECT_EQ(run(build_packet(spec)), XDP_DROP);
+    EXPECT_EQ(stats(kRangedNodePortId).source_range_drops, 1u);
+}
+
+TEST_F(XdpIngressTest, GlobalCountersAddUp) {
+    PacketSpec served;
+    served.dport = 30080;
+    PacketSpec unrelated;
+    unrelated.dport = 22;
+    PacketSpec unallocated;
+    unallocated.dport = 31000;
+    for (const auto& spec : {served, unrelated, unallocated}) run(build_packet(spec));
+    auto g = global();
+    EXPECT_EQ(g.xdp_packets, 3u);
+    EXPECT_EQ(g.xdp_matched + g.xdp_not_ours + g.xdp_nodeport_unallocated, 3u);
 }
 
 }  // namespace

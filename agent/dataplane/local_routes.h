@@ -1,0 +1,35 @@
+// Local routes for LoadBalancer VIPs (and externalIPs) that no interface of
+// the node holds: without one the kernel would forward or drop packets for
+// the VIP instead of delivering them locally, and sk_lookup would never run.
+// Equivalent to `ip route add local VIP dev lo table local proto xgress`,
+// written with plain rtnetlink (the agent must not shell out to `ip`).
+//
+// The routes are marked with our own routing protocol number
+// (kXgressRouteProtocol), so the set we own is read back from the kernel
+// rather than remembered: a restarted agent or `--cleanup` finds exactly the
+// routes an earlier agent made, and never touches anyone else's.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <vector>
+
+#include "dataplane.h"
+
+namespace xgress::agent::dataplane {
+
+// rtm_protocol of our routes (`ip route show table local proto 121`). Not in
+// iproute2's well-known list (rt_protos), below the range routing daemons use.
+inline constexpr std::uint8_t kXgressRouteProtocol = 121;
+
+// Local-table routes of type local with our protocol, both families.
+std::expected<std::vector<IpAddress>, Error> xgress_local_routes();
+
+// Makes our local routes exactly `addresses`: adds the missing ones first,
+// then removes the stale ones.
+std::expected<void, Error> sync_local_routes(const std::vector<IpAddress>& addresses);
+
+// Removes every local route we own.
+std::expected<void, Error> remove_local_routes();
+
+}  // namespace xgress::agent::dataplane
