@@ -4,14 +4,18 @@
 //
 //   xgress-agent --manifests DIR [--pin-root PATH] [--control-socket PATH]
 //                [--publish-service NS/NAME] [--interfaces IF,IF] [--log-level info]
+//                [--node-name NAME] [--debounce-ms 20] [--debounce-max-ms 200]
 //   xgress-agent --cleanup [--pin-root PATH] [--interfaces IF,IF]
 //   xgress-agent --manifests DIR --dump-endpoints
 //
 // SIGTERM/SIGINT end the agent cleanly; the datapath stays pinned and
 // attached so traffic keeps flowing until the next agent takes over.
-#include <csignal>
+#include <unistd.h>
+
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +30,7 @@
 #include "model/desired_state.h"
 #include "model/endpoint_dump.h"
 #include "push/control_server.h"
-#include "xgress/snapshot.h"
+#include "reconcile/reconciler.h"
 
 namespace {
 
@@ -58,29 +62,70 @@ private:
     dataplane::Dataplane& dataplane_;
 };
 
-// Loads the directory and logs everything worth knowing about it.
-std::optional<k8s::ObjectCache> load_objects(const std::string& directory) {
+// Reads the directory; errors in it are reported by the reconcile pass.
+std::optional<k8s::LoadedManifests> load_manifests(const std::string& directory) {
     auto loaded = k8s::load_manifests_directory(directory);
     if (!loaded) {
-        spdlog::error("{}", loaded.error());
+        spdlog::error("{}; keeping the last good state", loaded.error());
         return std::nullopt;
     }
-    for (const auto& line : loaded->skipped) spdlog::info("manifests: {}", line);
-    for (const auto& line : loaded->errors) spdlog::error("manifests: {}", line);
-    std::vector<std::string> messages;
-    k8s::ObjectCache cache = k8s::build_cache(*loaded, messages);
-    for (const auto& line : messages) spdlog::warn("manifests: {}", line);
-    spdlog::info("manifests: {} objects from {} files in {} ({} errors)", cache.size(), loaded->files.size(),
-                 directory, loaded->errors.size());
-    return cache;
+    for (const auto& line : loaded->skipped) spdlog::debug("manifests: {}", line);
+    return std::move(*loaded);
 }
 
-model::DesiredState compute(const k8s::ObjectCache& objects, const model::Settings& settings) {
-    model::DesiredState state = model::compute_desired_state(objects, settings);
-    for (const auto& line : state.problems) spdlog::warn("model: {}", line);
-    spdlog::info("model: {} frontends, {} virtual hosts, {} backends", state.frontends.size(),
-                 state.snapshot.virtual_hosts.size(), state.snapshot.backends.size());
-    return state;
+// The datapath and the control channel, as the reconcile pass sees them.
+class NodeTarget : public reconcile::ApplyTarget {
+public:
+    NodeTarget(dataplane::Dataplane* dataplane) : dataplane_(dataplane) {}
+    void attach(push::ControlServer* server) { server_ = server; }
+
+    std::expected<void, std::string> apply_frontends(const std::vector<dataplane::FrontendSpec>& frontends) override {
+        if (!dataplane_) return {};
+        if (auto applied = dataplane_->apply_frontends(frontends); !applied) return std::unexpected(applied.error().message);
+        spdlog::info("dataplane: {} frontends applied", frontends.size());
+        return {};
+    }
+    void publish(std::uint64_t version, std::string payload) override {
+        pending_version_ = version;
+        pending_payload_ = std::move(payload);
+        if (server_) flush();
+    }
+    void flush() {
+        if (pending_payload_.empty()) return;
+        server_->publish(pending_version_, std::move(pending_payload_));
+        pending_payload_.clear();
+        spdlog::info("control: published snapshot version {}", pending_version_);
+    }
+
+private:
+    dataplane::Dataplane* dataplane_;
+    push::ControlServer* server_ = nullptr;
+    std::uint64_t pending_version_ = 0;
+    std::string pending_payload_;
+};
+
+void log_pass(const reconcile::PassResult& pass, const model::DesiredState& state) {
+    for (const auto& line : pass.new_problems) spdlog::warn("{}", line);
+    spdlog::info("reconcile: {} frontends, {} virtual hosts, {} backends{}{}", state.frontends.size(),
+                 state.snapshot.virtual_hosts.size(), state.snapshot.backends.size(),
+                 pass.frontends_applied ? ", frontends written" : "",
+                 pass.snapshot_published ? ", snapshot " + std::to_string(pass.version) : "");
+}
+
+// Node addresses change (DHCP, a new interface): re-read them now and then.
+void refresh_node_addresses(dataplane::Dataplane& dataplane, std::vector<dataplane::IpAddress>& current) {
+    auto addresses = dataplane::local_node_addresses();
+    if (!addresses) {
+        spdlog::warn("node addresses: {}", addresses.error().message);
+        return;
+    }
+    if (*addresses == current) return;
+    if (auto set = dataplane.set_node_addresses(*addresses); !set) {
+        spdlog::error("dataplane: node addresses: {}", set.error().message);
+        return;
+    }
+    spdlog::info("dataplane: {} node addresses", addresses->size());
+    current = std::move(*addresses);
 }
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -110,9 +155,19 @@ struct Flags {
     std::string publish_service = "xgress-system/xgress";
     std::string interfaces;
     std::string log_level = "info";
+    std::string node_name;        // externalTrafficPolicy: Local; default $NODE_NAME, then the host name
+    int debounce_ms = 20;         // quiet time that ends a burst of manifest changes
+    int debounce_max_ms = 200;    // ...but never wait longer than this
     bool cleanup = false;
     bool dump_endpoints = false;
 };
+
+std::string default_node_name() {
+    if (const char* env = std::getenv("NODE_NAME"); env && *env) return env;
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) return host;
+    return {};
+}
 
 int run(const Flags& flags) {
     dataplane::Options options;
@@ -136,14 +191,16 @@ int run(const Flags& flags) {
     }
     settings.publish_namespace = flags.publish_service.substr(0, slash);
     settings.publish_name = flags.publish_service.substr(slash + 1);
+    settings.node_name = flags.node_name.empty() ? default_node_name() : flags.node_name;
 
-    auto objects = load_objects(flags.manifests);
-    if (!objects) return 1;
+    auto loaded = load_manifests(flags.manifests);
+    if (!loaded) return 1;
     if (flags.dump_endpoints) {
-        std::fputs(model::format_endpoint_dump(*objects).c_str(), stdout);
+        std::vector<std::string> messages;
+        for (const auto& line : loaded->errors) spdlog::error("manifests: {}", line);
+        std::fputs(model::format_endpoint_dump(k8s::build_cache(*loaded, messages)).c_str(), stdout);
         return 0;
     }
-    model::DesiredState state = compute(*objects, settings);
 
     auto opened = dataplane::Dataplane::open(options);
     if (!opened) {
@@ -151,20 +208,12 @@ int run(const Flags& flags) {
         return 1;
     }
     dataplane::Dataplane dataplane = std::move(*opened);
-    auto addresses = dataplane::local_node_addresses();
-    if (!addresses) {
-        spdlog::error("node addresses: {}", addresses.error().message);
-        return 1;
-    }
-    if (auto set = dataplane.set_node_addresses(*addresses); !set) {
-        spdlog::error("dataplane: node addresses: {}", set.error().message);
-        return 1;
-    }
-    if (auto applied = dataplane.apply_frontends(state.frontends); !applied) {
-        spdlog::error("dataplane: frontends: {}", applied.error().message);
-        return 1;
-    }
-    spdlog::info("dataplane: {} node addresses, {} frontends applied", addresses->size(), state.frontends.size());
+    std::vector<dataplane::IpAddress> node_addresses;
+    refresh_node_addresses(dataplane, node_addresses);
+
+    NodeTarget target(&dataplane);
+    reconcile::Reconciler reconciler(settings, target, initial_version());
+    log_pass(reconciler.reconcile(*loaded), reconciler.state());
 
     DataplaneListenerSink sink(dataplane);
     auto server = push::ControlServer::listen(flags.control_socket, sink);
@@ -172,35 +221,49 @@ int run(const Flags& flags) {
         spdlog::error("control: {}", server.error());
         return 1;
     }
-    std::uint64_t version = initial_version();
-    state.snapshot.version = version;
-    (*server)->publish(version, xgress::snapshot::encode(state.snapshot));
-    spdlog::info("control: listening on {}, snapshot version {}", flags.control_socket, version);
+    target.attach(server->get());
+    target.flush();
+    spdlog::info("control: listening on {}, node {}", flags.control_socket, settings.node_name);
 
-    auto watcher = k8s::DirectoryWatcher::watch(flags.manifests);
-    if (!watcher) spdlog::warn("manifests: not watching for changes: {}", watcher.error());
-    const int watch_fd = watcher ? watcher->fd() : -1;
+    std::optional<k8s::DirectoryWatcher> watcher;
+    auto rewatch = [&] {
+        auto watched = k8s::DirectoryWatcher::watch(flags.manifests);
+        if (watched) watcher.emplace(std::move(*watched));
+        else watcher.reset();
+        return watched.has_value();
+    };
+    if (!rewatch()) spdlog::warn("manifests: not watching {} for changes yet", flags.manifests);
 
+    using clock = std::chrono::steady_clock;
+    auto next_refresh = clock::now() + std::chrono::seconds(1);
     while (!g_stop) {
-        if (!(*server)->poll_once(1000, watch_fd) || g_stop) continue;
-        watcher->wait_until_quiet(100);
-        spdlog::info("manifests: change detected, reloading");
-        auto reloaded = load_objects(flags.manifests);
-        if (!reloaded) continue;  // keep serving the last good state
-        model::DesiredState next = compute(*reloaded, settings);
-        if (next.frontends != state.frontends) {
-            if (auto applied = dataplane.apply_frontends(next.frontends); !applied) {
-                spdlog::error("dataplane: frontends: {}; keeping the previous set", applied.error().message);
-                next.frontends = state.frontends;
+        const bool changed = (*server)->poll_once(1000, watcher ? watcher->fd() : -1);
+        if (g_stop) break;
+        if (clock::now() >= next_refresh) {
+            refresh_node_addresses(dataplane, node_addresses);
+            if (!watcher || watcher->directory_gone()) {
+                // The directory was deleted or replaced: keep serving, watch it again once it is back.
+                if (rewatch()) {
+                    spdlog::info("manifests: watching {} again", flags.manifests);
+                    if (auto again = load_manifests(flags.manifests)) log_pass(reconciler.reconcile(*again), reconciler.state());
+                }
             }
+            next_refresh = clock::now() + std::chrono::seconds(1);
         }
-        next.snapshot.version = state.snapshot.version;
-        if (next.snapshot != state.snapshot) {
-            next.snapshot.version = ++version;
-            (*server)->publish(version, xgress::snapshot::encode(next.snapshot));
-            spdlog::info("control: published snapshot version {}", version);
+        if (!changed) continue;
+        const int waited = watcher->wait_until_quiet(flags.debounce_ms, flags.debounce_max_ms);
+        if (watcher->directory_gone()) {
+            spdlog::warn("manifests: {} was removed; serving the last good state", flags.manifests);
+            watcher.reset();
+            continue;
         }
-        state = std::move(next);
+        auto reloaded = load_manifests(flags.manifests);
+        if (!reloaded) continue;  // keep serving the last good state
+        const auto started = clock::now();
+        const reconcile::PassResult pass = reconciler.reconcile(*reloaded);
+        log_pass(pass, reconciler.state());
+        spdlog::debug("reconcile: debounced {} ms, pass {} us", waited,
+                      std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started).count());
     }
     spdlog::info("stopping; the datapath stays pinned under {}", flags.pin_root);
     return 0;
@@ -220,6 +283,14 @@ int main(int argc, char** argv) {
     app.add_option("--interfaces", flags.interfaces, "Comma-separated XDP interfaces (default: all with an address)");
     app.add_option("--log-level", flags.log_level, "Log verbosity")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+        ->capture_default_str();
+    app.add_option("--node-name", flags.node_name,
+                   "This node's name, for externalTrafficPolicy: Local (default: $NODE_NAME, else the host name)");
+    app.add_option("--debounce-ms", flags.debounce_ms, "Quiet time that ends a burst of manifest changes")
+        ->check(CLI::Range(0, 10000))
+        ->capture_default_str();
+    app.add_option("--debounce-max-ms", flags.debounce_max_ms, "Longest a burst of changes may delay reconciling")
+        ->check(CLI::Range(0, 60000))
         ->capture_default_str();
     auto* cleanup = app.add_flag("--cleanup", flags.cleanup, "Detach and unpin everything, then exit");
     auto* dump = app.add_flag("--dump-endpoints", flags.dump_endpoints,

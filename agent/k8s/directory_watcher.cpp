@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace xgress::agent::k8s {
@@ -23,6 +24,16 @@ std::expected<DirectoryWatcher, std::string> DirectoryWatcher::watch(const std::
     return DirectoryWatcher(fd);
 }
 
+DirectoryWatcher& DirectoryWatcher::operator=(DirectoryWatcher&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = other.fd_;
+        gone_ = other.gone_;
+        other.fd_ = -1;
+    }
+    return *this;
+}
+
 DirectoryWatcher::~DirectoryWatcher() {
     if (fd_ >= 0) ::close(fd_);
 }
@@ -30,17 +41,33 @@ DirectoryWatcher::~DirectoryWatcher() {
 bool DirectoryWatcher::drain() {
     bool any = false;
     alignas(inotify_event) char buffer[8192];
-    while (::read(fd_, buffer, sizeof buffer) > 0) any = true;
+    for (;;) {
+        const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+        if (n <= 0) break;
+        any = true;
+        for (ssize_t offset = 0; offset < n;) {
+            const auto* event = reinterpret_cast<const inotify_event*>(buffer + offset);
+            if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) gone_ = true;
+            offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+        }
+    }
     return any;
 }
 
-void DirectoryWatcher::wait_until_quiet(int quiet_ms) {
+int DirectoryWatcher::wait_until_quiet(int quiet_ms, int max_ms) {
+    using clock = std::chrono::steady_clock;
+    const auto start = clock::now();
+    const auto deadline = start + std::chrono::milliseconds(max_ms);
     drain();
-    for (int round = 0; round < 20; ++round) {
+    for (;;) {
+        const auto now = clock::now();
+        if (now >= deadline || gone_) break;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
         pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, quiet_ms) <= 0) return;
+        if (::poll(&p, 1, static_cast<int>(std::min<long long>(quiet_ms, left + 1))) <= 0) break;
         drain();
     }
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count());
 }
 
 }  // namespace xgress::agent::k8s

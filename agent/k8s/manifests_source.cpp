@@ -21,10 +21,12 @@ bool is_manifest_file(const std::filesystem::directory_entry& entry) {
     return ext == ".yaml" || ext == ".yml" || ext == ".json";
 }
 
-void load_document(const YAML::Node& document, const std::string& where, LoadedManifests& out) {
+void load_document(const YAML::Node& document, const std::string& source, const std::string& where,
+                   LoadedManifests& out) {
     auto decoded = decode_object(document);
     if (!decoded) {
         out.errors.push_back(where + ": " + decoded.error().to_string());
+        out.files_with_errors.insert(source);
         return;
     }
     if (auto* unknown = std::get_if<UnknownKind>(&*decoded)) {
@@ -34,6 +36,7 @@ void load_document(const YAML::Node& document, const std::string& where, LoadedM
         return;
     }
     out.objects.push_back(std::get<Object>(std::move(*decoded)));
+    out.object_sources.push_back(source);
 }
 
 }  // namespace
@@ -47,6 +50,7 @@ void load_manifest_text(std::string_view text, const std::string& source, Loaded
         out.errors.push_back(source + ": line " + std::to_string(e.mark.line + 1) + ", column " +
                              std::to_string(e.mark.column + 1) + ": " + e.msg +
                              " (file skipped)");
+        out.files_with_errors.insert(source);
         return;
     }
     for (std::size_t d = 0; d < documents.size(); ++d) {
@@ -59,17 +63,19 @@ void load_manifest_text(std::string_view text, const std::string& source, Loaded
                 if (!items.IsDefined() || items.IsNull()) continue;  // an empty List
                 if (!items.IsSequence()) {
                     out.errors.push_back(where + ": List: items: expected a list");
+                    out.files_with_errors.insert(source);
                     continue;
                 }
                 for (std::size_t i = 0; i < items.size(); ++i) {
-                    load_document(items[i], where + " items[" + std::to_string(i) + "]", out);
+                    load_document(items[i], source, where + " items[" + std::to_string(i) + "]", out);
                 }
             } else {
-                load_document(document, where, out);
+                load_document(document, source, where, out);
             }
         } catch (const YAML::Exception& e) {
             // The decoder avoids throwing accessors; this is a safety net.
             out.errors.push_back(where + ": " + e.what());
+            out.files_with_errors.insert(source);
         }
     }
 }
@@ -92,6 +98,7 @@ std::expected<LoadedManifests, std::string> load_manifests_directory(const std::
         text << file.rdbuf();
         if (!file) {
             out.errors.push_back(path.string() + ": cannot read file");
+            out.files_with_errors.insert(path.string());
             continue;
         }
         out.files.push_back(path.string());
@@ -105,6 +112,41 @@ ObjectCache build_cache(const LoadedManifests& manifests, std::vector<std::strin
     for (const Object& object : manifests.objects) {
         if (cache.upsert(object)) {
             messages.push_back("duplicate " + describe(key_of(object)) + ": the later definition wins");
+        }
+    }
+    return cache;
+}
+
+}  // namespace xgress::agent::k8s
+
+namespace xgress::agent::k8s {
+
+ObjectCache LastGoodObjects::update(const LoadedManifests& loaded, std::vector<std::string>& messages) {
+    std::map<std::string, std::map<ObjectKey, Object>> next;
+    for (const std::string& file : loaded.files) next[file];
+    for (const std::string& file : loaded.files_with_errors) next[file];
+    for (std::size_t i = 0; i < loaded.objects.size(); ++i) {
+        const std::string& file = i < loaded.object_sources.size() ? loaded.object_sources[i] : std::string();
+        next[file].insert_or_assign(key_of(loaded.objects[i]), loaded.objects[i]);
+    }
+    for (const std::string& file : loaded.files_with_errors) {
+        auto previous = by_file_.find(file);
+        if (previous == by_file_.end()) continue;
+        auto& now = next[file];
+        for (const auto& [key, object] : previous->second) {
+            if (now.contains(key)) continue;
+            messages.push_back(file + ": " + describe(key) + " did not load; keeping its last good version");
+            now.emplace(key, object);
+        }
+    }
+    by_file_ = std::move(next);
+
+    ObjectCache cache;
+    for (const auto& [file, objects] : by_file_) {
+        for (const auto& [key, object] : objects) {
+            if (cache.upsert(object)) {
+                messages.push_back("duplicate " + describe(key) + " (again in " + file + "): the later file wins");
+            }
         }
     }
     return cache;

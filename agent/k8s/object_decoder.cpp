@@ -1,6 +1,9 @@
 #include "k8s/object_decoder.h"
 
 #include <charconv>
+
+#include "k8s/tls_pem.h"
+#include "k8s/units.h"
 #include <optional>
 #include <utility>
 
@@ -186,6 +189,32 @@ Service read_service(Reader& r, const YAML::Node& doc) {
         s.ports.push_back(std::move(port));
     });
     s.external_ips = read_string_list(r, spec, "spec", "externalIPs", false);
+    s.external_traffic_policy = read_string_or(r, spec, "spec", "externalTrafficPolicy", "Cluster");
+    if (s.external_traffic_policy != "Cluster" && s.external_traffic_policy != "Local") {
+        r.fail("spec.externalTrafficPolicy", "expected Cluster or Local, got \"" + s.external_traffic_policy + "\"");
+    }
+    s.session_affinity = read_string_or(r, spec, "spec", "sessionAffinity", "None");
+    if (s.session_affinity != "None" && s.session_affinity != "ClientIP") {
+        r.fail("spec.sessionAffinity", "expected None or ClientIP, got \"" + s.session_affinity + "\"");
+    }
+    const YAML::Node timeout = child(child(child(spec, "sessionAffinityConfig"), "clientIP"), "timeoutSeconds");
+    if (present(timeout)) {
+        auto seconds = parse_integer(timeout);
+        if (!seconds || *seconds < 1 || *seconds > 86400) {
+            r.fail("spec.sessionAffinityConfig.clientIP.timeoutSeconds", "expected 1-86400 seconds");
+        } else {
+            s.session_affinity_timeout = static_cast<std::uint32_t>(*seconds);
+        }
+    }
+    s.load_balancer_source_ranges = read_string_list(r, spec, "spec", "loadBalancerSourceRanges", false);
+    s.allocate_load_balancer_node_ports =
+        read_bool(r, spec, "spec", "allocateLoadBalancerNodePorts").value_or(true);
+    s.ip_families = read_string_list(r, spec, "spec", "ipFamilies", false);
+    for (std::size_t i = 0; i < s.ip_families.size(); ++i) {
+        if (s.ip_families[i] != "IPv4" && s.ip_families[i] != "IPv6") {
+            r.fail(index_path("spec.ipFamilies", i), "expected IPv4 or IPv6, got \"" + s.ip_families[i] + "\"");
+        }
+    }
     const YAML::Node lb = child(child(doc, "status"), "loadBalancer");
     for_each_item(r, lb, "status.loadBalancer", "ingress", false,
                   [&](const YAML::Node& item, const std::string& p) {
@@ -221,6 +250,33 @@ EndpointSlice read_endpoint_slice(Reader& r, const YAML::Node& doc) {
         slice.endpoints.push_back(std::move(endpoint));
     });
     return slice;
+}
+
+// RFC 1123 host names, optionally "*." + one wildcard label
+// (what the API server accepts for Ingress rules).
+std::optional<std::string> host_problem(const std::string& host) {
+    if (host.empty()) return std::nullopt;
+    std::string_view rest = host;
+    if (rest.starts_with("*.")) rest.remove_prefix(2);
+    if (rest.empty() || rest.size() > 253) return "not a valid host name: \"" + host + "\"";
+    std::size_t label = 0;
+    for (std::size_t i = 0; i <= rest.size(); ++i) {
+        const char c = i < rest.size() ? rest[i] : '.';
+        if (c == '.') {
+            if (label == 0 || label > 63 || rest[i - 1] == '-' || rest[i - label] == '-')
+                return "not a valid host name: \"" + host + "\"";
+            label = 0;
+            continue;
+        }
+        // Upper case is accepted and folded later (host names are case-insensitive).
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+        if (!ok) {
+            if (c == '*') return "\"" + host + "\": a wildcard is only allowed as the whole first label (*.example.com)";
+            return "not a valid host name: \"" + host + "\"";
+        }
+        ++label;
+    }
+    return std::nullopt;
 }
 
 IngressBackend read_backend(Reader& r, const YAML::Node& node, const std::string& path) {
@@ -259,6 +315,7 @@ Ingress read_ingress(Reader& r, const YAML::Node& doc) {
         rule.host = read_string_or(r, item, p, "host", "");
         const YAML::Node http = child(item, "http");
         const std::string hp = join(p, "http");
+        if (auto problem = host_problem(rule.host)) r.fail(join(p, "host"), *problem);
         for_each_item(r, http, hp, "paths", present(http),
                       [&](const YAML::Node& path_node, const std::string& pp) {
                           IngressPath path;
@@ -278,6 +335,12 @@ Ingress read_ingress(Reader& r, const YAML::Node& doc) {
                       });
         ingress.rules.push_back(std::move(rule));
     });
+    for_each_item(r, spec, "spec", "tls", false, [&](const YAML::Node& item, const std::string& p) {
+        IngressTls tls;
+        tls.hosts = read_string_list(r, item, p, "hosts", false);
+        tls.secret_name = read_string_or(r, item, p, "secretName", "");
+        ingress.tls.push_back(std::move(tls));
+    });
     return ingress;
 }
 
@@ -285,7 +348,103 @@ IngressClass read_ingress_class(Reader& r, const YAML::Node& doc) {
     IngressClass c;
     c.metadata = read_metadata(r, doc, false);
     c.controller = read_string(r, child(doc, "spec"), "spec", "controller", true).value_or("");
+    const YAML::Node params = child(child(doc, "spec"), "parameters");
+    if (present(params)) {
+        const std::string pp = "spec.parameters";
+        ParametersReference ref;
+        ref.api_group = read_string_or(r, params, pp, "apiGroup", "");
+        ref.kind = read_string(r, params, pp, "kind", true).value_or("");
+        ref.name = read_string(r, params, pp, "name", true).value_or("");
+        ref.namespace_ = read_string_or(r, params, pp, "namespace", "");
+        c.parameters = std::move(ref);
+    }
     return c;
+}
+
+std::uint64_t read_duration(Reader& r, const YAML::Node& parent, const std::string& path, const char* key) {
+    auto text = read_string(r, parent, path, key, false);
+    if (!text) return 0;
+    auto ms = parse_duration_ms(*text);
+    if (!ms || *ms > 86'400'000) {
+        r.fail(join(path, key), "expected a duration like 5s, 500ms or 2m (at most 24h), got \"" + *text + "\"");
+        return 0;
+    }
+    return *ms;
+}
+
+IngressClassParameters read_class_parameters(Reader& r, const YAML::Node& doc) {
+    IngressClassParameters params;
+    // Cluster-scoped like IngressClass: one parameters object per class.
+    params.metadata = read_metadata(r, doc, false);
+    const YAML::Node spec = child(doc, "spec");
+    for_each_item(r, spec, "spec", "listeners", false, [&](const YAML::Node& item, const std::string& p) {
+        ClassListener listener;
+        listener.name = read_string_or(r, item, p, "name", "");
+        listener.protocol = read_string_or(r, item, p, "protocol", "HTTP");
+        if (listener.protocol != "HTTP" && listener.protocol != "HTTPS") {
+            r.fail(join(p, "protocol"), "expected HTTP or HTTPS, got \"" + listener.protocol + "\"");
+        }
+        listener.port = read_port(r, item, p, "port", false);
+        listener.node_port = read_port(r, item, p, "nodePort", false);
+        if (listener.port == 0 && listener.node_port == 0) r.fail(p, "needs port or nodePort");
+        listener.addresses = read_string_list(r, item, p, "addresses", false);
+        params.listeners.push_back(std::move(listener));
+    });
+    params.default_tls_secret = read_string_or(r, spec, "spec", "defaultTLSSecret", "");
+    if (!params.default_tls_secret.empty() && params.default_tls_secret.find('/') == std::string::npos) {
+        r.fail("spec.defaultTLSSecret", "expected NAMESPACE/NAME");
+    }
+    const YAML::Node timeouts = child(spec, "timeouts");
+    params.connect_timeout_ms = static_cast<std::uint32_t>(read_duration(r, timeouts, "spec.timeouts", "connect"));
+    params.read_timeout_ms = static_cast<std::uint32_t>(read_duration(r, timeouts, "spec.timeouts", "read"));
+    params.send_timeout_ms = static_cast<std::uint32_t>(read_duration(r, timeouts, "spec.timeouts", "send"));
+    if (auto body = read_string(r, spec, "spec", "maxBodySize", false)) {
+        auto bytes = parse_size_bytes(*body);
+        if (!bytes) r.fail("spec.maxBodySize", "expected a size like 8m, 512k or 1048576, got \"" + *body + "\"");
+        else params.max_body_bytes = *bytes;
+    }
+    const YAML::Node range = child(spec, "nodePortRange");
+    if (present(range)) {
+        params.node_port_min = read_port(r, range, "spec.nodePortRange", "min", true);
+        params.node_port_max = read_port(r, range, "spec.nodePortRange", "max", true);
+        if (params.node_port_min > params.node_port_max) r.fail("spec.nodePortRange", "min is above max");
+        const auto policy = read_string_or(r, range, "spec.nodePortRange", "unallocated", "Drop");
+        if (policy != "Drop" && policy != "Pass") {
+            r.fail("spec.nodePortRange.unallocated", "expected Drop or Pass, got \"" + policy + "\"");
+        }
+        params.drop_unallocated_node_ports = policy == "Drop";
+    }
+    return params;
+}
+
+// Reads a Secret's key from .data (base64) or .stringData (plain).
+std::string read_secret_value(Reader& r, const YAML::Node& doc, const char* key) {
+    if (auto plain = read_string(r, child(doc, "stringData"), "stringData", key, false)) return *plain;
+    auto encoded = read_string(r, child(doc, "data"), "data", key, true);
+    if (!encoded) return {};
+    auto decoded = decode_base64(*encoded);
+    if (!decoded) {
+        r.fail(join("data", key), decoded.error());
+        return {};
+    }
+    return *decoded;
+}
+
+TlsSecret read_tls_secret(Reader& r, const YAML::Node& doc) {
+    TlsSecret secret;
+    secret.metadata = read_metadata(r, doc, true);
+    secret.certificate_pem = read_secret_value(r, doc, "tls.crt");
+    secret.private_key_pem = read_secret_value(r, doc, "tls.key");
+    if (r.failure) return secret;
+    auto checked = validate_tls_pair(secret.certificate_pem, secret.private_key_pem);
+    if (!checked) {
+        const bool key_problem = checked.error().starts_with("tls.key");
+        r.fail(key_problem ? "data.tls.key" : "data.tls.crt", checked.error());
+        return secret;
+    }
+    secret.dns_names = std::move(checked->dns_names);
+    secret.not_after = std::move(checked->not_after);
+    return secret;
 }
 
 }  // namespace
@@ -318,6 +477,10 @@ std::expected<Decoded, DecodeError> decode_object(const YAML::Node& document) {
         object = read_ingress(r, document);
     } else if (*kind == "IngressClass") {
         object = read_ingress_class(r, document);
+    } else if (*kind == "IngressClassParameters" && api_version.starts_with("xgress.io/")) {
+        object = read_class_parameters(r, document);
+    } else if (*kind == "Secret" && read_string_or(r, document, "", "type", "Opaque") == "kubernetes.io/tls") {
+        object = read_tls_secret(r, document);
     } else {
         Reader ignored;
         return UnknownKind{api_version, *kind,

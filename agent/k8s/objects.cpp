@@ -8,6 +8,8 @@ const char* kind_name(Kind kind) {
         case Kind::EndpointSlice: return "EndpointSlice";
         case Kind::Ingress: return "Ingress";
         case Kind::IngressClass: return "IngressClass";
+        case Kind::TlsSecret: return "Secret";
+        case Kind::IngressClassParameters: return "IngressClassParameters";
     }
     return "?";
 }

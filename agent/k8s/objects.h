@@ -44,6 +44,12 @@ struct Service {
     std::vector<ServicePort> ports;
     std::vector<std::string> external_ips;
     std::vector<std::string> load_balancer_ips;  // status.loadBalancer.ingress[].ip
+    std::string external_traffic_policy = "Cluster";   // Cluster | Local
+    std::string session_affinity = "None";             // None | ClientIP
+    std::uint32_t session_affinity_timeout = 10800;    // seconds (Kubernetes default: 3 h)
+    std::vector<std::string> load_balancer_source_ranges;
+    bool allocate_load_balancer_node_ports = true;
+    std::vector<std::string> ip_families;              // IPv4, IPv6; empty = not stated
     bool operator==(const Service&) const = default;
 };
 
@@ -96,24 +102,79 @@ struct IngressRule {
     bool operator==(const IngressRule&) const = default;
 };
 
+struct IngressTls {
+    std::vector<std::string> hosts;
+    std::string secret_name;  // "" = the class's default certificate
+    bool operator==(const IngressTls&) const = default;
+};
+
 struct Ingress {
     ObjectMeta metadata;
     std::optional<std::string> ingress_class_name;
     std::optional<IngressBackend> default_backend;
     std::vector<IngressRule> rules;
+    std::vector<IngressTls> tls;
     bool operator==(const Ingress&) const = default;
+};
+
+// IngressClass.spec.parameters: a typed reference to a cluster or
+// namespaced object (for us: an IngressClassParameters in group xgress.io).
+struct ParametersReference {
+    std::string api_group;
+    std::string kind;
+    std::string name;
+    std::string namespace_;  // only when scope is Namespace
+    bool operator==(const ParametersReference&) const = default;
 };
 
 struct IngressClass {
     ObjectMeta metadata;
     std::string controller;
+    std::optional<ParametersReference> parameters;
     bool operator==(const IngressClass&) const = default;
 };
 
-using Object = std::variant<Service, EndpointSlice, Ingress, IngressClass>;
+// A Secret of type kubernetes.io/tls. The decoder only accepts it when both
+// PEM blocks parse and the key matches the certificate, so a broken edit is
+// rejected and the previous good version stays in the cache.
+struct TlsSecret {
+    ObjectMeta metadata;
+    std::string certificate_pem;  // data["tls.crt"], base64-decoded (chain allowed)
+    std::string private_key_pem;  // data["tls.key"], base64-decoded
+    std::vector<std::string> dns_names;  // from the leaf certificate's SAN/CN, for logs
+    std::string not_after;               // leaf expiry, as OpenSSL prints it
+    bool operator==(const TlsSecret&) const = default;
+};
+
+// One listener of an ingress class (crds/ingressclassparameters.yaml).
+struct ClassListener {
+    std::string name;
+    std::string protocol = "HTTP";  // HTTP | HTTPS
+    std::uint16_t port = 0;         // on the addresses below (or node addresses when none)
+    std::uint16_t node_port = 0;    // 0 = none
+    std::vector<std::string> addresses;
+    bool operator==(const ClassListener&) const = default;
+};
+
+// xgress.io/v1alpha1 IngressClassParameters: how one ingress class is served.
+struct IngressClassParameters {
+    ObjectMeta metadata;
+    std::vector<ClassListener> listeners;
+    std::string default_tls_secret;          // "namespace/name"; "" = none
+    std::uint32_t connect_timeout_ms = 0;     // 0 = proxy default
+    std::uint32_t read_timeout_ms = 0;
+    std::uint32_t send_timeout_ms = 0;
+    std::uint64_t max_body_bytes = 0;         // 0 = proxy default
+    std::uint16_t node_port_min = 30000;      // NodePort range policy
+    std::uint16_t node_port_max = 32767;
+    bool drop_unallocated_node_ports = true;
+    bool operator==(const IngressClassParameters&) const = default;
+};
+
+using Object = std::variant<Service, EndpointSlice, Ingress, IngressClass, TlsSecret, IngressClassParameters>;
 
 // The kinds we understand, in the order of Object's alternatives.
-enum class Kind : std::uint8_t { Service, EndpointSlice, Ingress, IngressClass };
+enum class Kind : std::uint8_t { Service, EndpointSlice, Ingress, IngressClass, TlsSecret, IngressClassParameters };
 
 const char* kind_name(Kind kind);
 Kind kind_of(const Object& object);

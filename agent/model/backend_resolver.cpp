@@ -34,6 +34,15 @@ std::optional<std::uint16_t> target_port_in_slice(const k8s::ServicePort& servic
 
 }  // namespace
 
+BackendResolver::BackendResolver(const k8s::ObjectCache& objects, std::vector<std::string>& problems)
+    : objects_(objects), problems_(problems) {
+    for (const k8s::EndpointSlice* slice : objects_.list<k8s::EndpointSlice>()) {
+        auto label = slice->metadata.labels.find(k8s::kServiceNameLabel);
+        if (label == slice->metadata.labels.end()) continue;
+        slices_[{slice->metadata.namespace_, label->second}].push_back(slice);
+    }
+}
+
 std::string BackendResolver::resolve(const std::string& namespace_, const k8s::IngressBackend& ref,
                                      const std::string& referrer) {
     const k8s::Service* service = objects_.find<k8s::Service>(namespace_, ref.service_name);
@@ -56,21 +65,37 @@ std::string BackendResolver::resolve(const std::string& namespace_, const k8s::I
         }
         return unresolved_name;
     }
-    const std::string name = namespace_ + "/" + ref.service_name + ":" + std::to_string(port->port);
-    if (!backends_.contains(name)) backends_[name] = snapshot::Backend{name, endpoints_for(*service, *port, name)};
+    return resolve_port(*service, *port);
+}
+
+std::string BackendResolver::resolve_port(const k8s::Service& service, const k8s::ServicePort& port,
+                                          const std::string& node_name) {
+    std::string name = service.metadata.namespace_ + "/" + service.metadata.name + ":" + std::to_string(port.port);
+    if (!node_name.empty()) name += "@node";
+    if (!backends_.contains(name)) {
+        backends_[name] = snapshot::Backend{name, endpoints_for(service, port, name, node_name)};
+        if (service.session_affinity == "ClientIP") {
+            affinities_[name] = BackendAffinity{true, service.session_affinity_timeout};
+        }
+    }
     return name;
+}
+
+bool BackendResolver::has_endpoints(const std::string& backend_name) const {
+    auto it = backends_.find(backend_name);
+    return it != backends_.end() && !it->second.endpoints.empty();
 }
 
 std::vector<snapshot::Endpoint> BackendResolver::endpoints_for(const k8s::Service& service,
                                                                const k8s::ServicePort& port,
-                                                               const std::string& backend_name) {
+                                                               const std::string& backend_name,
+                                                               const std::string& node_name) {
     std::set<std::pair<std::string, std::uint16_t>> ready;
     std::set<std::pair<std::string, std::uint16_t>> draining;  // serving but terminating
     bool port_unresolved = false;
-    for (const k8s::EndpointSlice* slice : objects_.list<k8s::EndpointSlice>()) {
-        if (slice->metadata.namespace_ != service.metadata.namespace_) continue;
-        auto label = slice->metadata.labels.find(k8s::kServiceNameLabel);
-        if (label == slice->metadata.labels.end() || label->second != service.metadata.name) continue;
+    static const std::vector<const k8s::EndpointSlice*> kNone;
+    auto indexed = slices_.find({service.metadata.namespace_, service.metadata.name});
+    for (const k8s::EndpointSlice* slice : indexed == slices_.end() ? kNone : indexed->second) {
         if (slice->address_type != "IPv4" && slice->address_type != "IPv6") continue;  // FQDN: not routable
         const auto target = target_port_in_slice(port, *slice);
         if (!target) {
@@ -78,6 +103,7 @@ std::vector<snapshot::Endpoint> BackendResolver::endpoints_for(const k8s::Servic
             continue;
         }
         for (const k8s::Endpoint& endpoint : slice->endpoints) {
+            if (!node_name.empty() && endpoint.node_name != node_name) continue;
             const bool is_ready = endpoint.ready.value_or(true);
             const bool is_draining = !is_ready && endpoint.serving.value_or(false) &&
                                      endpoint.terminating.value_or(false);
@@ -95,7 +121,10 @@ std::vector<snapshot::Endpoint> BackendResolver::endpoints_for(const k8s::Servic
     // Graceful termination: when nothing is ready, pods that are shutting
     // down but still serving are better than a 503.
     const auto& chosen = ready.empty() ? draining : ready;
-    if (chosen.empty()) problems_.push_back("backend " + backend_name + ": no ready endpoints; requests get 503");
+    if (chosen.empty()) {
+        problems_.push_back("backend " + backend_name + ": no ready endpoints" +
+                            (node_name.empty() ? std::string("; requests get 503") : " on node " + node_name));
+    }
     std::vector<snapshot::Endpoint> endpoints;
     for (const auto& [address, target] : chosen) endpoints.push_back(snapshot::Endpoint{address, target});
     return endpoints;

@@ -3,96 +3,216 @@
 #include <algorithm>
 #include <tuple>
 
+#include "model/ingress_annotations.h"
 #include "model/ip_address.h"
 #include "xgress/control.h"
 
 namespace xgress::agent::model {
 namespace {
 
-auto order_key(const dataplane::FrontendSpec& f) {
-    return std::tuple(!f.node_port, f.address, f.port, f.protocol, f.listener_slot, f.name);
+struct Candidate {
+    dataplane::FrontendSpec spec;
+    snapshot::Frontend proxy;
+};
+
+auto destination(const dataplane::FrontendSpec& f) {
+    return std::tuple(!f.node_port, f.node_port ? dataplane::IpAddress{} : f.address, f.port, f.protocol);
 }
 
 bool exposes_ports(const k8s::Service& service) {
     return service.type == "NodePort" || service.type == "LoadBalancer";
 }
 
-}  // namespace
+std::string family_of(const dataplane::IpAddress& address) {
+    return address.v6 ? "IPv6" : "IPv4";
+}
 
-std::vector<dataplane::FrontendSpec> build_frontends(const k8s::ObjectCache& objects,
-                                                     const std::string& publish_namespace,
-                                                     const std::string& publish_name,
-                                                     std::vector<std::string>& problems) {
-    std::vector<dataplane::FrontendSpec> frontends;
-    for (const k8s::Service* service : objects.list<k8s::Service>()) {
-        const bool is_publish = service->metadata.namespace_ == publish_namespace &&
-                                service->metadata.name == publish_name;
-        if (!is_publish) {
-            if (exposes_ports(*service)) {
-                problems.push_back("Service " + service->metadata.namespace_ + "/" + service->metadata.name +
-                                   " (type " + service->type +
-                                   "): L4 passthrough not yet supported; its ports are not served");
-            }
-            continue;
+class Builder {
+public:
+    Builder(const FrontendInputs& inputs, BackendResolver& resolver, std::vector<std::string>& problems)
+        : inputs_(inputs), resolver_(resolver), problems_(problems) {}
+
+    void add_service(const k8s::Service& service) {
+        const std::string id = service.metadata.namespace_ + "/" + service.metadata.name;
+        const bool is_publish =
+            service.metadata.namespace_ == inputs_.publish_namespace && service.metadata.name == inputs_.publish_name;
+        if (is_publish && !inputs_.use_publish_service) return;
+        if (!exposes_ports(service) && service.external_ips.empty()) return;
+
+        std::vector<dataplane::IpAddress> lb_vips = vips(service, service.load_balancer_ips,
+                                                         "status.loadBalancer.ingress[].ip", id);
+        std::vector<dataplane::IpAddress> external = vips(service, service.external_ips, "spec.externalIPs", id);
+        std::vector<dataplane::IpPrefix> ranges;
+        for (std::size_t i = 0; i < service.load_balancer_source_ranges.size(); ++i) {
+            const std::string& text = service.load_balancer_source_ranges[i];
+            if (auto prefix = parse_ip_prefix(text)) ranges.push_back(*prefix);
+            else problems_.push_back("Service " + id + ": spec.loadBalancerSourceRanges[" + std::to_string(i) +
+                                     "]: \"" + text + "\" is not a CIDR prefix; entry ignored");
         }
-        const std::string prefix = service->metadata.namespace_ + "/" + service->metadata.name + ":";
-        std::vector<dataplane::IpAddress> vips;
-        auto add_vips = [&](const std::vector<std::string>& texts, const char* field) {
-            for (const std::string& text : texts) {
-                if (auto address = parse_ip_address(text)) {
-                    vips.push_back(*address);
-                } else {
-                    problems.push_back("publish Service " + prefix.substr(0, prefix.size() - 1) + ": " + field +
-                                       ": \"" + text + "\" is not an IP address");
-                }
-            }
-        };
-        add_vips(service->load_balancer_ips, "status.loadBalancer.ingress[].ip");
-        add_vips(service->external_ips, "spec.externalIPs");
+        const bool local = service.external_traffic_policy == "Local" && !is_publish;
+        if (local && inputs_.node_name.empty()) {
+            problems_.push_back("Service " + id + ": externalTrafficPolicy Local but the agent has no --node-name; "
+                                "using endpoints on every node");
+        }
+        const bool node_ports = service.type == "NodePort" ||
+                                (service.type == "LoadBalancer" && service.allocate_load_balancer_node_ports);
 
-        for (const k8s::ServicePort& port : service->ports) {
-            const std::string name = prefix + (port.name.empty() ? std::to_string(port.port) : port.name);
+        for (const k8s::ServicePort& port : service.ports) {
+            const std::string name = id + ":" + (port.name.empty() ? std::to_string(port.port) : port.name);
             if (port.protocol != "TCP") {
-                problems.push_back("publish Service port " + name + ": protocol " + port.protocol +
-                                   " not supported (HTTP needs TCP)");
+                problems_.push_back("Service port " + name + ": protocol " + port.protocol +
+                                    " not supported yet; not served");
                 continue;
             }
-            if (port.node_port != 0 && exposes_ports(*service)) {
-                dataplane::FrontendSpec f;
-                f.node_port = true;
-                f.port = port.node_port;
-                f.listener_slot = control::kHttpListenerSlot;
-                f.name = name;
-                frontends.push_back(std::move(f));
+            snapshot::Frontend proxy;
+            if (is_publish) {
+                proxy.protocol = snapshot::FrontendProtocol::Http;
+            } else {
+                proxy.protocol = snapshot::FrontendProtocol::Tcp;
+                proxy.backend = resolver_.resolve_port(service, port, local ? inputs_.node_name : "");
+                if (local && !inputs_.node_name.empty() && !resolver_.has_endpoints(proxy.backend)) {
+                    problems_.push_back("Service port " + name + ": externalTrafficPolicy Local and no endpoint on "
+                                        "node " + inputs_.node_name + ": frontend refuses connections");
+                    continue;
+                }
             }
-            for (const dataplane::IpAddress& vip : vips) {
-                dataplane::FrontendSpec f;
-                f.address = vip;
-                f.port = port.port;
-                f.listener_slot = control::kHttpListenerSlot;
-                f.name = name;
-                frontends.push_back(std::move(f));
+            if (node_ports && port.node_port != 0 && exposes_ports(service)) {
+                add(node_port_spec(port.node_port, name), proxy, {});
+            }
+            if (service.type == "LoadBalancer") {
+                for (const auto& vip : lb_vips) add(vip_spec(vip, port.port, name), proxy, ranges);
+            }
+            for (const auto& vip : external) add(vip_spec(vip, port.port, name), proxy, {});
+        }
+    }
+
+    void add_class_listeners(const k8s::IngressClassParameters& params) {
+        snapshot::Frontend proxy;  // HTTP: Ingress routing
+        for (std::size_t i = 0; i < params.listeners.size(); ++i) {
+            const k8s::ClassListener& listener = params.listeners[i];
+            const std::string name = "IngressClassParameters/" + params.metadata.name + ":" +
+                                     (listener.name.empty() ? std::to_string(i) : listener.name);
+            if (listener.protocol == "HTTPS") {
+                problems_.push_back(name + ": HTTPS listeners wait for TLS in the proxy; not served");
+                continue;
+            }
+            if (listener.node_port != 0) add(node_port_spec(listener.node_port, name), proxy, {});
+            if (listener.port == 0) continue;
+            if (listener.addresses.empty()) {
+                add(node_port_spec(listener.port, name), proxy, {});  // the port on every node address
+                continue;
+            }
+            for (const std::string& text : listener.addresses) {
+                if (auto address = parse_ip_address(text)) add(vip_spec(*address, listener.port, name), proxy, {});
+                else problems_.push_back(name + ": address \"" + text + "\" is not an IP address");
             }
         }
     }
-    if (!objects.find<k8s::Service>(publish_namespace, publish_name)) {
-        problems.push_back("publish Service " + publish_namespace + "/" + publish_name +
-                           " not found: no frontends");
-    } else if (frontends.empty()) {
-        problems.push_back("publish Service " + publish_namespace + "/" + publish_name +
-                           " has no nodePort, LoadBalancer ingress IP or externalIP: no frontends");
+
+    Frontends finish() {
+        std::stable_sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) {
+            return destination(a.spec) < destination(b.spec);
+        });
+        Frontends out;
+        for (std::size_t i = 0; i < candidates_.size(); ++i) {
+            if (i > 0 && destination(candidates_[i].spec) == destination(candidates_[i - 1].spec)) {
+                // The same IP listed twice for one Service is harmless; two
+                // owners of one destination is a conflict: first one wins.
+                if (candidates_[i].spec.name != out.specs.back().name) {
+                    problems_.push_back("conflict: " + candidates_[i].spec.name + " and " + out.specs.back().name +
+                                        " claim the same frontend " + describe(candidates_[i].spec) + "; " +
+                                        out.specs.back().name + " keeps it");
+                }
+                continue;
+            }
+            out.specs.push_back(candidates_[i].spec);
+            out.for_proxy.push_back(candidates_[i].proxy);
+        }
+        return out;
     }
 
-    std::sort(frontends.begin(), frontends.end(),
-              [](const auto& a, const auto& b) { return order_key(a) < order_key(b); });
-    // Same destination twice (an IP both externalIP and LB ingress): keep the first.
-    frontends.erase(std::unique(frontends.begin(), frontends.end(),
-                                [](const auto& a, const auto& b) {
-                                    return a.node_port == b.node_port && a.address == b.address &&
-                                           a.port == b.port && a.protocol == b.protocol;
-                                }),
-                    frontends.end());
-    return frontends;
+private:
+    static std::string describe(const dataplane::FrontendSpec& f) {
+        return (f.node_port ? std::string("NodePort") : format_ip_address(f.address)) + ":" + std::to_string(f.port);
+    }
+
+    std::vector<dataplane::IpAddress> vips(const k8s::Service& service, const std::vector<std::string>& texts,
+                                           const char* field, const std::string& id) {
+        std::vector<dataplane::IpAddress> out;
+        for (const std::string& text : texts) {
+            auto address = parse_ip_address(text);
+            if (!address) {
+                problems_.push_back("Service " + id + ": " + field + ": \"" + text + "\" is not an IP address");
+                continue;
+            }
+            const auto& families = service.ip_families;
+            if (!families.empty() && std::find(families.begin(), families.end(), family_of(*address)) == families.end()) {
+                problems_.push_back("Service " + id + ": " + field + ": " + text + " is " + family_of(*address) +
+                                    " but spec.ipFamilies does not list it; not served");
+                continue;
+            }
+            out.push_back(*address);
+        }
+        return out;
+    }
+
+    static dataplane::FrontendSpec node_port_spec(std::uint16_t port, const std::string& name) {
+        dataplane::FrontendSpec f;
+        f.node_port = true;
+        f.port = port;
+        f.listener_slot = control::kHttpListenerSlot;
+        f.name = name;
+        return f;
+    }
+
+    static dataplane::FrontendSpec vip_spec(const dataplane::IpAddress& address, std::uint16_t port,
+                                            const std::string& name) {
+        dataplane::FrontendSpec f;
+        f.address = address;
+        f.port = port;
+        f.listener_slot = control::kHttpListenerSlot;
+        f.name = name;
+        return f;
+    }
+
+    void add(dataplane::FrontendSpec spec, snapshot::Frontend proxy, const std::vector<dataplane::IpPrefix>& ranges) {
+        spec.source_ranges = ranges;
+        std::sort(spec.source_ranges.begin(), spec.source_ranges.end());
+        spec.source_ranges.erase(std::unique(spec.source_ranges.begin(), spec.source_ranges.end()),
+                                 spec.source_ranges.end());
+        proxy.address = spec.node_port ? std::string() : format_ip_address(spec.address);
+        proxy.port = spec.port;
+        candidates_.push_back(Candidate{std::move(spec), std::move(proxy)});
+    }
+
+    const FrontendInputs& inputs_;
+    BackendResolver& resolver_;
+    std::vector<std::string>& problems_;
+    std::vector<Candidate> candidates_;
+};
+
+}  // namespace
+
+Frontends build_frontends(const k8s::ObjectCache& objects, const FrontendInputs& inputs, BackendResolver& resolver,
+                          std::vector<std::string>& problems) {
+    Builder builder(inputs, resolver, problems);
+    for (const k8s::IngressClassParameters* params : inputs.class_parameters) builder.add_class_listeners(*params);
+    for (const k8s::Service* service : objects.list<k8s::Service>()) builder.add_service(*service);
+    Frontends out = builder.finish();
+
+    if (inputs.use_publish_service) {
+        const k8s::Service* publish = objects.find<k8s::Service>(inputs.publish_namespace, inputs.publish_name);
+        const std::string id = inputs.publish_namespace + "/" + inputs.publish_name;
+        if (!publish) {
+            problems.push_back("publish Service " + id + " not found: no HTTP frontends from it");
+        } else if (std::none_of(out.specs.begin(), out.specs.end(), [&](const dataplane::FrontendSpec& f) {
+                       return f.name.starts_with(id + ":");
+                   })) {
+            problems.push_back("publish Service " + id +
+                               " has no nodePort, LoadBalancer ingress IP or externalIP: no frontends");
+        }
+    }
+    return out;
 }
 
 }  // namespace xgress::agent::model

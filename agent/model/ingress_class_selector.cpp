@@ -6,6 +6,7 @@ IngressClassSelector::IngressClassSelector(const k8s::ObjectCache& objects, cons
     for (const k8s::IngressClass* c : objects.list<k8s::IngressClass>()) {
         if (c->controller != controller) continue;
         our_classes_.insert(c->metadata.name);
+        classes_.push_back(c);
         auto it = c->metadata.annotations.find(k8s::kDefaultClassAnnotation);
         if (it != c->metadata.annotations.end() && it->second == "true") has_default_ = true;
     }

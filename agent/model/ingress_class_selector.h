@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "k8s/object_cache.h"
 
@@ -15,8 +16,11 @@ public:
 
     bool owns(const k8s::Ingress& ingress) const;
     bool has_default_class() const { return has_default_; }
+    // Our IngressClasses, by name.
+    const std::vector<const k8s::IngressClass*>& classes() const { return classes_; }
 
 private:
+    std::vector<const k8s::IngressClass*> classes_;
     std::set<std::string> our_classes_;
     bool has_default_ = false;
 };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -28,6 +29,9 @@ struct ControlServer::Connection {
     std::string tx;
     std::deque<int> pending_fds;  // received with SCM_RIGHTS, not yet claimed by a Hello
     std::uint64_t acked = 0;
+    std::uint64_t nacked = 0;                            // last version this proxy rejected
+    std::chrono::steady_clock::time_point retry_at{};    // when to offer it again
+    std::chrono::milliseconds retry_delay{0};
 
     ~Connection() {
         for (int f : pending_fds) ::close(f);
@@ -132,7 +136,24 @@ void ControlServer::send_snapshot(Connection& connection) {
                   connection.name());
 }
 
+int ControlServer::retry_resends(int timeout_ms) {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& c : connections_) {
+        if (!c->said_hello || c->nacked == 0 || c->nacked != version_ || !have_snapshot_) continue;
+        if (c->retry_at <= now) {
+            spdlog::info("control: offering snapshot version {} to {} again", version_, c->name());
+            c->nacked = 0;
+            send_snapshot(*c);
+            continue;
+        }
+        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(c->retry_at - now).count() + 1;
+        if (timeout_ms < 0 || wait < timeout_ms) timeout_ms = static_cast<int>(wait);
+    }
+    return timeout_ms;
+}
+
 bool ControlServer::poll_once(int timeout_ms, int extra_fd) {
+    timeout_ms = retry_resends(timeout_ms);
     std::vector<pollfd> fds;
     fds.push_back({listen_fd_, POLLIN, 0});
     fds.push_back({extra_fd, POLLIN, 0});  // poll ignores negative fds
@@ -238,13 +259,24 @@ bool ControlServer::handle_frames(Connection& c) {
                 break;
             case control::MessageType::Ack:
                 c.acked = header.version;
+                c.retry_delay = std::chrono::milliseconds(0);
                 last_acked_ = std::max(last_acked_, header.version);
                 spdlog::info("control: {} serves snapshot version {}", c.name(), header.version);
                 break;
-            case control::MessageType::Nack:
-                spdlog::warn("control: {} rejected snapshot version {}: {}", c.name(), header.version,
-                             std::string_view(payload.data(), std::min<std::size_t>(payload.size(), 4096)));
+            case control::MessageType::Nack: {
+                // A rejection may be transient (the proxy short of memory or
+                // file descriptors): offer the same version again with
+                // exponential backoff. The proxy keeps serving its last good
+                // snapshot meanwhile; a newer publish() supersedes the retry.
+                c.nacked = header.version;
+                c.retry_delay = std::clamp(c.retry_delay * 2, kFirstRetry, kMaxRetry);
+                c.retry_at = std::chrono::steady_clock::now() + c.retry_delay;
+                ++nack_count_;
+                spdlog::warn("control: {} rejected snapshot version {}: {}; retrying in {} ms", c.name(), header.version,
+                             std::string_view(payload.data(), std::min<std::size_t>(payload.size(), 4096)),
+                             c.retry_delay.count());
                 break;
+            }
             default:
                 keep = false;  // validate_inbound_header let only the above through
         }

@@ -10,6 +10,7 @@
 // its connection.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -41,6 +42,11 @@ public:
     std::uint64_t current_version() const { return version_; }
     std::uint64_t last_acked_version() const { return last_acked_; }
     std::size_t proxy_count() const;  // connections that completed a Hello
+    std::uint64_t nack_count() const { return nack_count_; }
+
+    // A Nacked version is offered again after kFirstRetry, doubling up to kMaxRetry.
+    static constexpr std::chrono::milliseconds kFirstRetry{250};
+    static constexpr std::chrono::milliseconds kMaxRetry{30'000};
 
 private:
     struct Connection;
@@ -52,6 +58,7 @@ private:
     bool handle_hello(Connection& connection, std::string_view payload);
     bool flush(Connection& connection);
     void send_snapshot(Connection& connection);
+    int retry_resends(int timeout_ms);  // re-offers due retries; returns the poll timeout to use
 
     int listen_fd_ = -1;
     std::string path_;
@@ -61,6 +68,7 @@ private:
     std::string payload_;
     bool have_snapshot_ = false;
     std::uint64_t last_acked_ = 0;
+    std::uint64_t nack_count_ = 0;
 };
 
 }  // namespace xgress::agent::push

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -178,6 +179,47 @@ TEST_F(ControlServerTest, HelloHandsOverSocketThenSnapshotsAndAcks) {
 
     ::close(client);
     ASSERT_TRUE(pump_until([&] { return server_->proxy_count() == 0; }));
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+}
+
+TEST_F(ControlServerTest, NackedVersionIsOfferedAgainWithBackoff) {
+    server_->publish(9, R"({"version": 9})");
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    const int client = connect_client();
+    send_frame(client, encode_frame(MessageType::Hello, 0, kHello), {pipe_fds[0]});
+    ASSERT_TRUE(pump_until([&] { return server_->proxy_count() == 1; }));
+    auto frame = read_frame(client);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.version, 9u);
+
+    const auto nacked_at = std::chrono::steady_clock::now();
+    send_frame(client, encode_frame(MessageType::Nack, 9, "out of memory"));
+    ASSERT_TRUE(pump_until([&] { return server_->nack_count() == 1; }));
+    // Nothing is resent before the first retry delay...
+    pollfd p{client, POLLIN, 0};
+    server_->poll_once(50);
+    EXPECT_EQ(::poll(&p, 1, 0), 0);
+    // ...and the same version comes again after it.
+    std::optional<std::pair<FrameHeader, std::string>> again;
+    ASSERT_TRUE(pump_until([&] { return ::poll(&p, 1, 0) == 1; }));
+    again = read_frame(client);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->first.version, 9u);
+    EXPECT_GE(std::chrono::steady_clock::now() - nacked_at, ControlServer::kFirstRetry);
+
+    // A newer publish supersedes the pending retry: no stale resend of 9.
+    send_frame(client, encode_frame(MessageType::Nack, 9, "still bad"));
+    ASSERT_TRUE(pump_until([&] { return server_->nack_count() == 2; }));
+    server_->publish(10, R"({"version": 10})");
+    frame = read_frame(client);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.version, 10u);
+    for (int i = 0; i < 15; ++i) server_->poll_once(50);  // past the 500 ms second delay
+    EXPECT_EQ(::poll(&p, 1, 0), 0);
+
+    ::close(client);
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
 }

@@ -51,6 +51,7 @@ TEST(Examples, DesiredState) {
         {"api.example.com", {{"/", PathMatch::Prefix, "demo/api:80"}}},
         {"shop.example.com", {{"/api", PathMatch::Prefix, "demo/api:80"}, {"/", PathMatch::Prefix, "demo/web:80"}}},
     };
+    expected.frontends = {{"", 30080, snapshot::FrontendProtocol::Http, ""}};
     expected.backends = {
         {"demo/api:80", {{"10.244.2.21", 9090}, {"10.244.2.22", 9090}}},
         {"demo/web:80", {{"10.244.1.11", 8080}, {"10.244.1.12", 8080}, {"10.244.1.13", 8080}}},
@@ -66,6 +67,28 @@ TEST(Examples, DumpEndpoints) {
               "10.244.1.11\tdemo\tweb-0\tweb\t8080\n"
               "10.244.1.12\tdemo\tweb-1\tweb\t8080\n"
               "10.244.1.13\tdemo\tweb-2\tweb\t8080\n");
+}
+
+}  // namespace
+}  // namespace xgress::agent::model
+
+namespace xgress::agent::model {
+namespace {
+
+// deploy/ must decode cleanly with the agent's own decoder: the class points
+// at its parameters and the parameters parse.
+TEST(Deploy, ManifestsDecodeAndTheClassParametersResolve) {
+    auto loaded = k8s::load_manifests_directory(XGRESS_DEPLOY_DIR);
+    ASSERT_TRUE(loaded) << loaded.error();
+    EXPECT_TRUE(loaded->errors.empty()) << testing::PrintToString(loaded->errors);
+    std::vector<std::string> messages;
+    const k8s::ObjectCache objects = k8s::build_cache(*loaded, messages);
+    ASSERT_NE(objects.find<k8s::IngressClassParameters>("", "xgress"), nullptr);
+    const DesiredState state = compute_desired_state(objects, Settings{});
+    ASSERT_EQ(state.classes.size(), 1u);
+    EXPECT_EQ(state.classes[0].max_body_bytes, 8u << 20);
+    ASSERT_EQ(state.frontends.size(), 1u);  // the HTTPS listener waits for TLS in the proxy
+    EXPECT_EQ(state.frontends[0].port, 30080);
 }
 
 }  // namespace

@@ -53,6 +53,7 @@ spec: {ports: [{port: 80}]}
                                                      Settings{});
     EXPECT_EQ(state.frontends, (std::vector<FrontendSpec>{
                                    node_port(30080, "xgress-system/xgress:http"),
+                                   node_port(30432, "demo/db:5432"),
                                    node_port(30443, "xgress-system/xgress:443"),
                                    vip("192.0.2.10", 80, "xgress-system/xgress:http"),
                                    vip("192.0.2.10", 443, "xgress-system/xgress:443"),
@@ -66,7 +67,13 @@ spec: {ports: [{port: 80}]}
         EXPECT_EQ(f.protocol, dataplane::Protocol::Tcp);
     }
     EXPECT_TRUE(contains_message(state.problems, "protocol UDP not supported"));
-    EXPECT_TRUE(contains_message(state.problems, "Service demo/db (type NodePort): L4 passthrough not yet supported"));
+    // demo/db is L4 passthrough to its endpoints; the publish ports speak HTTP.
+    ASSERT_EQ(state.snapshot.frontends.size(), state.frontends.size());
+    EXPECT_EQ(state.snapshot.frontends[1].protocol, snapshot::FrontendProtocol::Tcp);
+    EXPECT_EQ(state.snapshot.frontends[1].backend, "demo/db:5432");
+    EXPECT_EQ(state.snapshot.frontends[0].protocol, snapshot::FrontendProtocol::Http);
+    EXPECT_EQ(state.snapshot.frontends[0].address, "");
+    EXPECT_EQ(state.snapshot.frontends[3].address, "192.0.2.10");
     EXPECT_FALSE(contains_message(state.problems, "demo/internal"));
 }
 

@@ -1,0 +1,323 @@
+// Ingress semantics beyond the basics in routes_test.cpp: wildcard and
+// invalid hosts, ImplementationSpecific, annotations (table), class
+// parameters, TLS Secrets.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "model/desired_state.h"
+#include "model/ip_address.h"
+#include "test_objects.h"
+#include "tls_fixtures.h"
+
+namespace xgress::agent::model {
+namespace {
+
+using test::contains_message;
+using test::objects_from_yaml;
+
+constexpr const char* kClassAndService = R"(
+kind: IngressClass
+metadata: {name: xgress, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
+spec: {controller: xgress.io/ingress-controller}
+---
+kind: Service
+metadata: {name: web, namespace: demo}
+spec: {ports: [{port: 80}]}
+---
+)";
+
+std::vector<std::string> hosts_of(const DesiredState& state) {
+    std::vector<std::string> hosts;
+    for (const auto& vh : state.snapshot.virtual_hosts) hosts.push_back(vh.host);
+    return hosts;
+}
+
+TEST(IngressHosts, WildcardAndExactAndHostlessAreSeparateVirtualHosts) {
+    const DesiredState state = compute_desired_state(objects_from_yaml(std::string(kClassAndService) + R"(
+kind: Ingress
+metadata: {name: a, namespace: demo}
+spec:
+  rules:
+    - host: "*.example.com"
+      http: {paths: [{path: /, pathType: ImplementationSpecific, backend: {service: {name: web, port: {number: 80}}}}]}
+    - host: shop.example.com
+      http: {paths: [{path: /api/, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+    - http: {paths: [{path: /x, pathType: Exact, backend: {service: {name: web, port: {number: 80}}}}]}
+)"),
+                                                     Settings{});
+    EXPECT_EQ(hosts_of(state), (std::vector<std::string>{"", "*.example.com", "shop.example.com"}));
+    // ImplementationSpecific is served as Prefix; "/api/" is the element-wise prefix "/api".
+    EXPECT_EQ(state.snapshot.virtual_hosts[1].routes[0].match, snapshot::PathMatch::Prefix);
+    EXPECT_EQ(state.snapshot.virtual_hosts[2].routes[0].path, "/api");
+    EXPECT_EQ(state.snapshot.virtual_hosts[0].routes[0].match, snapshot::PathMatch::Exact);
+}
+
+TEST(IngressHosts, InvalidHostsNameTheField) {
+    struct Case {
+        const char* host;
+        const char* error;
+    } cases[] = {
+        {"*.*.example.com", "a wildcard is only allowed as the whole first label"},
+        {"foo*.example.com", "a wildcard is only allowed"},
+        {"shop..example.com", "not a valid host name"},
+        {"-shop.example.com", "not a valid host name"},
+        {"*", "a wildcard is only allowed"},
+    };
+    for (const Case& c : cases) {
+        k8s::LoadedManifests loaded;
+        k8s::load_manifest_text(std::string("kind: Ingress\nmetadata: {name: bad, namespace: demo}\nspec:\n"
+                                            "  rules: [{host: \"") +
+                                    c.host + "\", http: {paths: [{path: /, pathType: Prefix, backend: {service: "
+                                             "{name: web, port: {number: 80}}}}]}}]\n",
+                                "ing.yaml", loaded);
+        ASSERT_EQ(loaded.errors.size(), 1u) << c.host;
+        EXPECT_NE(loaded.errors[0].find("Ingress demo/bad: spec.rules[0].host: "), std::string::npos) << loaded.errors[0];
+        EXPECT_NE(loaded.errors[0].find(c.error), std::string::npos) << loaded.errors[0];
+    }
+}
+
+struct AnnotationCase {
+    const char* name;
+    const char* annotations;  // YAML flow map
+    std::function<void(const RouteOptions&)> check;
+    const char* problem;      // "" = no problem expected
+};
+
+class Annotations : public testing::TestWithParam<AnnotationCase> {};
+
+TEST_P(Annotations, Parsed) {
+    const AnnotationCase& c = GetParam();
+    const DesiredState state = compute_desired_state(objects_from_yaml(std::string(kClassAndService) +
+                                                                       "kind: Ingress\nmetadata: {name: a, namespace: "
+                                                                       "demo, annotations: " +
+                                                                       c.annotations + R"(}
+spec:
+  rules:
+    - host: shop.example.com
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+)"),
+                                                     Settings{});
+    RouteOptions options;
+    if (!state.route_policies.empty()) {
+        ASSERT_EQ(state.route_policies.size(), 1u);
+        EXPECT_EQ(state.route_policies[0].host, "shop.example.com");
+        options = state.route_policies[0].options;
+    }
+    c.check(options);
+    if (*c.problem) {
+        EXPECT_TRUE(contains_message(state.problems, c.problem)) << testing::PrintToString(state.problems);
+    } else {
+        for (const auto& p : state.problems) EXPECT_EQ(p.find("annotations"), std::string::npos) << p;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Model, Annotations,
+    testing::Values(
+        AnnotationCase{"RewriteTarget", "{xgress.io/rewrite-target: /new}",
+                       [](const RouteOptions& o) { EXPECT_EQ(o.rewrite_target, "/new"); EXPECT_FALSE(o.use_regex); }, ""},
+        AnnotationCase{"RewriteWithCaptureImpliesRegex", "{nginx.ingress.kubernetes.io/rewrite-target: /$2}",
+                       [](const RouteOptions& o) { EXPECT_EQ(o.rewrite_target, "/$2"); EXPECT_TRUE(o.use_regex); }, ""},
+        AnnotationCase{"RewriteBad", "{xgress.io/rewrite-target: 'new$x'}",
+                       [](const RouteOptions& o) { EXPECT_EQ(o.rewrite_target, ""); },
+                       "metadata.annotations[xgress.io/rewrite-target]: expected a path"},
+        AnnotationCase{"XgressWinsOverNginx",
+                       "{xgress.io/proxy-body-size: 1m, nginx.ingress.kubernetes.io/proxy-body-size: 2m}",
+                       [](const RouteOptions& o) { EXPECT_EQ(o.max_body_bytes, 1u << 20); }, ""},
+        AnnotationCase{"BodySizeBad", "{nginx.ingress.kubernetes.io/proxy-body-size: lots}",
+                       [](const RouteOptions& o) { EXPECT_FALSE(o.max_body_bytes); }, "expected a size like 8m"},
+        AnnotationCase{"Timeouts",
+                       "{nginx.ingress.kubernetes.io/proxy-connect-timeout: '5', xgress.io/proxy-read-timeout: 250ms, "
+                       "xgress.io/proxy-send-timeout: 2m}",
+                       [](const RouteOptions& o) {
+                           EXPECT_EQ(o.connect_timeout_ms, 5000u);
+                           EXPECT_EQ(o.read_timeout_ms, 250u);
+                           EXPECT_EQ(o.send_timeout_ms, 120000u);
+                       },
+                       ""},
+        AnnotationCase{"TimeoutBad", "{xgress.io/proxy-read-timeout: soon}",
+                       [](const RouteOptions& o) { EXPECT_FALSE(o.read_timeout_ms); }, "proxy-read-timeout]: expected a duration"},
+        AnnotationCase{"SslRedirect", "{xgress.io/ssl-redirect: 'true', xgress.io/force-ssl-redirect: 'false'}",
+                       [](const RouteOptions& o) { EXPECT_TRUE(o.ssl_redirect); EXPECT_FALSE(o.force_ssl_redirect); }, ""},
+        AnnotationCase{"BoolBad", "{xgress.io/ssl-redirect: 'yes please'}",
+                       [](const RouteOptions& o) { EXPECT_FALSE(o.ssl_redirect); }, "expected \"true\" or \"false\""},
+        AnnotationCase{"BackendHttps", "{nginx.ingress.kubernetes.io/backend-protocol: HTTPS}",
+                       [](const RouteOptions& o) { EXPECT_EQ(o.backend_protocol, BackendProtocol::Https); }, ""},
+        AnnotationCase{"BackendGrpcUnsupported", "{nginx.ingress.kubernetes.io/backend-protocol: GRPC}",
+                       [](const RouteOptions& o) { EXPECT_EQ(o.backend_protocol, BackendProtocol::Http); },
+                       "GRPC is not supported until HTTP/2 lands"},
+        AnnotationCase{"CookieAffinity",
+                       "{nginx.ingress.kubernetes.io/affinity: cookie, nginx.ingress.kubernetes.io/session-cookie-name: route}",
+                       [](const RouteOptions& o) { EXPECT_EQ(o.affinity_cookie, "route"); }, ""},
+        AnnotationCase{"CookieAffinityDefaultName", "{xgress.io/affinity: cookie}",
+                       [](const RouteOptions& o) { EXPECT_EQ(o.affinity_cookie, "INGRESSCOOKIE"); }, ""},
+        AnnotationCase{"WhitelistSourceRange",
+                       "{nginx.ingress.kubernetes.io/whitelist-source-range: '10.0.0.0/8, 2001:db8::/32,nope'}",
+                       [](const RouteOptions& o) {
+                           ASSERT_EQ(o.allowed_sources.size(), 2u);
+                           EXPECT_EQ(o.allowed_sources[0].length, 8);
+                           EXPECT_TRUE(o.allowed_sources[1].address.v6);
+                       },
+                       "\"nope\" is not an address or CIDR prefix"},
+        AnnotationCase{"UpstreamHashBy", "{xgress.io/upstream-hash-by: $request_uri}",
+                       [](const RouteOptions& o) { EXPECT_EQ(o.upstream_hash_by, "$request_uri"); }, ""},
+        AnnotationCase{"PermanentRedirectWithCode",
+                       "{xgress.io/permanent-redirect: 'https://new.example.com/', xgress.io/permanent-redirect-code: '308'}",
+                       [](const RouteOptions& o) {
+                           ASSERT_TRUE(o.redirect);
+                           EXPECT_EQ(o.redirect->status, 308);
+                       },
+                       ""},
+        AnnotationCase{"TemporalRedirect", "{nginx.ingress.kubernetes.io/temporal-redirect: /maintenance}",
+                       [](const RouteOptions& o) {
+                           ASSERT_TRUE(o.redirect);
+                           EXPECT_EQ(o.redirect->status, 302);
+                       },
+                       ""},
+        AnnotationCase{"RedirectHeaderInjectionRejected", "{xgress.io/permanent-redirect: \"https://x/\\r\\nSet-Cookie: a\"}",
+                       [](const RouteOptions& o) { EXPECT_FALSE(o.redirect); }, "expected an absolute http(s) URL"},
+        AnnotationCase{"AppRoot", "{xgress.io/app-root: /app}",
+                       [](const RouteOptions& o) { EXPECT_EQ(o.app_root, "/app"); }, ""},
+        AnnotationCase{"ConfigurationSnippetRejected",
+                       "{nginx.ingress.kubernetes.io/configuration-snippet: 'more_set_headers \"X: y\";'}",
+                       [](const RouteOptions& o) { EXPECT_EQ(o, RouteOptions{}); },
+                       "configuration-snippet]: rejected: raw proxy configuration is not supported"}),
+    [](const testing::TestParamInfo<AnnotationCase>& info) { return std::string(info.param.name); });
+
+TEST(ClassParameters, ListenersReplaceThePublishServiceAndPoliciesAreCarried) {
+    const DesiredState state = compute_desired_state(objects_from_yaml(std::string(R"(
+kind: IngressClass
+metadata: {name: edge}
+spec:
+  controller: xgress.io/ingress-controller
+  parameters: {apiGroup: xgress.io, kind: IngressClassParameters, name: edge}
+---
+apiVersion: xgress.io/v1alpha1
+kind: IngressClassParameters
+metadata: {name: edge}
+spec:
+  listeners:
+    - {name: web, protocol: HTTP, port: 8080, addresses: [192.0.2.1]}
+    - {name: np, protocol: HTTP, nodePort: 31080}
+    - {name: tls, protocol: HTTPS, port: 443}
+  defaultTLSSecret: demo/cert
+  timeouts: {connect: 2s, read: 60s, send: 500ms}
+  maxBodySize: 16m
+  nodePortRange: {min: 30000, max: 31000, unallocated: Pass}
+---
+kind: Service
+metadata: {name: xgress, namespace: xgress-system}
+spec: {type: NodePort, ports: [{name: http, port: 80, nodePort: 30080}]}
+---
+kind: Secret
+type: kubernetes.io/tls
+metadata: {name: cert, namespace: demo}
+data:
+  tls.crt: )") + test::kTestCertBase64 + "\n  tls.key: " + test::kTestKeyBase64 + "\n"),
+                                                     Settings{});
+    std::vector<std::string> names;
+    for (const auto& f : state.frontends) names.push_back(f.name + "@" + std::to_string(f.port));
+    EXPECT_EQ(names, (std::vector<std::string>{"IngressClassParameters/edge:np@31080",
+                                               "IngressClassParameters/edge:web@8080"}));
+    EXPECT_TRUE(contains_message(state.problems, "HTTPS listeners wait for TLS in the proxy"));
+    ASSERT_EQ(state.classes.size(), 1u);
+    EXPECT_EQ(state.classes[0], (ClassPolicy{"edge", "demo/cert", 2000, 60000, 500, 16u << 20}));
+    ASSERT_TRUE(state.node_port_policy);
+    EXPECT_EQ(*state.node_port_policy, (NodePortPolicy{30000, 31000, false}));
+    ASSERT_EQ(state.certificates.size(), 1u);
+    EXPECT_EQ(state.certificates[0].secret, "demo/cert");
+    EXPECT_TRUE(state.certificates[0].hosts.empty());  // the default certificate
+}
+
+TEST(ClassParameters, MissingParametersFallBackToThePublishService) {
+    const DesiredState state = compute_desired_state(objects_from_yaml(R"(
+kind: IngressClass
+metadata: {name: edge}
+spec:
+  controller: xgress.io/ingress-controller
+  parameters: {apiGroup: xgress.io, kind: IngressClassParameters, name: nope}
+---
+kind: Service
+metadata: {name: xgress, namespace: xgress-system}
+spec: {type: NodePort, ports: [{name: http, port: 80, nodePort: 30080}]}
+)"),
+                                                     Settings{});
+    ASSERT_EQ(state.frontends.size(), 1u);
+    EXPECT_EQ(state.frontends[0].port, 30080);
+    EXPECT_TRUE(contains_message(state.problems, "IngressClass edge: spec.parameters: xgress.io/IngressClassParameters nope not found"));
+}
+
+TEST(ClassParameters, BadFieldsAreNamed) {
+    struct Case {
+        const char* spec;
+        const char* error;
+    } cases[] = {
+        {"{listeners: [{protocol: QUIC, port: 1}]}", "spec.listeners[0].protocol: expected HTTP or HTTPS"},
+        {"{listeners: [{name: x}]}", "spec.listeners[0]: needs port or nodePort"},
+        {"{timeouts: {read: forever}}", "spec.timeouts.read: expected a duration"},
+        {"{maxBodySize: huge}", "spec.maxBodySize: expected a size"},
+        {"{nodePortRange: {min: 32000, max: 31000}}", "spec.nodePortRange: min is above max"},
+        {"{defaultTLSSecret: cert}", "spec.defaultTLSSecret: expected NAMESPACE/NAME"},
+    };
+    for (const Case& c : cases) {
+        k8s::LoadedManifests loaded;
+        k8s::load_manifest_text(std::string("apiVersion: xgress.io/v1alpha1\nkind: IngressClassParameters\n"
+                                            "metadata: {name: p}\nspec: ") + c.spec, "p.yaml", loaded);
+        ASSERT_EQ(loaded.errors.size(), 1u) << c.spec;
+        EXPECT_NE(loaded.errors[0].find(std::string("IngressClassParameters p: ") + c.error), std::string::npos)
+            << loaded.errors[0];
+    }
+}
+
+std::string tls_secret(const char* name, const std::string& cert, const std::string& key) {
+    return std::string("kind: Secret\ntype: kubernetes.io/tls\nmetadata: {name: ") + name +
+           ", namespace: demo}\ndata:\n  tls.crt: " + cert + "\n  tls.key: " + key + "\n";
+}
+
+TEST(TlsSecrets, ValidPairIsCarriedWithTheIngressHosts) {
+    const DesiredState state = compute_desired_state(objects_from_yaml(std::string(kClassAndService) +
+                                                                       tls_secret("shop", test::kTestCertBase64,
+                                                                                  test::kTestKeyBase64) + R"(---
+kind: Ingress
+metadata: {name: a, namespace: demo}
+spec:
+  tls: [{hosts: [shop.example.com], secretName: shop}, {hosts: [x.example.com], secretName: missing}]
+  rules:
+    - host: shop.example.com
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+)"),
+                                                     Settings{});
+    ASSERT_EQ(state.certificates.size(), 1u);
+    EXPECT_EQ(state.certificates[0].hosts, (std::vector<std::string>{"shop.example.com"}));
+    EXPECT_NE(state.certificates[0].certificate_pem.find("BEGIN CERTIFICATE"), std::string::npos);
+    EXPECT_NE(state.certificates[0].private_key_pem.find("PRIVATE KEY"), std::string::npos);
+    EXPECT_TRUE(contains_message(state.problems,
+                                 "Ingress demo/a: spec.tls[1].secretName: Secret demo/missing not found or not a valid"));
+}
+
+TEST(TlsSecrets, BadSecretsAreRejectedNamingTheField) {
+    struct Case {
+        std::string cert, key;
+        const char* error;
+    } cases[] = {
+        {"\"a%b=\"", test::kTestKeyBase64, "data.tls.crt: not valid base64"},
+        {"aGVsbG8=", test::kTestKeyBase64, "data.tls.crt: tls.crt:"},                 // "hello": no PEM
+        {test::kTestCertBase64, "aGVsbG8=", "data.tls.key: tls.key:"},
+        {test::kTestCertBase64, test::kOtherKeyBase64, "does not match the certificate"},
+    };
+    for (const Case& c : cases) {
+        k8s::LoadedManifests loaded;
+        k8s::load_manifest_text(tls_secret("shop", c.cert, c.key), "s.yaml", loaded);
+        ASSERT_EQ(loaded.errors.size(), 1u) << c.error;
+        EXPECT_NE(loaded.errors[0].find("Secret demo/shop: "), std::string::npos) << loaded.errors[0];
+        EXPECT_NE(loaded.errors[0].find(c.error), std::string::npos) << loaded.errors[0];
+    }
+    k8s::LoadedManifests opaque;
+    k8s::load_manifest_text("kind: Secret\ntype: Opaque\nmetadata: {name: s}\n", "o.yaml", opaque);
+    EXPECT_TRUE(opaque.errors.empty());
+    EXPECT_TRUE(opaque.objects.empty());
+}
+
+}  // namespace
+}  // namespace xgress::agent::model
