@@ -22,10 +22,12 @@ int main(int argc, char** argv) {
     CLI::App app{"xgress-proxy: io_uring HTTP/1.1 reverse proxy"};
     xgress::ProxyOptions options;
     options.workers = std::max(1u, std::thread::hardware_concurrency());
+    options.admin = "127.0.0.1:10254";
     std::string control_socket;
     std::string snapshot_file;
     std::string log_level = "info";
     app.add_option("--listen", options.listen, "Address the HTTP listener binds (ADDR:PORT)")->capture_default_str();
+    app.add_option("--admin", options.admin, "Admin listener for /healthz /readyz /metrics /config (ADDR:PORT, \"\" = off)")->capture_default_str();
     app.add_option("--workers", options.workers, "Worker threads, one io_uring each (default: CPUs)");
     app.add_option("--control-socket", control_socket, "Agent control socket (unix stream)");
     app.add_option("--snapshot-file", snapshot_file, "Serve this routing snapshot (JSON) instead of/before the agent's");
@@ -38,6 +40,8 @@ int main(int argc, char** argv) {
     app.add_option("--upstream-send-timeout-ms", w.route_defaults.send_timeout_ms, "Longest stall writing to an upstream (504)")->capture_default_str();
     app.add_option("--upstream-read-timeout-ms", w.route_defaults.read_timeout_ms, "Longest wait for upstream response bytes (504)")->capture_default_str();
     app.add_option("--upstream-idle-timeout-ms", w.upstream_idle_timeout_ms, "Pooled upstream connections close after")->capture_default_str();
+    app.add_option("--upstream-max-idle", w.max_idle_per_endpoint, "Idle upstream keep-alive connections kept per endpoint and worker")->capture_default_str();
+    app.add_option("--tunnel-idle-timeout-ms", w.tunnel_idle_timeout_ms, "WebSocket / L4 tunnels with no byte either way close after")->capture_default_str();
     app.add_option("--max-body-bytes", w.route_defaults.max_body_bytes, "Request body limit, 0 = none (413)")->capture_default_str();
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
@@ -57,6 +61,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     spdlog::info("listening on {} with {} workers", options.listen, options.workers);
+    if (!options.admin.empty()) spdlog::info("admin listener on {}", options.admin);
 
     if (!snapshot_file.empty()) {
         std::ifstream in(snapshot_file);

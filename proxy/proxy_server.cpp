@@ -30,6 +30,17 @@ std::expected<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(cons
         server->workers_.push_back(std::make_unique<io::Worker>(i, server->listeners_[i], options.worker));
         server->workers_.back()->start();
     }
+    server->worker_count_ = workers;
+    if (!options.admin.empty()) {
+        ProxyServer* self = server.get();
+        admin::AdminSource source{
+            .metrics = [self] { return admin::MetricsInput{self->stats(), self->applied_version(), self->worker_count_}; },
+            .ready = [self] { return self->ready(); },
+            .config = [self] { return self->applied(); }};
+        auto a = admin::AdminServer::start(options.admin, std::move(source));
+        if (!a) return std::unexpected(a.error());
+        server->admin_ = std::move(*a);
+    }
     return server;
 }
 
@@ -39,7 +50,27 @@ std::expected<void, std::string> ProxyServer::apply(const snapshot::Snapshot& sn
     auto table = router::RouteTable::build(snap);
     if (!table) return std::unexpected(table.error());
     for (auto& w : workers_) w->snapshot_slot().publish(*table);
+    std::string json = snapshot::encode(snap);  // off the data path, once per snapshot
+    std::lock_guard lock(applied_mutex_);
+    applied_version_ = snap.version;
+    applied_json_ = std::move(json);
+    ready_ = true;
     return {};
+}
+
+bool ProxyServer::ready() const {
+    std::lock_guard lock(applied_mutex_);
+    return ready_;
+}
+
+std::uint64_t ProxyServer::applied_version() const {
+    std::lock_guard lock(applied_mutex_);
+    return applied_version_;
+}
+
+std::pair<std::uint64_t, std::string> ProxyServer::applied() const {
+    std::lock_guard lock(applied_mutex_);
+    return {applied_version_, applied_json_};
 }
 
 io::StatsTotals ProxyServer::stats() const {
@@ -49,6 +80,7 @@ io::StatsTotals ProxyServer::stats() const {
 }
 
 void ProxyServer::stop() {
+    admin_.reset();  // its callbacks read the workers
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->wait();
     workers_.clear();

@@ -5,9 +5,11 @@
 
 #include <expected>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "admin/admin_server.h"
 #include "io/worker.h"
 #include "xgress/snapshot.h"
 
@@ -17,6 +19,9 @@ struct ProxyOptions {
     std::string listen = "127.0.0.1:10080";  // port 0 picks a free port (tests)
     unsigned workers = 1;
     io::WorkerOptions worker;
+    // Admin listener (admin/admin_server.h) address; "" = none. The binary's
+    // flag defaults to 127.0.0.1:10254; in-process users opt in.
+    std::string admin;
 };
 
 class ProxyServer {
@@ -34,6 +39,12 @@ public:
     // The socket announced to the agent (any member of the SO_REUSEPORT group will do).
     int announced_listener() const { return listeners_.front(); }
     const std::string& listen_address() const { return listen_; }
+    // The admin listener's port, 0 when there is none.
+    int admin_port() const { return admin_ ? admin_->port() : 0; }
+    bool ready() const;
+    std::uint64_t applied_version() const;
+    // Version and JSON (snapshot codec) of the applied snapshot; "" before one.
+    std::pair<std::uint64_t, std::string> applied() const;
 
 private:
     ProxyServer() = default;
@@ -41,6 +52,12 @@ private:
     int port_ = 0;
     std::vector<int> listeners_;
     std::vector<std::unique_ptr<io::Worker>> workers_;
+    mutable std::mutex applied_mutex_;  // admin thread vs. apply(); never taken by workers
+    std::uint64_t applied_version_ = 0;
+    std::string applied_json_;
+    bool ready_ = false;
+    unsigned worker_count_ = 0;
+    std::unique_ptr<admin::AdminServer> admin_;  // declared last: stopped first
 };
 
 }  // namespace xgress

@@ -36,6 +36,7 @@ std::string_view reason_phrase(int status) {
         case 200: return "OK";
         case 400: return "Bad Request";
         case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
         case 408: return "Request Timeout";
         case 413: return "Content Too Large";
         case 431: return "Request Header Fields Too Large";
@@ -71,8 +72,28 @@ void write_request_head(std::string& out, const RequestHead& req, const Forwardi
     append_header(out, "X-Real-IP", info.client_ip);
     append_header(out, "X-Forwarded-Proto", info.proto);
     if (!req.host.empty()) append_header(out, "X-Forwarded-Host", req.host);
+    if (!req.upgrade.empty()) {
+        append_header(out, "Upgrade", req.upgrade);
+        out.append("Connection: upgrade\r\n");
+    }
     if (http10) out.append("Connection: keep-alive\r\n");
     out.append("\r\n");
+}
+
+void write_upgrade_response_head(std::string& out, const ResponseHead& resp) {
+    out.append("HTTP/1.1");
+    out.append(resp.status_line.substr(8));
+    out.append("\r\n");
+    for (std::size_t i = 0; i < resp.header_count; ++i) {
+        const Header& h = resp.headers[i];
+        if (iequals(h.name, "upgrade")) {
+            append_header(out, h.name, h.value);
+            continue;
+        }
+        if (dropped(h.name, resp.connection)) continue;
+        append_header(out, h.name, h.value);
+    }
+    out.append("Connection: upgrade\r\n\r\n");
 }
 
 void write_response_head(std::string& out, const ResponseHead& resp, Version client_version, bool client_keep_alive) {

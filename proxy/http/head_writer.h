@@ -1,7 +1,8 @@
 // Writes the heads the proxy sends on: the request head to the upstream and
 // the response head back to the client. Both drop hop-by-hop headers (and any
 // header the Connection header names) and state the proxy's own connection
-// intent; the upstream request gets X-Forwarded-For/-Proto/-Host and
+// intent (an Upgrade request keeps its Upgrade header and says
+// "Connection: upgrade"); the upstream request gets X-Forwarded-For/-Proto/-Host and
 // X-Real-IP set by the proxy (incoming copies are dropped, since a client
 // could forge them). Transfer-Encoding is kept: bodies are forwarded verbatim.
 #pragma once
@@ -24,6 +25,10 @@ struct ForwardingInfo {
 // as HTTP/1.0 (so the upstream never answers them chunked) with an explicit
 // keep-alive; everyone else as HTTP/1.1.
 void write_request_head(std::string& out, const RequestHead& req, const ForwardingInfo& info);
+
+// Appends the 101 Switching Protocols head for the client: hop-by-hop headers
+// dropped as usual, except the Upgrade header, and "Connection: upgrade".
+void write_upgrade_response_head(std::string& out, const ResponseHead& resp);
 
 // Appends the client response head to `out`. `client_keep_alive` decides the
 // Connection header the client sees.

@@ -72,8 +72,9 @@ ParseResult RequestParser::parse(std::string_view buf, RequestHead& head) {
     bool have_host = false, have_cl = false, have_te = false;
     head.host = {};
     head.connection = {};
+    head.upgrade = {};
     head.content_length = 0;
-    std::string_view te;
+    std::string_view te, upgrade;
     for (std::size_t i = 0; i < head.header_count; ++i) {
         const Header& h = head.headers[i];
         if (iequals(h.name, "host")) {
@@ -93,6 +94,8 @@ ParseResult RequestParser::parse(std::string_view buf, RequestHead& head) {
         } else if (iequals(h.name, "connection")) {
             if (!head.connection.empty()) return ParseResult::error(400, "duplicate Connection");
             head.connection = h.value;
+        } else if (iequals(h.name, "upgrade")) {
+            upgrade = h.value;
         }
     }
     for (char c : head.host)
@@ -115,6 +118,12 @@ ParseResult RequestParser::parse(std::string_view buf, RequestHead& head) {
         head.keep_alive = !list_contains_token(head.connection, "close");
     else
         head.keep_alive = list_contains_token(head.connection, "keep-alive");
+
+    // Only a bodiless 1.1 GET may switch protocols (RFC 9110 7.8; WebSocket is
+    // a GET): anything else is forwarded with Upgrade stripped as hop-by-hop.
+    if (!upgrade.empty() && head.version == Version::Http11 && head.method == "GET" &&
+        head.body == BodyKind::None && list_contains_token(head.connection, "upgrade"))
+        head.upgrade = upgrade;
 
     // Path for routing: origin-form, or absolute-form (whose authority wins over Host).
     std::string_view path = head.target;

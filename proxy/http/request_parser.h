@@ -29,6 +29,9 @@ struct RequestHead {
     BodyKind body = BodyKind::None;
     std::uint64_t content_length = 0;
     std::string_view connection;  // raw Connection header value (names more hop-by-hop headers)
+    // Upgrade header value when the request asks to switch protocols (an
+    // HTTP/1.1 GET without a body whose Connection lists "upgrade"); else empty.
+    std::string_view upgrade;
     std::size_t head_length = 0;  // bytes of the head, including skipped leading empty lines
     std::size_t header_count = 0;
     std::array<Header, kMaxHeaders> headers;

@@ -56,9 +56,10 @@ struct Session : Stream {
     // passthrough frontend, or a connection after a 101 Upgrade).
     enum class State : std::uint8_t { ReadHead, RequestBody, AwaitResponse, Tunnel };
     // What read_deadline_ms guards: waiting for the next request (idle
-    // keep-alive, closed silently), for the rest of a started head (408), or
-    // for more of the request body (408 while no response has started).
-    enum class Timer : std::uint8_t { None, Idle, Header, Body };
+    // keep-alive, closed silently), for the rest of a started head (408),
+    // for more of the request body (408 while no response has started), or
+    // for any byte through a tunnel (closed silently).
+    enum class Timer : std::uint8_t { None, Idle, Header, Body, Tunnel };
     State state = State::ReadHead;
     Timer timer = Timer::None;
     Upstream* up = nullptr;
@@ -76,6 +77,7 @@ struct Session : Stream {
     bool replay_ok = false;      // `replay` holds everything sent upstream for this request
     bool idempotent = false;     // method allows a retry after bytes reached an upstream
     bool retried = false;        // one retry per request
+    bool upgrade = false;        // the request asked to switch protocols (a 101 may start a tunnel)
     std::uint32_t backend = 0;   // route target in the picker's table
     std::uint64_t picker_epoch = 0;
     std::uint64_t body_received = 0;  // for the body limit (413)

@@ -106,6 +106,7 @@ void Worker::start_request(Session& s) {
     s.picker_epoch = picker_.epoch();
     s.idempotent = idempotent_method(req.method);
     s.retried = false;
+    s.upgrade = !req.upgrade.empty();
     s.replay_ok = true;
     s.body_received = 0;
     s.replay.clear();
@@ -223,7 +224,13 @@ void Worker::drive_upstream(Upstream& u) {
         }
         if (u.resp.status >= 100 && u.resp.status < 200) {
             if (u.resp.status == 101) {
-                upstream_failed(u, "protocol upgrade not supported", UpstreamFailure::Protocol);
+                // Only an answer to an Upgrade request whose body is done
+                // (it has none) may switch; anything else is a broken upstream.
+                if (!s->upgrade || s->state != Session::State::AwaitResponse) {
+                    upstream_failed(u, "unsolicited 101", UpstreamFailure::Protocol);
+                    return;
+                }
+                start_upgraded_tunnel(*s, u);
                 return;
             }
             // Interim responses (100 Continue, 103) pass through to 1.1 clients.

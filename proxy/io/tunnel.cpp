@@ -1,6 +1,7 @@
 // Byte tunnels between a client and an upstream: L4 passthrough frontends
-// (snapshot `frontends` with protocol tcp) and, later, connections after a
-// 101 Switching Protocols. Bytes move as they arrive, with the same
+// (snapshot `frontends` with protocol tcp) and connections after a 101
+// Switching Protocols (WebSocket). A tunnel with no byte either way for
+// tunnel_idle_timeout_ms is closed. Bytes move as they arrive, with the same
 // backpressure as HTTP bodies (update_*_recv stop reading a side whose peer
 // has high_water bytes queued). Half-close is honoured: one side's EOF
 // becomes shutdown(SHUT_WR) towards the other once everything before it was
@@ -9,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/head_writer.h"
 #include "io/worker.h"
 
 namespace xgress::io {
@@ -22,7 +24,7 @@ bool Worker::start_tcp_frontend(Session& s) {
     const router::FrontendTarget* f = table_->frontend(reinterpret_cast<const sockaddr*>(&local));
     if (!f || f->protocol != snapshot::FrontendProtocol::Tcp) return true;  // HTTP
     s.state = Session::State::Tunnel;
-    set_session_timer(s, Session::Timer::None, 0);
+    set_session_timer(s, Session::Timer::Tunnel, options_.tunnel_idle_timeout_ms);
     s.backend = f->backend;
     s.policy = table_->backends()[f->backend].policy.resolve(options_.route_defaults);
     const std::uint32_t endpoint = picker_.pick(f->backend, now_ms_);
@@ -44,6 +46,25 @@ bool Worker::start_tcp_frontend(Session& s) {
     return true;
 }
 
+// The upstream answered 101 to an Upgrade request: relay its head, then both
+// connections carry opaque bytes until one side closes. Bytes that followed
+// either head (client data sent early, the server's first frame) go first.
+void Worker::start_upgraded_tunnel(Session& s, Upstream& u) {
+    u.head_done = true;
+    picker_.report_success(u.picker_epoch, u.backend, u.endpoint);
+    http::write_upgrade_response_head(s.out, u.resp);
+    u.in.erase(0, u.resp.head_length);
+    s.response_started = true;
+    s.replay_ok = false;  // bytes through a tunnel are never replayed
+    s.keep_alive = false;
+    s.state = Session::State::Tunnel;
+    set_upstream_timer(u, Upstream::Timer::None, 0);  // the tunnel timer (on the session) takes over
+    set_session_timer(s, Session::Timer::Tunnel, options_.tunnel_idle_timeout_ms);
+    flush(s, Op::ClientSend);
+    pump_tunnel(s);
+    if (!s.closing) update_client_recv(s);
+}
+
 void Worker::pump_tunnel(Session& s) {
     if (s.closing) return;
     Upstream* u = s.up;
@@ -51,6 +72,8 @@ void Worker::pump_tunnel(Session& s) {
         close_session(s);
         return;
     }
+    if (!s.in.empty() || !u->in.empty())
+        set_session_timer(s, Session::Timer::Tunnel, options_.tunnel_idle_timeout_ms);
     if (!s.in.empty()) {
         // Once bytes flow, a failed upstream can no longer be replaced.
         s.replay_ok = false;

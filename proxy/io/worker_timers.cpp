@@ -8,6 +8,7 @@
 //   client idle keep-alive    close silently
 //   client header / body      408 (when no response started), then close
 //   client send stall         close
+//   tunnel idle (either way)  close both sides
 //   upstream connect          passive-health failure, retry elsewhere or 504
 //   upstream send / read      504 (when no response started), else close
 //   pooled upstream idle      close
@@ -86,6 +87,10 @@ void Worker::expire_session(Session& s) {
     switch (s.timer) {
         case Session::Timer::None:
         case Session::Timer::Idle:
+            close_session(s);
+            return;
+        case Session::Timer::Tunnel:
+            spdlog::debug("client {}: tunnel idle timeout", s.client_ip);
             close_session(s);
             return;
         case Session::Timer::Header:

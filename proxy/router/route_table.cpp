@@ -45,6 +45,16 @@ std::uint32_t RouteTable::route(std::string_view host, std::string_view path) co
             std::uint32_t b = it->second.match(path);
             if (b != kNoBackend) return b;
         }
+        // One label, then the suffix: ".example.com". An empty first label
+        // (".example.com" as Host) is not a match.
+        std::size_t dot = h.find('.');
+        if (!wildcards_.empty() && dot != std::string_view::npos && dot > 0) {
+            auto w = wildcards_.find(h.substr(dot));
+            if (w != wildcards_.end()) {
+                std::uint32_t b = w->second.match(path);
+                if (b != kNoBackend) return b;
+            }
+        }
     }
     std::uint32_t b = any_host_.match(path);
     return b != kNoBackend ? b : default_backend_;
@@ -134,7 +144,12 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
     for (const auto& vh : snap.virtual_hosts) {
         char buf[256];
         std::string host(normalize_host(vh.host, buf, sizeof buf));
-        HostRules& rules = vh.host.empty() ? table->any_host_ : table->hosts_[host];
+        HostRules* target = &table->any_host_;
+        if (host.starts_with("*.") && host.size() > 2)
+            target = &table->wildcards_[host.substr(1)];  // key ".example.com"
+        else if (!vh.host.empty())
+            target = &table->hosts_[host];
+        HostRules& rules = *target;
         for (const auto& r : vh.routes) {
             auto b = lookup(r.backend);
             if (!b) return std::unexpected(b.error());
@@ -150,6 +165,8 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
     auto by_length = [](const PrefixRule& a, const PrefixRule& b) { return a.prefix.size() > b.prefix.size(); };
     std::stable_sort(table->any_host_.prefixes.begin(), table->any_host_.prefixes.end(), by_length);
     for (auto& [_, rules] : table->hosts_)
+        std::stable_sort(rules.prefixes.begin(), rules.prefixes.end(), by_length);
+    for (auto& [_, rules] : table->wildcards_)
         std::stable_sort(rules.prefixes.begin(), rules.prefixes.end(), by_length);
     if (!snap.default_backend.empty()) {
         auto b = lookup(snap.default_backend);

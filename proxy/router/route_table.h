@@ -3,8 +3,11 @@
 // workers (a new snapshot builds a new table; workers swap their pointer).
 //
 // Matching: the request's Host (lower-cased, port stripped) is looked up by
-// exact hash; its rules are tried first, then the host-less ("") rules, then
-// default_backend; nothing left means 404. Within one host an Exact path beats
+// exact hash; its rules are tried first, then those of a wildcard host
+// ("*.example.com" matches exactly one extra label: "a.example.com", never
+// "example.com" or "a.b.example.com"), then the host-less ("") rules, then
+// default_backend; nothing left means 404. A host that matches but has no rule
+// for the path falls through to the next level in that order. Within one host an Exact path beats
 // any Prefix, and the longest Prefix wins. Prefixes match whole path elements:
 // "/foo" matches "/foo", "/foo/" and "/foo/bar", never "/foobar".
 #pragma once
@@ -80,6 +83,9 @@ private:
     };
 
     std::unordered_map<std::string, HostRules, StringHash, std::equal_to<>> hosts_;
+    // "*.example.com" is stored under ".example.com" so a lookup is the request
+    // host from its first '.' on: no allocation on the request path.
+    std::unordered_map<std::string, HostRules, StringHash, std::equal_to<>> wildcards_;
     HostRules any_host_;
     std::uint32_t default_backend_ = kNoBackend;
     std::vector<BackendTarget> backends_;

@@ -47,3 +47,50 @@ TEST(HeadWriter, LocalResponse) {
     write_local_response(out, 404, true);
     EXPECT_EQ(out, "HTTP/1.1 404 Not Found\r\nServer: xgress\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nNot Found\n");
 }
+
+TEST(HeadWriter, UpgradeRequestKeepsUpgradeAndSaysConnectionUpgrade) {
+    RequestParser p;
+    RequestHead h;
+    std::string in =
+        "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
+        "Sec-WebSocket-Key: k\r\n\r\n";
+    ASSERT_EQ(p.parse(in, h).status, ParseStatus::Complete);
+    EXPECT_EQ(h.upgrade, "websocket");
+    std::string out;
+    write_request_head(out, h, ForwardingInfo{"10.1.2.3", "http", ""});
+    EXPECT_NE(out.find("Sec-WebSocket-Key: k\r\n"), std::string::npos);
+    EXPECT_NE(out.find("Upgrade: websocket\r\nConnection: upgrade\r\n\r\n"), std::string::npos) << out;
+    EXPECT_EQ(out.find("keep-alive"), std::string::npos);
+}
+
+TEST(HeadWriter, UpgradeOnlyForBodilessHttp11Get) {
+    RequestParser p;
+    RequestHead h;
+    for (const char* in : {"POST /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+                           "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n"
+                           "Content-Length: 3\r\n\r\n",
+                           "GET /ws HTTP/1.0\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+                           "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n"}) {
+        p.reset();
+        ASSERT_EQ(p.parse(in, h).status, ParseStatus::Complete) << in;
+        EXPECT_TRUE(h.upgrade.empty()) << in;
+        std::string out;
+        write_request_head(out, h, ForwardingInfo{"10.1.2.3", "http", ""});
+        EXPECT_EQ(out.find("Upgrade"), std::string::npos) << out;
+    }
+}
+
+TEST(HeadWriter, SwitchingProtocolsHead) {
+    ResponseParser p;
+    ResponseHead h;
+    ASSERT_EQ(p.parse("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Keep-Alive: 1\r\nSec-WebSocket-Accept: x\r\n\r\n",
+                      false, h)
+                  .status,
+              ParseStatus::Complete);
+    std::string out;
+    write_upgrade_response_head(out, h);
+    EXPECT_EQ(out,
+              "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x\r\n"
+              "Connection: upgrade\r\n\r\n");
+}

@@ -188,7 +188,7 @@ protected:
         ASSERT_TRUE(proxy_->apply(snapshot()));
     }
 
-    virtual ProxyOptions options() { return ProxyOptions{.listen = "127.0.0.1:0", .workers = 2, .worker = {}}; }
+    virtual ProxyOptions options() { return ProxyOptions{.listen = "127.0.0.1:0", .workers = 2, .worker = {}, .admin = ""}; }
 
     virtual snapshot::Snapshot snapshot() {
         snapshot::Snapshot s;
@@ -368,7 +368,7 @@ protected:
         close(hole_fd_);
     }
     ProxyOptions options() override {
-        ProxyOptions o{.listen = "127.0.0.1:0", .workers = 1, .worker = {}};
+        ProxyOptions o{.listen = "127.0.0.1:0", .workers = 1, .worker = {}, .admin = ""};
         o.worker.client_header_timeout_ms = 300;
         o.worker.client_body_timeout_ms = 300;
         o.worker.client_idle_timeout_ms = 300;
@@ -587,5 +587,196 @@ TEST_F(ProxyE2E, TcpFrontendWithoutEndpointsClosesTheConnection) {
     int fd = connect_loopback(proxy_->port());
     char c;
     EXPECT_EQ(recv(fd, &c, 1, 0), 0);
+    close(fd);
+}
+
+namespace {
+
+// A WebSocket-like backend: a GET carrying "Upgrade: websocket" and
+// "Connection: upgrade" gets a 101, a greeting, then every byte echoed until
+// the client closes. A request without both headers gets 426; path /refuse
+// gets a plain 200 even when it asks to upgrade (the request stays HTTP).
+class UpgradeEcho {
+public:
+    UpgradeEcho() {
+        fd_ = listen_loopback(port_);
+        thread_ = std::thread([this] {
+            for (;;) {
+                int c = accept(fd_, nullptr, nullptr);
+                if (c < 0) return;
+                conns_.emplace_back([this, c] { handle(c); });
+            }
+        });
+    }
+    ~UpgradeEcho() {
+        shutdown(fd_, SHUT_RDWR);
+        close(fd_);
+        thread_.join();
+        for (auto& t : conns_) t.join();
+    }
+    int port() const { return port_; }
+
+private:
+    void handle(int c) {
+        timeval tv{5, 0};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        Reader r{c, {}};
+        for (;;) {
+            auto [head, body] = r.message(true);
+            if (head.empty()) break;
+            const bool asks = header_value(head, "upgrade") == "websocket" && header_value(head, "connection") == "upgrade";
+            if (head.starts_with("GET /refuse ")) {
+                send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nrefused");
+                continue;
+            }
+            if (!asks) {
+                send_all(c, "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n");
+                continue;
+            }
+            send_all(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello");
+            send_all(c, r.pending);  // bytes the client sent right behind its head
+            char buf[16384];
+            ssize_t n;
+            while ((n = recv(c, buf, sizeof buf, 0)) > 0) send_all(c, std::string_view(buf, static_cast<std::size_t>(n)));
+            break;
+        }
+        close(c);
+    }
+
+    int fd_ = -1;
+    int port_ = 0;
+    std::thread thread_;
+    std::vector<std::thread> conns_;
+};
+
+constexpr std::string_view kUpgradeRequest =
+    "GET /chat HTTP/1.1\r\nHost: ws.test\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+
+std::string read_exactly(Reader& r, std::size_t n) {
+    while (r.pending.size() < n)
+        if (!r.fill()) break;
+    std::string out = r.pending.substr(0, n);
+    r.pending.erase(0, out.size());
+    return out;
+}
+
+snapshot::Snapshot with_ws(snapshot::Snapshot s, const UpgradeEcho& ws) {
+    s.version += 10;
+    s.backends.push_back({"ws", {{"127.0.0.1", static_cast<std::uint16_t>(ws.port())}}});
+    s.virtual_hosts.push_back({"ws.test", {{"/", snapshot::PathMatch::Prefix, "ws"}}});
+    return s;
+}
+
+}  // namespace
+
+TEST_F(ProxyE2E, WebSocketUpgradeBecomesATunnel) {
+    UpgradeEcho ws;
+    ASSERT_TRUE(proxy_->apply(with_ws(snapshot(), ws)));
+    std::this_thread::sleep_for(50ms);
+    int fd = connect_loopback(proxy_->port());
+    ASSERT_GE(fd, 0);
+    Reader r{fd, {}};
+    send_all(fd, std::string(kUpgradeRequest) + "early");  // a first frame right behind the head
+    std::size_t end;
+    while ((end = r.pending.find("\r\n\r\n")) == std::string::npos) ASSERT_TRUE(r.fill());
+    std::string head = r.pending.substr(0, end + 2);
+    r.pending.erase(0, end + 4);
+    EXPECT_EQ(status(head), 101) << head;
+    EXPECT_EQ(header_value(head, "upgrade"), "websocket");
+    EXPECT_EQ(header_value(head, "connection"), "upgrade");
+    EXPECT_EQ(read_exactly(r, 10), "helloearly");
+    std::string big(300000, 'w');
+    for (std::size_t i = 0; i < big.size(); i += 977) big[i] = static_cast<char>('a' + i % 26);
+    std::thread writer([&] { send_all(fd, big); });
+    EXPECT_EQ(read_exactly(r, big.size()), big) << "bytes echoed through the tunnel both ways";
+    writer.join();
+    shutdown(fd, SHUT_WR);  // the backend sees EOF, closes, and the proxy passes that on
+    char c;
+    EXPECT_EQ(recv(fd, &c, 1, 0), 0);
+    close(fd);
+}
+
+TEST_F(ProxyE2E, UpgradeRefusedByUpstreamStaysHttp) {
+    UpgradeEcho ws;
+    ASSERT_TRUE(proxy_->apply(with_ws(snapshot(), ws)));
+    std::this_thread::sleep_for(50ms);
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    std::string req(kUpgradeRequest);
+    req.replace(req.find("/chat"), 5, "/refuse");
+    send_all(fd, req);
+    auto [head, body] = r.message();
+    EXPECT_EQ(status(head), 200) << head;
+    EXPECT_EQ(body, "refused");
+    // Still an HTTP connection: a plain request without Upgrade goes through as such.
+    auto [head2, body2] = request(fd, r, "ws.test", "/plain");
+    EXPECT_EQ(status(head2), 426) << "no Upgrade header is sent for a plain request";
+    EXPECT_EQ(status(request(fd, r, "a.test", "/x").first), 200);
+    close(fd);
+}
+
+TEST_F(ProxyE2E, UnsolicitedSwitchingProtocolsIs502) {
+    // An upstream that answers 101 to a request that did not ask to upgrade.
+    int port = 0;
+    int lfd = listen_loopback(port);
+    std::thread rogue([lfd] {
+        int c = accept(lfd, nullptr, nullptr);
+        if (c < 0) return;
+        char buf[4096];
+        recv(c, buf, sizeof buf, 0);
+        send_all(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n");
+        std::this_thread::sleep_for(200ms);
+        close(c);
+    });
+    auto s = snapshot();
+    s.version = 20;
+    s.backends.push_back({"rogue", {{"127.0.0.1", static_cast<std::uint16_t>(port)}}});
+    s.virtual_hosts.push_back({"rogue.test", {{"/", snapshot::PathMatch::Prefix, "rogue"}}});
+    ASSERT_TRUE(proxy_->apply(s));
+    std::this_thread::sleep_for(50ms);
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    EXPECT_EQ(status(request(fd, r, "rogue.test", "/").first), 502);
+    close(fd);
+    rogue.join();
+    close(lfd);
+}
+
+namespace {
+
+class ProxyTunnelTimeout : public ProxyE2E {
+protected:
+    ProxyOptions options() override {
+        ProxyOptions o{.listen = "127.0.0.1:0", .workers = 1, .worker = {}, .admin = ""};
+        o.worker.tunnel_idle_timeout_ms = 300;
+        o.worker.timer_tick_ms = 20;
+        return o;
+    }
+};
+
+}  // namespace
+
+TEST_F(ProxyTunnelTimeout, IdleTunnelIsClosedButBusyOneIsNot) {
+    UpgradeEcho ws;
+    ASSERT_TRUE(proxy_->apply(with_ws(snapshot(), ws)));
+    std::this_thread::sleep_for(50ms);
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    send_all(fd, kUpgradeRequest);
+    std::size_t end;
+    while ((end = r.pending.find("\r\n\r\n")) == std::string::npos) ASSERT_TRUE(r.fill());
+    EXPECT_EQ(status(r.pending), 101);
+    r.pending.erase(0, end + 4);
+    EXPECT_EQ(read_exactly(r, 5), "hello");
+    for (int i = 0; i < 8; ++i) {  // 8 x 100 ms of traffic: longer than the timeout, never idle that long
+        std::this_thread::sleep_for(100ms);
+        send_all(fd, "x");
+        ASSERT_EQ(read_exactly(r, 1), "x") << "round " << i;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    char c;
+    EXPECT_EQ(recv(fd, &c, 1, 0), 0) << "closed after the idle timeout";
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
     close(fd);
 }

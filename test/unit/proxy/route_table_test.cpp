@@ -127,3 +127,56 @@ TEST(RouteTable, NoFrontendsMeansEveryConnectionIsHttp) {
     EXPECT_FALSE((*t)->has_frontends());
     EXPECT_EQ(frontend(**t, "127.0.0.1", 80), "none");
 }
+
+namespace {
+
+snapshot::Snapshot make_wildcards() {
+    snapshot::Snapshot s;
+    s.version = 4;
+    for (const char* name : {"exact", "wild", "wildapi", "any", "def", "deep"})
+        s.backends.push_back({name, {{"10.0.0.1", 80}}});
+    s.virtual_hosts.push_back({"a.example.com", {{"/only", PathMatch::Prefix, "exact"}}});
+    s.virtual_hosts.push_back({"*.Example.com", {{"/", PathMatch::Prefix, "wild"}, {"/api", PathMatch::Exact, "wildapi"}}});
+    s.virtual_hosts.push_back({"*.b.example.com", {{"/deep", PathMatch::Prefix, "deep"}}});
+    s.virtual_hosts.push_back({"", {{"/any", PathMatch::Prefix, "any"}}});
+    s.default_backend = "def";
+    return s;
+}
+
+}  // namespace
+
+TEST(RouteTable, WildcardMatchesExactlyOneLabel) {
+    auto t = router::RouteTable::build(make_wildcards());
+    ASSERT_TRUE(t) << t.error();
+    EXPECT_EQ(route(**t, "x.example.com", "/page"), "wild");
+    EXPECT_EQ(route(**t, "X.EXAMPLE.COM:443", "/api"), "wildapi") << "case and port are normalised first";
+    EXPECT_EQ(route(**t, "example.com", "/page"), "def") << "the bare suffix is not covered";
+    EXPECT_EQ(route(**t, "example.com", "/any"), "any");
+    EXPECT_EQ(route(**t, ".example.com", "/page"), "def") << "an empty label is not a label";
+    EXPECT_EQ(route(**t, "a.b.example.com", "/page"), "def") << "two extra labels do not match *.example.com";
+    EXPECT_EQ(route(**t, "a.b.example.com", "/deep/x"), "deep") << "but they match *.b.example.com";
+    EXPECT_EQ(route(**t, "b.example.com", "/deep"), "wild") << "*.b.example.com needs a label before b";
+    EXPECT_EQ(route(**t, "xexample.com", "/page"), "def");
+}
+
+TEST(RouteTable, ExactHostBeatsWildcardAndFallsThroughToIt) {
+    auto t = router::RouteTable::build(make_wildcards());
+    ASSERT_TRUE(t) << t.error();
+    EXPECT_EQ(route(**t, "a.example.com", "/only/x"), "exact") << "exact host first";
+    EXPECT_EQ(route(**t, "a.example.com", "/other"), "wild") << "no exact-host path: the wildcard's rules";
+    EXPECT_EQ(route(**t, "a.example.com", "/api"), "wildapi");
+}
+
+TEST(RouteTable, WildcardFallsThroughToHostlessThenDefault) {
+    snapshot::Snapshot s = make_wildcards();
+    s.virtual_hosts[1].routes = {{"/w", PathMatch::Prefix, "wild"}};
+    auto t = router::RouteTable::build(s);
+    ASSERT_TRUE(t) << t.error();
+    EXPECT_EQ(route(**t, "x.example.com", "/w/1"), "wild");
+    EXPECT_EQ(route(**t, "x.example.com", "/any"), "any") << "wildcard without the path: host-less rules";
+    EXPECT_EQ(route(**t, "x.example.com", "/nothing"), "def") << "then the default backend";
+    s.default_backend.clear();
+    auto t2 = router::RouteTable::build(s);
+    ASSERT_TRUE(t2);
+    EXPECT_EQ(route(**t2, "x.example.com", "/nothing"), "404");
+}

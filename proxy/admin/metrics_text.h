@@ -1,0 +1,21 @@
+// Renders the proxy's counters in the Prometheus text exposition format
+// (version 0.0.4): one HELP and TYPE line per metric family, names prefixed
+// xgress_proxy_. Pure: the admin server passes a sum taken from the workers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "io/worker_stats.h"
+
+namespace xgress::admin {
+
+struct MetricsInput {
+    io::StatsTotals totals;
+    std::uint64_t snapshot_version = 0;  // 0: no snapshot applied yet
+    unsigned workers = 0;
+};
+
+std::string render_metrics(const MetricsInput& in);
+
+}  // namespace xgress::admin
