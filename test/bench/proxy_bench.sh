@@ -1,0 +1,440 @@
+#!/usr/bin/env bash
+# proxy_bench.sh — xgress-proxy vs nginx vs HAProxy as HTTP/1.1 keep-alive
+# reverse proxies in front of the same nginx backend. Prints requests/s,
+# p50/p99 latency and the ratios xgress/nginx and xgress/haproxy (median of
+# the per-round ratios, min–max spread). A benchmark, not a test: it asserts
+# nothing about timing. Needs root (it creates a private network namespace).
+#
+#   sudo test/bench/proxy_bench.sh [--build DIR] [--quick] [--duration S]
+#        [--rounds N] [--conns "64 256"] [--bodies "small 16k"]
+#        [--load-cpu 0] [--proxy-cpu 1] [--work] [--work-only]
+#
+# Layout (see /work/shared/benchmarking.md): everything runs on loopback in a
+# namespace this script creates. wrk -t1 is pinned to --load-cpu (default 0);
+# the proxy under test AND the backend nginx are pinned to --proxy-cpu
+# (default 1). Contenders run alternately A B C A B C … for --rounds rounds
+# after a warm-up. /proc/stat idle and steal are recorded around every run;
+# runs whose CPUs were not idle just before they started are marked busy and
+# left out of the "clean" ratios.
+#
+# --work adds a work-per-request phase: callgrind instructions per proxied
+# request (xgress vs nginx vs haproxy, fixed request count with h2load, by
+# the difference of two counts so start-up and shutdown cancel out), and
+# syscalls / io_uring_enter calls per request with perf tracepoints.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build="${XGRESS_BUILD_DIR:-$repo/build}"
+duration=10
+rounds=5
+warmup=2
+conns="64 256"
+bodies="small 16k"
+load_cpu=0
+proxy_cpu=1
+busy_idle=85        # % idle per CPU in the 0.5 s before a run, below = busy
+do_bench=1
+do_work=0
+work_n1=${XGRESS_BENCH_WORK_N1:-3000}
+work_n2=${XGRESS_BENCH_WORK_N2:-15000}
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --build) build=$2; shift 2 ;;
+        --quick) duration=3; rounds=3; warmup=1; shift ;;
+        --duration) duration=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
+        --warmup) warmup=$2; shift 2 ;;
+        --conns) conns=$2; shift 2 ;;
+        --bodies) bodies=$2; shift 2 ;;
+        --load-cpu) load_cpu=$2; shift 2 ;;
+        --proxy-cpu) proxy_cpu=$2; shift 2 ;;
+        --busy-idle) busy_idle=$2; shift 2 ;;
+        --work) do_work=1; shift ;;
+        --work-only) do_work=1; do_bench=0; shift ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+proxy_bin="$build/proxy/xgress-proxy"
+[[ $EUID -eq 0 ]] || { echo "proxy_bench.sh: needs root (netns)" >&2; exit 2; }
+[[ -x $proxy_bin ]] || { echo "missing $proxy_bin (build xgress-proxy, or pass --build)" >&2; exit 2; }
+for tool in wrk nginx haproxy ss taskset ip; do
+    command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
+done
+py=$(command -v /usr/bin/python3 || command -v python3)
+
+ns="xgh9-bench-$$"
+tmp=$(mktemp -d /tmp/xgress-proxy-bench.XXXXXX)
+chmod 755 "$tmp"
+pids=()
+
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    done
+    ip netns del "$ns" 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add "$ns"
+ip netns exec "$ns" ip link set lo up
+in_ns() { ip netns exec "$ns" "$@"; }
+
+backend_port=18000
+declare -A port=([xgress]=18080 [nginx]=18081 [haproxy]=18082)
+declare -A ppid_of=()
+contenders=(xgress nginx haproxy)
+
+# ---------------------------------------------------------------- backend
+mkdir -p "$tmp/backend/www" "$tmp/backend/tmp"
+head -c 100 /dev/zero | tr '\0' 'x' >"$tmp/backend/www/small"
+head -c 16384 /dev/zero | tr '\0' 'y' >"$tmp/backend/www/16k"
+
+# Temp paths and pid/error log under the prefix: nothing touches /var or /etc.
+nginx_common() {
+    local dir=$1
+    cat <<EOF
+user root;
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+worker_rlimit_nofile 8192;
+events { worker_connections 4096; }
+EOF
+}
+nginx_http_common() {
+    local dir=$1
+    cat <<EOF
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    default_type application/octet-stream;
+EOF
+}
+
+{
+    nginx_common "$tmp/backend"
+    echo "http {"
+    nginx_http_common "$tmp/backend"
+    cat <<EOF
+    sendfile on;
+    server {
+        listen 127.0.0.1:$backend_port backlog=4096;
+        root $tmp/backend/www;
+        location / { }
+    }
+}
+EOF
+} >"$tmp/backend/nginx.conf"
+
+# ---------------------------------------------------------------- contenders
+mkdir -p "$tmp/nginx/tmp" "$tmp/haproxy" "$tmp/xgress"
+{
+    nginx_common "$tmp/nginx"
+    echo "http {"
+    nginx_http_common "$tmp/nginx"
+    cat <<EOF
+    upstream backend {
+        server 127.0.0.1:$backend_port;
+        keepalive 512;
+        keepalive_requests 100000000;
+        keepalive_timeout 300s;
+    }
+    server {
+        listen 127.0.0.1:${port[nginx]} backlog=4096;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+} >"$tmp/nginx/nginx.conf"
+
+cat >"$tmp/haproxy/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 8000
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    timeout http-keep-alive 300s
+frontend fe
+    bind 127.0.0.1:${port[haproxy]} backlog 4096
+    default_backend be
+backend be
+    server s1 127.0.0.1:$backend_port
+EOF
+
+cat >"$tmp/xgress/snapshot.json" <<EOF
+{"version": 1,
+ "virtual_hosts": [{"host": "", "routes": [{"path": "/", "match": "prefix", "backend": "bench/backend:80"}]}],
+ "default_backend": "",
+ "frontends": [],
+ "backends": [{"name": "bench/backend:80", "endpoints": [{"address": "127.0.0.1", "port": $backend_port}]}]}
+EOF
+
+# Each command is exec'd by ip netns exec and taskset, so $! is the server.
+start_pinned() {
+    local name=$1; shift
+    ip netns exec "$ns" taskset -c "$proxy_cpu" "$@" >"$tmp/$name.out" 2>&1 &
+    pids+=($!)
+    ppid_of[$name]=$!
+}
+
+wait_port() {
+    local p=$1
+    for _ in $(seq 100); do
+        in_ns ss -Htln "sport = :$p" | grep -q . && return 0
+        sleep 0.05
+    done
+    echo "nothing listens on :$p; logs:" >&2; tail -n 20 "$tmp"/*.out >&2; exit 1
+}
+
+# Every pid of a server: the process (ss names threads by their process) and
+# its descendants (nginx workers).
+pids_of() {
+    local p=$1 child
+    echo "$p"
+    for child in $(cat /proc/"$p"/task/*/children 2>/dev/null); do pids_of "$child"; done
+}
+
+# ESTABLISHED upstream connections (to the backend port) owned by a server.
+upstream_established() {
+    local name=$1 pattern
+    pattern=$(pids_of "${ppid_of[$name]}" | sed 's/^/pid=/; s/$/,/' | paste -sd'|')
+    in_ns ss -Htnp state established "( dport = :$backend_port )" | grep -cE "$pattern" || true
+}
+timewait_to_backend() {
+    in_ns ss -Htn state time-wait "( dport = :$backend_port )" | wc -l
+}
+
+# /proc/stat for cpu0 and cpu1: "idle total steal" each (idle includes iowait).
+stat_snap() {
+    awk '/^cpu[01] / { idle=$5+$6; t=0; for (i=2;i<=NF;i++) t+=$i; printf "%d %d %d ", idle, t, $9 }' /proc/stat
+}
+# idle% cpu0, idle% cpu1, steal% (both CPUs) between two snapshots.
+stat_diff() {
+    echo "$1 $2" | awk '{ d0=$8-$2; d1=$11-$5; if (d0<1) d0=1; if (d1<1) d1=1;
+        printf "%.0f %.0f %.1f", 100*($7-$1)/d0, 100*($10-$4)/d1, 100*(($12-$6)+($9-$3))/(d0+d1) }'
+}
+
+# wrk --latency output -> "rps p50_us p99_us errors requests"
+parse_wrk() {
+    awk '
+        function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000;
+                         if (v ~ /s$/) return (v+0)*1e6; return v+0 }
+        /^ +50%/ { p50=us($2) } /^ +99%/ { p99=us($2) }
+        /requests in/ { reqs=$1 }
+        /Requests\/sec:/ { rps=$2 }
+        /Socket errors:/ { gsub(",", ""); err+=$4+$6+$8+$10 }
+        /Non-2xx/ { err+=$NF }
+        END { printf "%s %.0f %.0f %d %s", rps+0, p50, p99, err, reqs+0 }'
+}
+
+path_of() { [[ $1 == small ]] && echo /small || echo /16k; }
+
+# One measured run; appends a TSV row to results.
+results="$tmp/results.tsv"
+run_one() {
+    local c=$1 body=$2 round=$3 name=$4 d=$5 record=$6
+    local url s0 s1 s2 pre run tw0 tw1 est out
+    url="http://127.0.0.1:${port[$name]}$(path_of "$body")"
+    s0=$(stat_snap); sleep 0.5; s1=$(stat_snap)
+    pre=$(stat_diff "$s0" "$s1")
+    tw0=$(timewait_to_backend)
+    in_ns taskset -c "$load_cpu" wrk -t1 -c"$c" -d"${d}s" --latency "$url" >"$tmp/wrk.out" 2>&1 &
+    local wrk_pid=$!
+    sleep "$(echo "$d" | awk '{print $1/2}')"
+    est=$(upstream_established "$name")
+    wait "$wrk_pid" || true
+    s2=$(stat_snap)
+    run=$(stat_diff "$s1" "$s2")
+    tw1=$(timewait_to_backend)
+    out=$(parse_wrk <"$tmp/wrk.out")
+    [[ $record == 1 ]] || return 0
+    local rps p50 p99 err i0 i1 steal
+    read -r rps p50 p99 err _ <<<"$out"
+    read -r i0 i1 _ <<<"$pre"
+    read -r _ _ steal <<<"$run"
+    local busy=0
+    (( i0 < busy_idle || i1 < busy_idle )) && busy=1
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$c" "$body" "$round" "$name" "$(echo "$out" | tr ' ' '\t')" \
+        "$i0" "$i1" "$steal" "$busy" "$est" "$((tw1 - tw0))" >>"$results"
+    printf '  c=%-3s %-5s r%s %-7s %10s req/s p50 %6s us p99 %7s us  err %s  idle-before %s/%s%%  steal %s%%  upstream-estab %s  tw+%s%s\n' \
+        "$c" "$body" "$round" "$name" "$rps" "$p50" "$p99" "$err" "$i0" "$i1" "$steal" "$est" "$((tw1 - tw0))" \
+        "$([[ $busy == 1 ]] && echo '  BUSY')"
+}
+
+start_all() {
+    start_pinned backend nginx -p "$tmp/backend/" -e "$tmp/backend/error.log" -c "$tmp/backend/nginx.conf"
+    wait_port "$backend_port"
+    start_pinned xgress "$proxy_bin" --listen "127.0.0.1:${port[xgress]}" --workers 1 \
+        --snapshot-file "$tmp/xgress/snapshot.json" --log-level warn
+    start_pinned nginx nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf"
+    start_pinned haproxy haproxy -db -f "$tmp/haproxy/haproxy.cfg"
+    for n in "${contenders[@]}"; do wait_port "${port[$n]}"; done
+    for n in "${contenders[@]}"; do
+        local code
+        code=$(in_ns curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:${port[$n]}/16k")
+        [[ $code == "200 16384" ]] || { echo "$n: GET /16k gave '$code'" >&2; exit 1; }
+    done
+}
+
+# ---------------------------------------------------------------- throughput
+if [[ $do_bench == 1 ]]; then
+    echo "# proxy_bench: $(date -u +%FT%TZ) kernel $(uname -r), $(nproc) CPUs, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# layout: wrk -t1 on cpu$load_cpu; proxy under test + backend nginx on cpu$proxy_cpu; loopback in netns $ns"
+    echo "# ${duration}s runs, $rounds rounds (order: ${contenders[*]}), ${warmup}s warm-up per contender and scenario"
+    echo "# nginx $(nginx -v 2>&1 | sed 's/.*\///'), $(haproxy -v | head -1 | cut -d' ' -f1-3), xgress-proxy $proxy_bin"
+    start_all
+    : >"$results"
+    for c in $conns; do
+        for body in $bodies; do
+            for n in "${contenders[@]}"; do run_one "$c" "$body" 0 "$n" "$warmup" 0; done
+            for r in $(seq "$rounds"); do
+                for n in "${contenders[@]}"; do run_one "$c" "$body" "$r" "$n" "$duration" 1; done
+            done
+        done
+    done
+    echo
+    "$py" - "$results" <<'EOF'
+import sys, statistics as st
+from collections import defaultdict
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+# c body round name rps p50 p99 err reqs idle0 idle1 steal busy estab tw
+by = defaultdict(dict)
+for r in rows:
+    by[(int(r[0]), r[1], int(r[2]))][r[3]] = r
+scen = sorted({(k[0], k[1]) for k in by}, key=lambda s: (s[0], s[1] != "small"))
+def med(xs): return st.median(xs) if xs else float("nan")
+def spread(xs): return f"{min(xs):.2f}-{max(xs):.2f}" if xs else "-"
+print("conns body  | req/s xgress  nginx  haproxy | p50 us x/n/h      | p99 us x/n/h        "
+      "| x/nginx med (min-max) | x/haproxy med (min-max) | clean | p99 x/n med | upstream estab x/n/h | errors")
+for c, body in scen:
+    rounds = [by[(c, body, r)] for r in sorted(k[2] for k in by if k[:2] == (c, body))]
+    full = [r for r in rounds if all(n in r for n in ("xgress", "nginx", "haproxy"))]
+    clean = [r for r in full if not any(r[n][12] == "1" for n in r)]
+    use = clean if len(clean) >= 3 else full
+    f = lambda r, n, i: float(r[n][i])
+    rn = [f(r, "xgress", 4) / f(r, "nginx", 4) for r in use if f(r, "nginx", 4) > 0]
+    rh = [f(r, "xgress", 4) / f(r, "haproxy", 4) for r in use if f(r, "haproxy", 4) > 0]
+    pn = [f(r, "xgress", 6) / f(r, "nginx", 6) for r in use if f(r, "nginx", 6) > 0]
+    m = lambda n, i: med([f(r, n, i) for r in use])
+    est = lambda n: max(int(r[n][13]) for r in full)
+    err = sum(int(r[n][7]) for r in full for n in r)
+    print(f"{c:5d} {body:5s} | {m('xgress',4):12.0f} {m('nginx',4):6.0f} {m('haproxy',4):8.0f} | "
+          f"{m('xgress',5):5.0f}/{m('nginx',5):5.0f}/{m('haproxy',5):5.0f} | "
+          f"{m('xgress',6):6.0f}/{m('nginx',6):6.0f}/{m('haproxy',6):6.0f} | "
+          f"{med(rn):5.2f} ({spread(rn)})  | {med(rh):5.2f} ({spread(rh)})      | "
+          f"{len(clean)}/{len(full)}   | {med(pn):5.2f}       | {est('xgress')}/{est('nginx')}/{est('haproxy')}"
+          f"              | {err}")
+steals = [float(r[11]) for r in rows]
+print(f"\nsteal during runs: median {med(steals):.1f}% max {max(steals):.1f}%; "
+      f"runs that started busy: {sum(r[12] == '1' for r in rows)}/{len(rows)}")
+print("req/s and latencies are medians over the rounds used for the ratios (clean rounds if >= 3, else all);"
+      " 'upstream estab' = max ESTABLISHED proxy->backend connections seen mid-run.")
+EOF
+    echo
+    echo "TIME-WAIT to the backend grew by (per run, max): $(awk -F'\t' '{ if ($15 > m) m = $15 } END { print m+0 }' "$results")"
+    cp "$results" "/tmp/proxy_bench_results.$$.tsv"
+    echo "raw rows: /tmp/proxy_bench_results.$$.tsv"
+fi
+
+[[ $do_work == 1 ]] || exit 0
+
+# ---------------------------------------------------------------- work/request
+# Syscalls per request: perf tracepoints on the running servers during a wrk run.
+if [[ $do_bench == 0 ]]; then start_all; fi
+echo
+echo "# CPU time and syscalls per request (perf task-clock + tracepoints on the proxy only, wrk -c64 small body, ${duration}s)"
+for n in "${contenders[@]}"; do
+    plist=$(pids_of "${ppid_of[$n]}" | paste -sd,)
+    in_ns taskset -c "$load_cpu" wrk -t1 -c64 -d"$((duration + 2))s" "http://127.0.0.1:${port[$n]}/small" >"$tmp/wrk.out" 2>&1 &
+    wrk_pid=$!
+    sleep 1   # perf counts a window inside wrk's run; requests = wrk's rate x window
+    perf stat -x, -e task-clock,raw_syscalls:sys_enter,syscalls:sys_enter_io_uring_enter -p "$plist" \
+        -o "$tmp/perf.out" -- sleep "$duration" 2>/dev/null || true
+    wait "$wrk_pid" || true
+    rps=$(parse_wrk <"$tmp/wrk.out" | cut -d' ' -f1)
+    reqs=$(awk -v r="$rps" -v d="$duration" 'BEGIN { print r * d }')
+    all=$(awk -F, '/raw_syscalls:sys_enter/ { print $1 }' "$tmp/perf.out")
+    uring=$(awk -F, '/sys_enter_io_uring_enter/ { print $1 }' "$tmp/perf.out")
+    cpu_ms=$(awk -F, '/task-clock/ { print $1 }' "$tmp/perf.out")
+    # perf counted over `duration` seconds; wrk's request total spans ~the same window.
+    awk -v n="$n" -v a="$all" -v u="$uring" -v q="$reqs" -v rps="$rps" -v ms="$cpu_ms" 'BEGIN {
+        printf "  %-7s %8.0f req/s  CPU %.2f us/req (user+kernel)  syscalls/req %.2f  io_uring_enter/req %.3f\n",
+               n, rps, ms*1000/q, a/q, u/q }'
+done
+
+# Instructions per request: each proxy under callgrind alone (same backend),
+# h2load sending exactly N requests over 64 keep-alive connections; the
+# difference between N2 and N1 requests cancels start-up and shutdown.
+if command -v valgrind >/dev/null && command -v h2load >/dev/null; then
+    echo
+    echo "# user-space instructions per proxied request (callgrind, h2load --h1 -c64, (I(N2)-I(N1))/(N2-N1), N1=$work_n1 N2=$work_n2, small body)"
+    # Stop the contenders: each gets re-run alone under valgrind.
+    for n in "${contenders[@]}"; do kill "${ppid_of[$n]}"; wait "${ppid_of[$n]}" 2>/dev/null || true; done
+    sed 's/^daemon off;/daemon off;\nmaster_process off;/' "$tmp/nginx/nginx.conf" >"$tmp/nginx/single.conf"
+    declare -A cmd=(
+        [xgress]="$proxy_bin --listen 127.0.0.1:${port[xgress]} --workers 1 --snapshot-file $tmp/xgress/snapshot.json --log-level warn"
+        [nginx]="nginx -p $tmp/nginx/ -e $tmp/nginx/error.log -c $tmp/nginx/single.conf"
+        [haproxy]="haproxy -db -f $tmp/haproxy/haproxy.cfg"
+    )
+    declare -A ipr=()
+    for n in "${contenders[@]}"; do
+        declare -a tot=()
+        for count in "$work_n1" "$work_n2"; do
+            out="$tmp/callgrind.$n.$count"
+            # shellcheck disable=SC2086
+            ip netns exec "$ns" taskset -c "$proxy_cpu" valgrind --tool=callgrind --callgrind-out-file="$out" \
+                ${cmd[$n]} >"$tmp/vg.$n.out" 2>&1 &
+            vg=$!; pids+=("$vg")
+            # Serving (routes applied), not just listening: up to 60 s under valgrind.
+            code=000
+            for _ in $(seq 120); do
+                code=$(in_ns curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:${port[$n]}/small" || true)
+                [[ $code == 200 ]] && break
+                kill -0 "$vg" 2>/dev/null || break
+                sleep 0.5
+            done
+            if [[ $code != 200 ]]; then
+                echo "  $n: not serving under callgrind (last status $code); see below"
+                tail -n 12 "$tmp/vg.$n.out" | sed 's/^/    | /'
+                kill -TERM "$vg" 2>/dev/null || true; wait "$vg" 2>/dev/null || true
+                tot=(); break
+            fi
+            in_ns taskset -c "$load_cpu" h2load --h1 -t1 -c64 -n "$count" \
+                "http://127.0.0.1:${port[$n]}/small" >"$tmp/h2load.out" 2>&1 || true
+            ok=$(awk '/^requests:/ { print $8 }' "$tmp/h2load.out")
+            kill -TERM "$vg"; wait "$vg" 2>/dev/null || true
+            total=$(awk '/^(summary|totals):/ { print $2; exit }' "$out")
+            tot+=("$total")
+            echo "  $n N=$count succeeded=$ok instructions=$total"
+        done
+        if [[ ${#tot[@]} == 2 ]]; then ipr[$n]=$(( (tot[1] - tot[0]) / (work_n2 - work_n1) )); else ipr[$n]=0; fi
+    done
+    echo "  instructions/request (0 = not measured): xgress ${ipr[xgress]}  nginx ${ipr[nginx]}  haproxy ${ipr[haproxy]}"
+    awk -v x="${ipr[xgress]}" -v n="${ipr[nginx]}" -v h="${ipr[haproxy]}" \
+        'BEGIN { if (x > 0 && n > 0 && h > 0) printf "  ratio xgress/nginx %.2f  xgress/haproxy %.2f\n", x/n, x/h }'
+fi
