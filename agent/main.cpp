@@ -50,17 +50,6 @@ void install_signal_handlers() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 
-class DataplaneListenerSink : public push::ListenerSink {
-public:
-    explicit DataplaneListenerSink(dataplane::Dataplane& dataplane) : dataplane_(dataplane) {}
-    std::expected<void, std::string> set_listener(std::uint32_t slot, int socket_fd) override {
-        if (auto set = dataplane_.set_listener(slot, socket_fd); !set) return std::unexpected(set.error().message);
-        return {};
-    }
-
-private:
-    dataplane::Dataplane& dataplane_;
-};
 
 // Reads the directory; errors in it are reported by the reconcile pass.
 std::optional<k8s::LoadedManifests> load_manifests(const std::string& directory) {
@@ -74,13 +63,36 @@ std::optional<k8s::LoadedManifests> load_manifests(const std::string& directory)
 }
 
 // The datapath and the control channel, as the reconcile pass sees them.
+// The datapath is opened on the first pass, once the class parameters'
+// NodePort policy is known, and opened again (same pins, maps kept) when
+// that policy changes: the policy is part of the datapath's settings.
 class NodeTarget : public reconcile::ApplyTarget {
 public:
-    NodeTarget(dataplane::Dataplane* dataplane) : dataplane_(dataplane) {}
+    explicit NodeTarget(dataplane::Options defaults) : defaults_(std::move(defaults)) {}
     void attach(push::ControlServer* server) { server_ = server; }
+    dataplane::Dataplane* dataplane() { return dataplane_ ? &*dataplane_ : nullptr; }
 
+    std::expected<void, std::string> apply_node_port_policy(const std::optional<model::NodePortPolicy>& policy) override {
+        dataplane::Options options = defaults_;
+        if (policy) {  // a class parameter overrides --node-port-range / --unallocated-node-ports
+            options.node_port_min = policy->min;
+            options.node_port_max = policy->max;
+            options.drop_unallocated_node_ports = policy->drop_unallocated;
+        }
+        if (dataplane_ && options.node_port_min == current_.node_port_min &&
+            options.node_port_max == current_.node_port_max &&
+            options.drop_unallocated_node_ports == current_.drop_unallocated_node_ports)
+            return {};
+        auto opened = dataplane::Dataplane::open(options);
+        if (!opened) return std::unexpected(opened.error().message);
+        spdlog::info("dataplane: NodePort range {}-{} from {}", options.node_port_min, options.node_port_max,
+                     policy ? "the IngressClass parameters" : "the command line");
+        dataplane_.emplace(std::move(*opened));
+        current_ = options;
+        return {};
+    }
     std::expected<void, std::string> apply_frontends(const std::vector<dataplane::FrontendSpec>& frontends) override {
-        if (!dataplane_) return {};
+        if (!dataplane_) return std::unexpected(std::string("datapath not open"));
         if (auto applied = dataplane_->apply_frontends(frontends); !applied) return std::unexpected(applied.error().message);
         spdlog::info("dataplane: {} frontends applied", frontends.size());
         return {};
@@ -98,10 +110,27 @@ public:
     }
 
 private:
-    dataplane::Dataplane* dataplane_;
+    dataplane::Options defaults_;
+    dataplane::Options current_;
+    std::optional<dataplane::Dataplane> dataplane_;
     push::ControlServer* server_ = nullptr;
     std::uint64_t pending_version_ = 0;
     std::string pending_payload_;
+};
+
+// Proxy listening sockets go into the SOCKMAP of whichever datapath handle is current.
+class DataplaneListenerSink : public push::ListenerSink {
+public:
+    explicit DataplaneListenerSink(NodeTarget& target) : target_(target) {}
+    std::expected<void, std::string> set_listener(std::uint32_t slot, int socket_fd) override {
+        dataplane::Dataplane* dataplane = target_.dataplane();
+        if (!dataplane) return std::unexpected(std::string("datapath not open"));
+        if (auto set = dataplane->set_listener(slot, socket_fd); !set) return std::unexpected(set.error().message);
+        return {};
+    }
+
+private:
+    NodeTarget& target_;
 };
 
 void log_pass(const reconcile::PassResult& pass, const model::DesiredState& state) {
@@ -158,6 +187,8 @@ struct Flags {
     std::string node_name;        // externalTrafficPolicy: Local; default $NODE_NAME, then the host name
     int debounce_ms = 20;         // quiet time that ends a burst of manifest changes
     int debounce_max_ms = 200;    // ...but never wait longer than this
+    std::string node_port_range = "30000-32767";  // IngressClass parameters override it
+    std::string unallocated_node_ports = "drop";  // drop | pass; ditto
     bool cleanup = false;
     bool dump_endpoints = false;
 };
@@ -169,10 +200,38 @@ std::string default_node_name() {
     return {};
 }
 
+// "MIN-MAX" → the range; false when malformed or empty.
+bool parse_port_range(const std::string& text, std::uint16_t& min, std::uint16_t& max) {
+    unsigned a = 0, b = 0;
+    char tail = 0;
+    if (std::sscanf(text.c_str(), "%u-%u%c", &a, &b, &tail) != 2 || a == 0 || a > b || b > 65535) return false;
+    min = static_cast<std::uint16_t>(a);
+    max = static_cast<std::uint16_t>(b);
+    return true;
+}
+
+// Re-reads what the watcher saw change: only those files, or everything
+// after the kernel dropped events. nullopt: nothing to reconcile.
+std::optional<k8s::LoadedManifests> load_changes(const std::string& directory, k8s::DirectoryWatcher::Changes changes) {
+    if (changes.rescan) {
+        spdlog::info("manifests: inotify queue overflowed; rescanning {}", directory);
+        return load_manifests(directory);
+    }
+    k8s::LoadedManifests partial = k8s::load_manifest_files(directory, changes.names);
+    if (partial.files.empty() && partial.removed.empty() && partial.files_with_errors.empty()) return std::nullopt;
+    spdlog::debug("manifests: re-read {} files, {} removed", partial.files.size(), partial.removed.size());
+    return partial;
+}
+
 int run(const Flags& flags) {
     dataplane::Options options;
     options.pin_root = flags.pin_root;
     options.interfaces = split_list(flags.interfaces);
+    if (!parse_port_range(flags.node_port_range, options.node_port_min, options.node_port_max)) {
+        spdlog::error("--node-port-range must be MIN-MAX with 1 <= MIN <= MAX <= 65535, got \"{}\"", flags.node_port_range);
+        return 2;
+    }
+    options.drop_unallocated_node_ports = flags.unallocated_node_ports == "drop";
 
     if (flags.cleanup) {
         if (auto cleaned = dataplane::Dataplane::cleanup(options); !cleaned) {
@@ -193,6 +252,16 @@ int run(const Flags& flags) {
     settings.publish_name = flags.publish_service.substr(slash + 1);
     settings.node_name = flags.node_name.empty() ? default_node_name() : flags.node_name;
 
+    // Watch before the first read, so a change made while reading is not lost.
+    std::optional<k8s::DirectoryWatcher> watcher;
+    auto rewatch = [&] {
+        auto watched = k8s::DirectoryWatcher::watch(flags.manifests);
+        if (watched) watcher.emplace(std::move(*watched));
+        else watcher.reset();
+        return watched.has_value();
+    };
+    if (!flags.dump_endpoints && !rewatch()) spdlog::warn("manifests: not watching {} for changes yet", flags.manifests);
+
     auto loaded = load_manifests(flags.manifests);
     if (!loaded) return 1;
     if (flags.dump_endpoints) {
@@ -202,20 +271,19 @@ int run(const Flags& flags) {
         return 0;
     }
 
-    auto opened = dataplane::Dataplane::open(options);
-    if (!opened) {
-        spdlog::error("dataplane: {}", opened.error().message);
-        return 1;
-    }
-    dataplane::Dataplane dataplane = std::move(*opened);
-    std::vector<dataplane::IpAddress> node_addresses;
-    refresh_node_addresses(dataplane, node_addresses);
-
-    NodeTarget target(&dataplane);
+    // The first pass opens the datapath (with the NodePort policy it finds).
+    NodeTarget target(options);
     reconcile::Reconciler reconciler(settings, target, initial_version());
     log_pass(reconciler.reconcile(*loaded), reconciler.state());
+    loaded.reset();  // the reconciler keeps what it needs
+    if (!target.dataplane()) {
+        spdlog::error("dataplane: could not be opened");
+        return 1;
+    }
+    std::vector<dataplane::IpAddress> node_addresses;
+    refresh_node_addresses(*target.dataplane(), node_addresses);
 
-    DataplaneListenerSink sink(dataplane);
+    DataplaneListenerSink sink(target);
     auto server = push::ControlServer::listen(flags.control_socket, sink);
     if (!server) {
         spdlog::error("control: {}", server.error());
@@ -225,25 +293,17 @@ int run(const Flags& flags) {
     target.flush();
     spdlog::info("control: listening on {}, node {}", flags.control_socket, settings.node_name);
 
-    std::optional<k8s::DirectoryWatcher> watcher;
-    auto rewatch = [&] {
-        auto watched = k8s::DirectoryWatcher::watch(flags.manifests);
-        if (watched) watcher.emplace(std::move(*watched));
-        else watcher.reset();
-        return watched.has_value();
-    };
-    if (!rewatch()) spdlog::warn("manifests: not watching {} for changes yet", flags.manifests);
-
     using clock = std::chrono::steady_clock;
     auto next_refresh = clock::now() + std::chrono::seconds(1);
     while (!g_stop) {
         const bool changed = (*server)->poll_once(1000, watcher ? watcher->fd() : -1);
         if (g_stop) break;
         if (clock::now() >= next_refresh) {
-            refresh_node_addresses(dataplane, node_addresses);
+            refresh_node_addresses(*target.dataplane(), node_addresses);
             if (!watcher || watcher->directory_gone()) {
                 // The directory was deleted or replaced: keep serving, watch it again once it is back.
                 if (rewatch()) {
+                    watcher->take_changes();  // the full read below covers them
                     spdlog::info("manifests: watching {} again", flags.manifests);
                     if (auto again = load_manifests(flags.manifests)) log_pass(reconciler.reconcile(*again), reconciler.state());
                 }
@@ -257,8 +317,8 @@ int run(const Flags& flags) {
             watcher.reset();
             continue;
         }
-        auto reloaded = load_manifests(flags.manifests);
-        if (!reloaded) continue;  // keep serving the last good state
+        auto reloaded = load_changes(flags.manifests, watcher->take_changes());
+        if (!reloaded) continue;  // nothing we read changed, or the directory is unreadable: keep serving
         const auto started = clock::now();
         const reconcile::PassResult pass = reconciler.reconcile(*reloaded);
         log_pass(pass, reconciler.state());
@@ -291,6 +351,13 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--debounce-max-ms", flags.debounce_max_ms, "Longest a burst of changes may delay reconciling")
         ->check(CLI::Range(0, 60000))
+        ->capture_default_str();
+    app.add_option("--node-port-range", flags.node_port_range,
+                   "Cluster NodePort range MIN-MAX (IngressClass parameters' nodePortRange overrides it)")
+        ->capture_default_str();
+    app.add_option("--unallocated-node-ports", flags.unallocated_node_ports,
+                   "Traffic to an unallocated port in the NodePort range: drop or pass (class parameters override)")
+        ->check(CLI::IsMember({"drop", "pass"}))
         ->capture_default_str();
     auto* cleanup = app.add_flag("--cleanup", flags.cleanup, "Detach and unpin everything, then exit");
     auto* dump = app.add_flag("--dump-endpoints", flags.dump_endpoints,

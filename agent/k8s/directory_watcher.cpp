@@ -9,6 +9,9 @@
 #include <cstring>
 
 namespace xgress::agent::k8s {
+namespace {
+constexpr std::size_t kMaxNames = 65536;
+}  // namespace
 
 std::expected<DirectoryWatcher, std::string> DirectoryWatcher::watch(const std::string& directory) {
     int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -29,6 +32,7 @@ DirectoryWatcher& DirectoryWatcher::operator=(DirectoryWatcher&& other) noexcept
         if (fd_ >= 0) ::close(fd_);
         fd_ = other.fd_;
         gone_ = other.gone_;
+        changes_ = std::move(other.changes_);
         other.fd_ = -1;
     }
     return *this;
@@ -48,10 +52,26 @@ bool DirectoryWatcher::drain() {
         for (ssize_t offset = 0; offset < n;) {
             const auto* event = reinterpret_cast<const inotify_event*>(buffer + offset);
             if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) gone_ = true;
+            if (event->mask & IN_Q_OVERFLOW) changes_.rescan = true;
+            // The name is NUL-padded to `len`; strlen stops at the first NUL.
+            if (event->len > 0 && !changes_.rescan) {
+                changes_.names.insert(std::string(event->name, ::strnlen(event->name, event->len)));
+                // A huge burst (a whole tree copied in) is cheaper to rescan than to track.
+                if (changes_.names.size() > kMaxNames) {
+                    changes_.rescan = true;
+                    changes_.names.clear();
+                }
+            }
             offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
         }
     }
     return any;
+}
+
+DirectoryWatcher::Changes DirectoryWatcher::take_changes() {
+    Changes taken = std::move(changes_);
+    changes_ = Changes{};
+    return taken;
 }
 
 int DirectoryWatcher::wait_until_quiet(int quiet_ms, int max_ms) {

@@ -12,21 +12,42 @@
 namespace xgress::agent::k8s {
 namespace {
 
-bool is_manifest_file(const std::filesystem::directory_entry& entry) {
-    const std::string name = entry.path().filename().string();
+bool has_manifest_name(const std::filesystem::path& path) {
+    const std::string name = path.filename().string();
     if (name.empty() || name.front() == '.') return false;
-    std::error_code ec;
-    if (!entry.is_regular_file(ec)) return false;
-    const std::string ext = entry.path().extension().string();
+    const std::string ext = path.extension().string();
     return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+bool is_manifest_file(const std::filesystem::directory_entry& entry) {
+    std::error_code ec;
+    return has_manifest_name(entry.path()) && entry.is_regular_file(ec);
+}
+
+void add_error(LoadedManifests& out, const std::string& source, std::string line) {
+    out.errors.push_back(std::move(line));
+    out.error_sources.push_back(source);
+    out.files_with_errors.insert(source);
+}
+
+// Reads one file into `out`; false when it could not be read.
+void load_file(const std::filesystem::path& path, LoadedManifests& out) {
+    std::ifstream file(path, std::ios::binary);
+    std::ostringstream text;
+    text << file.rdbuf();
+    if (!file) {
+        add_error(out, path.string(), path.string() + ": cannot read file");
+        return;
+    }
+    out.files.push_back(path.string());
+    load_manifest_text(text.str(), path.string(), out);
 }
 
 void load_document(const YAML::Node& document, const std::string& source, const std::string& where,
                    LoadedManifests& out) {
     auto decoded = decode_object(document);
     if (!decoded) {
-        out.errors.push_back(where + ": " + decoded.error().to_string());
-        out.files_with_errors.insert(source);
+        add_error(out, source, where + ": " + decoded.error().to_string());
         return;
     }
     if (auto* unknown = std::get_if<UnknownKind>(&*decoded)) {
@@ -47,10 +68,9 @@ void load_manifest_text(std::string_view text, const std::string& source, Loaded
         documents = YAML::LoadAll(std::string(text));
     } catch (const YAML::Exception& e) {
         // yaml-cpp counts from 0; editors count from 1.
-        out.errors.push_back(source + ": line " + std::to_string(e.mark.line + 1) + ", column " +
-                             std::to_string(e.mark.column + 1) + ": " + e.msg +
-                             " (file skipped)");
-        out.files_with_errors.insert(source);
+        add_error(out, source,
+                  source + ": line " + std::to_string(e.mark.line + 1) + ", column " +
+                      std::to_string(e.mark.column + 1) + ": " + e.msg + " (file skipped)");
         return;
     }
     for (std::size_t d = 0; d < documents.size(); ++d) {
@@ -62,8 +82,7 @@ void load_manifest_text(std::string_view text, const std::string& source, Loaded
                 const YAML::Node items = document["items"];
                 if (!items.IsDefined() || items.IsNull()) continue;  // an empty List
                 if (!items.IsSequence()) {
-                    out.errors.push_back(where + ": List: items: expected a list");
-                    out.files_with_errors.insert(source);
+                    add_error(out, source, where + ": List: items: expected a list");
                     continue;
                 }
                 for (std::size_t i = 0; i < items.size(); ++i) {
@@ -74,8 +93,7 @@ void load_manifest_text(std::string_view text, const std::string& source, Loaded
             }
         } catch (const YAML::Exception& e) {
             // The decoder avoids throwing accessors; this is a safety net.
-            out.errors.push_back(where + ": " + e.what());
-            out.files_with_errors.insert(source);
+            add_error(out, source, where + ": " + e.what());
         }
     }
 }
@@ -92,17 +110,20 @@ std::expected<LoadedManifests, std::string> load_manifests_directory(const std::
     std::sort(paths.begin(), paths.end());
 
     LoadedManifests out;
-    for (const auto& path : paths) {
-        std::ifstream file(path, std::ios::binary);
-        std::ostringstream text;
-        text << file.rdbuf();
-        if (!file) {
-            out.errors.push_back(path.string() + ": cannot read file");
-            out.files_with_errors.insert(path.string());
-            continue;
-        }
-        out.files.push_back(path.string());
-        load_manifest_text(text.str(), path.string(), out);
+    for (const auto& path : paths) load_file(path, out);
+    return out;
+}
+
+LoadedManifests load_manifest_files(const std::filesystem::path& directory, const std::set<std::string>& names) {
+    LoadedManifests out;
+    out.partial = true;
+    for (const std::string& name : names) {
+        if (name.empty() || name.find('/') != std::string::npos) continue;
+        const std::filesystem::path path = directory / name;
+        if (!has_manifest_name(path)) continue;  // editor temp files, hidden files, other extensions
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(path, ec)) load_file(path, out);
+        else out.removed.push_back(path.string());
     }
     return out;
 }
@@ -121,7 +142,9 @@ ObjectCache build_cache(const LoadedManifests& manifests, std::vector<std::strin
 
 namespace xgress::agent::k8s {
 
-ObjectCache LastGoodObjects::update(const LoadedManifests& loaded, std::vector<std::string>& messages) {
+const ObjectCache& LastGoodObjects::update(const LoadedManifests& loaded, std::vector<std::string>& messages) {
+    touched_.clear();
+    // The files this load speaks for, and what each now holds.
     std::map<std::string, std::map<ObjectKey, Object>> next;
     for (const std::string& file : loaded.files) next[file];
     for (const std::string& file : loaded.files_with_errors) next[file];
@@ -129,27 +152,94 @@ ObjectCache LastGoodObjects::update(const LoadedManifests& loaded, std::vector<s
         const std::string& file = i < loaded.object_sources.size() ? loaded.object_sources[i] : std::string();
         next[file].insert_or_assign(key_of(loaded.objects[i]), loaded.objects[i]);
     }
-    for (const std::string& file : loaded.files_with_errors) {
-        auto previous = by_file_.find(file);
-        if (previous == by_file_.end()) continue;
-        auto& now = next[file];
-        for (const auto& [key, object] : previous->second) {
-            if (now.contains(key)) continue;
-            messages.push_back(file + ": " + describe(key) + " did not load; keeping its last good version");
-            now.emplace(key, object);
-        }
+    // Files not in this load: a full load means they are gone; a partial one names the removed ones.
+    std::vector<std::string> gone;
+    if (loaded.partial) {
+        for (const std::string& file : loaded.removed)
+            if (!next.contains(file)) gone.push_back(file);
+    } else {
+        for (const auto& [file, objects] : by_file_)
+            if (!next.contains(file)) gone.push_back(file);
     }
-    by_file_ = std::move(next);
+    for (const std::string& file : gone) {
+        errors_.erase(file);
+        kept_.erase(file);
+        replace_file(file, {});
+        by_file_.erase(file);
+    }
 
-    ObjectCache cache;
-    for (const auto& [file, objects] : by_file_) {
-        for (const auto& [key, object] : objects) {
-            if (cache.upsert(object)) {
-                messages.push_back("duplicate " + describe(key) + " (again in " + file + "): the later file wins");
+    std::map<std::string, std::vector<std::string>> errors_now;
+    for (std::size_t i = 0; i < loaded.errors.size(); ++i) {
+        const std::string& file = i < loaded.error_sources.size() ? loaded.error_sources[i] : std::string();
+        errors_now[file].push_back(loaded.errors[i]);
+    }
+    for (auto& [file, objects] : next) {
+        std::vector<std::string> kept;
+        if (loaded.files_with_errors.contains(file)) {
+            if (auto previous = by_file_.find(file); previous != by_file_.end()) {
+                for (const auto& [key, object] : previous->second) {
+                    if (objects.contains(key)) continue;
+                    kept.push_back(file + ": " + describe(key) + " did not load; keeping its last good version");
+                    objects.emplace(key, object);
+                }
             }
         }
+        if (kept.empty()) kept_.erase(file);
+        else kept_[file] = std::move(kept);
+        if (auto e = errors_now.find(file); e != errors_now.end()) errors_[file] = std::move(e->second);
+        else errors_.erase(file);
+        replace_file(file, std::move(objects));
     }
-    return cache;
+
+    for (const auto& [file, lines] : kept_) messages.insert(messages.end(), lines.begin(), lines.end());
+    for (const auto& [key, line] : duplicates_) messages.push_back(line);
+    return cache_;
+}
+
+void LastGoodObjects::replace_file(const std::string& file, std::map<ObjectKey, Object> objects) {
+    auto& held = by_file_[file];
+    std::vector<ObjectKey> changed;
+    for (const auto& [key, object] : held) {
+        if (objects.contains(key)) continue;
+        auto owners = owners_.find(key);
+        if (owners != owners_.end()) {
+            owners->second.erase(file);
+            if (owners->second.empty()) owners_.erase(owners);
+        }
+        changed.push_back(key);
+    }
+    for (const auto& [key, object] : objects) {
+        auto previous = held.find(key);
+        if (previous != held.end() && previous->second == object) continue;  // unchanged: nothing to redo
+        owners_[key].insert(file);
+        changed.push_back(key);
+    }
+    held = std::move(objects);
+    for (const ObjectKey& key : changed) {
+        refresh_key(key);
+        touched_.insert(key);
+    }
+}
+
+// The cache entry of `key` comes from the last file (in path order) defining it.
+void LastGoodObjects::refresh_key(const ObjectKey& key) {
+    auto owners = owners_.find(key);
+    if (owners == owners_.end()) {
+        cache_.erase(key);
+        duplicates_.erase(key);
+        return;
+    }
+    const std::string& winner = *owners->second.rbegin();
+    const Object& object = by_file_.at(winner).at(key);
+    if (const Object* current = cache_.find(key); !current || !(*current == object)) cache_.upsert(object);
+    if (owners->second.size() > 1) duplicates_[key] = "duplicate " + describe(key) + " (again in " + winner + "): the later file wins";
+    else duplicates_.erase(key);
+}
+
+std::vector<std::string> LastGoodObjects::errors() const {
+    std::vector<std::string> all;
+    for (const auto& [file, lines] : errors_) all.insert(all.end(), lines.begin(), lines.end());
+    return all;
 }
 
 }  // namespace xgress::agent::k8s

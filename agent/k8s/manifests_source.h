@@ -21,14 +21,25 @@ namespace xgress::agent::k8s {
 struct LoadedManifests {
     std::vector<Object> objects;       // in file, document, item order
     std::vector<std::string> errors;   // "FILE: document 2: Service demo/web: spec.ports[0].port: ..."
+    std::vector<std::string> error_sources;    // parallel to errors: the file each is about
     std::vector<std::string> skipped;  // unknown kinds, one line each
     std::vector<std::string> files;    // files read, in order
     std::vector<std::string> object_sources;   // parallel to objects: the file each came from
     std::set<std::string> files_with_errors;   // files where some document or object failed
+    // A partial load (load_manifest_files) covers only the files it names in
+    // files, files_with_errors and removed; every other file keeps what it had.
+    bool partial = false;
+    std::vector<std::string> removed;          // partial loads: files that are gone
 };
 
 // Fails only when the directory itself cannot be listed.
 std::expected<LoadedManifests, std::string> load_manifests_directory(const std::filesystem::path& directory);
+
+// Re-reads only the named files of `directory` (names as inotify reports
+// them, no slashes): the ones that still are manifest files are loaded, the
+// others are listed as removed. Names that are not manifests (editor temp
+// files, hidden files) are ignored. The result is partial.
+LoadedManifests load_manifest_files(const std::filesystem::path& directory, const std::set<std::string>& names);
 
 // Parses one file's text; `source` names it in messages. Appends to `out`.
 void load_manifest_text(std::string_view text, const std::string& source, LoadedManifests& out);
@@ -42,14 +53,37 @@ ObjectCache build_cache(const LoadedManifests& manifests, std::vector<std::strin
 // its previous version ("last good"): a half-saved edit or a typo never takes
 // a Service, route or certificate away. Files that load cleanly replace their
 // objects exactly, and deleted files remove theirs.
+//
+// The cache to serve is kept up to date incrementally: a load touches only
+// the cache entries of objects its files held before or hold now, so a
+// partial load of one file costs that file's objects, not the cluster's.
+// When two files define the same object, the file whose path sorts last wins.
 class LastGoodObjects {
 public:
-    // Merges `loaded` with what is remembered and returns the cache to serve.
-    // `messages` gets one line per object kept from an earlier load.
-    ObjectCache update(const LoadedManifests& loaded, std::vector<std::string>& messages);
+    // Merges `loaded` (full: the directory's files, the rest are gone;
+    // partial: only the files it names) and returns the cache to serve.
+    // `messages` gets one line per object kept from an earlier load and per
+    // object defined in more than one file, for every file (not only the
+    // ones this load touched).
+    const ObjectCache& update(const LoadedManifests& loaded, std::vector<std::string>& messages);
+
+    const ObjectCache& cache() const { return cache_; }
+    // The current load errors of every file, in file order.
+    std::vector<std::string> errors() const;
+    // Keys whose cache entry changed in the last update (added, replaced or removed).
+    const std::set<ObjectKey>& last_touched() const { return touched_; }
 
 private:
+    void replace_file(const std::string& file, std::map<ObjectKey, Object> objects);
+    void refresh_key(const ObjectKey& key);
+
     std::map<std::string, std::map<ObjectKey, Object>> by_file_;
+    std::map<ObjectKey, std::set<std::string>> owners_;       // which files define each object
+    std::map<std::string, std::vector<std::string>> errors_;  // per file: this load's errors
+    std::map<std::string, std::vector<std::string>> kept_;    // per file: "kept last good" lines
+    std::map<ObjectKey, std::string> duplicates_;             // objects defined in several files
+    std::set<ObjectKey> touched_;
+    ObjectCache cache_;
 };
 
 }  // namespace xgress::agent::k8s

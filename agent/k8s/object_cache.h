@@ -33,6 +33,7 @@ public:
     bool erase(const ObjectKey& key);
     const Object* find(const ObjectKey& key) const;
     std::size_t size() const { return objects_.size(); }
+    bool operator==(const ObjectCache&) const = default;
 
     template <class T>
     const T* find(const std::string& namespace_, const std::string& name) const;

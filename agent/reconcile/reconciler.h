@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -23,6 +24,12 @@ public:
     virtual ~ApplyTarget() = default;
     virtual std::expected<void, std::string> apply_frontends(const std::vector<dataplane::FrontendSpec>& frontends) = 0;
     virtual void publish(std::uint64_t version, std::string payload) = 0;
+    // The class parameters' NodePort range policy (nullopt: none set one).
+    // Called on the first pass, before the first apply_frontends, and
+    // whenever it changes; a failure is retried on the next pass.
+    virtual std::expected<void, std::string> apply_node_port_policy(const std::optional<model::NodePortPolicy>&) {
+        return {};
+    }
 };
 
 struct PassResult {
@@ -37,19 +44,22 @@ public:
     // `first_version` is the version the first snapshot gets; later ones count up.
     Reconciler(model::Settings settings, ApplyTarget& target, std::uint64_t first_version);
 
+    // `loaded` is a full load of the directory or a partial one (only the
+    // files that changed); either way the model sees every object.
     PassResult reconcile(const k8s::LoadedManifests& loaded);
 
     const model::DesiredState& state() const { return state_; }
-    const k8s::ObjectCache& objects() const { return objects_; }
+    const k8s::ObjectCache& objects() const { return last_good_.cache(); }
 
 private:
     model::Settings settings_;
     ApplyTarget& target_;
     k8s::LastGoodObjects last_good_;
-    k8s::ObjectCache objects_;
     model::DesiredState state_;
     std::uint64_t next_version_;
     bool first_ = true;
+    bool policy_applied_ = false;
+    std::optional<model::NodePortPolicy> applied_policy_;
     std::set<std::string> reported_;
 };
 

@@ -24,6 +24,13 @@ public:
         versions.push_back(version);
         last_payload = std::move(payload);
     }
+    std::expected<void, std::string> apply_node_port_policy(const std::optional<model::NodePortPolicy>& p) override {
+        policies.push_back(p);
+        if (applies > 0) order_ok = false;  // the first policy must come before the first frontends
+        return {};
+    }
+    std::vector<std::optional<model::NodePortPolicy>> policies;
+    bool order_ok = true;
     int applies = 0;
     bool fail_next = false;
     std::vector<dataplane::FrontendSpec> frontends;
@@ -123,6 +130,69 @@ TEST(Reconciler, FailedDatapathWriteIsRetriedNextPass) {
     auto retry = reconciler.reconcile(load(kBase));
     EXPECT_TRUE(retry.frontends_applied);
     EXPECT_EQ(target.frontends.size(), 1u);
+}
+
+TEST(Reconciler, NodePortPolicyGoesToTheTargetFirstAndOnChange) {
+    RecordingTarget target;
+    Reconciler reconciler(model::Settings{}, target, 1);
+    reconciler.reconcile(load(kBase));
+    ASSERT_EQ(target.policies.size(), 1u);
+    EXPECT_FALSE(target.policies[0].has_value());  // no class parameters: the flags' defaults stay
+    EXPECT_TRUE(target.order_ok);
+    reconciler.reconcile(load(kBase));
+    EXPECT_EQ(target.policies.size(), 1u);  // unchanged: not applied again
+
+    // Class parameters with a NodePort range: they override.
+    const std::string with_params = kBase + R"(---
+kind: IngressClass
+metadata: {name: xgress, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
+spec:
+  controller: xgress.io/ingress-controller
+  parameters: {apiGroup: xgress.io, kind: IngressClassParameters, name: edge}
+---
+apiVersion: xgress.io/v1alpha1
+kind: IngressClassParameters
+metadata: {name: edge}
+spec:
+  nodePortRange: {min: 30000, max: 31000, unallocated: Pass}
+)";
+    reconciler.reconcile(load(with_params));
+    ASSERT_EQ(target.policies.size(), 2u);
+    ASSERT_TRUE(target.policies[1].has_value());
+    EXPECT_EQ(*target.policies[1], (model::NodePortPolicy{30000, 31000, false}));
+    reconciler.reconcile(load(kBase));
+    ASSERT_EQ(target.policies.size(), 3u);
+    EXPECT_FALSE(target.policies[2].has_value());
+}
+
+TEST(Reconciler, PartialLoadReplacesOnlyTheNamedFile) {
+    RecordingTarget target;
+    Reconciler reconciler(model::Settings{}, target, 1);
+    k8s::LoadedManifests full;
+    full.files = {"a.yaml", "b.yaml"};
+    k8s::load_manifest_text(kBase + "endpoints: [{addresses: [10.0.0.1]}]\n", "a.yaml", full);
+    k8s::load_manifest_text("kind: Service\nmetadata: {name: other, namespace: demo}\nspec: {ports: [{port: 81}]}\n",
+                            "b.yaml", full);
+    reconciler.reconcile(full);
+    EXPECT_EQ(reconciler.objects().size(), 6u);
+
+    // Only b.yaml changes (it is deleted): a.yaml's objects stay, the routing is unchanged.
+    k8s::LoadedManifests partial;
+    partial.partial = true;
+    partial.removed = {"b.yaml"};
+    auto pass = reconciler.reconcile(partial);
+    EXPECT_EQ(reconciler.objects().size(), 5u);
+    EXPECT_FALSE(pass.snapshot_published);
+    EXPECT_EQ(reconciler.state().snapshot.backends.at(0).endpoints.size(), 1u);
+
+    // a.yaml scales up: one more endpoint, a new version.
+    k8s::LoadedManifests scaled;
+    scaled.partial = true;
+    scaled.files = {"a.yaml"};
+    k8s::load_manifest_text(kBase + "endpoints: [{addresses: [10.0.0.1]}, {addresses: [10.0.0.2]}]\n", "a.yaml",
+                            scaled);
+    EXPECT_TRUE(reconciler.reconcile(scaled).snapshot_published);
+    EXPECT_EQ(reconciler.state().snapshot.backends.at(0).endpoints.size(), 2u);
 }
 
 }  // namespace
