@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "xgress/frontend_key_text.h"
+
 namespace xgress::agent::dataplane {
 
 FrontendKey frontend_key(const FrontendSpec& spec) {
@@ -24,18 +26,7 @@ FrontendKey frontend_key(const FrontendSpec& spec) {
     return FrontendKey::from(key);
 }
 
-std::string describe(const xgress_frontend_key& key) {
-    const char* proto = key.proto == IPPROTO_TCP ? "tcp" : key.proto == IPPROTO_UDP ? "udp" : "?";
-    const unsigned port = ntohs(key.port);
-    if (key.flags & XGRESS_FRONTEND_KEY_NODEPORT) return fmt::format("*node*:{}/{}", port, proto);
-    char text[INET6_ADDRSTRLEN] = {};
-    if (key.flags & XGRESS_FRONTEND_KEY_IPV6) {
-        inet_ntop(AF_INET6, key.addr, text, sizeof(text));
-        return fmt::format("[{}]:{}/{}", text, port, proto);
-    }
-    inet_ntop(AF_INET, key.addr, text, sizeof(text));
-    return fmt::format("{}:{}/{}", text, port, proto);
-}
+std::string describe(const xgress_frontend_key& key) { return frontend_key_text(key); }
 
 std::expected<SourceRangeKey, Error> source_range_key(std::uint32_t id, const IpPrefix& prefix) {
     const unsigned max_len = prefix.address.v6 ? 128 : 32;

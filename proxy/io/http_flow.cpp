@@ -147,37 +147,13 @@ void Worker::forward_request_body(Session& s) {
         auto n = s.body.consume(s.in);
         if (!n) {
             spdlog::debug("client {}: bad request body: {}", s.client_ip, n.error());
-            if (!s.response_started) {
-                if (u) {
-                    u->session = nullptr;
-                    s.up = nullptr;
-                    close_stream(*u);
-                    maybe_release(*u, false);
-                }
-                s.in.clear();
-                s.state = Session::State::AwaitResponse;
-                respond_local(s, 400, false);
-            } else {
-                close_session(s);
-            }
+            abandon_request(s, 400);
             return;
         }
         s.body_received += *n;
         if (s.policy.max_body_bytes && s.body_received > s.policy.max_body_bytes) {
             // Only chunked bodies get here (a Content-Length is checked up front).
-            if (s.response_started) {
-                close_session(s);
-                return;
-            }
-            if (u) {
-                u->session = nullptr;
-                s.up = nullptr;
-                close_stream(*u);
-                maybe_release(*u, false);
-            }
-            s.in.clear();
-            s.state = Session::State::AwaitResponse;
-            respond_local(s, 413, false);
+            abandon_request(s, 413);
             return;
         }
         if (u) u->out.append(s.in, 0, *n);
@@ -367,14 +343,28 @@ void Worker::after_client_send(Session& s) {
     if (s.close_after_send && s.pending_out() == 0) close_session(s);
 }
 
-void Worker::close_session(Session& s) {
-    if (s.up) {
-        Upstream* u = s.up;
-        u->session = nullptr;
-        s.up = nullptr;
-        close_stream(*u);
-        maybe_release(*u, false);
+void Worker::detach_upstream(Session& s) {
+    if (!s.up) return;
+    Upstream* u = s.up;
+    u->session = nullptr;
+    s.up = nullptr;
+    close_stream(*u);
+    maybe_release(*u, false);
+}
+
+void Worker::abandon_request(Session& s, int status) {
+    if (s.response_started) {
+        close_session(s);  // the client already has part of an answer: only closing is honest
+        return;
     }
+    detach_upstream(s);  // it holds a half-sent request
+    s.in.clear();
+    s.state = Session::State::AwaitResponse;
+    respond_local(s, status, false);
+}
+
+void Worker::close_session(Session& s) {
+    detach_upstream(s);
     close_stream(s);
     maybe_release(s, true);
 }

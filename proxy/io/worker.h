@@ -126,6 +126,11 @@ private:
     void park_upstream(Upstream& u);
     void unpark_upstream(Upstream& u);
     void close_session(Session& s);
+    // Closes and releases the session's upstream, if any.
+    void detach_upstream(Session& s);
+    // A request that cannot go on (bad or oversized body, timeout): answer
+    // `status` and close, or just close when a response has already started.
+    void abandon_request(Session& s, int status);
 
     // Tunnels (tunnel.cpp): L4 passthrough frontends and upgraded connections.
     bool start_tcp_frontend(Session& s);

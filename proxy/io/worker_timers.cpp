@@ -98,20 +98,7 @@ void Worker::expire_session(Session& s) {
             spdlog::debug("client {}: request {} timeout", s.client_ip,
                           s.timer == Session::Timer::Header ? "header" : "body");
             set_session_timer(s, Session::Timer::None, 0);
-            if (s.response_started) {
-                close_session(s);
-                return;
-            }
-            if (s.up) {
-                Upstream* u = s.up;
-                u->session = nullptr;
-                s.up = nullptr;
-                close_stream(*u);
-                maybe_release(*u, false);
-            }
-            s.in.clear();
-            s.state = Session::State::AwaitResponse;
-            respond_local(s, 408, false);
+            abandon_request(s, 408);
             return;
     }
 }

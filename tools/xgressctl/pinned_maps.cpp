@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "xgress/frontend_key_text.h"
+
 namespace xgress::ctl {
 namespace {
 
@@ -51,19 +53,6 @@ std::expected<void, std::string> check_abi(const std::string& pin_root) {
 
 }  // namespace
 
-std::string describe_frontend(const xgress_frontend_key& key) {
-    const char* proto = key.proto == IPPROTO_TCP ? "tcp" : key.proto == IPPROTO_UDP ? "udp" : "?";
-    const unsigned port = ntohs(key.port);
-    if (key.flags & XGRESS_FRONTEND_KEY_NODEPORT) return fmt::format("*node*:{}/{}", port, proto);
-    char text[INET6_ADDRSTRLEN] = {};
-    if (key.flags & XGRESS_FRONTEND_KEY_IPV6) {
-        inet_ntop(AF_INET6, key.addr, text, sizeof(text));
-        return fmt::format("[{}]:{}/{}", text, port, proto);
-    }
-    inet_ntop(AF_INET, key.addr, text, sizeof(text));
-    return fmt::format("{}:{}/{}", text, port, proto);
-}
-
 std::expected<std::vector<FrontendRow>, std::string> read_frontends(const std::string& pin_root) {
     if (auto ok = check_abi(pin_root); !ok) return std::unexpected(ok.error());
     auto frontends = PinnedMap::open(pin_root, XGRESS_MAP_FRONTENDS);
@@ -81,7 +70,7 @@ std::expected<std::vector<FrontendRow>, std::string> read_frontends(const std::s
         key = next;
         xgress_frontend_value value{};
         if (bpf_map_lookup_elem(frontends->fd(), &key, &value) != 0) continue;
-        FrontendRow row{describe_frontend(key), {}, value.id, value.listener_slot, {}};
+        FrontendRow row{frontend_key_text(key), {}, value.id, value.listener_slot, {}};
         xgress_frontend_name name{};
         if (bpf_map_lookup_elem(names->fd(), &value.id, &name) == 0)
             row.name.assign(name.name, strnlen(name.name, sizeof(name.name)));

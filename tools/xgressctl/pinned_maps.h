@@ -51,6 +51,4 @@ std::expected<SettingsRow, std::string> read_settings(const std::string& pin_roo
 std::expected<std::vector<FrontendRow>, std::string> read_frontends(const std::string& pin_root);
 std::expected<std::vector<GlobalRow>, std::string> read_global_stats(const std::string& pin_root);
 
-std::string describe_frontend(const xgress_frontend_key& key);
-
 }  // namespace xgress::ctl
