@@ -13,6 +13,9 @@
 //                             listener, in the same order. The agent puts each into the
 //                             SOCKMAP at its slot, so sk_lookup steers connections to it.
 //   agent -> proxy  Snapshot  version = snapshot version, payload = snapshot JSON (snapshot.h)
+//   agent -> proxy  EndpointsPatch  version = new snapshot version, payload = patch JSON
+//                             (snapshot.h EndpointsPatch): endpoints of existing backends
+//                             only, relative to base_version; ACKed/NACKed like a Snapshot
 //   proxy -> agent  Ack       version = snapshot version now serving, empty payload
 //   proxy -> agent  Nack      version = rejected snapshot version, payload = reason (UTF-8)
 //
@@ -33,6 +36,7 @@ enum class MessageType : std::uint16_t {
     Snapshot = 2,
     Ack = 3,
     Nack = 4,
+    EndpointsPatch = 5,
 };
 
 struct FrameHeader {

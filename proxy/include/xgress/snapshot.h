@@ -6,22 +6,35 @@
 // (schema below); it is decoded off the data path, validated whole, and only
 // then swapped in, so a bad snapshot never replaces a good one.
 //
-// Wire schema (version 1):
+// Wire schema (version 2; every field added after version 1 is optional and
+// omitted by encode() when it has its default, so version-1 documents decode
+// unchanged):
 // {
 //   "version": 7,                                // agent's monotonically increasing number
 //   "virtual_hosts": [
 //     { "host": "shop.example.com",              // "" = rules without host (match any Host)
+//       "passthrough_backend": "",               // non-empty: TLS connections whose SNI is this
+//                                                // host are relayed undecrypted to this backend
 //       "routes": [ { "path": "/api", "match": "prefix" | "exact",
-//                     "backend": "default/api:80" } ] } ],
+//                     "backend": "default/api:80",
+//                     ...RoutePolicy fields, see struct Route below } ] } ],
 //   "default_backend": "default/web:80",         // "" = none: unmatched requests get 404
 //   "frontends": [                               // what each dialled address:port speaks
 //     { "address": "",                           // "" = any node address (NodePort); else a VIP
-//       "port": 30080, "protocol": "http" | "tcp",
+//       "port": 30080, "protocol": "http" | "https" | "tcp",
 //       "backend": "" } ],                       // "tcp": the backend bytes are relayed to
-//                                                // (L4 passthrough); "http": "" (Ingress routing)
+//                                                // (L4 passthrough); "http"/"https": "" (Ingress
+//                                                // routing; "https" terminates TLS first)
 //   "backends": [
 //     { "name": "default/api:80",                // namespace/service:servicePort
-//       "endpoints": [ { "address": "10.244.1.2", "port": 8080 } ] } ]
+//       "affinity": "none" | "client_ip",        // Service sessionAffinity
+//       "endpoints": [ { "address": "10.244.1.2", "port": 8080 } ] } ],
+//   "certificates": [                            // from kubernetes.io/tls Secrets, PEM text
+//     { "name": "default/shop-tls", "hosts": ["shop.example.com", "*.example.com"],
+//       "cert_pem": "-----BEGIN CERTIFICATE-----...", "key_pem": "-----BEGIN ..." } ],
+//   "default_certificate": ""                    // name of the certificate for SNI misses and
+//                                                // clients without SNI; "" = the proxy's own
+//                                                // self-signed one
 // }
 #pragma once
 
@@ -35,16 +48,54 @@ namespace xgress::snapshot {
 
 enum class PathMatch : std::uint8_t { Prefix, Exact };
 
+// A redirect answered by the proxy itself instead of proxying
+// (permanent-redirect / temporal-redirect annotations).
+struct Redirect {
+    std::string url;          // absolute URL or path, sent as Location unchanged
+    std::uint16_t status = 0; // 301, 302, 307 or 308; 0 = no redirect
+    bool operator==(const Redirect&) const = default;
+};
+
+enum class BackendProtocol : std::uint8_t { Http, Https };
+
 struct Route {
-    std::string path;      // always starts with '/'
+    std::string path;      // always starts with '/'; a PCRE2 pattern when `regex`
     PathMatch match = PathMatch::Prefix;
-    std::string backend;   // name of an entry in Snapshot::backends
+    std::string backend;   // name of an entry in Snapshot::backends; "" only when the
+                           // route always answers itself (redirect.status != 0)
+
+    // Per-route policy (ingress annotations). Defaults mean "nothing special".
+    // Evaluation order in the proxy: allowed_sources (403) → ssl_redirect (308,
+    // plain HTTP only) → redirect → app_root → rewrite → proxy with the limits.
+    bool regex = false;            // `path` is a regex matched case-insensitively, anchored at
+                                   // the start of the request path (ingress-nginx use-regex)
+    std::string rewrite_target;    // "" = path sent unchanged. Regex routes: the new path, with
+                                   // $1..$9 replaced by the match's groups. Other routes: the
+                                   // matched prefix is replaced (/api + "/" : /api/x -> /x).
+                                   // The query string is kept either way.
+    bool ssl_redirect = false;     // plain-HTTP requests get 308 to https://host/path
+                                   // (the agent sets it for TLS hosts, or when forced)
+    Redirect redirect;             // status != 0: answer this redirect for every request
+    std::string app_root;          // "" = none; a request for exactly "/" gets 302 here
+    std::vector<std::string> allowed_sources;  // CIDRs ("10.0.0.0/8", "2001:db8::/32");
+                                               // empty = everyone; others get 403
+    std::uint32_t connect_timeout_ms = 0;      // 0 = proxy default (flags)
+    std::uint32_t read_timeout_ms = 0;
+    std::uint32_t send_timeout_ms = 0;
+    std::uint64_t max_body_bytes = 0;          // 0 = proxy default; larger bodies get 413
+    std::string affinity_cookie;   // "" = none; else the cookie that pins a client to an
+                                   // endpoint (set by the proxy when the client has none)
+    std::string hash_by;           // "" = none; else a key template for consistent hashing
+                                   // over endpoints, e.g. "$request_uri", "$remote_addr",
+                                   // "$host$uri", "$http_x_user", "$cookie_sid", "$arg_id"
+    BackendProtocol backend_protocol = BackendProtocol::Http;  // Https: TLS to the endpoints
     bool operator==(const Route&) const = default;
 };
 
 struct VirtualHost {
     std::string host;      // lower-case; "" matches any host
     std::vector<Route> routes;
+    std::string passthrough_backend;  // "" = none (see the schema above)
     bool operator==(const VirtualHost&) const = default;
 };
 
@@ -54,9 +105,12 @@ struct Endpoint {
     bool operator==(const Endpoint&) const = default;
 };
 
+enum class Affinity : std::uint8_t { None, ClientIp };
+
 struct Backend {
     std::string name;
     std::vector<Endpoint> endpoints;  // empty: requests routed here get 503
+    Affinity affinity = Affinity::None;  // ClientIp: consistent hashing on the client address
     bool operator==(const Backend&) const = default;
 };
 
@@ -65,14 +119,25 @@ struct Backend {
 // (getsockname() on the accepted socket): exact address first, then "" (any
 // node address) for the port. A connection matching no frontend is served as
 // HTTP, so a proxy running from --snapshot-file without frontends still works.
-enum class FrontendProtocol : std::uint8_t { Http, Tcp };
+enum class FrontendProtocol : std::uint8_t { Http, Tcp, Https };
 
 struct Frontend {
     std::string address;   // "" = any node address; else an IPv4/IPv6 literal
     std::uint16_t port = 0;
     FrontendProtocol protocol = FrontendProtocol::Http;
-    std::string backend;   // Tcp: backend to relay to; Http: ""
+    std::string backend;   // Tcp: backend to relay to; Http/Https: ""
     bool operator==(const Frontend&) const = default;
+};
+
+// A certificate and its key, PEM text as found in a kubernetes.io/tls Secret
+// (the agent has checked that they parse and match; the proxy checks again
+// and NACKs the snapshot naming the certificate when they do not).
+struct Certificate {
+    std::string name;                // "namespace/secret"
+    std::vector<std::string> hosts;  // SNI names, lower-case, "*.example.com" allowed
+    std::string cert_pem;            // leaf first, then the chain
+    std::string key_pem;
+    bool operator==(const Certificate&) const = default;
 };
 
 struct Snapshot {
@@ -81,15 +146,46 @@ struct Snapshot {
     std::string default_backend;
     std::vector<Frontend> frontends;
     std::vector<Backend> backends;
+    std::vector<Certificate> certificates;
+    std::string default_certificate;  // a Certificate::name, or "" (see the schema)
     bool operator==(const Snapshot&) const = default;
+};
+
+// A small update sent instead of a whole snapshot when only endpoints of
+// existing backends changed (the common case: pods scaling or rolling), so
+// one EndpointSlice change costs the size of that Service, not of the
+// cluster. Wire (control.h MessageType::EndpointsPatch, payload JSON):
+//   { "base_version": 6, "version": 7,
+//     "backends": [ { "name": "default/api:80", "affinity": "none",
+//                     "endpoints": [ { "address": "10.244.1.2", "port": 8080 } ] } ] }
+// Each listed backend replaces the one of the same name. A proxy whose serving
+// version is not base_version, or that does not know a name, NACKs; the
+// agent then sends a full snapshot.
+struct EndpointsPatch {
+    std::uint64_t base_version = 0;
+    std::uint64_t version = 0;
+    std::vector<Backend> backends;
+    bool operator==(const EndpointsPatch&) const = default;
 };
 
 // Serialises to the wire schema above.
 std::string encode(const Snapshot& snapshot);
 
 // Parses and validates (every route names an existing backend, paths start
-// with '/', addresses parse, ports non-zero). The error names the offending
+// with '/', addresses parse, ports non-zero, CIDRs parse, redirect statuses
+// are 301/302/307/308, certificate names are unique and default_certificate
+// names one). Regex syntax and PEM contents are checked by the proxy when it
+// builds its tables, not here (the agent links this codec without PCRE2 or
+// OpenSSL). The error names the offending
 // field, e.g. "virtual_hosts[0].routes[2].backend: unknown backend \"x\"".
 std::expected<Snapshot, std::string> decode(std::string_view json);
+
+std::string encode_patch(const EndpointsPatch& patch);
+std::expected<EndpointsPatch, std::string> decode_patch(std::string_view json);
+
+// Applies `patch` to `snapshot` (which must be at patch.base_version): the
+// result has patch.version and the patched backends. Errors name the problem
+// (version mismatch, unknown backend); `snapshot` is untouched on error.
+std::expected<Snapshot, std::string> apply_patch(const Snapshot& snapshot, const EndpointsPatch& patch);
 
 }  // namespace xgress::snapshot

@@ -77,7 +77,7 @@ TEST(SnapshotCodec, FrontendsAreValidated) {
     EXPECT_EQ(with(R"({"address":"10.1.2.3","port":5432,"protocol":"tcp","backend":"db"})"), "ok");
     EXPECT_EQ(with(R"({"address":"nope","port":1,"protocol":"http"})"), "frontends[0].address: not an IP address: \"nope\"");
     EXPECT_EQ(with(R"({"port":0,"protocol":"http"})"), "frontends[0].port: must be an integer in 1..65535");
-    EXPECT_EQ(with(R"({"port":1,"protocol":"udp"})"), "frontends[0].protocol: must be \"http\" or \"tcp\", got \"udp\"");
+    EXPECT_EQ(with(R"({"port":1,"protocol":"udp"})"), "frontends[0].protocol: must be \"http\", \"https\" or \"tcp\", got \"udp\"");
     EXPECT_EQ(with(R"({"port":1})"), "frontends[0].protocol: missing");
     EXPECT_EQ(with(R"({"port":1,"protocol":"tcp"})"), "frontends[0].backend: required for protocol \"tcp\"");
     EXPECT_EQ(with(R"({"port":1,"protocol":"tcp","backend":"x"})"), "frontends[0].backend: unknown backend \"x\"");
@@ -85,4 +85,137 @@ TEST(SnapshotCodec, FrontendsAreValidated) {
               "frontends[0].backend: must be empty for protocol \"http\" (Ingress rules route it)");
     EXPECT_EQ(with(R"({"port":1,"protocol":"http"},{"address":"","port":1,"protocol":"http"})"), "frontends[1]: duplicate frontend *:1");
     EXPECT_EQ(decode_error(R"({"version":1,"frontends":{}})"), "frontends: must be an array");
+}
+
+namespace {
+// A snapshot using every schema-2 field with a non-default value.
+Snapshot sample_v2() {
+    Snapshot s = sample();
+    Route& api = s.virtual_hosts[0].routes[0];
+    api.regex = true;
+    api.path = "/api/(v[0-9]+)/(.*)";
+    api.rewrite_target = "/$2";
+    api.ssl_redirect = true;
+    api.app_root = "/app";
+    api.allowed_sources = {"10.0.0.0/8", "2001:db8::/32"};
+    api.connect_timeout_ms = 1500;
+    api.read_timeout_ms = 20000;
+    api.send_timeout_ms = 30000;
+    api.max_body_bytes = 1 << 20;
+    api.affinity_cookie = "route";
+    api.hash_by = "$request_uri";
+    api.backend_protocol = BackendProtocol::Https;
+    Route moved;
+    moved.path = "/old";
+    moved.redirect = {"https://new.example.com/", 308};
+    s.virtual_hosts[0].routes.push_back(moved);
+    s.virtual_hosts[0].passthrough_backend = "default/api:80";
+    s.backends[0].affinity = Affinity::ClientIp;
+    s.frontends.push_back({"", 30443, FrontendProtocol::Https, ""});
+    Certificate cert;
+    cert.name = "default/shop-tls";
+    cert.hosts = {"shop.example.com", "*.example.com"};
+    cert.cert_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    cert.key_pem = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+    s.certificates.push_back(cert);
+    s.default_certificate = "default/shop-tls";
+    return s;
+}
+}  // namespace
+
+TEST(SnapshotCodec, Version2FieldsRoundTrip) {
+    Snapshot s = sample_v2();
+    auto back = decode(encode(s));
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(*back, s);
+}
+
+TEST(SnapshotCodec, DefaultPoliciesAreNotWritten) {
+    // A snapshot without schema-2 features encodes exactly as version 1 did,
+    // so older readers and the size of big snapshots are unaffected.
+    std::string json = encode(sample());
+    for (const char* key : {"regex", "rewrite_target", "ssl_redirect", "redirect", "allowed_sources", "affinity",
+                            "certificates", "default_certificate", "passthrough_backend", "hash_by"})
+        EXPECT_EQ(json.find(std::string("\"") + key + "\""), std::string::npos) << key;
+}
+
+TEST(SnapshotCodec, Version2FieldsAreValidated) {
+    const std::string head = R"({"version":1,"backends":[{"name":"b"}],"virtual_hosts":[{"host":"a","routes":[{"path":"/","match":"prefix",)";
+    EXPECT_EQ(decode_error(head + R"("backend":"b","allowed_sources":["10.0.0.0/33"]}]}]})"),
+              "virtual_hosts[0].routes[0].allowed_sources[0]: not a CIDR: \"10.0.0.0/33\"");
+    EXPECT_EQ(decode_error(head + R"("backend":"b","allowed_sources":["10.0.0.1"]}]}]})"),
+              "virtual_hosts[0].routes[0].allowed_sources[0]: not a CIDR: \"10.0.0.1\"");
+    EXPECT_EQ(decode_error(head + R"("backend":"","redirect":{"url":"/x","status":200}}]}]})"),
+              "virtual_hosts[0].routes[0].redirect.status: must be 301, 302, 307 or 308");
+    EXPECT_EQ(decode_error(head + R"("backend":""}]}]})"),
+              "virtual_hosts[0].routes[0].backend: must not be empty unless the route redirects");
+    EXPECT_EQ(decode_error(head + R"("backend":"b","read_timeout_ms":-5}]}]})"),
+              "virtual_hosts[0].routes[0].read_timeout_ms: must be an integer in 0..4294967295");
+    EXPECT_EQ(decode_error(head + R"("backend":"b","regex":"yes"}]}]})"),
+              "virtual_hosts[0].routes[0].regex: must be true or false");
+    EXPECT_EQ(decode_error(head + R"("backend":"b","backend_protocol":"grpc"}]}]})"),
+              "virtual_hosts[0].routes[0].backend_protocol: must be \"http\" or \"https\", got \"grpc\"");
+    EXPECT_EQ(decode_error(head + R"("backend":"b","rewrite_target":"x"}]}]})"),
+              "virtual_hosts[0].routes[0].rewrite_target: must start with '/'");
+    EXPECT_EQ(decode_error(R"({"version":1,"virtual_hosts":[{"host":"a","passthrough_backend":"nope"}]})"),
+              "virtual_hosts[0].passthrough_backend: unknown backend \"nope\"");
+    EXPECT_EQ(decode_error(R"({"version":1,"backends":[{"name":"b","affinity":"cookie"}]})"),
+              "backends[0].affinity: must be \"none\" or \"client_ip\", got \"cookie\"");
+    EXPECT_EQ(decode_error(R"({"version":1,"certificates":[{"name":"c","cert_pem":"x","key_pem":"y"},{"name":"c","cert_pem":"x","key_pem":"y"}]})"),
+              "certificates[1].name: duplicate certificate \"c\"");
+    EXPECT_EQ(decode_error(R"({"version":1,"certificates":[{"name":"c","cert_pem":"","key_pem":"y"}]})"),
+              "certificates[0].cert_pem: must not be empty");
+    EXPECT_EQ(decode_error(R"({"version":1,"default_certificate":"missing"})"),
+              "default_certificate: unknown certificate \"missing\"");
+    EXPECT_EQ(decode_error(R"({"version":1,"frontends":[{"port":443,"protocol":"https","backend":"b"}],"backends":[{"name":"b"}]})"),
+              "frontends[0].backend: must be empty for protocol \"https\" (Ingress rules route it)");
+}
+
+TEST(SnapshotCodec, PatchRoundTripAndApply) {
+    Snapshot base = sample_v2();
+    EndpointsPatch patch;
+    patch.base_version = base.version;
+    patch.version = base.version + 1;
+    Backend web;
+    web.name = "default/web:80";
+    web.endpoints = {{"10.244.2.7", 80}, {"10.244.2.8", 80}};
+    patch.backends.push_back(web);
+    auto decoded = decode_patch(encode_patch(patch));
+    ASSERT_TRUE(decoded) << decoded.error();
+    EXPECT_EQ(*decoded, patch);
+
+    auto next = apply_patch(base, *decoded);
+    ASSERT_TRUE(next) << next.error();
+    EXPECT_EQ(next->version, base.version + 1);
+    EXPECT_EQ(next->backends[1], web);
+    EXPECT_EQ(next->backends[0], base.backends[0]);         // untouched
+    EXPECT_EQ(next->virtual_hosts, base.virtual_hosts);     // routing unchanged
+}
+
+TEST(SnapshotCodec, PatchErrors) {
+    Snapshot base = sample();
+    EndpointsPatch stale;
+    stale.base_version = base.version - 1;
+    stale.version = base.version + 1;
+    auto r = apply_patch(base, stale);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), "patch is based on version 41 but version 42 is serving");
+
+    EndpointsPatch unknown;
+    unknown.base_version = base.version;
+    unknown.version = base.version + 1;
+    unknown.backends.push_back(Backend{"default/gone:80", {}, Affinity::None});
+    r = apply_patch(base, unknown);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), "patch names unknown backend \"default/gone:80\"");
+
+    auto bad = decode_patch(R"({"base_version":5,"version":5,"backends":[]})");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error(), "version: must be greater than base_version");
+    bad = decode_patch(R"({"base_version":5,"version":6,"backends":[{"name":"a"},{"name":"a"}]})");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error(), "backends[1].name: duplicate backend \"a\"");
+    bad = decode_patch(R"({"version":6})");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error(), "base_version: missing");
 }
