@@ -70,6 +70,9 @@ struct Session : Stream {
     bool close_after_send = false;
     bool response_started = false;  // bytes of a response already queued for the client
     char client_ip[48] = {};
+    // The client connection arrived on an HTTPS frontend and TLS is
+    // terminated here: X-Forwarded-Proto says https, ssl_redirect does not apply.
+    bool tls = false;
 
     // What a retry needs once the head's views into `in` are gone: the bytes
     // sent upstream so far (kept while small enough), and where they went.

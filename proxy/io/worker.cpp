@@ -362,6 +362,7 @@ void Worker::release_pending() {
             session->close_after_send = false;
             session->response_started = false;
             session->upstream_write_shut = session->client_write_shut = false;
+            session->tls = false;
             session->timer = Session::Timer::None;
             session->replay.clear();
             stats_.active_connections.dec();
