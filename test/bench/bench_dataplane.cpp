@@ -16,7 +16,7 @@
 // `up` attaches XDP to IF and sk_lookup to the calling network namespace, sets
 // the node address and the NodePort frontends (listener slot 0), and exits:
 // the pins keep everything attached. With --listener-port it first stays up:
-// it binds 127.0.0.1:P, puts that socket in slot 0, and serves as a
+// it binds --listener-address (127.0.0.1):P, puts that socket in slot 0, and serves as a
 // connection sink — each accepted connection is closed at once — until killed
 // (the sk_lookup benchmark's server). Run it inside the node's namespace with
 // LIBXDP_BPFFS pointing at a bpffs that outlives it.
@@ -74,7 +74,7 @@ int up(const dp::Options& options, const std::string& node_address, const std::v
 }
 
 // A listener in slot 0 that accepts and closes, until killed.
-int serve(const dp::Options& options, unsigned port) {
+int serve(const dp::Options& options, const std::string& address, unsigned port) {
     auto dataplane = dp::Dataplane::open(options);
     if (!dataplane) return 1;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -83,7 +83,10 @@ int serve(const dp::Options& options, unsigned port) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
+        std::fprintf(stderr, "bench_dataplane: bad listener address %s\n", address.c_str());
+        return 1;
+    }
     if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 4096) != 0) {
         std::perror("bench_dataplane: bind/listen");
         return 1;
@@ -170,12 +173,14 @@ int main(int argc, char** argv) {
     std::string interface, node_address;
     std::vector<std::string> node_ports;
     unsigned listener_port = 0;
+    std::string listener_address = "127.0.0.1";
     auto* up_cmd = app.add_subcommand("up", "attach and program; exits unless --listener-port");
     up_cmd->add_option("--pin-root", options.pin_root)->required();
     up_cmd->add_option("--interface", interface)->required();
     up_cmd->add_option("--node-address", node_address)->required();
     up_cmd->add_option("--node-port", node_ports, "NodePort frontend, e.g. 30080 or 30053/udp");
-    up_cmd->add_option("--listener-port", listener_port, "serve slot 0 on 127.0.0.1:PORT until killed");
+    up_cmd->add_option("--listener-port", listener_port, "serve slot 0 on ADDRESS:PORT until killed");
+    up_cmd->add_option("--listener-address", listener_address, "address the slot-0 listener binds");
     auto* count_cmd = app.add_subcommand("count", "print the global counters");
     count_cmd->add_option("--pin-root", options.pin_root)->required();
     auto* down_cmd = app.add_subcommand("down", "detach and remove every pin");
@@ -191,7 +196,7 @@ int main(int argc, char** argv) {
     options.interfaces = {interface};
     if (*up_cmd) {
         if (int rc = up(options, node_address, node_ports); rc != 0) return rc;
-        return listener_port ? serve(options, listener_port) : 0;
+        return listener_port ? serve(options, listener_address, listener_port) : 0;
     }
     if (*count_cmd) return count(options.pin_root);
     auto ok = dp::Dataplane::cleanup(options);
