@@ -4,7 +4,11 @@
 // replaced. The server closes first, so TIME_WAIT stays on the server side and
 // the client's ephemeral ports do not run out.
 //
-//   connect_rate_client --target IP:PORT [--seconds S] [--concurrency C]
+//   connect_rate_client --target IP:PORT [--source IP] [--seconds S] [--concurrency C]
+//
+// --source binds every socket to that address first (port chosen at connect,
+// IP_BIND_ADDRESS_NO_PORT): contenders given different source addresses never
+// meet each other's TIME_WAIT sockets or conntrack entries.
 //
 // Prints one line: "connections <n> failures <f> seconds <s> rate <conn/s>".
 #include <arpa/inet.h>
@@ -34,10 +38,11 @@ double now() {
 
 int main(int argc, char** argv) {
     CLI::App app{"new TCP connections per second against an accept-and-close server"};
-    std::string target;
+    std::string target, source;
     double seconds = 5;
     unsigned concurrency = 32;
     app.add_option("--target", target, "IP:PORT")->required();
+    app.add_option("--source", source, "source IPv4 address");
     app.add_option("--seconds", seconds);
     app.add_option("--concurrency", concurrency);
     CLI11_PARSE(app, argc, argv);
@@ -50,12 +55,27 @@ int main(int argc, char** argv) {
         return 2;
     }
     addr.sin_port = htons(static_cast<std::uint16_t>(std::stoul(target.substr(colon + 1))));
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (!source.empty() && inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1) {
+        std::fprintf(stderr, "connect_rate_client: bad --source %s\n", source.c_str());
+        return 2;
+    }
 
     const int ep = epoll_create1(0);
     std::uint64_t done = 0, failures = 0;
     auto start_one = [&]() {
         const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         if (fd < 0) return false;
+        if (!source.empty()) {
+            int one = 1;
+            setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+            if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0) {
+                ++failures;
+                close(fd);
+                return false;
+            }
+        }
         if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 && errno != EINPROGRESS) {
             ++failures;
             close(fd);

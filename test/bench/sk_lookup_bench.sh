@@ -11,7 +11,8 @@
 #   options: --seconds S --rounds N --concurrency C --client-cpu C --server-cpu C
 #
 # Layout: namespaces xgh-bpf-<pid>-cli and -node joined by a veth (client
-# 198.18.0.2, node 198.18.0.1). In the node namespace one process
+# 198.18.0.2-4, one source address per contender; node 198.18.0.1). In the
+# node namespace one process
 # (build/test/bench/bench_dataplane up --listener-port 10080) attaches xgress's
 # XDP and sk_lookup programs through the agent's Dataplane, programs NodePort
 # 30080 -> listener slot 0, binds 0.0.0.0:10080, puts that socket in slot 0 and
@@ -76,6 +77,11 @@ ip netns add "$CLI"
 ip netns add "$NODE"
 ip link add "$IF_CLI" netns "$CLI" type veth peer name "$IF_NODE" netns "$NODE"
 ip -n "$CLI" addr add 198.18.0.2/24 dev "$IF_CLI"
+# One client source address per contender: REDIRECT and DNAT lead to the same
+# server port, so with a shared source their conntrack entries and TIME_WAIT
+# sockets collide (a clashing DNAT reply tuple drops the SYN: 1 s retries).
+ip -n "$CLI" addr add 198.18.0.3/24 dev "$IF_CLI"
+ip -n "$CLI" addr add 198.18.0.4/24 dev "$IF_CLI"
 ip -n "$NODE" addr add $NODE_IP/24 dev "$IF_NODE"
 for ns in "$CLI" "$NODE"; do ip -n "$ns" link set lo up; done
 ip -n "$CLI" link set "$IF_CLI" up
@@ -85,7 +91,9 @@ ip -n "$NODE" link set "$IF_NODE" up
 ip netns exec "$CLI" sysctl -qw net.ipv4.ip_local_port_range="10000 60999"
 in_node sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=4096
 
-in_node env LIBXDP_BPFFS="$BPFFS" taskset -c "$SERVER_CPU" "$DATAPLANE" up --pin-root "$PIN" \
+# Not through in_node: a backgrounded shell function is a subshell, and $! would
+# name it rather than the server (ip netns exec, env and taskset all exec).
+ip netns exec "$NODE" env LIBXDP_BPFFS="$BPFFS" taskset -c "$SERVER_CPU" "$DATAPLANE" up --pin-root "$PIN" \
   --interface "$IF_NODE" --node-address $NODE_IP --node-port 30080 \
   --listener-port 10080 --listener-address 0.0.0.0 >"$STATE/server.log" 2>&1 &
 SERVER_PID=$!
@@ -105,6 +113,9 @@ nat_down() {
     redirect | dnat) in_node iptables -t nat -F; in_node nft delete table ip nat 2>/dev/null || true ;;
   esac
 }
+source_of() {
+  case "$1" in steer) echo 198.18.0.2 ;; redirect) echo 198.18.0.3 ;; dnat) echo 198.18.0.4 ;; esac
+}
 target_of() {
   case "$1" in steer) echo $NODE_IP:30080 ;; redirect) echo $NODE_IP:20080 ;; dnat) echo $NODE_IP:20081 ;; esac
 }
@@ -116,7 +127,7 @@ run_one() {
   s0=$(stat_cpu); sleep 0.5; s1=$(stat_cpu)
   local idle; idle=$(echo "$s0 $s1" | awk '{ d = $6 - $3; printf "%.0f", (d > 0 ? 100 * ($4 - $1) / d : 0) }')
   a0=$(assigned)
-  out=$(ip netns exec "$CLI" taskset -c "$CLIENT_CPU" "$CLIENT" --target "$(target_of "$who")" \
+  out=$(ip netns exec "$CLI" taskset -c "$CLIENT_CPU" "$CLIENT" --target "$(target_of "$who")" --source "$(source_of "$who")" \
         --seconds "$SECONDS_RUN" --concurrency "$CONCURRENCY")
   a1=$(assigned); s1=$(stat_cpu)
   nat_down "$who"
