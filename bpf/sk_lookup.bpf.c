@@ -31,6 +31,11 @@ int xgress_sk_lookup(struct bpf_sk_lookup *ctx)
 {
 	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
 		return SK_PASS;
+	/* Runs for every connection and datagram to a local socket: a port no
+	 * frontend uses returns after one array read. */
+	const __u32 kinds = xgress_port_kinds(bpf_htons((__u16)ctx->local_port), (__u8)ctx->protocol);
+	if (!kinds)
+		return SK_PASS;
 
 	/* Each context field is read in its own branch behind a compiler barrier:
 	 * otherwise clang merges the two branches' loads into one load through a
@@ -65,8 +70,8 @@ int xgress_sk_lookup(struct bpf_sk_lookup *ctx)
 	key.port = bpf_htons((__u16)ctx->local_port);
 	key.proto = (__u8)ctx->protocol;
 
-	int to_node = 0;
-	struct xgress_frontend_value *frontend = xgress_lookup_frontend(&key, &to_node);
+	int to_node = -1;
+	struct xgress_frontend_value *frontend = xgress_lookup_frontend(&key, kinds, &to_node);
 	if (!frontend)
 		return SK_PASS;
 

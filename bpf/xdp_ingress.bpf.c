@@ -59,22 +59,39 @@ int xgress_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 
+	/* The common case on a node, a port no frontend uses outside the
+	 * NodePort range, leaves here after two array reads. */
+	const __u32 kinds = xgress_port_kinds(pkt.dport, pkt.proto);
+	const struct xgress_settings *settings_entry = xgress_settings();
+	const int in_range = xgress_in_node_port_range(settings_entry, bpf_ntohs(pkt.dport));
+	if (!kinds && !in_range) {
+		XGRESS_COUNT(g, xdp_not_ours);
+		return XDP_PASS;
+	}
+
 	struct xgress_frontend_key key = {};
 	__builtin_memcpy(key.addr, pkt.daddr, sizeof(key.addr));
 	key.port = pkt.dport;
 	key.proto = pkt.proto;
 	key.flags = pkt.ipv6 ? XGRESS_FRONTEND_KEY_IPV6 : 0;
-	int to_node = 0;
-	struct xgress_frontend_value *frontend = xgress_lookup_frontend(&key, &to_node);
+	int to_node = -1;
+	struct xgress_frontend_value *frontend = 0;
+	if (kinds)
+		frontend = xgress_lookup_frontend(&key, kinds, &to_node);
 	if (!frontend) {
-		const struct xgress_settings *settings_entry = xgress_settings();
-		if (to_node && xgress_in_node_port_range(settings_entry, bpf_ntohs(pkt.dport))) {
-			XGRESS_COUNT(g, xdp_nodeport_unallocated);
-			if (settings_entry->flags & XGRESS_SETTINGS_DROP_UNALLOCATED) {
-				XGRESS_COUNT(g, xdp_nodeport_dropped);
-				return XDP_DROP;
+		/* The node-address hash lookup only for ports inside the range,
+		 * and only if the lookup above did not run it already. */
+		if (in_range && settings_entry) {
+			if (to_node < 0)
+				to_node = xgress_is_node_address(&key);
+			if (to_node) {
+				XGRESS_COUNT(g, xdp_nodeport_unallocated);
+				if (settings_entry->flags & XGRESS_SETTINGS_DROP_UNALLOCATED) {
+					XGRESS_COUNT(g, xdp_nodeport_dropped);
+					return XDP_DROP;
+				}
+				return XDP_PASS;
 			}
-			return XDP_PASS;
 		}
 		XGRESS_COUNT(g, xdp_not_ours);
 		return XDP_PASS;

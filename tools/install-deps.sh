@@ -19,6 +19,7 @@ PACKAGES=(
   iproute2 procps curl ca-certificates util-linux kmod jq
   # benchmarks (side by side contenders and load generators)
   wrk nghttp2-client nginx-light haproxy valgrind
+  nftables iptables ethtool     # XDP drop vs netfilter, sk_lookup vs DNAT (test/bench)
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -23,6 +23,7 @@
 #include "libbpf_log.h"
 #include "local_routes.h"
 #include "pin_layout.h"
+#include "port_flags.h"
 #include "sk_lookup.skel.h"
 #include "xdp_attach.h"
 #include "xgress/bpf_abi.h"
@@ -38,6 +39,7 @@ struct Dataplane::State {
     // (whose SOCKMAP still holds the proxy's sockets) until the first listener
     // is installed in the new SOCKMAP; then the link switches over.
     bool link_switch_pending = false;
+    PortFlagTable port_flags;  // what the port_flags map holds (read at open, then tracked)
 
     ~State() {
         if (link_fd >= 0) close(link_fd);
@@ -194,6 +196,10 @@ std::expected<Dataplane, Error> Dataplane::open(const Options& options) {
     if (auto ok = write_settings(state->fd(state->skel->maps.settings), options); !ok)
         return std::unexpected(ok.error());
 
+    auto port_flags = read_port_flags(state->fd(state->skel->maps.port_flags));
+    if (!port_flags) return std::unexpected(port_flags.error());
+    state->port_flags = std::move(*port_flags);
+
     auto link = ensure_sk_lookup_link(state->layout, state->skel->progs.xgress_sk_lookup, moved_aside.has_value(),
                                       state->link_switch_pending);
     if (!link) return std::unexpected(link.error());
@@ -282,6 +288,16 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     auto plan = plan_frontends(current, frontends, current_ranges);
     if (!plan) return std::unexpected(plan.error());
 
+    // Port flags first, only setting bits: no entry written below is ever
+    // behind a port the classifiers skip.
+    const int port_flags_fd = state_->fd(state_->skel->maps.port_flags);
+    std::vector<FrontendKey> desired_keys;
+    desired_keys.reserve(frontends.size());
+    for (const auto& spec : frontends) desired_keys.push_back(frontend_key(spec));
+    const PortFlagTable target_flags = port_flags_for(desired_keys);
+    if (auto ok = write_port_flags(port_flags_fd, state_->port_flags, widen(state_->port_flags, target_flags)); !ok)
+        return std::unexpected(ok.error());
+
     const xgress_source_range_value allowed{};
     for (const auto& add : plan->range_adds) {
         const auto raw = add.raw();
@@ -316,6 +332,9 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
         if (bpf_map_delete_elem(ranges_fd, &raw) != 0 && errno != ENOENT)
             return fail(fmt::format("delete source range {}: {}", describe(raw), errno_text(errno)));
     }
+    // Entries are gone: clear the bits no remaining frontend needs.
+    if (auto ok = write_port_flags(port_flags_fd, state_->port_flags, target_flags); !ok)
+        return std::unexpected(ok.error());
     if (auto routed = sync_vip_routes(frontends); !routed) return std::unexpected(routed.error());
     spdlog::info("frontends: {} desired, {} written, {} deleted; source ranges: {} added, {} deleted",
                  frontends.size(), plan->writes.size(), plan->deletes.size(), plan->range_adds.size(),

@@ -18,7 +18,7 @@ const std::vector<const char*>& pinned_map_names() {
     static const std::vector<const char*> names{
         XGRESS_MAP_FRONTENDS,   XGRESS_MAP_NODE_ADDRS, XGRESS_MAP_FRONTEND_STATS, XGRESS_MAP_FRONTEND_NAMES,
         XGRESS_MAP_GLOBAL_STATS, XGRESS_MAP_ABI_INFO,  XGRESS_MAP_LISTENERS,
-        XGRESS_MAP_SETTINGS,     XGRESS_MAP_SOURCE_RANGES,
+        XGRESS_MAP_SETTINGS,     XGRESS_MAP_SOURCE_RANGES, XGRESS_MAP_PORT_FLAGS,
     };
     return names;
 }

@@ -1,32 +1,63 @@
 /* Frontend classification shared by XDP and sk_lookup: the exact (VIP) entry
  * wins; otherwise a NodePort wildcard entry applies, but only when the
  * destination is one of this node's addresses, so traffic to pods or other
- * hosts routed through the node is never mistaken for ours. Also the
+ * hosts routed through the node is never mistaken for ours. The per-port
+ * flags come first, so traffic to a port no frontend uses costs one array
+ * read and no hash lookup. Also the
  * per-frontend source-range check and the unallocated-NodePort test. */
 #ifndef XGRESS_BPF_LIB_FRONTEND_LOOKUP_H
 #define XGRESS_BPF_LIB_FRONTEND_LOOKUP_H
 
+#include <linux/in.h>
+#include <bpf/bpf_endian.h>
+
 #include "maps.h"
 
-/* `key` must hold the destination with flags = 0 or XGRESS_FRONTEND_KEY_IPV6;
- * it is clobbered when the wildcard is tried. *to_node is set when the
- * destination is a node address (whether or not a frontend matched), which
- * the caller needs for the unallocated-NodePort decision. */
-static __always_inline struct xgress_frontend_value *
-xgress_lookup_frontend(struct xgress_frontend_key *key, int *to_node)
+/* Which kinds of frontend use `port` (network order) for `proto`, as the two
+ * TCP bit positions (XGRESS_PORT_TCP_VIP / _NODEPORT) whatever the protocol.
+ * Zero for a port nobody serves: the caller can stop here. */
+static __always_inline __u32 xgress_port_kinds(__be16 port, __u8 proto)
 {
-	*to_node = 0;
-	struct xgress_frontend_value *value = bpf_map_lookup_elem(&frontends, key);
-	if (value)
-		return value;
+	__u32 index = bpf_ntohs(port);
+	struct xgress_port_flags *entry = bpf_map_lookup_elem(&port_flags, &index);
+	if (!entry)
+		return 0;
+	__u32 flags = entry->flags;
+	if (proto == IPPROTO_UDP)
+		flags >>= XGRESS_PORT_UDP_SHIFT;
+	return flags & (XGRESS_PORT_TCP_VIP | XGRESS_PORT_TCP_NODEPORT);
+}
 
+/* Is the destination in `key` (flags 0 or XGRESS_FRONTEND_KEY_IPV6) one of
+ * this node's addresses? */
+static __always_inline int xgress_is_node_address(const struct xgress_frontend_key *key)
+{
 	struct xgress_node_addr_key node = {};
 	__builtin_memcpy(node.addr, key->addr, sizeof(node.addr));
 	node.ipv6 = (key->flags & XGRESS_FRONTEND_KEY_IPV6) ? 1 : 0;
-	if (!bpf_map_lookup_elem(&node_addrs, &node))
-		return 0;
-	*to_node = 1;
+	return bpf_map_lookup_elem(&node_addrs, &node) != 0;
+}
 
+/* `key` must hold the destination with flags = 0 or XGRESS_FRONTEND_KEY_IPV6;
+ * `kinds` comes from xgress_port_kinds and limits which lookups are tried.
+ * The key is clobbered when the wildcard is tried. *to_node is set to 1 or 0
+ * when the node-address check ran, and left at -1 (unknown) when it did not
+ * need to: the unallocated-NodePort decision runs it then only if the port is
+ * in the NodePort range. */
+static __always_inline struct xgress_frontend_value *
+xgress_lookup_frontend(struct xgress_frontend_key *key, __u32 kinds, int *to_node)
+{
+	*to_node = -1;
+	if (kinds & XGRESS_PORT_TCP_VIP) {
+		struct xgress_frontend_value *value = bpf_map_lookup_elem(&frontends, key);
+		if (value)
+			return value;
+	}
+	if (!(kinds & XGRESS_PORT_TCP_NODEPORT))
+		return 0;
+	*to_node = xgress_is_node_address(key);
+	if (!*to_node)
+		return 0;
 	__builtin_memset(key->addr, 0, sizeof(key->addr));
 	key->flags = XGRESS_FRONTEND_KEY_NODEPORT;
 	return bpf_map_lookup_elem(&frontends, key);

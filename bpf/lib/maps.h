@@ -77,6 +77,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } source_ranges SEC(".maps");
 
+/* A plain array, not a bitmap in one big value: bpftool prints it per port
+ * with the field name, and the verifier inlines the lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XGRESS_PORT_FLAGS_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct xgress_port_flags);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} port_flags SEC(".maps");
+
 /* Value size 8: userspace reads back socket cookies. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKMAP);

@@ -3,7 +3,11 @@
 // a trivial XDP_DROP program measured in the same batch. Not a test: prints
 // figures and ratios, asserts nothing.
 //
-//   sudo build/test/bench/xdp_classifier_bench [--rounds N] [--repeat N]
+//   sudo build/test/bench/xdp_classifier_bench [--quick] [--rounds N] [--repeat N]
+//
+// Also measured, to read the figures: a program doing one array lookup and
+// one doing one 20-byte hash lookup (a miss among 10,000 entries), so the
+// test-run loop's own cost and the price of each lookup are visible.
 //
 // Scenarios: a SYN to a served NodePort on a node address; a SYN to an
 // unallocated NodePort (dropped); unrelated traffic (TCP port 22 to the node);
@@ -31,13 +35,40 @@ namespace {
 
 using namespace xgress::test;
 
-// The smallest XDP program: r0 = XDP_DROP; exit.
+// Hand-assembled calibration programs (no clang object needed): what the
+// test-run loop itself costs, and what one map lookup of each kind adds.
+bpf_insn insn(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off, std::int32_t imm) {
+    bpf_insn i{};
+    i.code = code;
+    i.dst_reg = dst & 0xf;
+    i.src_reg = src & 0xf;
+    i.off = off;
+    i.imm = imm;
+    return i;
+}
+
+// r0 = XDP_DROP; exit.
 int load_trivial_drop() {
     const bpf_insn insns[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_DROP},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+        insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_DROP),
+        insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
     };
     return bpf_prog_load(BPF_PROG_TYPE_XDP, "trivial_drop", "GPL", insns, 2, nullptr);
+}
+
+// Zeroes a `key_size`-byte key on the stack, looks it up in `map_fd`, drops.
+int load_one_lookup(int map_fd, unsigned key_size, const char* name) {
+    std::vector<bpf_insn> p;
+    const auto words = static_cast<std::int16_t>((key_size + 3) / 4);
+    for (std::int16_t w = 1; w <= words; ++w) p.push_back(insn(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4 * w, 0));
+    p.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
+    p.push_back(insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4 * words));
+    p.push_back(insn(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd));
+    p.push_back(insn(0, 0, 0, 0, 0));
+    p.push_back(insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
+    p.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_DROP));
+    p.push_back(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    return bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", p.data(), p.size(), nullptr);
 }
 
 double ns_per_run(int prog_fd, const std::vector<std::uint8_t>& frame, unsigned repeat, std::uint32_t* verdict) {
@@ -64,6 +95,7 @@ struct Classifier {
         auto add = [&](const xgress_frontend_key& key, std::uint32_t id) {
             xgress_frontend_value value{id, 0, 0};
             bpf_map__update_elem(skel->maps.frontends, &key, sizeof(key), &value, sizeof(value), BPF_ANY);
+            mark_port(bpf_map__fd(skel->maps.port_flags), key);
         };
         add(nodeport_key(30080), 1);
         for (unsigned i = 1; i < frontends; ++i) {
@@ -91,9 +123,10 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
     unsigned rounds = 7, repeat = 2'000'000;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--rounds")) rounds = static_cast<unsigned>(std::atoi(argv[i + 1]));
-        if (!std::strcmp(argv[i], "--repeat")) repeat = static_cast<unsigned>(std::atoi(argv[i + 1]));
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--quick")) rounds = 3, repeat = 500'000;
+        if (i + 1 < argc && !std::strcmp(argv[i], "--rounds")) rounds = static_cast<unsigned>(std::atoi(argv[++i]));
+        else if (i + 1 < argc && !std::strcmp(argv[i], "--repeat")) repeat = static_cast<unsigned>(std::atoi(argv[++i]));
     }
     const int trivial = load_trivial_drop();
     if (trivial < 0) {
@@ -101,6 +134,15 @@ int main(int argc, char** argv) {
         return 1;
     }
     Classifier small(10), large(10'000);
+    // Calibration against the large classifier's own maps: an array read
+    // (port_flags, inlined by the verifier) and a 20-byte-key hash lookup
+    // that misses in 10,000 entries (frontends), as the classifier does.
+    const int one_array = load_one_lookup(bpf_map__fd(large.skel->maps.port_flags), 4, "one_array");
+    const int one_hash = load_one_lookup(bpf_map__fd(large.skel->maps.frontends), 20, "one_hash");
+    if (one_array < 0 || one_hash < 0) {
+        std::perror("load calibration programs");
+        return 1;
+    }
 
     struct Scenario {
         const char* name;
@@ -116,6 +158,8 @@ int main(int argc, char** argv) {
     for (unsigned round = 0; round < rounds; ++round) {
         PacketSpec spec;
         samples["trivial XDP_DROP"].push_back(ns_per_run(trivial, build_packet(spec), repeat, nullptr));
+        samples["one array lookup"].push_back(ns_per_run(one_array, build_packet(spec), repeat, nullptr));
+        samples["one hash lookup"].push_back(ns_per_run(one_hash, build_packet(spec), repeat, nullptr));
         for (const auto& s : scenarios) {
             spec.dport = s.dport;
             const auto frame = build_packet(spec);
@@ -136,6 +180,11 @@ int main(int argc, char** argv) {
     std::printf("%-24s %12s %12s %10s %10s %14s\n", "scenario", "10 fe", "10000 fe", "10/triv", "10k/triv",
                 "10k/10");
     std::printf("%-24s %12.1f\n", "trivial XDP_DROP", base);
+    for (const char* calibration : {"one array lookup", "one hash lookup"}) {
+        const double ns = median(samples[calibration]);
+        std::printf("%-24s %12.1f %12s %10.2f   (+%.1f ns over trivial)\n", calibration, ns, "", ns / base,
+                    ns - base);
+    }
     for (const auto& s : scenarios) {
         const double a = median(samples[std::string(s.name) + " | 10"]);
         const double b = median(samples[std::string(s.name) + " | 10000"]);

@@ -20,6 +20,10 @@
  *   settings        ARRAY        0                     -> xgress_settings
  *   source_ranges   LPM_TRIE     xgress_source_range_key -> xgress_source_range_value
  *   listeners       SOCKMAP      listener slot         -> socket
+ *   port_flags      ARRAY        port (host order)     -> xgress_port_flags
+ *                                (which kinds of frontend use a port: the fast
+ *                                 path that lets unrelated traffic skip every
+ *                                 hash lookup)
  */
 #ifndef XGRESS_BPF_ABI_H
 #define XGRESS_BPF_ABI_H
@@ -28,7 +32,7 @@
 
 /* Bumped on any incompatible change to a key, value or map below. The agent
  * writes it into abi_info; tools refuse to read maps of another version. */
-#define XGRESS_ABI_VERSION 2 /* 2: source ranges, settings, drop counters */
+#define XGRESS_ABI_VERSION 3 /* 2: source ranges, settings, drop counters; 3: port_flags */
 
 #define XGRESS_MAX_FRONTENDS 16384  /* ids 1..XGRESS_MAX_FRONTENDS-1; 0 = none */
 #define XGRESS_MAX_NODE_ADDRS 256
@@ -47,6 +51,7 @@
 #define XGRESS_MAP_LISTENERS "listeners"
 #define XGRESS_MAP_SETTINGS "settings"
 #define XGRESS_MAP_SOURCE_RANGES "source_ranges"
+#define XGRESS_MAP_PORT_FLAGS "port_flags"
 
 /* Program names (BPF function names), as libxdp and bpftool report them. */
 #define XGRESS_PROG_XDP "xgress_xdp"
@@ -106,6 +111,24 @@ struct xgress_settings {
 #define XGRESS_SETTINGS_DROP_UNALLOCATED 0x01 /* drop (else pass) unallocated NodePorts */
 #define XGRESS_SETTINGS_KEY 0
 
+/* port_flags: one entry per destination port (index = port in host order)
+ * saying which kinds of frontend use it. The classifiers read it first: a
+ * port no frontend uses costs one array read and no hash lookup, and a port
+ * used only by NodePorts (or only by VIPs) skips the other lookup. The agent
+ * derives it from the frontends map: bits are set before a frontend entry is
+ * written and cleared only after the last frontend on that port/protocol is
+ * deleted, so a flag is never missing for an entry that exists. */
+#define XGRESS_PORT_TCP_VIP 0x01      /* an exact (VIP) TCP frontend uses this port */
+#define XGRESS_PORT_TCP_NODEPORT 0x02 /* a NodePort TCP frontend uses this port */
+#define XGRESS_PORT_UDP_VIP 0x04
+#define XGRESS_PORT_UDP_NODEPORT 0x08
+#define XGRESS_PORT_UDP_SHIFT 2       /* UDP bits = TCP bits << 2 */
+#define XGRESS_PORT_FLAGS_ENTRIES 65536
+
+struct xgress_port_flags {
+	__u8 flags; /* XGRESS_PORT_* */
+};
+
 struct xgress_node_addr_key {
 	__u8 addr[16];
 	__u8 ipv6; /* 1 = IPv6, 0 = IPv4 in addr[0..3] */
@@ -163,6 +186,13 @@ struct xgress_abi_info {
 	__u32 pad;
 };
 
+/* The port_flags bit a frontend entry needs (the entry's port is its index). */
+static inline __u8 xgress_port_flag_for(const struct xgress_frontend_key *key)
+{
+	__u8 bit = (key->flags & XGRESS_FRONTEND_KEY_NODEPORT) ? XGRESS_PORT_TCP_NODEPORT : XGRESS_PORT_TCP_VIP;
+	return key->proto == 17 /* IPPROTO_UDP */ ? (__u8)(bit << XGRESS_PORT_UDP_SHIFT) : bit;
+}
+
 #define XGRESS_GLOBAL_STATS_KEY 0
 #define XGRESS_ABI_INFO_KEY 0
 
@@ -193,6 +223,10 @@ XGRESS_STATIC_ASSERT(sizeof(struct xgress_global_stats) == 112, "global stats si
 XGRESS_STATIC_ASSERT(sizeof(struct xgress_global_stats) == 8 * XGRESS_GLOBAL_STATS_COUNT,
 		     "XGRESS_GLOBAL_STATS_FIELDS lists every counter");
 XGRESS_STATIC_ASSERT(sizeof(struct xgress_abi_info) == 8, "abi info size");
+XGRESS_STATIC_ASSERT(sizeof(struct xgress_port_flags) == 1, "port flags size");
+XGRESS_STATIC_ASSERT(XGRESS_PORT_UDP_VIP == XGRESS_PORT_TCP_VIP << XGRESS_PORT_UDP_SHIFT, "udp vip bit");
+XGRESS_STATIC_ASSERT(XGRESS_PORT_UDP_NODEPORT == XGRESS_PORT_TCP_NODEPORT << XGRESS_PORT_UDP_SHIFT,
+		     "udp nodeport bit");
 
 #undef XGRESS_STATIC_ASSERT
 

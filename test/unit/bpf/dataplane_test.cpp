@@ -187,6 +187,53 @@ TEST_F(DataplaneTest, ApplyFrontendsDiffsAndKeepsIdsStable) {
     EXPECT_EQ(pinned_frontends().size(), 2u);
 }
 
+// port_flags follows the frontends: a port shared by two frontends keeps its
+// bit until the last one goes, VIP / NodePort and TCP / UDP bits are separate,
+// and a restarted agent starts from what the pinned map holds.
+TEST_F(DataplaneTest, PortFlagsFollowFrontendsIncludingSharedPorts) {
+    auto flags_of = [&](std::uint32_t port) {
+        int fd = bpf_obj_get(pin(XGRESS_MAP_PORT_FLAGS).c_str());
+        EXPECT_GE(fd, 0);
+        xgress_port_flags value{};
+        EXPECT_EQ(bpf_map_lookup_elem(fd, &port, &value), 0);
+        close(fd);
+        return value.flags;
+    };
+    auto udp = [](dp::FrontendSpec spec) {
+        spec.protocol = dp::Protocol::Udp;
+        return spec;
+    };
+    const auto a = vip("203.0.113.10", 80, 0, "default/a:http");
+    const auto b = vip("203.0.113.11", 80, 0, "default/b:http");
+    const auto np = node_port(30080, 0, "xgress-system/xgress:http");
+    const auto dns = udp(node_port(30053, 0, "kube-system/dns:dns"));
+    {
+        auto dataplane = dp::Dataplane::open(options_);
+        ASSERT_TRUE(dataplane) << dataplane.error().message;
+        EXPECT_EQ(flags_of(80), 0);
+        ASSERT_TRUE(dataplane->apply_frontends({a, b, np, dns}));
+        EXPECT_EQ(flags_of(80), XGRESS_PORT_TCP_VIP);
+        EXPECT_EQ(flags_of(30080), XGRESS_PORT_TCP_NODEPORT);
+        EXPECT_EQ(flags_of(30053), XGRESS_PORT_UDP_NODEPORT);
+        EXPECT_EQ(flags_of(22), 0);
+
+        ASSERT_TRUE(dataplane->apply_frontends({b, np, dns}));  // one of the two on :80 goes
+        EXPECT_EQ(flags_of(80), XGRESS_PORT_TCP_VIP);
+        ASSERT_TRUE(dataplane->apply_frontends({b, np, dns, vip("203.0.113.12", 30080, 0, "default/c:x")}));
+        EXPECT_EQ(flags_of(30080), XGRESS_PORT_TCP_NODEPORT | XGRESS_PORT_TCP_VIP);
+    }
+    // A restarted agent reads the map back: removing frontends clears bits it
+    // did not set itself.
+    auto restarted = dp::Dataplane::open(options_);
+    ASSERT_TRUE(restarted) << restarted.error().message;
+    ASSERT_TRUE(restarted->apply_frontends({np}));
+    EXPECT_EQ(flags_of(80), 0);
+    EXPECT_EQ(flags_of(30080), XGRESS_PORT_TCP_NODEPORT);
+    EXPECT_EQ(flags_of(30053), 0);
+    ASSERT_TRUE(restarted->apply_frontends({}));
+    EXPECT_EQ(flags_of(30080), 0);
+}
+
 TEST_F(DataplaneTest, NodeAddressesAreReplaced) {
     auto dataplane = dp::Dataplane::open(options_);
     ASSERT_TRUE(dataplane) << dataplane.error().message;

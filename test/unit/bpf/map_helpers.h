@@ -93,6 +93,16 @@ inline xgress_global_stats sum_global_stats(int map_fd) {
     return sum;
 }
 
+// Sets the port_flags bit `key` needs, as the agent does before writing a
+// frontend entry: without it the classifiers never look the entry up.
+inline int mark_port(int port_flags_fd, const xgress_frontend_key& key) {
+    std::uint32_t port = ntohs(key.port);
+    xgress_port_flags flags{};
+    bpf_map_lookup_elem(port_flags_fd, &port, &flags);
+    flags.flags |= xgress_port_flag_for(&key);
+    return bpf_map_update_elem(port_flags_fd, &port, &flags, BPF_ANY);
+}
+
 // Unpinned: tests must never touch a real pin root.
 inline void unpin_all_maps(bpf_object* obj) {
     bpf_map* map = nullptr;

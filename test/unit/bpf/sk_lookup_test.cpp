@@ -24,12 +24,8 @@ protected:
         unpin_all_maps(skel_->obj);
         ASSERT_EQ(sk_lookup_bpf__load(skel_), 0) << "needs CAP_BPF";
 
-        xgress_frontend_value np{1, kSlot, 0};
-        auto key = nodeport_key(30080);
-        ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.frontends), &key, &np, BPF_ANY), 0);
-        xgress_frontend_value vip{2, kSlot + 1, 0};  // slot left empty
-        key = exact_key("203.0.113.10", 80);
-        ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.frontends), &key, &vip, BPF_ANY), 0);
+        add_frontend(nodeport_key(30080), {1, kSlot, 0});
+        add_frontend(exact_key("203.0.113.10", 80), {2, kSlot + 1, 0});  // slot left empty
         auto node = node_key("198.18.0.1");
         xgress_node_addr_value nv{};
         ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.node_addrs), &node, &nv, BPF_ANY), 0);
@@ -91,6 +87,7 @@ protected:
     }
     void add_frontend(const xgress_frontend_key& key, xgress_frontend_value value) {
         ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.frontends), &key, &value, BPF_ANY), 0);
+        ASSERT_EQ(mark_port(bpf_map__fd(skel_->maps.port_flags), key), 0);
     }
     void add_range(const xgress_source_range_key& key) {
         xgress_source_range_value value{};
@@ -146,6 +143,16 @@ TEST_F(SkLookupTest, NodePortOnForeignAddressIsLeftAlone) {
 }
 
 TEST_F(SkLookupTest, UnknownPortIsLeftAlone) { EXPECT_EQ(run("198.18.0.1", 30081), 0u); }
+
+// The fast path: an entry whose port carries no port_flags bit is not consulted.
+TEST_F(SkLookupTest, EntryWithoutPortFlagIsLeftAlone) {
+    auto key = nodeport_key(30090);
+    xgress_frontend_value value{3, kSlot, 0};
+    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.frontends), &key, &value, BPF_ANY), 0);
+    EXPECT_EQ(run("198.18.0.1", 30090), 0u);
+    ASSERT_EQ(mark_port(bpf_map__fd(skel_->maps.port_flags), key), 0);
+    EXPECT_NE(run("198.18.0.1", 30090), 0u);
+}
 
 TEST_F(SkLookupTest, UdpIsLeftAlone) { EXPECT_EQ(run("198.18.0.1", 30080, IPPROTO_UDP), 0u); }
 

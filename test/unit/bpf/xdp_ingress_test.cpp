@@ -49,6 +49,7 @@ protected:
         ASSERT_EQ(bpf_map__update_elem(skel_->maps.frontends, &key, sizeof(key), &value,
                                        sizeof(value), BPF_ANY),
                   0);
+        ASSERT_EQ(mark_port(bpf_map__fd(skel_->maps.port_flags), key), 0);
     }
     void add_node_address(const std::string& address) {
         auto key = node_key(address);
@@ -524,6 +525,65 @@ TEST_F(XdpIngressTest, ServedNodePortInsideRangeIsNotDropped) {
     spec.dport = 30080;
     EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
     EXPECT_EQ(global().xdp_nodeport_unallocated, 0u);
+    EXPECT_EQ(stats(kNodePortId).packets, 1u);
+}
+
+// --- per-port fast path -------------------------------------------------------------
+
+// The classifier trusts port_flags: an entry whose port carries no flag is never
+// looked up (the agent sets the flag before writing the entry).
+TEST_F(XdpIngressTest, EntryWithoutPortFlagIsNotLookedUp) {
+    auto key = exact_key("203.0.113.40", 8080);
+    xgress_frontend_value value{9, 0, 0};
+    ASSERT_EQ(bpf_map__update_elem(skel_->maps.frontends, &key, sizeof(key), &value, sizeof(value), BPF_ANY), 0);
+    PacketSpec spec;
+    spec.dst = "203.0.113.40";
+    spec.dport = 8080;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(9).packets, 0u);
+    EXPECT_EQ(global().xdp_not_ours, 1u);
+    ASSERT_EQ(mark_port(bpf_map__fd(skel_->maps.port_flags), key), 0);
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(9).packets, 1u);
+}
+
+// A port in the NodePort range used only by a VIP: the VIP is served, and the
+// same port on a node address is still an unallocated NodePort (dropped).
+TEST_F(XdpIngressTest, VipOnlyPortInsideRangeLeavesNodeAddressUnallocated) {
+    add_frontend(exact_key("203.0.113.30", 30500), 10);
+    PacketSpec spec;
+    spec.dst = "203.0.113.30";
+    spec.dport = 30500;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(10).packets, 1u);
+    spec.dst = "198.18.0.1";
+    EXPECT_EQ(run(build_packet(spec)), XDP_DROP);
+    EXPECT_EQ(global().xdp_nodeport_dropped, 1u);
+}
+
+// The UDP bits do not open the port for TCP and vice versa.
+TEST_F(XdpIngressTest, PortFlagsAreKeptPerProtocol) {
+    add_frontend(nodeport_key(30600, IPPROTO_UDP), 11);
+    PacketSpec spec;
+    spec.dport = 30600;
+    spec.proto = IPPROTO_UDP;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(11).packets, 1u);
+    spec.proto = IPPROTO_TCP;
+    EXPECT_EQ(run(build_packet(spec)), XDP_DROP);  // no TCP NodePort 30600
+    EXPECT_EQ(global().xdp_nodeport_unallocated, 1u);
+}
+
+// A VIP and a NodePort sharing a port: both kinds are tried.
+TEST_F(XdpIngressTest, VipAndNodePortOnOnePortBothMatch) {
+    add_frontend(exact_key("203.0.113.10", 30080), 12);
+    PacketSpec spec;
+    spec.dport = 30080;
+    spec.dst = "203.0.113.10";
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    spec.dst = "198.18.0.1";
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(12).packets, 1u);
     EXPECT_EQ(stats(kNodePortId).packets, 1u);
 }
 

@@ -1,0 +1,44 @@
+// The port_flags array (bpf_abi.h): for every destination port, which kinds
+// of frontend (TCP/UDP x VIP/NodePort) use it. The classifiers read it before
+// any hash lookup, so it must never miss a flag for an entry the frontends
+// map holds. Dataplane::apply_frontends therefore writes it in two steps:
+//   before the frontend writes  current | target  (only sets bits)
+//   after the frontend deletes  target            (clears what is gone)
+// A port shared by several frontends keeps its bit until the last goes.
+//
+// The table computations are pure (unit-tested without root); the two I/O
+// helpers read and write the pinned map.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <vector>
+
+#include "dataplane.h"
+#include "frontend_plan.h"
+
+namespace xgress::agent::dataplane {
+
+// One byte of XGRESS_PORT_* per port, indexed by port (host order).
+using PortFlagTable = std::vector<std::uint8_t>;
+
+PortFlagTable empty_port_flags();
+
+// The flags the frontend entries `keys` need.
+PortFlagTable port_flags_for(const std::vector<FrontendKey>& keys);
+
+// Bitwise OR, port by port.
+PortFlagTable widen(const PortFlagTable& a, const PortFlagTable& b);
+
+// Ports whose entry differs between `from` and `to`.
+std::vector<std::uint32_t> changed_ports(const PortFlagTable& from, const PortFlagTable& to);
+
+// Reads the whole map (batched).
+std::expected<PortFlagTable, Error> read_port_flags(int map_fd);
+
+// Writes the entries of `to` that differ from `cache` (batched) and updates
+// `cache`. On failure `cache` is re-read from the map, so the next call
+// starts from what the kernel holds.
+std::expected<void, Error> write_port_flags(int map_fd, PortFlagTable& cache, const PortFlagTable& to);
+
+}  // namespace xgress::agent::dataplane
