@@ -87,8 +87,11 @@ TEST(Deploy, ManifestsDecodeAndTheClassParametersResolve) {
     const DesiredState state = compute_desired_state(objects, Settings{});
     ASSERT_EQ(state.classes.size(), 1u);
     EXPECT_EQ(state.classes[0].max_body_bytes, 8u << 20);
-    ASSERT_EQ(state.frontends.size(), 1u);  // the HTTPS listener waits for TLS in the proxy
-    EXPECT_EQ(state.frontends[0].port, 30080);
+    ASSERT_EQ(state.snapshot.frontends.size(), 2u);
+    EXPECT_EQ(state.snapshot.frontends[0].port, 30080);
+    EXPECT_EQ(state.snapshot.frontends[0].protocol, snapshot::FrontendProtocol::Http);
+    EXPECT_EQ(state.snapshot.frontends[1].port, 30443);
+    EXPECT_EQ(state.snapshot.frontends[1].protocol, snapshot::FrontendProtocol::Https);
 }
 
 }  // namespace
