@@ -241,6 +241,80 @@ TEST_F(ControlServerTest, BadMagicClosesConnectionAndPassedDescriptors) {
     ::close(client);
 }
 
+TEST_F(ControlServerTest, PatchGoesToProxiesAtItsBaseOthersGetTheWholeSnapshot) {
+    server_->publish(10, "FULL10");
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    const int first = connect_client();
+    send_frame(first, encode_frame(MessageType::Hello, 0, kHello), {pipe_fds[0]});
+    ASSERT_TRUE(pump_until([&] { return server_->proxy_count() == 1; }));
+    auto frame = read_frame(first);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.version, 10u);
+
+    int encodes = 0;
+    auto full = [&encodes](std::string text) {
+        return [&encodes, text] {
+            ++encodes;
+            return text;
+        };
+    };
+    // At the base: the patch, and the whole snapshot is not even encoded.
+    server_->publish_patch(11, 10, "PATCH11", full("FULL11"));
+    frame = read_frame(first);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::EndpointsPatch));
+    EXPECT_EQ(frame->first.version, 11u);
+    EXPECT_EQ(frame->second, "PATCH11");
+    EXPECT_EQ(encodes, 0);
+    EXPECT_EQ(server_->patches_sent(), 1u);
+
+    // Refused: the whole snapshot of the same version follows at once.
+    send_frame(first, encode_frame(MessageType::Nack, 11, "unknown backend"));
+    ASSERT_TRUE(pump_until([&] { return server_->patch_nack_count() == 1; }));
+    frame = read_frame(first);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::Snapshot));
+    EXPECT_EQ(frame->first.version, 11u);
+    EXPECT_EQ(frame->second, "FULL11");
+    EXPECT_EQ(encodes, 1);
+    send_frame(first, encode_frame(MessageType::Ack, 11, ""));
+    ASSERT_TRUE(pump_until([&] { return server_->last_acked_version() == 11; }));
+
+    // A proxy arriving now gets the whole snapshot, encoded once only.
+    int pipe2[2];
+    ASSERT_EQ(::pipe(pipe2), 0);
+    const int second = connect_client();
+    send_frame(second, encode_frame(MessageType::Hello, 0, kHello), {pipe2[0]});
+    ASSERT_TRUE(pump_until([&] { return server_->proxy_count() == 2; }));
+    frame = read_frame(second);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::Snapshot));
+    EXPECT_EQ(frame->second, "FULL11");
+    EXPECT_EQ(encodes, 1);
+
+    // Both at 11: a patch on 11 goes to both; one on another base to neither.
+    server_->publish_patch(12, 11, "PATCH12", full("FULL12"));
+    for (int client : {first, second}) {
+        frame = read_frame(client);
+        ASSERT_TRUE(frame);
+        EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::EndpointsPatch));
+        EXPECT_EQ(frame->second, "PATCH12");
+    }
+    server_->publish_patch(14, 13, "PATCH14", full("FULL14"));
+    for (int client : {first, second}) {
+        frame = read_frame(client);
+        ASSERT_TRUE(frame);
+        EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::Snapshot));
+        EXPECT_EQ(frame->first.version, 14u);
+        EXPECT_EQ(frame->second, "FULL14");
+    }
+    EXPECT_EQ(encodes, 2);
+    ::close(first);
+    ::close(second);
+    for (int fd : {pipe_fds[0], pipe_fds[1], pipe2[0], pipe2[1]}) ::close(fd);
+}
+
 TEST_F(ControlServerTest, HelloWithWrongNumberOfSocketsIsRejected) {
     server_->publish(1, "{}");
     const int client = connect_client();
