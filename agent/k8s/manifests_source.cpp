@@ -5,6 +5,7 @@
 #include <sstream>
 #include <system_error>
 
+#include <simdjson.h>
 #include <yaml-cpp/yaml.h>
 
 #include "k8s/object_decoder.h"
@@ -43,7 +44,8 @@ void load_file(const std::filesystem::path& path, LoadedManifests& out) {
     load_manifest_text(text.str(), path.string(), out);
 }
 
-void load_document(const YAML::Node& document, const std::string& source, const std::string& where,
+template <class Document>
+void load_document(const Document& document, const std::string& source, const std::string& where,
                    LoadedManifests& out) {
     auto decoded = decode_object(document);
     if (!decoded) {
@@ -60,9 +62,55 @@ void load_document(const YAML::Node& document, const std::string& source, const 
     out.object_sources.push_back(source);
 }
 
+// JSON (a file ending in .json, or text whose first non-blank character is
+// '{' or '['): one object, a `kind: List`, or an array of objects, parsed
+// with simdjson. yaml-cpp reads JSON too but ~10x slower, which dominated a
+// full sync of 100,000 endpoints.
+bool looks_like_json(std::string_view text, const std::string& source) {
+    if (source.ends_with(".json")) return true;
+    const auto first = text.find_first_not_of(" \t\r\n");
+    return first != std::string_view::npos && (text[first] == '{' || text[first] == '[');
+}
+
+void load_json_text(std::string_view text, const std::string& source, LoadedManifests& out) {
+    // One parser per thread, reused: its buffers grow to the largest file once.
+    thread_local simdjson::dom::parser parser;
+    simdjson::padded_string padded(text);
+    simdjson::dom::element root;
+    if (auto error = parser.parse(padded).get(root)) {
+        add_error(out, source, source + ": invalid JSON: " + simdjson::error_message(error) + " (file skipped)");
+        return;
+    }
+    const std::string where = source + ": document 1";
+    auto load_items = [&](simdjson::dom::array items) {
+        std::size_t i = 0;
+        for (simdjson::dom::element item : items) {
+            load_document(item, source, where + " items[" + std::to_string(i++) + "]", out);
+        }
+    };
+    simdjson::dom::array array;
+    if (!root.get_array().get(array)) {
+        load_items(array);
+    } else if (is_list_document(root)) {
+        simdjson::dom::element items;
+        if (root["items"].get(items) || items.is_null()) return;  // an empty List
+        if (items.get_array().get(array)) {
+            add_error(out, source, where + ": List: items: expected a list");
+            return;
+        }
+        load_items(array);
+    } else {
+        load_document(root, source, where, out);
+    }
+}
+
 }  // namespace
 
 void load_manifest_text(std::string_view text, const std::string& source, LoadedManifests& out) {
+    if (looks_like_json(text, source)) {
+        load_json_text(text, source, out);
+        return;
+    }
     std::vector<YAML::Node> documents;
     try {
         documents = YAML::LoadAll(std::string(text));
