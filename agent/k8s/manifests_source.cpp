@@ -193,12 +193,12 @@ namespace xgress::agent::k8s {
 const ObjectCache& LastGoodObjects::update(const LoadedManifests& loaded, std::vector<std::string>& messages) {
     touched_.clear();
     // The files this load speaks for, and what each now holds.
-    std::map<std::string, std::map<ObjectKey, Object>> next;
+    std::map<std::string, std::map<ObjectKey, Shared>> next;
     for (const std::string& file : loaded.files) next[file];
     for (const std::string& file : loaded.files_with_errors) next[file];
     for (std::size_t i = 0; i < loaded.objects.size(); ++i) {
         const std::string& file = i < loaded.object_sources.size() ? loaded.object_sources[i] : std::string();
-        next[file].insert_or_assign(key_of(loaded.objects[i]), loaded.objects[i]);
+        next[file].insert_or_assign(key_of(loaded.objects[i]), std::make_shared<const Object>(loaded.objects[i]));
     }
     // Files not in this load: a full load means they are gone; a partial one names the removed ones.
     std::vector<std::string> gone;
@@ -244,7 +244,7 @@ const ObjectCache& LastGoodObjects::update(const LoadedManifests& loaded, std::v
     return cache_;
 }
 
-void LastGoodObjects::replace_file(const std::string& file, std::map<ObjectKey, Object> objects) {
+void LastGoodObjects::replace_file(const std::string& file, std::map<ObjectKey, Shared> objects) {
     auto& held = by_file_[file];
     std::vector<ObjectKey> changed;
     for (const auto& [key, object] : held) {
@@ -256,9 +256,12 @@ void LastGoodObjects::replace_file(const std::string& file, std::map<ObjectKey, 
         }
         changed.push_back(key);
     }
-    for (const auto& [key, object] : objects) {
+    for (auto& [key, object] : objects) {
         auto previous = held.find(key);
-        if (previous != held.end() && previous->second == object) continue;  // unchanged: nothing to redo
+        if (previous != held.end() && (previous->second == object || *previous->second == *object)) {
+            object = previous->second;  // unchanged: keep the one copy the cache shares, nothing to redo
+            continue;
+        }
         owners_[key].insert(file);
         changed.push_back(key);
     }
@@ -278,8 +281,7 @@ void LastGoodObjects::refresh_key(const ObjectKey& key) {
         return;
     }
     const std::string& winner = *owners->second.rbegin();
-    const Object& object = by_file_.at(winner).at(key);
-    if (const Object* current = cache_.find(key); !current || !(*current == object)) cache_.upsert(object);
+    cache_.upsert(by_file_.at(winner).at(key));  // shared, not copied
     if (owners->second.size() > 1) duplicates_[key] = "duplicate " + describe(key) + " (again in " + winner + "): the later file wins";
     else duplicates_.erase(key);
 }
