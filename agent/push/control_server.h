@@ -9,7 +9,9 @@
 // last sent the patch's base version; every other proxy (new, behind, or one
 // whose last frame it refused) gets the whole snapshot, which is encoded only
 // when some proxy needs it. A refused patch is answered at once with the whole
-// snapshot of the current version.
+// snapshot of the current version. A proxy that answers a patch neither way
+// within kPatchAnswerTimeout (one that predates patches ignores the frame)
+// gets the whole snapshot and no more patches until it ACKs one.
 //
 // Single-threaded and non-blocking: the caller drives it with poll_once().
 // This is the control path; a slow or broken proxy only ever costs itself
@@ -64,6 +66,7 @@ public:
     // A Nacked version is offered again after kFirstRetry, doubling up to kMaxRetry.
     static constexpr std::chrono::milliseconds kFirstRetry{250};
     static constexpr std::chrono::milliseconds kMaxRetry{30'000};
+    static constexpr std::chrono::milliseconds kPatchAnswerTimeout{250};
 
 private:
     struct Connection;

@@ -18,9 +18,23 @@
 //     these figures: add it for "edit to datapath".
 // Prints figures; asserts nothing.
 //
+// With --proxy-bin and --echo-bin (build/proxy/xgress-proxy,
+// build/tools/echo/xgress-echo) it then starts the real proxy on a loopback
+// port and an echo backend with two listeners ("blue", "green"), pushes a
+// --rules-rule snapshot (every host routed to blue), and while a keep-alive
+// request loop runs swaps the whole table for one routing every host to
+// green: time until ACK, time until the loop first sees green, failed
+// requests, and the proxy's RSS.
+//
 //   agent_scale_bench [--services 10000] [--endpoints-per-service 10]
 //                     [--changes 1000] [--format yaml|json|both] [--keep DIR]
+//                     [--proxy-bin PATH --echo-bin PATH [--rules 10000]]
+#include <arpa/inet.h>
 #include <malloc.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -271,6 +285,205 @@ void generate_json(const std::filesystem::path& dir, int services, int endpoints
     write_file(dir / "ingresses.json", ing + "\n]}\n");
 }
 
+// Approximate heap bytes of the big structures, to say what dominates the
+// RSS figure (std::string heap only when longer than the small-string buffer;
+// malloc's per-block overhead counted as 16 bytes).
+std::size_t heap_of(const std::string& s) { return s.size() > 15 ? s.capacity() + 1 + 16 : 0; }
+template <class T>
+std::size_t vector_block(const std::vector<T>& v) { return v.capacity() ? v.capacity() * sizeof(T) + 16 : 0; }
+
+std::size_t bytes_of(const k8s::EndpointSlice& slice) {
+    std::size_t total = sizeof(k8s::Object) + 16 + vector_block(slice.endpoints) + vector_block(slice.ports);
+    for (const auto& e : slice.endpoints) {
+        total += vector_block(e.addresses) + heap_of(e.node_name) + heap_of(e.target_ref_kind) + heap_of(e.target_ref_name);
+        for (const auto& a : e.addresses) total += heap_of(a);
+    }
+    for (const auto& [k, v] : slice.metadata.labels) total += 64 + 16 + heap_of(k) + heap_of(v);  // map node
+    return total;
+}
+
+std::size_t bytes_of(const snapshot::Snapshot& s) {
+    std::size_t total = vector_block(s.backends) + vector_block(s.virtual_hosts);
+    for (const auto& b : s.backends) {
+        total += heap_of(b.name) + vector_block(b.endpoints);
+        for (const auto& e : b.endpoints) total += heap_of(e.address);
+    }
+    for (const auto& vh : s.virtual_hosts) {
+        total += heap_of(vh.host) + vector_block(vh.routes);
+        for (const auto& r : vh.routes) total += heap_of(r.path) + heap_of(r.backend);
+    }
+    return total;
+}
+
+// ---- the 10,000-rule swap against the real proxy ----------------------------------------------
+
+pid_t spawn(const std::vector<std::string>& args) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
+    return pid;
+}
+
+void stop(pid_t pid) {
+    if (pid <= 0) return;
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+}
+
+long child_rss_kib(pid_t pid, const char* field) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
+    }
+    return -1;
+}
+
+snapshot::Snapshot routing_table(int rules, const char* color, std::uint16_t port) {
+    snapshot::Snapshot s;
+    for (int i = 0; i < rules; ++i) {
+        const std::string backend = std::string(color) + "-" + std::to_string(i);
+        s.virtual_hosts.push_back(snapshot::VirtualHost{"h" + std::to_string(i) + ".example.com",
+                                                        {snapshot::Route{"/", snapshot::PathMatch::Prefix, backend}},
+                                                        ""});
+        s.backends.push_back(snapshot::Backend{backend, {snapshot::Endpoint{"127.0.0.1", port}}});
+    }
+    std::sort(s.backends.begin(), s.backends.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return s;
+}
+
+int connect_tcp(std::uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    timeval timeout{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    return fd;
+}
+
+// One keep-alive GET; returns the status (0 = transport failure) and the body.
+int http_get(int& fd, std::uint16_t port, const std::string& host, std::string& body) {
+    if (fd < 0) fd = connect_tcp(port);
+    if (fd < 0) return 0;
+    const std::string request = "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+        ::close(fd);
+        fd = -1;
+        return 0;
+    }
+    std::string data;
+    char buffer[4096];
+    std::size_t head_end = std::string::npos, length = 0;
+    while (true) {
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) {
+            ::close(fd);
+            fd = -1;
+            return 0;
+        }
+        data.append(buffer, static_cast<std::size_t>(n));
+        if (head_end == std::string::npos && (head_end = data.find("\r\n\r\n")) != std::string::npos) {
+            const auto cl = data.find("Content-Length: ");
+            length = cl == std::string::npos || cl > head_end ? 0 : std::strtoul(data.c_str() + cl + 16, nullptr, 10);
+        }
+        if (head_end != std::string::npos && data.size() >= head_end + 4 + length) break;
+    }
+    body = data.substr(head_end + 4, length);
+    if (data.find("Connection: close") < head_end) {
+        ::close(fd);
+        fd = -1;
+    }
+    return data.size() > 12 ? std::atoi(data.c_str() + 9) : 0;
+}
+
+void swap_bench(const std::filesystem::path& dir, const std::string& proxy_bin, const std::string& echo_bin,
+                int rules) {
+    const std::uint16_t base = static_cast<std::uint16_t>(20000 + getpid() % 20000);
+    const std::uint16_t blue = base, green = base + 1, listen = base + 2;
+    const pid_t echo = spawn({echo_bin, "--pod", "bench", "--namespace", "bench", "--listen",
+                              "127.0.0.1:" + std::to_string(blue) + "=blue", "--listen",
+                              "127.0.0.1:" + std::to_string(green) + "=green"});
+    NoSockmap sink;
+    auto server = push::ControlServer::listen((dir / "swap.sock").string(), sink);
+    if (!server || echo <= 0) {
+        std::fprintf(stderr, "swap: cannot start the echo backend or the control socket\n");
+        stop(echo);
+        return;
+    }
+    const pid_t proxy = spawn({proxy_bin, "--listen", "127.0.0.1:" + std::to_string(listen), "--admin", "",
+                               "--workers", "1", "--control-socket", (dir / "swap.sock").string(), "--log-level",
+                               "warn"});
+    const auto deadline = clock_type::now() + std::chrono::seconds(10);
+    while ((*server)->proxy_count() == 0 && clock_type::now() < deadline) (*server)->poll_once(50);
+    if ((*server)->proxy_count() == 0) {
+        std::fprintf(stderr, "swap: the proxy did not connect\n");
+        stop(proxy);
+        stop(echo);
+        return;
+    }
+    const long rss_before = child_rss_kib(proxy, "VmRSS:");
+    snapshot::Snapshot a = routing_table(rules, "blue", blue);
+    a.version = 1;
+    auto t = clock_type::now();
+    (*server)->publish(1, snapshot::encode(a));
+    wait_for_ack(**server, 1);
+    const double first_ms = ms_since(t);
+    std::printf("proxy: %d-rule snapshot (%.1f MiB) encoded, sent and ACKed in %.0f ms; proxy RSS %.1f MiB "
+                "(%.1f MiB before the snapshot), peak %.1f MiB\n",
+                rules, snapshot::encode(a).size() / 1048576.0, first_ms, child_rss_kib(proxy, "VmRSS:") / 1024.0,
+                rss_before / 1024.0, child_rss_kib(proxy, "VmHWM:") / 1024.0);
+
+    std::atomic<bool> running{true};
+    std::atomic<long> requests{0}, failures{0};
+    std::atomic<std::int64_t> first_green_ns{0};
+    std::thread loop([&] {
+        int fd = -1;
+        std::string body;
+        for (int i = 0; running; ++i) {
+            const int status = http_get(fd, listen, "h" + std::to_string((i * 7) % rules) + ".example.com", body);
+            ++requests;
+            if (status != 200) ++failures;
+            else if (first_green_ns == 0 && body.find("green") != std::string::npos)
+                first_green_ns = clock_type::now().time_since_epoch().count();
+        }
+        if (fd >= 0) ::close(fd);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const long before_swap = requests;
+    snapshot::Snapshot b = routing_table(rules, "green", green);
+    b.version = 2;
+    t = clock_type::now();
+    (*server)->publish(2, snapshot::encode(b));
+    wait_for_ack(**server, 2);
+    const double ack_ms = ms_since(t);
+    const auto swap_start = t;
+    while (first_green_ns == 0 && ms_since(t) < 5000) (*server)->poll_once(5);
+    const double effect_ms =
+        first_green_ns ? std::chrono::duration<double, std::milli>(clock_type::time_point(clock_type::duration(
+                                                                      first_green_ns.load())) - swap_start)
+                             .count()
+                       : -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    running = false;
+    loop.join();
+    std::printf("proxy: %d-rule swap under a request loop: encoded+sent+ACKed in %.0f ms, first response from the new "
+                "table %.0f ms after publish; %ld requests (%ld before the swap), %ld failed; proxy peak RSS %.1f MiB\n",
+                rules, ack_ms, effect_ms, requests.load(), before_swap, failures.load(),
+                child_rss_kib(proxy, "VmHWM:") / 1024.0);
+    server->reset();
+    stop(proxy);
+    stop(echo);
+}
+
 double percentile(std::vector<double> values, double p) {
     std::sort(values.begin(), values.end());
     return values[std::min(values.size() - 1, static_cast<std::size_t>(p * values.size()))];
@@ -310,8 +523,8 @@ Sync full_sync(const std::filesystem::path& dir, reconcile::Reconciler& reconcil
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
     spdlog::set_level(spdlog::level::warn);
-    int services = 10000, endpoints = 10, changes = 1000;
-    std::string keep, format = "both";
+    int services = 10000, endpoints = 10, changes = 1000, rules = 10000;
+    std::string keep, format = "both", proxy_bin, echo_bin;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         if (flag == "--services") services = std::atoi(argv[i + 1]);
@@ -319,6 +532,9 @@ int main(int argc, char** argv) {
         else if (flag == "--changes") changes = std::atoi(argv[i + 1]);
         else if (flag == "--format") format = argv[i + 1];
         else if (flag == "--keep") keep = argv[i + 1];
+        else if (flag == "--proxy-bin") proxy_bin = argv[i + 1];
+        else if (flag == "--echo-bin") echo_bin = argv[i + 1];
+        else if (flag == "--rules") rules = std::atoi(argv[i + 1]);
         else {
             std::fprintf(stderr, "unknown flag %s\n", argv[i]);
             return 2;
@@ -362,6 +578,17 @@ int main(int argc, char** argv) {
                 "(cache + last-good per file + desired state + encoded snapshot; the decoded manifests freed)\n",
                 rss_kib("VmHWM:") / 1024.0, rss_now / 1024.0,
                 (rss_now - rss_start) * 1024.0 / (static_cast<double>(services) * endpoints));
+    {
+        const double n = static_cast<double>(services) * endpoints;
+        std::size_t slices = 0;
+        for (const k8s::EndpointSlice* slice : reconciler.objects().list<k8s::EndpointSlice>()) slices += bytes_of(*slice);
+        std::printf("  of which (approximate, per endpoint): EndpointSlice objects in the cache %.0f B; desired "
+                    "snapshot %.0f B; encoded snapshot kept for new proxies %.0f B; the fake proxy's decoded "
+                    "snapshot (same process, not the agent's) ~%.0f B; the rest: Services, Ingresses, maps, "
+                    "allocator slack\n",
+                    slices / n, bytes_of(reconciler.state().snapshot) / n, target.bytes / n,
+                    bytes_of(reconciler.state().snapshot) / n);
+    }
 
     // One EndpointSlice change: rewrite one Service's file (not timed), then
     // what main.cpp does after the debounce: re-read the file, reconcile,
@@ -402,6 +629,7 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(proxy.patches.load()),
                 static_cast<unsigned long long>(proxy.nacks.load()), rss_kib("VmHWM:") / 1024.0);
     server->reset();
+    if (!proxy_bin.empty() && !echo_bin.empty()) swap_bench(dir, proxy_bin, echo_bin, rules);
     if (keep.empty()) std::filesystem::remove_all(dir);
     return 0;
 }
