@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -101,6 +102,15 @@ public:
         pending_version_ = version;
         pending_payload_ = std::move(payload);
         if (server_) flush();
+    }
+    void publish_patch(std::uint64_t version, std::uint64_t base_version, std::string patch_payload,
+                       std::function<std::string()> full_payload) override {
+        if (!server_ || !pending_payload_.empty()) {  // no channel yet: only whole snapshots wait
+            publish(version, full_payload());
+            return;
+        }
+        server_->publish_patch(version, base_version, std::move(patch_payload), std::move(full_payload));
+        spdlog::info("control: published endpoints patch version {} (base {})", version, base_version);
     }
     void flush() {
         if (pending_payload_.empty()) return;

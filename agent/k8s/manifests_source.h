@@ -8,6 +8,7 @@
 #include <expected>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -74,10 +75,11 @@ public:
     const std::set<ObjectKey>& last_touched() const { return touched_; }
 
 private:
-    void replace_file(const std::string& file, std::map<ObjectKey, Object> objects);
+    using Shared = std::shared_ptr<const Object>;  // one copy, shared by by_file_ and cache_
+    void replace_file(const std::string& file, std::map<ObjectKey, Shared> objects);
     void refresh_key(const ObjectKey& key);
 
-    std::map<std::string, std::map<ObjectKey, Object>> by_file_;
+    std::map<std::string, std::map<ObjectKey, Shared>> by_file_;
     std::map<ObjectKey, std::set<std::string>> owners_;       // which files define each object
     std::map<std::string, std::vector<std::string>> errors_;  // per file: this load's errors
     std::map<std::string, std::vector<std::string>> kept_;    // per file: "kept last good" lines

@@ -1,5 +1,6 @@
 #include "k8s/object_cache.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace xgress::agent::k8s {
@@ -21,9 +22,18 @@ std::string describe(const ObjectKey& key) {
 }
 
 bool ObjectCache::upsert(Object object) {
-    ObjectKey key = key_of(object);
+    return upsert(std::make_shared<const Object>(std::move(object)));
+}
+
+bool ObjectCache::upsert(std::shared_ptr<const Object> object) {
+    ObjectKey key = key_of(*object);
     auto [it, inserted] = objects_.insert_or_assign(std::move(key), std::move(object));
     return !inserted;
+}
+
+bool ObjectCache::operator==(const ObjectCache& other) const {
+    return std::equal(objects_.begin(), objects_.end(), other.objects_.begin(), other.objects_.end(),
+                      [](const auto& a, const auto& b) { return a.first == b.first && *a.second == *b.second; });
 }
 
 bool ObjectCache::erase(const ObjectKey& key) {
@@ -32,7 +42,7 @@ bool ObjectCache::erase(const ObjectKey& key) {
 
 const Object* ObjectCache::find(const ObjectKey& key) const {
     auto it = objects_.find(key);
-    return it == objects_.end() ? nullptr : &it->second;
+    return it == objects_.end() ? nullptr : it->second.get();
 }
 
 }  // namespace xgress::agent::k8s

@@ -7,6 +7,7 @@
 #include <compare>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,10 +31,13 @@ class ObjectCache {
 public:
     // Inserts or replaces; returns true when an object with the same key was replaced.
     bool upsert(Object object);
+    // The same, sharing an object another owner holds too (LastGoodObjects
+    // keeps each object once for its file and for the cache).
+    bool upsert(std::shared_ptr<const Object> object);
     bool erase(const ObjectKey& key);
     const Object* find(const ObjectKey& key) const;
     std::size_t size() const { return objects_.size(); }
-    bool operator==(const ObjectCache&) const = default;
+    bool operator==(const ObjectCache& other) const;  // same keys, equal objects
 
     template <class T>
     const T* find(const std::string& namespace_, const std::string& name) const;
@@ -43,7 +47,7 @@ public:
     std::vector<const T*> list() const;
 
 private:
-    std::map<ObjectKey, Object> objects_;
+    std::map<ObjectKey, std::shared_ptr<const Object>> objects_;  // never null
 };
 
 template <class T>
@@ -58,7 +62,7 @@ std::vector<const T*> ObjectCache::list() const {
     std::vector<const T*> result;
     for (auto it = objects_.lower_bound(ObjectKey{kind, {}, {}});
          it != objects_.end() && it->first.kind == kind; ++it) {
-        result.push_back(&std::get<T>(it->second));
+        result.push_back(&std::get<T>(*it->second));
     }
     return result;
 }

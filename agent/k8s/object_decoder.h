@@ -1,4 +1,5 @@
-// Turns one parsed YAML/JSON document (a yaml-cpp node) into a typed object.
+// Turns one parsed document into a typed object: a YAML document (yaml-cpp
+// node) or a JSON one (simdjson DOM element; same rules, same messages).
 // Shared by every source that hands us Kubernetes objects as documents.
 //
 // Errors are values naming the object and the field, e.g.
@@ -10,6 +11,7 @@
 #include <string>
 #include <variant>
 
+#include <simdjson.h>
 #include <yaml-cpp/yaml.h>
 
 #include "k8s/objects.h"
@@ -36,5 +38,8 @@ using Decoded = std::variant<Object, UnknownKind>;
 std::expected<Decoded, DecodeError> decode_object(const YAML::Node& document);
 
 bool is_list_document(const YAML::Node& document);
+
+std::expected<Decoded, DecodeError> decode_object(simdjson::dom::element document);
+bool is_list_document(simdjson::dom::element document);
 
 }  // namespace xgress::agent::k8s

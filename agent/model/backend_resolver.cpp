@@ -1,6 +1,7 @@
 #include "model/backend_resolver.h"
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <set>
 
@@ -34,14 +35,38 @@ std::optional<std::uint16_t> target_port_in_slice(const k8s::ServicePort& servic
 
 }  // namespace
 
-BackendResolver::BackendResolver(const k8s::ObjectCache& objects, std::vector<std::string>& problems)
-    : objects_(objects), problems_(problems) {
-    for (const k8s::EndpointSlice* slice : objects_.list<k8s::EndpointSlice>()) {
+SlicesByService index_slices(const k8s::ObjectCache& objects) {
+    SlicesByService slices;
+    for (const k8s::EndpointSlice* slice : objects.list<k8s::EndpointSlice>()) {
         auto label = slice->metadata.labels.find(k8s::kServiceNameLabel);
         if (label == slice->metadata.labels.end()) continue;
-        slices_[{slice->metadata.namespace_, label->second}].push_back(slice);
+        slices[{slice->metadata.namespace_, label->second}].push_back(slice);
     }
+    return slices;
 }
+
+std::optional<BackendName> parse_backend_name(const std::string& name) {
+    BackendName out;
+    const auto slash = name.find('/');
+    const auto colon = name.rfind(':');
+    if (slash == std::string::npos || colon == std::string::npos || colon < slash) return std::nullopt;
+    std::string_view port(name);
+    port = port.substr(colon + 1);
+    if (port.ends_with("@node")) {
+        out.node_local = true;
+        port.remove_suffix(5);
+    }
+    unsigned number = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (ec != std::errc{} || end != port.data() + port.size() || number == 0 || number > 65535) return std::nullopt;
+    out.namespace_ = name.substr(0, slash);
+    out.service = name.substr(slash + 1, colon - slash - 1);
+    out.port = static_cast<std::uint16_t>(number);
+    return out;
+}
+
+BackendResolver::BackendResolver(const k8s::ObjectCache& objects, std::vector<std::string>& problems)
+    : objects_(objects), problems_(problems), slices_(index_slices(objects)) {}
 
 std::string BackendResolver::resolve(const std::string& namespace_, const k8s::IngressBackend& ref,
                                      const std::string& referrer) {
@@ -73,10 +98,10 @@ std::string BackendResolver::resolve_port(const k8s::Service& service, const k8s
     std::string name = service.metadata.namespace_ + "/" + service.metadata.name + ":" + std::to_string(port.port);
     if (!node_name.empty()) name += "@node";
     if (!backends_.contains(name)) {
-        backends_[name] = snapshot::Backend{name, endpoints_for(service, port, name, node_name)};
-        if (service.session_affinity == "ClientIP") {
-            affinities_[name] = BackendAffinity{true, service.session_affinity_timeout};
-        }
+        static const std::vector<const k8s::EndpointSlice*> kNone;
+        auto indexed = slices_.find({service.metadata.namespace_, service.metadata.name});
+        backends_[name] = make_backend(service, port, indexed == slices_.end() ? kNone : indexed->second, node_name,
+                                       problems_);
     }
     return name;
 }
@@ -86,16 +111,18 @@ bool BackendResolver::has_endpoints(const std::string& backend_name) const {
     return it != backends_.end() && !it->second.endpoints.empty();
 }
 
-std::vector<snapshot::Endpoint> BackendResolver::endpoints_for(const k8s::Service& service,
-                                                               const k8s::ServicePort& port,
-                                                               const std::string& backend_name,
-                                                               const std::string& node_name) {
+snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePort& port,
+                               const std::vector<const k8s::EndpointSlice*>& slices, const std::string& node_name,
+                               std::vector<std::string>& problems) {
+    snapshot::Backend backend;
+    backend.name = service.metadata.namespace_ + "/" + service.metadata.name + ":" + std::to_string(port.port);
+    if (!node_name.empty()) backend.name += "@node";
+    if (service.session_affinity == "ClientIP") backend.affinity = snapshot::Affinity::ClientIp;
+    const std::string& backend_name = backend.name;
     std::set<std::pair<std::string, std::uint16_t>> ready;
     std::set<std::pair<std::string, std::uint16_t>> draining;  // serving but terminating
     bool port_unresolved = false;
-    static const std::vector<const k8s::EndpointSlice*> kNone;
-    auto indexed = slices_.find({service.metadata.namespace_, service.metadata.name});
-    for (const k8s::EndpointSlice* slice : indexed == slices_.end() ? kNone : indexed->second) {
+    for (const k8s::EndpointSlice* slice : slices) {
         if (slice->address_type != "IPv4" && slice->address_type != "IPv6") continue;  // FQDN: not routable
         const auto target = target_port_in_slice(port, *slice);
         if (!target) {
@@ -114,7 +141,7 @@ std::vector<snapshot::Endpoint> BackendResolver::endpoints_for(const k8s::Servic
         }
     }
     if (port_unresolved) {
-        problems_.push_back("backend " + backend_name + ": targetPort \"" + port.target_port->name +
+        problems.push_back("backend " + backend_name + ": targetPort \"" + port.target_port->name +
                             "\" not found among the ports of some EndpointSlices of Service " +
                             service.metadata.namespace_ + "/" + service.metadata.name);
     }
@@ -122,12 +149,12 @@ std::vector<snapshot::Endpoint> BackendResolver::endpoints_for(const k8s::Servic
     // down but still serving are better than a 503.
     const auto& chosen = ready.empty() ? draining : ready;
     if (chosen.empty()) {
-        problems_.push_back("backend " + backend_name + ": no ready endpoints" +
+        problems.push_back("backend " + backend_name + ": no ready endpoints" +
                             (node_name.empty() ? std::string("; requests get 503") : " on node " + node_name));
     }
-    std::vector<snapshot::Endpoint> endpoints;
-    for (const auto& [address, target] : chosen) endpoints.push_back(snapshot::Endpoint{address, target});
-    return endpoints;
+    backend.endpoints.reserve(chosen.size());
+    for (const auto& [address, target] : chosen) backend.endpoints.push_back(snapshot::Endpoint{address, target});
+    return backend;
 }
 
 std::vector<snapshot::Backend> BackendResolver::backends() const {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,12 +20,29 @@
 
 namespace xgress::agent::model {
 
-// sessionAffinity: ClientIP of the Service behind a backend.
-struct BackendAffinity {
-    bool client_ip = false;
-    std::uint32_t timeout_seconds = 0;
-    bool operator==(const BackendAffinity&) const = default;
+using SlicesByService = std::map<std::pair<std::string, std::string>, std::vector<const k8s::EndpointSlice*>>;
+
+// Every EndpointSlice of `objects` by (namespace, kubernetes.io/service-name).
+SlicesByService index_slices(const k8s::ObjectCache& objects);
+
+// The backend of one Service port from that Service's slices: name
+// "ns/svc:port" (+ "@node" with `node_name`: externalTrafficPolicy Local,
+// only that node's endpoints), endpoints, and affinity (sessionAffinity:
+// ClientIP; the snapshot has no timeout, the proxy hashes on the client
+// address). Problems about this backend start with "backend NAME: ".
+snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePort& port,
+                               const std::vector<const k8s::EndpointSlice*>& slices, const std::string& node_name,
+                               std::vector<std::string>& problems);
+
+// What a backend name made by make_backend refers to.
+struct BackendName {
+    std::string namespace_;
+    std::string service;
+    std::uint16_t port = 0;
+    bool node_local = false;  // "@node"
 };
+// nullopt for names that are not "ns/svc:number[@node]" (unresolved references).
+std::optional<BackendName> parse_backend_name(const std::string& name);
 
 class BackendResolver {
 public:
@@ -50,18 +68,11 @@ public:
 
     // Every backend resolved so far, sorted by name.
     std::vector<snapshot::Backend> backends() const;
-    // Backends whose Service asks for ClientIP affinity, by backend name.
-    const std::map<std::string, BackendAffinity>& affinities() const { return affinities_; }
-
 private:
-    std::vector<snapshot::Endpoint> endpoints_for(const k8s::Service& service, const k8s::ServicePort& port,
-                                                  const std::string& backend_name, const std::string& node_name);
-
     const k8s::ObjectCache& objects_;
     std::vector<std::string>& problems_;
     std::map<std::string, snapshot::Backend> backends_;
-    std::map<std::string, BackendAffinity> affinities_;
-    std::map<std::pair<std::string, std::string>, std::vector<const k8s::EndpointSlice*>> slices_;  // (ns, service)
+    SlicesByService slices_;
 };
 
 }  // namespace xgress::agent::model

@@ -1,12 +1,15 @@
 #include "model/desired_state.h"
 
 #include <algorithm>
+#include <cctype>
+#include <limits>
 #include <set>
 #include <tuple>
 
 #include "model/backend_resolver.h"
 #include "model/frontend_builder.h"
 #include "model/ingress_class_selector.h"
+#include "model/ip_address.h"
 #include "model/route_claims.h"
 
 namespace xgress::agent::model {
@@ -62,11 +65,78 @@ std::vector<const k8s::IngressClassParameters*> class_parameters(const k8s::Obje
     return found;
 }
 
-// Certificates named by the Ingresses' spec.tls and the classes' default.
+std::string lower(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+std::string owner_of(const k8s::Ingress& ingress) {
+    return ingress.metadata.namespace_ + "/" + ingress.metadata.name;
+}
+
+// Hosts that some Ingress of ours lists under spec.tls (with or without a
+// Secret: without one the default certificate serves them). A rule host is
+// covered by an exact entry or by the "*." entry of its parent domain.
+class TlsHosts {
+public:
+    explicit TlsHosts(const std::vector<const k8s::Ingress*>& ingresses) {
+        for (const k8s::Ingress* ingress : ingresses)
+            for (const k8s::IngressTls& tls : ingress->tls)
+                for (const std::string& host : tls.hosts) hosts_.insert(lower(host));
+    }
+    bool covers(const std::string& host) const {
+        if (host.empty()) return false;
+        if (hosts_.contains(host)) return true;
+        const auto dot = host.find('.');
+        return dot != std::string::npos && !host.starts_with("*.") && hosts_.contains("*" + host.substr(dot));
+    }
+
+private:
+    std::set<std::string> hosts_;
+};
+
+std::string format_prefix(const dataplane::IpPrefix& prefix) {
+    return format_ip_address(prefix.address) + "/" + std::to_string(prefix.length);
+}
+
+// The route's schema-2 policy: annotations first, then the class
+// parameters' defaults (timeouts, body limit).
+void apply_options(snapshot::Route& route, const RouteOptions& o, bool host_has_tls, const ClassPolicy* policy) {
+    route.regex = o.use_regex;
+    route.rewrite_target = o.rewrite_target;
+    route.ssl_redirect = (o.ssl_redirect && host_has_tls) || o.force_ssl_redirect;
+    if (o.redirect) route.redirect = snapshot::Redirect{o.redirect->url, o.redirect->status};
+    route.app_root = o.app_root;
+    for (const dataplane::IpPrefix& prefix : o.allowed_sources) route.allowed_sources.push_back(format_prefix(prefix));
+    auto ms = [](const std::optional<std::uint64_t>& annotation, std::uint32_t class_default) -> std::uint32_t {
+        return annotation ? static_cast<std::uint32_t>(*annotation) : class_default;
+    };
+    route.connect_timeout_ms = ms(o.connect_timeout_ms, policy ? policy->connect_timeout_ms : 0);
+    route.read_timeout_ms = ms(o.read_timeout_ms, policy ? policy->read_timeout_ms : 0);
+    route.send_timeout_ms = ms(o.send_timeout_ms, policy ? policy->send_timeout_ms : 0);
+    if (o.max_body_bytes) {
+        // The annotation's 0 means "unlimited"; the snapshot's 0 means "proxy default".
+        route.max_body_bytes = *o.max_body_bytes == 0 ? std::numeric_limits<std::uint64_t>::max() : *o.max_body_bytes;
+    } else if (policy) {
+        route.max_body_bytes = policy->max_body_bytes;
+    }
+    route.affinity_cookie = o.affinity_cookie;
+    route.hash_by = o.upstream_hash_by;
+    route.backend_protocol = o.backend_protocol == BackendProtocol::Https ? snapshot::BackendProtocol::Https
+                                                                          : snapshot::BackendProtocol::Http;
+}
+
+// Certificates: each TLS host gets the Secret of the oldest Ingress that
+// names one for it (conflicts reported naming both); the first class (by
+// name) with a default TLS secret gives the default certificate. A Secret
+// that is missing or not a valid kubernetes.io/tls Secret is reported; a
+// Secret whose new version failed validation is still in the cache in its
+// last good version (k8s::LastGoodObjects), so its hosts keep it.
 void collect_certificates(const k8s::ObjectCache& objects, const std::vector<const k8s::Ingress*>& ingresses,
                           DesiredState& state) {
     std::map<std::string, std::set<std::string>> hosts_by_secret;
     std::map<std::string, const k8s::TlsSecret*> secrets;
+    std::map<std::string, std::pair<std::string, std::string>> host_owner;  // host -> (secret, Ingress)
     auto lookup = [&](const std::string& namespace_, const std::string& name, const std::string& referrer) {
         const k8s::TlsSecret* secret = objects.find<k8s::TlsSecret>(namespace_, name);
         if (!secret) {
@@ -77,29 +147,85 @@ void collect_certificates(const k8s::ObjectCache& objects, const std::vector<con
         secrets[namespace_ + "/" + name] = secret;
         return true;
     };
-    for (const k8s::Ingress* ingress : ingresses) {
+    for (const k8s::Ingress* ingress : ingresses) {  // oldest first
         for (std::size_t i = 0; i < ingress->tls.size(); ++i) {
             const k8s::IngressTls& tls = ingress->tls[i];
             if (tls.secret_name.empty()) continue;  // the class's default certificate
-            const std::string referrer = "Ingress " + ingress->metadata.namespace_ + "/" + ingress->metadata.name +
-                                         ": spec.tls[" + std::to_string(i) + "].secretName";
+            const std::string referrer = "Ingress " + owner_of(*ingress) + ": spec.tls[" + std::to_string(i) + "].secretName";
             if (!lookup(ingress->metadata.namespace_, tls.secret_name, referrer)) continue;
-            auto& hosts = hosts_by_secret[ingress->metadata.namespace_ + "/" + tls.secret_name];
-            for (const std::string& host : tls.hosts) hosts.insert(host);
+            const std::string secret = ingress->metadata.namespace_ + "/" + tls.secret_name;
+            auto& hosts = hosts_by_secret[secret];
+            for (const std::string& raw : tls.hosts) {
+                const std::string host = lower(raw);
+                auto [it, inserted] = host_owner.try_emplace(host, secret, owner_of(*ingress));
+                if (!inserted && it->second.first != secret) {
+                    state.problems.push_back("conflict: TLS host \"" + host + "\": Ingress " + it->second.second +
+                                             " (Secret " + it->second.first + ") wins over Ingress " +
+                                             owner_of(*ingress) + " (Secret " + secret + ")");
+                    continue;
+                }
+                hosts.insert(host);
+            }
         }
     }
     for (const ClassPolicy& c : state.classes) {
         if (c.default_tls_secret.empty()) continue;
         const auto slash = c.default_tls_secret.find('/');
-        if (lookup(c.default_tls_secret.substr(0, slash), c.default_tls_secret.substr(slash + 1),
-                   "IngressClass " + c.class_name + ": defaultTLSSecret")) {
-            hosts_by_secret[c.default_tls_secret];  // empty host list = default certificate
+        if (!lookup(c.default_tls_secret.substr(0, slash), c.default_tls_secret.substr(slash + 1),
+                    "IngressClass " + c.class_name + ": defaultTLSSecret"))
+            continue;
+        hosts_by_secret[c.default_tls_secret];
+        if (state.snapshot.default_certificate.empty()) {
+            state.snapshot.default_certificate = c.default_tls_secret;
+        } else if (state.snapshot.default_certificate != c.default_tls_secret) {
+            state.problems.push_back("IngressClass " + c.class_name + ": defaultTLSSecret " + c.default_tls_secret +
+                                     " ignored: the node has one default certificate, " +
+                                     state.snapshot.default_certificate + " (first class by name)");
         }
     }
     for (const auto& [name, hosts] : hosts_by_secret) {
         const k8s::TlsSecret* secret = secrets[name];
-        state.certificates.push_back(TlsCertificate{name, std::vector<std::string>(hosts.begin(), hosts.end()),
-                                                    secret->certificate_pem, secret->private_key_pem});
+        state.snapshot.certificates.push_back(snapshot::Certificate{
+            name, std::vector<std::string>(hosts.begin(), hosts.end()), secret->certificate_pem, secret->private_key_pem});
+    }
+}
+
+// ssl-passthrough: TLS connections for the Ingress's rule hosts go,
+// undecrypted, to the backend of the rule's "/" path (else its first path).
+// The oldest Ingress wins a contested host.
+void collect_passthrough(const std::vector<const k8s::Ingress*>& ingresses,
+                         const std::map<std::string, RouteOptions>& options_by_owner, BackendResolver& resolver,
+                         std::map<std::string, snapshot::VirtualHost>& hosts, std::map<std::string, std::string>& owners,
+                         std::vector<std::string>& problems) {
+    for (const k8s::Ingress* ingress : ingresses) {
+        const std::string owner = owner_of(*ingress);
+        auto options = options_by_owner.find(owner);
+        if (options == options_by_owner.end() || !options->second.ssl_passthrough) continue;
+        for (std::size_t r = 0; r < ingress->rules.size(); ++r) {
+            const k8s::IngressRule& rule = ingress->rules[r];
+            const std::string field = "spec.rules[" + std::to_string(r) + "]";
+            if (rule.host.empty() || rule.host.starts_with("*.")) {
+                problems.push_back("Ingress " + owner + ": " + field + ": ssl-passthrough needs an exact host (SNI); "
+                                   "rule not passed through");
+                continue;
+            }
+            if (rule.paths.empty()) continue;
+            const k8s::IngressPath* chosen = &rule.paths.front();
+            for (const k8s::IngressPath& path : rule.paths)
+                if (path.path == "/") chosen = &path;
+            const std::string host = lower(rule.host);
+            auto [it, inserted] = owners.try_emplace(host, owner);
+            if (!inserted) {
+                if (it->second != owner)
+                    problems.push_back("conflict: ssl-passthrough host \"" + host + "\": Ingress " + it->second +
+                                       " wins over Ingress " + owner);
+                continue;
+            }
+            snapshot::VirtualHost& vh = hosts[host];
+            vh.host = host;
+            vh.passthrough_backend = resolver.resolve(ingress->metadata.namespace_, chosen->backend,
+                                                      "Ingress " + owner + ": " + field + " (ssl-passthrough)");
+        }
     }
 }
 
@@ -115,25 +241,38 @@ DesiredState compute_desired_state(const k8s::ObjectCache& objects, const Settin
     }
     order_by_age(ours);
 
+    bool every_class_has_parameters = false;
+    FrontendInputs inputs;
+    inputs.class_parameters = class_parameters(objects, selector, state, every_class_has_parameters);
+
     std::map<std::string, RouteOptions> options_by_owner;
+    std::map<std::string, const ClassPolicy*> class_by_owner;
     RouteClaims claims(state.problems);
     for (const k8s::Ingress* ingress : ours) {
         claims.add(*ingress);
-        options_by_owner[ingress->metadata.namespace_ + "/" + ingress->metadata.name] =
-            parse_route_options(*ingress, state.problems);
+        const std::string owner = owner_of(*ingress);
+        options_by_owner[owner] = parse_route_options(*ingress, state.problems);
+        const std::string class_name = selector.class_of(*ingress);
+        for (const ClassPolicy& c : state.classes)
+            if (c.class_name == class_name) class_by_owner[owner] = &c;
     }
 
+    const TlsHosts tls_hosts(ours);
     BackendResolver resolver(objects, state.problems);
     std::map<std::string, snapshot::VirtualHost> hosts;
     for (const auto& [key, claim] : claims.routes()) {
-        const std::string backend =
-            resolver.resolve(claim.namespace_, claim.backend, "Ingress " + claim.owner + ": " + claim.field);
+        const RouteOptions& options = options_by_owner[claim.owner];
+        snapshot::Route route{key.path, key.match, {}};
+        apply_options(route, options, tls_hosts.covers(key.host), class_by_owner[claim.owner]);
+        // A route that always redirects needs no backend, but naming it keeps
+        // the backend's endpoints visible and the route valid either way.
+        route.backend = resolver.resolve(claim.namespace_, claim.backend, "Ingress " + claim.owner + ": " + claim.field);
         snapshot::VirtualHost& host = hosts[key.host];
         host.host = key.host;
-        host.routes.push_back(snapshot::Route{key.path, key.match, backend});
-        const RouteOptions& options = options_by_owner[claim.owner];
-        if (options != RouteOptions{}) state.route_policies.push_back(RoutePolicy{key.host, key.path, key.match, options});
+        host.routes.push_back(std::move(route));
     }
+    std::map<std::string, std::string> passthrough_owners;
+    collect_passthrough(ours, options_by_owner, resolver, hosts, passthrough_owners, state.problems);
     if (const auto& fallback = claims.default_backend()) {
         state.snapshot.default_backend =
             resolver.resolve(fallback->namespace_, fallback->backend, "Ingress " + fallback->owner + ": " + fallback->field);
@@ -143,19 +282,15 @@ DesiredState compute_desired_state(const k8s::ObjectCache& objects, const Settin
         state.snapshot.virtual_hosts.push_back(std::move(host));
     }
 
-    bool every_class_has_parameters = false;
-    FrontendInputs inputs;
     inputs.publish_namespace = settings.publish_namespace;
     inputs.publish_name = settings.publish_name;
     inputs.node_name = settings.node_name;
-    inputs.class_parameters = class_parameters(objects, selector, state, every_class_has_parameters);
     inputs.use_publish_service = !every_class_has_parameters;
     Frontends frontends = build_frontends(objects, inputs, resolver, state.problems);
     state.frontends = std::move(frontends.specs);
     state.snapshot.frontends = std::move(frontends.for_proxy);
 
     state.snapshot.backends = resolver.backends();
-    state.backend_affinity = resolver.affinities();
     collect_certificates(objects, ours, state);
     return state;
 }

@@ -1,8 +1,8 @@
 // The model: a pure function from the objects we know (k8s::ObjectCache) and
 // the agent's settings to the desired state of this node: the frontends the
-// BPF maps must hold, the routing snapshot the proxy must serve, and the
-// parsed per-route / per-backend / TLS settings that the snapshot schema
-// cannot carry yet (they wait for proxy support; see agent/annotations.md).
+// BPF maps must hold and the routing snapshot the proxy must serve (schema 2:
+// per-route policies from annotations, backend affinity, HTTPS frontends,
+// certificates, TLS passthrough; see agent/annotations.md).
 //
 // No I/O and no logging here: problems (bad references, conflicts, things not
 // supported yet) come back as messages for the caller to log, so the same
@@ -32,24 +32,6 @@ struct Settings {
     std::string node_name;  // this node (--node-name), for externalTrafficPolicy: Local
 };
 
-// Annotation-derived options of one route (host + path + match).
-struct RoutePolicy {
-    std::string host;
-    std::string path;
-    snapshot::PathMatch match = snapshot::PathMatch::Prefix;
-    RouteOptions options;
-    bool operator==(const RoutePolicy&) const = default;
-};
-
-// A certificate for some TLS hosts, from a kubernetes.io/tls Secret.
-struct TlsCertificate {
-    std::string secret;                 // "namespace/name"
-    std::vector<std::string> hosts;     // SNI names; empty = the default certificate
-    std::string certificate_pem;
-    std::string private_key_pem;
-    bool operator==(const TlsCertificate&) const = default;
-};
-
 // Settings of one of our IngressClasses from its IngressClassParameters.
 struct ClassPolicy {
     std::string class_name;
@@ -71,9 +53,6 @@ struct NodePortPolicy {
 struct DesiredState {
     std::vector<dataplane::FrontendSpec> frontends;  // sorted, no duplicates
     snapshot::Snapshot snapshot;                     // version left at 0: the caller numbers it
-    std::vector<RoutePolicy> route_policies;         // only routes with non-default options
-    std::map<std::string, BackendAffinity> backend_affinity;  // by backend name
-    std::vector<TlsCertificate> certificates;        // sorted by secret
     std::vector<ClassPolicy> classes;                // our classes that have parameters
     std::optional<NodePortPolicy> node_port_policy;  // from class parameters, when any set one
     std::vector<std::string> problems;               // for the log; never fatal

@@ -66,7 +66,9 @@ public:
             }
             snapshot::Frontend proxy;
             if (is_publish) {
-                proxy.protocol = snapshot::FrontendProtocol::Http;
+                // ingress-nginx's convention: the publish Service's "https" port (or 443) serves TLS.
+                proxy.protocol = port.name == "https" || port.port == 443 ? snapshot::FrontendProtocol::Https
+                                                                          : snapshot::FrontendProtocol::Http;
             } else {
                 proxy.protocol = snapshot::FrontendProtocol::Tcp;
                 proxy.backend = resolver_.resolve_port(service, port, local ? inputs_.node_name : "");
@@ -87,15 +89,13 @@ public:
     }
 
     void add_class_listeners(const k8s::IngressClassParameters& params) {
-        snapshot::Frontend proxy;  // HTTP: Ingress routing
         for (std::size_t i = 0; i < params.listeners.size(); ++i) {
             const k8s::ClassListener& listener = params.listeners[i];
             const std::string name = "IngressClassParameters/" + params.metadata.name + ":" +
                                      (listener.name.empty() ? std::to_string(i) : listener.name);
-            if (listener.protocol == "HTTPS") {
-                problems_.push_back(name + ": HTTPS listeners wait for TLS in the proxy; not served");
-                continue;
-            }
+            snapshot::Frontend proxy;  // Ingress routing, after TLS termination for HTTPS
+            proxy.protocol = listener.protocol == "HTTPS" ? snapshot::FrontendProtocol::Https
+                                                          : snapshot::FrontendProtocol::Http;
             if (listener.node_port != 0) add(node_port_spec(listener.node_port, name), proxy, {});
             if (listener.port == 0) continue;
             if (listener.addresses.empty()) {

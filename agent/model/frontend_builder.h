@@ -1,9 +1,10 @@
 // The node's frontends, for the BPF maps (FrontendSpec) and for the proxy
 // (snapshot::Frontend: which protocol each dialled address:port speaks).
 //
-//  - HTTP: the publish Service's TCP ports (NodePort on every node address;
-//    VIPs = status.loadBalancer.ingress[].ip + spec.externalIPs on the
-//    service port) and the listeners of our classes' IngressClassParameters.
+//  - HTTP / HTTPS: the publish Service's TCP ports (NodePort on every node
+//    address; VIPs = status.loadBalancer.ingress[].ip + spec.externalIPs on
+//    the service port; the port named "https", or port 443, is HTTPS) and the
+//    listeners of our classes' IngressClassParameters (protocol HTTP|HTTPS).
 //  - L4 passthrough: every TCP port of every other NodePort / LoadBalancer
 //    Service (and externalIPs of any Service) relays bytes to that Service's
 //    endpoints ("ns/svc:port"). externalTrafficPolicy: Local uses only this

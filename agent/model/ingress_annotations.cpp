@@ -109,8 +109,9 @@ RouteOptions parse_route_options(const k8s::Ingress& ingress, std::vector<std::s
                                        target + "\"");
         }
     }
-    o.ssl_redirect = a.boolean("ssl-redirect").value_or(false);
+    o.ssl_redirect = a.boolean("ssl-redirect").value_or(true);
     o.force_ssl_redirect = a.boolean("force-ssl-redirect").value_or(false);
+    o.ssl_passthrough = a.boolean("ssl-passthrough").value_or(false);
     if (auto value = a.get("backend-protocol")) {
         if (value->second == "HTTP") o.backend_protocol = BackendProtocol::Http;
         else if (value->second == "HTTPS") o.backend_protocol = BackendProtocol::Https;
@@ -185,10 +186,10 @@ RouteOptions parse_route_options(const k8s::Ingress& ingress, std::vector<std::s
         if (auto code = a.get("permanent-redirect-code")) {
             unsigned status = 0;
             auto [end, ec] = std::from_chars(code->second.data(), code->second.data() + code->second.size(), status);
-            if (ec == std::errc{} && end == code->second.data() + code->second.size() && status >= 300 && status <= 308)
+            if (ec == std::errc{} && end == code->second.data() + code->second.size() && (status == 301 || status == 302 || status == 307 || status == 308))
                 o.redirect->status = static_cast<std::uint16_t>(status);
-            else
-                a.report(code->first, "expected a 3xx status, got \"" + code->second + "\"");
+            else  // the redirect statuses with a defined Location meaning; the snapshot allows only these
+                a.report(code->first, "expected 301, 302, 307 or 308, got \"" + code->second + "\"");
         }
     }
     if (auto value = a.get("app-root")) {

@@ -4,9 +4,9 @@
 // both are set). Values are validated here, in the model, so a bad value is
 // reported naming the Ingress and the annotation and the rest still serves.
 //
-// The proxy does not enforce most of these yet (see agent/annotations.md); the
-// parsed result travels in DesiredState::route_options until the snapshot
-// schema has fields for it.
+// The model turns the result into the per-route fields of the snapshot
+// (snapshot::Route, schema 2) and VirtualHost::passthrough_backend; the proxy
+// enforces them (see agent/annotations.md).
 #pragma once
 
 #include <cstdint>
@@ -23,14 +23,16 @@ enum class BackendProtocol : std::uint8_t { Http, Https };
 
 struct Redirect {
     std::string url;
-    std::uint16_t status = 302;  // permanent-redirect: 301 (or -code), temporal-redirect: 302
+    std::uint16_t status = 302;  // permanent-redirect: 301 (or -code: 301, 302, 307, 308),
+                                 // temporal-redirect: 302
     bool operator==(const Redirect&) const = default;
 };
 
 struct RouteOptions {
     std::string rewrite_target;          // "" = path sent unchanged
     bool use_regex = false;              // rewrite_target may use $1..$9
-    bool ssl_redirect = false;           // redirect HTTP to HTTPS when the host has TLS
+    bool ssl_redirect = true;            // redirect HTTP to HTTPS when the host has TLS (default on,
+                                         // as in ingress-nginx)
     bool force_ssl_redirect = false;     // ...even without TLS on the host
     BackendProtocol backend_protocol = BackendProtocol::Http;
     std::optional<std::uint64_t> max_body_bytes;       // 0 = unlimited
@@ -42,6 +44,7 @@ struct RouteOptions {
     std::string upstream_hash_by;        // e.g. "$request_uri"
     std::optional<Redirect> redirect;
     std::string app_root;                // "/" redirects here
+    bool ssl_passthrough = false;        // TLS for the rules' hosts relayed undecrypted (no routing)
     bool operator==(const RouteOptions&) const = default;
 };
 

@@ -29,6 +29,11 @@ struct ControlServer::Connection {
     std::string tx;
     std::deque<int> pending_fds;  // received with SCM_RIGHTS, not yet claimed by a Hello
     std::uint64_t acked = 0;
+    std::uint64_t sent = 0;          // version of the last Snapshot or EndpointsPatch sent
+    std::uint64_t sent_patch = 0;    // version of the last EndpointsPatch sent (0 = none)
+    bool patches_enabled = true;     // false after a patch went unanswered (a proxy without patch support)
+    std::uint64_t unanswered_patch = 0;                     // oldest patch version awaiting Ack/Nack
+    std::chrono::steady_clock::time_point patch_due{};      // when to stop waiting for it
     std::uint64_t nacked = 0;                            // last version this proxy rejected
     std::chrono::steady_clock::time_point retry_at{};    // when to offer it again
     std::chrono::milliseconds retry_delay{0};
@@ -119,10 +124,46 @@ std::size_t ControlServer::proxy_count() const {
 void ControlServer::publish(std::uint64_t version, std::string payload) {
     version_ = version;
     payload_ = std::move(payload);
+    payload_ready_ = true;
+    payload_source_ = nullptr;
     have_snapshot_ = true;
     for (auto& connection : connections_) {
         if (connection->said_hello) send_snapshot(*connection);
     }
+    flush_or_drop_all();
+}
+
+void ControlServer::publish_patch(std::uint64_t version, std::uint64_t base_version, std::string patch_payload,
+                                  std::function<std::string()> full_payload) {
+    version_ = version;
+    payload_.clear();
+    payload_ready_ = false;
+    payload_source_ = std::move(full_payload);
+    have_snapshot_ = true;
+    std::string frame;  // one encoding shared by every proxy that takes the patch
+    for (auto& c : connections_) {
+        if (!c->said_hello) continue;
+        // Only a proxy that was sent the base, and did not refuse it, can apply the patch.
+        if (!c->patches_enabled || c->sent != base_version || c->nacked == base_version) {
+            send_snapshot(*c);
+            continue;
+        }
+        if (frame.empty()) frame = encode_frame(control::MessageType::EndpointsPatch, version, patch_payload);
+        c->tx += frame;
+        c->sent = version;
+        c->sent_patch = version;
+        if (c->unanswered_patch == 0) {
+            c->unanswered_patch = version;
+            c->patch_due = std::chrono::steady_clock::now() + kPatchAnswerTimeout;
+        }
+        ++patches_sent_;
+        spdlog::debug("control: sending endpoints patch version {} ({} bytes) to {}", version, patch_payload.size(),
+                      c->name());
+    }
+    flush_or_drop_all();
+}
+
+void ControlServer::flush_or_drop_all() {
     std::erase_if(connections_, [this](auto& c) {
         if (!c->said_hello || flush(*c)) return false;
         spdlog::info("control: {} disconnected (last acked version {})", c->name(), c->acked);
@@ -130,15 +171,40 @@ void ControlServer::publish(std::uint64_t version, std::string payload) {
     });
 }
 
+const std::string& ControlServer::full_payload() {
+    if (!payload_ready_) {
+        payload_ = payload_source_ ? payload_source_() : std::string();
+        payload_source_ = nullptr;
+        payload_ready_ = true;
+    }
+    return payload_;
+}
+
 void ControlServer::send_snapshot(Connection& connection) {
-    connection.tx += encode_frame(control::MessageType::Snapshot, version_, payload_);
-    spdlog::debug("control: sending snapshot version {} ({} bytes) to {}", version_, payload_.size(),
+    const std::string& payload = full_payload();
+    connection.tx += encode_frame(control::MessageType::Snapshot, version_, payload);
+    connection.sent = version_;
+    spdlog::debug("control: sending snapshot version {} ({} bytes) to {}", version_, payload.size(),
                   connection.name());
 }
 
 int ControlServer::retry_resends(int timeout_ms) {
     const auto now = std::chrono::steady_clock::now();
     for (auto& c : connections_) {
+        if (c->unanswered_patch != 0) {
+            if (c->patch_due <= now) {
+                spdlog::warn("control: {} did not answer endpoints patch version {} within {} ms; sending it whole "
+                             "snapshots from now on",
+                             c->name(), c->unanswered_patch, kPatchAnswerTimeout.count());
+                c->unanswered_patch = 0;
+                c->patches_enabled = false;
+                c->sent_patch = 0;
+                if (have_snapshot_) send_snapshot(*c);
+            } else {
+                const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(c->patch_due - now).count() + 1;
+                if (timeout_ms < 0 || wait < timeout_ms) timeout_ms = static_cast<int>(wait);
+            }
+        }
         if (!c->said_hello || c->nacked == 0 || c->nacked != version_ || !have_snapshot_) continue;
         if (c->retry_at <= now) {
             spdlog::info("control: offering snapshot version {} to {} again", version_, c->name());
@@ -258,12 +324,27 @@ bool ControlServer::handle_frames(Connection& c) {
                 keep = handle_hello(c, payload);
                 break;
             case control::MessageType::Ack:
+                if (c.unanswered_patch != 0 && header.version >= c.unanswered_patch) c.unanswered_patch = 0;
+                if (header.version == c.sent_patch) c.patches_enabled = true;  // it does apply patches
                 c.acked = header.version;
                 c.retry_delay = std::chrono::milliseconds(0);
                 last_acked_ = std::max(last_acked_, header.version);
                 spdlog::info("control: {} serves snapshot version {}", c.name(), header.version);
                 break;
             case control::MessageType::Nack: {
+                if (c.unanswered_patch != 0 && header.version >= c.unanswered_patch) c.unanswered_patch = 0;
+                if (header.version == c.sent_patch && header.version != 0) {
+                    // A refused patch (the proxy was not at its base, or lacks a
+                    // backend): the whole snapshot fixes that, no backoff needed.
+                    ++patch_nack_count_;
+                    ++nack_count_;
+                    c.sent_patch = 0;
+                    spdlog::info("control: {} refused endpoints patch version {}: {}; sending the whole snapshot",
+                                 c.name(), header.version,
+                                 std::string_view(payload.data(), std::min<std::size_t>(payload.size(), 4096)));
+                    if (header.version == version_ && have_snapshot_) send_snapshot(c);
+                    break;
+                }
                 // A rejection may be transient (the proxy short of memory or
                 // file descriptors): offer the same version again with
                 // exponential backoff. The proxy keeps serving its last good

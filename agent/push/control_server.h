@@ -5,6 +5,14 @@
 // them to the ListenerSink (the SOCKMAP), then sends the current snapshot and
 // every later one. Acks and Nacks are recorded and logged.
 //
+// Endpoint-only changes go out as EndpointsPatch frames to proxies that were
+// last sent the patch's base version; every other proxy (new, behind, or one
+// whose last frame it refused) gets the whole snapshot, which is encoded only
+// when some proxy needs it. A refused patch is answered at once with the whole
+// snapshot of the current version. A proxy that answers a patch neither way
+// within kPatchAnswerTimeout (one that predates patches ignores the frame)
+// gets the whole snapshot and no more patches until it ACKs one.
+//
 // Single-threaded and non-blocking: the caller drives it with poll_once().
 // This is the control path; a slow or broken proxy only ever costs itself
 // its connection.
@@ -13,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +44,14 @@ public:
     // every proxy that has said Hello; later proxies get it on Hello.
     void publish(std::uint64_t version, std::string payload);
 
+    // Makes `version` current as `base_version` plus `patch_payload` (an
+    // EndpointsPatch JSON). `full_payload` encodes the whole snapshot of
+    // `version`; it is called at most once, and only while `version` is
+    // current (when a proxy needs the whole snapshot), so it may refer to
+    // the caller's live state.
+    void publish_patch(std::uint64_t version, std::uint64_t base_version, std::string patch_payload,
+                       std::function<std::string()> full_payload);
+
     // Waits up to `timeout_ms` for activity and handles it. Also watches
     // `extra_fd` (e.g. inotify) when >= 0 and returns true when it is readable.
     bool poll_once(int timeout_ms, int extra_fd = -1);
@@ -43,10 +60,13 @@ public:
     std::uint64_t last_acked_version() const { return last_acked_; }
     std::size_t proxy_count() const;  // connections that completed a Hello
     std::uint64_t nack_count() const { return nack_count_; }
+    std::uint64_t patches_sent() const { return patches_sent_; }
+    std::uint64_t patch_nack_count() const { return patch_nack_count_; }
 
     // A Nacked version is offered again after kFirstRetry, doubling up to kMaxRetry.
     static constexpr std::chrono::milliseconds kFirstRetry{250};
     static constexpr std::chrono::milliseconds kMaxRetry{30'000};
+    static constexpr std::chrono::milliseconds kPatchAnswerTimeout{250};
 
 private:
     struct Connection;
@@ -58,6 +78,8 @@ private:
     bool handle_hello(Connection& connection, std::string_view payload);
     bool flush(Connection& connection);
     void send_snapshot(Connection& connection);
+    const std::string& full_payload();
+    void flush_or_drop_all();
     int retry_resends(int timeout_ms);  // re-offers due retries; returns the poll timeout to use
 
     int listen_fd_ = -1;
@@ -65,8 +87,12 @@ private:
     ListenerSink& sink_;
     std::vector<std::unique_ptr<Connection>> connections_;
     std::uint64_t version_ = 0;
-    std::string payload_;
+    std::string payload_;                          // valid when payload_ready_
+    bool payload_ready_ = false;
+    std::function<std::string()> payload_source_;  // encodes payload_ on demand
     bool have_snapshot_ = false;
+    std::uint64_t patches_sent_ = 0;
+    std::uint64_t patch_nack_count_ = 0;
     std::uint64_t last_acked_ = 0;
     std::uint64_t nack_count_ = 0;
 };

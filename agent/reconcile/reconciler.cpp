@@ -1,7 +1,9 @@
 #include "reconcile/reconciler.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "model/backend_resolver.h"
 #include "xgress/snapshot.h"
 
 namespace xgress::agent::reconcile {
@@ -9,22 +11,133 @@ namespace xgress::agent::reconcile {
 Reconciler::Reconciler(model::Settings settings, ApplyTarget& target, std::uint64_t first_version)
     : settings_(std::move(settings)), target_(target), next_version_(first_version) {}
 
-PassResult Reconciler::reconcile(const k8s::LoadedManifests& loaded) {
-    PassResult result;
-    std::vector<std::string> messages;
-    const k8s::ObjectCache& objects = last_good_.update(loaded, messages);
-    model::DesiredState next = model::compute_desired_state(objects, settings_);
+std::set<Reconciler::ServiceKey> Reconciler::index_touched_slices() {
+    std::set<ServiceKey> affected;
+    const k8s::ObjectCache& objects = last_good_.cache();
+    for (const k8s::ObjectKey& key : last_good_.last_touched()) {
+        if (key.kind != k8s::Kind::EndpointSlice) continue;
+        if (auto old = slice_service_.find(key); old != slice_service_.end()) {
+            affected.insert(old->second);
+            auto slices = service_slices_.find(old->second);
+            slices->second.erase(key);
+            if (slices->second.empty()) service_slices_.erase(slices);
+            slice_service_.erase(old);
+        }
+        const auto* slice = objects.find<k8s::EndpointSlice>(key.namespace_, key.name);
+        if (!slice) continue;
+        auto label = slice->metadata.labels.find(k8s::kServiceNameLabel);
+        if (label == slice->metadata.labels.end()) continue;
+        ServiceKey service{key.namespace_, label->second};
+        slice_service_[key] = service;
+        service_slices_[service].insert(key);
+        affected.insert(std::move(service));
+    }
+    return affected;
+}
 
+bool Reconciler::endpoints_pass(const std::set<ServiceKey>& services, PassResult& result) {
+    const k8s::ObjectCache& objects = last_good_.cache();
+    std::vector<snapshot::Backend>& backends = state_.snapshot.backends;  // sorted by name
+    struct Update {
+        std::size_t index;
+        snapshot::Backend backend;
+    };
+    std::vector<Update> updates;
+    std::vector<std::string> problems;   // of the recomputed backends
+    std::set<std::string> recomputed;    // their names
+    for (const auto& [namespace_, name] : services) {
+        const std::string prefix = namespace_ + "/" + name + ":";
+        auto it = std::lower_bound(backends.begin(), backends.end(), prefix,
+                                   [](const snapshot::Backend& b, const std::string& p) { return b.name < p; });
+        const k8s::Service* service = nullptr;
+        std::vector<const k8s::EndpointSlice*> slices;
+        bool looked_up = false;
+        for (; it != backends.end() && it->name.starts_with(prefix); ++it) {
+            const auto parsed = model::parse_backend_name(it->name);
+            if (!parsed || parsed->service != name) continue;  // an unresolved reference: no endpoints to change
+            if (!looked_up) {
+                looked_up = true;
+                service = objects.find<k8s::Service>(namespace_, name);
+                if (auto indexed = service_slices_.find({namespace_, name}); indexed != service_slices_.end()) {
+                    for (const k8s::ObjectKey& key : indexed->second) {
+                        if (const auto* slice = objects.find<k8s::EndpointSlice>(key.namespace_, key.name))
+                            slices.push_back(slice);
+                    }
+                }
+            }
+            if (!service) continue;
+            const k8s::ServicePort* port = nullptr;
+            for (const k8s::ServicePort& p : service->ports)
+                if (p.port == parsed->port) port = &p;
+            if (!port) continue;
+            snapshot::Backend next =
+                model::make_backend(*service, *port, slices, parsed->node_local ? settings_.node_name : "", problems);
+            recomputed.insert(it->name);
+            // A Local backend's frontend exists only while it has endpoints here.
+            if (parsed->node_local && next.endpoints.empty() != it->endpoints.empty()) return false;
+            if (next != *it) updates.push_back(Update{static_cast<std::size_t>(it - backends.begin()), std::move(next)});
+        }
+    }
+
+    // The recomputed backends' problems replace their previous ones.
+    std::erase_if(state_.problems, [&](const std::string& line) {
+        if (!line.starts_with("backend ")) return false;
+        const auto colon = line.find(": ", 8);
+        return colon != std::string::npos && recomputed.contains(line.substr(8, colon - 8));
+    });
+    state_.problems.insert(state_.problems.end(), problems.begin(), problems.end());
+
+    if (!updates.empty()) {
+        snapshot::EndpointsPatch patch;
+        patch.base_version = state_.snapshot.version;
+        patch.version = next_version_++;
+        for (Update& update : updates) {
+            patch.backends.push_back(update.backend);
+            backends[update.index] = std::move(update.backend);
+        }
+        state_.snapshot.version = patch.version;
+        target_.publish_patch(patch.version, patch.base_version, snapshot::encode_patch(patch),
+                              [this] { return snapshot::encode(state_.snapshot); });
+        result.snapshot_published = true;
+        result.patch = true;
+    }
+    return true;
+}
+
+void Reconciler::report(const std::vector<std::string>& messages, const std::vector<std::string>& problems,
+                        PassResult& result) {
     // Every file's errors, not only the ones this (maybe partial) load read.
     const std::vector<std::string> errors = last_good_.errors();
     std::set<std::string> now;
-    for (const std::vector<std::string>* list : {&errors, &std::as_const(messages), &std::as_const(next.problems)}) {
+    for (const std::vector<std::string>* list : {&errors, &messages, &problems}) {
         for (const std::string& line : *list) {
             if (!reported_.contains(line)) result.new_problems.push_back(line);
             now.insert(line);
         }
     }
     reported_ = std::move(now);
+}
+
+PassResult Reconciler::reconcile(const k8s::LoadedManifests& loaded) {
+    PassResult result;
+    std::vector<std::string> messages;
+    const k8s::ObjectCache& objects = last_good_.update(loaded, messages);
+    const std::set<ServiceKey> affected = index_touched_slices();
+
+    const bool only_slices = std::all_of(last_good_.last_touched().begin(), last_good_.last_touched().end(),
+                                         [](const k8s::ObjectKey& key) { return key.kind == k8s::Kind::EndpointSlice; });
+    // endpoints_pass changes nothing when it declines (a Local frontend
+    // appears or goes: the whole model decides). A datapath write that
+    // failed is retried by the whole pass only.
+    if (!first_ && only_slices && !retry_pending_ && endpoints_pass(affected, result)) {
+        report(messages, state_.problems, result);
+        result.version = state_.snapshot.version;
+        return result;
+    }
+    retry_pending_ = false;
+
+    model::DesiredState next = model::compute_desired_state(objects, settings_);
+    report(messages, next.problems, result);
 
     if (!policy_applied_ || next.node_port_policy != applied_policy_) {
         if (auto applied = target_.apply_node_port_policy(next.node_port_policy); applied) {
@@ -32,6 +145,7 @@ PassResult Reconciler::reconcile(const k8s::LoadedManifests& loaded) {
             applied_policy_ = next.node_port_policy;
         } else {
             result.new_problems.push_back("dataplane: NodePort policy: " + applied.error());
+            retry_pending_ = true;
         }
     }
     if (first_ || next.frontends != state_.frontends) {
@@ -41,6 +155,7 @@ PassResult Reconciler::reconcile(const k8s::LoadedManifests& loaded) {
             // Keep what the kernel holds as our view, so the next pass retries.
             result.new_problems.push_back("dataplane: " + applied.error() + "; keeping the previous frontends");
             next.frontends = state_.frontends;
+            retry_pending_ = true;
         }
     }
     next.snapshot.version = state_.snapshot.version;

@@ -4,10 +4,20 @@
 // new snapshot version only when the routing changed. Problems are logged
 // once when they appear, not on every pass (a 1,000-change burst must not
 // flood the log with the same warning).
+//
+// Endpoint fast path: when a load changed nothing but EndpointSlices, only
+// the backends of the Services those slices belong to (before and after the
+// change) are recomputed, from an index Service -> slices kept across
+// passes, and the result goes out as an EndpointsPatch (publish_patch). The
+// whole model runs only when something else changed, or when a Local-policy
+// backend gains its first or loses its last endpoint (its frontend appears
+// or goes away). Both paths give the same state; the tests compare them.
 #pragma once
 
 #include <cstdint>
 #include <expected>
+#include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -24,6 +34,15 @@ public:
     virtual ~ApplyTarget() = default;
     virtual std::expected<void, std::string> apply_frontends(const std::vector<dataplane::FrontendSpec>& frontends) = 0;
     virtual void publish(std::uint64_t version, std::string payload) = 0;
+    // `version` = `base_version` + an EndpointsPatch (JSON); `full_payload`
+    // encodes the whole snapshot of `version` when needed (see
+    // ControlServer::publish_patch). Default: publish the whole snapshot.
+    virtual void publish_patch(std::uint64_t version, std::uint64_t base_version, std::string patch_payload,
+                               std::function<std::string()> full_payload) {
+        (void)base_version;
+        (void)patch_payload;
+        publish(version, full_payload());
+    }
     // The class parameters' NodePort range policy (nullopt: none set one).
     // Called on the first pass, before the first apply_frontends, and
     // whenever it changes; a failure is retried on the next pass.
@@ -35,6 +54,7 @@ public:
 struct PassResult {
     bool frontends_applied = false;
     bool snapshot_published = false;
+    bool patch = false;                 // published as an EndpointsPatch (the endpoint fast path)
     std::uint64_t version = 0;          // the snapshot version now current
     std::vector<std::string> new_problems;  // problems not reported by the previous pass
 };
@@ -52,6 +72,15 @@ public:
     const k8s::ObjectCache& objects() const { return last_good_.cache(); }
 
 private:
+    using ServiceKey = std::pair<std::string, std::string>;  // (namespace, name)
+    // Keeps slice_service_ / service_slices_ in step with the touched keys;
+    // returns the Services whose slices changed (before and after).
+    std::set<ServiceKey> index_touched_slices();
+    // The endpoint fast path; false when the whole model must run.
+    bool endpoints_pass(const std::set<ServiceKey>& services, PassResult& result);
+    void report(const std::vector<std::string>& messages, const std::vector<std::string>& problems,
+                PassResult& result);
+
     model::Settings settings_;
     ApplyTarget& target_;
     k8s::LastGoodObjects last_good_;
@@ -59,8 +88,11 @@ private:
     std::uint64_t next_version_;
     bool first_ = true;
     bool policy_applied_ = false;
+    bool retry_pending_ = false;  // a datapath write failed: the next pass runs the whole model
     std::optional<model::NodePortPolicy> applied_policy_;
     std::set<std::string> reported_;
+    std::map<k8s::ObjectKey, ServiceKey> slice_service_;
+    std::map<ServiceKey, std::set<k8s::ObjectKey>> service_slices_;
 };
 
 }  // namespace xgress::agent::reconcile

@@ -1,26 +1,47 @@
 // agent_scale_bench: how the agent's control plane scales, without a kernel.
 //
-// Generates a manifests directory with N Services (ClusterIP, one
-// EndpointSlice of E endpoints each) and N/2 Ingresses of two host rules
-// each (default: 10,000 Services, 100,000 endpoints, 5,000 Ingresses, 10,000
-// rules), plus the publish Service and IngressClass, then measures:
-//   - full sync: read + decode the directory, model, snapshot encode (what
-//     the agent does at start before writing maps and pushing);
-//   - peak RSS of this process and the growth per endpoint;
-//   - one EndpointSlice change: (a) the reconcile pass alone (model + diff +
-//     encode on the already-loaded objects), (b) the old main.cpp path on an
-//     inotify event (re-read the whole directory, then reconcile), (c) what
-//     main.cpp does now: re-read only the changed file (load_manifest_files),
-//     then reconcile that partial load.
+// Generates N Services (ClusterIP, one EndpointSlice of E endpoints each)
+// and N/2 Ingresses of two host rules each (default: 10,000 Services,
+// 100,000 endpoints, 5,000 Ingresses, 10,000 rules) plus the publish
+// Service and IngressClass, as YAML (one file per Service, how the change
+// loop edits them) and as JSON (one `kind: List` file per kind), and
+// measures, with a real ControlServer on a unix socket and a fake proxy
+// thread that decodes and applies every frame with the proxy's codec
+// (snapshot::decode / decode_patch / apply_patch) and ACKs it:
+//   - full sync per format: read + decode, model + encode, time until the
+//     proxy ACKed (no BPF maps: the frontends are a few, not the cost);
+//   - RSS growth per endpoint after the sync, and the peak;
+//   - one EndpointSlice change (p50/p99 over --changes): the file re-read
+//     (load_manifest_files), the reconcile pass (fast path: EndpointsPatch),
+//     and the time until the proxy ACKed the new version. The debounce
+//     window main.cpp waits first (--debounce-ms, default 20 ms) is NOT in
+//     these figures: add it for "edit to datapath".
 // Prints figures; asserts nothing.
 //
+// With --proxy-bin and --echo-bin (build/proxy/xgress-proxy,
+// build/tools/echo/xgress-echo) it then starts the real proxy on a loopback
+// port and an echo backend with two listeners ("blue", "green"), pushes a
+// --rules-rule snapshot (every host routed to blue), and while a keep-alive
+// request loop runs swaps the whole table for one routing every host to
+// green: time until ACK, time until the loop first sees green, failed
+// requests, and the proxy's RSS.
+//
 //   agent_scale_bench [--services 10000] [--endpoints-per-service 10]
-//                     [--changes 1000] [--full-reload-changes 20]
-//                     [--incremental-changes 1000] [--keep DIR]
+//                     [--changes 1000] [--format yaml|json|both] [--keep DIR]
+//                     [--proxy-bin PATH --echo-bin PATH [--rules 10000]]
+#include <arpa/inet.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -28,13 +49,21 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "k8s/manifests_source.h"
+#include "push/control_server.h"
+#include "push/frame.h"
 #include "reconcile/reconciler.h"
+#include "xgress/control.h"
+#include "xgress/snapshot.h"
 
 namespace {
 
+using namespace xgress;
 using namespace xgress::agent;
 using clock_type = std::chrono::steady_clock;
 
@@ -51,30 +80,161 @@ long rss_kib(const char* field) {
     return -1;
 }
 
-class CountingTarget : public reconcile::ApplyTarget {
+// ---- the fake proxy: decodes, applies, ACKs -------------------------------------------------
+
+bool read_exact(int fd, void* data, std::size_t size) {
+    auto* out = static_cast<char*>(data);
+    while (size > 0) {
+        const ssize_t n = ::recv(fd, out, size, 0);
+        if (n <= 0) return false;
+        out += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+class FakeProxy {
 public:
+    explicit FakeProxy(const std::string& path) : thread_([this, path] { run(path); }) {}
+    ~FakeProxy() {
+        if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+        thread_.join();
+    }
+    std::atomic<std::uint64_t> patches{0}, snapshots{0}, nacks{0};
+    std::atomic<double> last_decode_ms{0};
+
+private:
+    void run(const std::string& path) {
+        fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+            std::perror("fake proxy: connect");
+            return;
+        }
+        send_frame(control::MessageType::Hello, 0, R"({"pid": 1, "listeners": []})");
+        snapshot::Snapshot serving;
+        for (;;) {
+            control::FrameHeader header{};
+            if (!read_exact(fd_, &header, sizeof header)) return;
+            std::string payload(header.length, '\0');
+            if (!read_exact(fd_, payload.data(), payload.size())) return;
+            const auto t = clock_type::now();
+            std::string error;
+            if (header.type == static_cast<std::uint16_t>(control::MessageType::Snapshot)) {
+                auto decoded = snapshot::decode(payload);
+                if (decoded) serving = std::move(*decoded), ++snapshots;
+                else error = decoded.error();
+            } else if (header.type == static_cast<std::uint16_t>(control::MessageType::EndpointsPatch)) {
+                auto patch = snapshot::decode_patch(payload);
+                if (!patch) {
+                    error = patch.error();
+                } else {
+                    // The proxy swaps whole tables; this copies the snapshot
+                    // like apply_patch must, so the figure includes that.
+                    auto applied = snapshot::apply_patch(serving, *patch);
+                    if (applied) serving = std::move(*applied), ++patches;
+                    else error = applied.error();
+                }
+            }
+            last_decode_ms = ms_since(t);
+            if (error.empty()) {
+                send_frame(control::MessageType::Ack, header.version, "");
+            } else {
+                ++nacks;
+                std::fprintf(stderr, "fake proxy: NACK %llu: %s\n", static_cast<unsigned long long>(header.version),
+                             error.c_str());
+                send_frame(control::MessageType::Nack, header.version, error);
+            }
+        }
+    }
+    void send_frame(control::MessageType type, std::uint64_t version, const std::string& payload) {
+        const std::string frame = push::encode_frame(type, version, payload);
+        ::send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL);
+    }
+    int fd_ = -1;
+    std::thread thread_;
+};
+
+struct NoSockmap : push::ListenerSink {
+    std::expected<void, std::string> set_listener(std::uint32_t, int) override { return {}; }
+};
+
+// Forwards the reconciler's output to the control server, as main.cpp does.
+class ServerTarget : public reconcile::ApplyTarget {
+public:
+    explicit ServerTarget(push::ControlServer& server) : server_(server) {}
     std::expected<void, std::string> apply_frontends(const std::vector<dataplane::FrontendSpec>&) override {
-        ++applies;
         return {};
     }
-    void publish(std::uint64_t, std::string payload) override { bytes = payload.size(); }
-    int applies = 0;
-    std::size_t bytes = 0;
+    void publish(std::uint64_t version, std::string payload) override {
+        bytes = payload.size();
+        server_.publish(version, std::move(payload));
+    }
+    void publish_patch(std::uint64_t version, std::uint64_t base, std::string patch,
+                       std::function<std::string()> full) override {
+        patch_bytes = patch.size();
+        server_.publish_patch(version, base, std::move(patch), std::move(full));
+    }
+    std::size_t bytes = 0, patch_bytes = 0;
+
+private:
+    push::ControlServer& server_;
 };
+
+// Waits until the fake proxy ACKed `version`; false after 60 s.
+bool wait_for_ack(push::ControlServer& server, std::uint64_t version) {
+    const auto deadline = clock_type::now() + std::chrono::seconds(60);
+    while (server.last_acked_version() < version) {
+        if (clock_type::now() > deadline) return false;
+        server.poll_once(100);
+    }
+    return true;
+}
+
+// ---- manifests ------------------------------------------------------------------------------
+
+std::string address_of(int n) {
+    return "10." + std::to_string(n >> 16 & 255) + "." + std::to_string(n >> 8 & 255) + "." + std::to_string(n & 255);
+}
 
 std::string slice_yaml(int s, int endpoints, int generation) {
     std::string out = "kind: EndpointSlice\napiVersion: discovery.k8s.io/v1\nmetadata: {name: svc-" +
                       std::to_string(s) + "-abc, namespace: bench, labels: {kubernetes.io/service-name: svc-" +
                       std::to_string(s) + "}}\naddressType: IPv4\nports: [{name: http, port: 8080}]\nendpoints:\n";
     for (int e = 0; e < endpoints; ++e) {
-        const int n = s * endpoints + e;
         const bool ready = !(generation & 1) || e != 0;  // a change flips endpoint 0
-        out += "  - {addresses: [\"10." + std::to_string(n >> 16 & 255) + "." + std::to_string(n >> 8 & 255) + "." +
-               std::to_string(n & 255) + "\"], conditions: {ready: " + (ready ? "true" : "false") +
-               "}, nodeName: node-" + std::to_string(e % 50) + "}\n";
+        out += "  - {addresses: [\"" + address_of(s * endpoints + e) + "\"], conditions: {ready: " +
+               (ready ? "true" : "false") + "}, nodeName: node-" + std::to_string(e % 50) + "}\n";
     }
     return out;
 }
+
+std::string service_file_yaml(int s, int endpoints, int generation) {
+    std::string text = "kind: Service\napiVersion: v1\nmetadata: {name: svc-" + std::to_string(s) +
+                       ", namespace: bench}\nspec: {ports: [{name: http, port: 80, targetPort: 8080}]}\n---\n" +
+                       slice_yaml(s, endpoints, generation);
+    if (s % 2 == 0) {
+        const std::string a = std::to_string(s), b = std::to_string(s + 1);
+        text += "---\nkind: Ingress\napiVersion: networking.k8s.io/v1\nmetadata: {name: ing-" + a +
+                ", namespace: bench}\nspec:\n  rules:\n"
+                "    - host: h" + a + ".example.com\n      http: {paths: [{path: /, pathType: Prefix, backend: "
+                "{service: {name: svc-" + a + ", port: {number: 80}}}}]}\n"
+                "    - host: h" + b + ".example.com\n      http: {paths: [{path: /api, pathType: Prefix, backend: "
+                "{service: {name: svc-" + b + ", port: {name: http}}}}]}\n";
+    }
+    return text;
+}
+
+constexpr const char* kHeaderYaml = R"(kind: IngressClass
+metadata: {name: xgress, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
+spec: {controller: xgress.io/ingress-controller}
+---
+kind: Service
+metadata: {name: xgress, namespace: xgress-system}
+spec: {type: NodePort, ports: [{name: http, port: 80, nodePort: 30080}]}
+)";
 
 void write_file(const std::filesystem::path& path, const std::string& text) {
     const auto tmp = path.string() + ".tmp";
@@ -82,30 +242,246 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
     std::filesystem::rename(tmp, path);
 }
 
-void generate(const std::filesystem::path& dir, int services, int endpoints) {
-    write_file(dir / "000-xgress.yaml", R"(kind: IngressClass
-metadata: {name: xgress, annotations: {ingressclass.kubernetes.io/is-default-class: "true"}}
-spec: {controller: xgress.io/ingress-controller}
----
-kind: Service
-metadata: {name: xgress, namespace: xgress-system}
-spec: {type: NodePort, ports: [{name: http, port: 80, nodePort: 30080}]}
+void generate_yaml(const std::filesystem::path& dir, int services, int endpoints) {
+    write_file(dir / "000-xgress.yaml", kHeaderYaml);
+    for (int s = 0; s < services; ++s)
+        write_file(dir / ("svc-" + std::to_string(s) + ".yaml"), service_file_yaml(s, endpoints, 0));
+}
+
+// The same objects as JSON, one `kind: List` per kind (what `kubectl get -o json` gives).
+void generate_json(const std::filesystem::path& dir, int services, int endpoints) {
+    write_file(dir / "000-xgress.json", R"({"kind": "List", "items": [
+ {"kind": "IngressClass", "metadata": {"name": "xgress", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+  "spec": {"controller": "xgress.io/ingress-controller"}},
+ {"kind": "Service", "metadata": {"name": "xgress", "namespace": "xgress-system"},
+  "spec": {"type": "NodePort", "ports": [{"name": "http", "port": 80, "nodePort": 30080}]}}]}
 )");
+    std::string svc = "{\"kind\": \"List\", \"apiVersion\": \"v1\", \"items\": [\n";
+    std::string eps = svc, ing = svc;
     for (int s = 0; s < services; ++s) {
-        std::string text = "kind: Service\napiVersion: v1\nmetadata: {name: svc-" + std::to_string(s) +
-                           ", namespace: bench}\nspec: {ports: [{name: http, port: 80, targetPort: 8080}]}\n---\n" +
-                           slice_yaml(s, endpoints, 0);
-        if (s % 2 == 0) {
-            const std::string a = std::to_string(s), b = std::to_string(s + 1);
-            text += "---\nkind: Ingress\napiVersion: networking.k8s.io/v1\nmetadata: {name: ing-" + a +
-                    ", namespace: bench}\nspec:\n  rules:\n"
-                    "    - host: h" + a + ".example.com\n      http: {paths: [{path: /, pathType: Prefix, backend: "
-                    "{service: {name: svc-" + a + ", port: {number: 80}}}}]}\n"
-                    "    - host: h" + b + ".example.com\n      http: {paths: [{path: /api, pathType: Prefix, backend: "
-                    "{service: {name: svc-" + b + ", port: {name: http}}}}]}\n";
+        const std::string n = std::to_string(s);
+        svc += std::string(s ? ",\n" : "") + R"( {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc-)" + n +
+               R"(", "namespace": "bench"}, "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})";
+        eps += std::string(s ? ",\n" : "") + R"( {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "svc-)" +
+               n + R"(-abc", "namespace": "bench", "labels": {"kubernetes.io/service-name": "svc-)" + n +
+               R"("}}, "addressType": "IPv4", "ports": [{"name": "http", "port": 8080}], "endpoints": [)";
+        for (int e = 0; e < endpoints; ++e) {
+            eps += std::string(e ? ", " : "") + R"({"addresses": [")" + address_of(s * endpoints + e) +
+                   R"("], "conditions": {"ready": true}, "nodeName": "node-)" + std::to_string(e % 50) + "\"}";
         }
-        write_file(dir / ("svc-" + std::to_string(s) + ".yaml"), text);
+        eps += "]}";
+        if (s % 2 == 0) {
+            const std::string b = std::to_string(s + 1);
+            ing += std::string(s ? ",\n" : "") + R"( {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "ing-)" +
+                   n + R"(", "namespace": "bench"}, "spec": {"rules": [{"host": "h)" + n +
+                   R"(.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "svc-)" +
+                   n + R"(", "port": {"number": 80}}}}]}}, {"host": "h)" + b +
+                   R"(.example.com", "http": {"paths": [{"path": "/api", "pathType": "Prefix", "backend": {"service": {"name": "svc-)" +
+                   b + R"(", "port": {"name": "http"}}}}]}}]}})";
+        }
     }
+    write_file(dir / "services.json", svc + "\n]}\n");
+    write_file(dir / "endpointslices.json", eps + "\n]}\n");
+    write_file(dir / "ingresses.json", ing + "\n]}\n");
+}
+
+// Approximate heap bytes of the big structures, to say what dominates the
+// RSS figure (std::string heap only when longer than the small-string buffer;
+// malloc's per-block overhead counted as 16 bytes).
+std::size_t heap_of(const std::string& s) { return s.size() > 15 ? s.capacity() + 1 + 16 : 0; }
+template <class T>
+std::size_t vector_block(const std::vector<T>& v) { return v.capacity() ? v.capacity() * sizeof(T) + 16 : 0; }
+
+std::size_t bytes_of(const k8s::EndpointSlice& slice) {
+    std::size_t total = sizeof(k8s::Object) + 16 + vector_block(slice.endpoints) + vector_block(slice.ports);
+    for (const auto& e : slice.endpoints) {
+        total += vector_block(e.addresses) + heap_of(e.node_name) + heap_of(e.target_ref_kind) + heap_of(e.target_ref_name);
+        for (const auto& a : e.addresses) total += heap_of(a);
+    }
+    for (const auto& [k, v] : slice.metadata.labels) total += 64 + 16 + heap_of(k) + heap_of(v);  // map node
+    return total;
+}
+
+std::size_t bytes_of(const snapshot::Snapshot& s) {
+    std::size_t total = vector_block(s.backends) + vector_block(s.virtual_hosts);
+    for (const auto& b : s.backends) {
+        total += heap_of(b.name) + vector_block(b.endpoints);
+        for (const auto& e : b.endpoints) total += heap_of(e.address);
+    }
+    for (const auto& vh : s.virtual_hosts) {
+        total += heap_of(vh.host) + vector_block(vh.routes);
+        for (const auto& r : vh.routes) total += heap_of(r.path) + heap_of(r.backend);
+    }
+    return total;
+}
+
+// ---- the 10,000-rule swap against the real proxy ----------------------------------------------
+
+pid_t spawn(const std::vector<std::string>& args) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
+    return pid;
+}
+
+void stop(pid_t pid) {
+    if (pid <= 0) return;
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+}
+
+long child_rss_kib(pid_t pid, const char* field) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
+    }
+    return -1;
+}
+
+snapshot::Snapshot routing_table(int rules, const char* color, std::uint16_t port) {
+    snapshot::Snapshot s;
+    for (int i = 0; i < rules; ++i) {
+        const std::string backend = std::string(color) + "-" + std::to_string(i);
+        s.virtual_hosts.push_back(snapshot::VirtualHost{"h" + std::to_string(i) + ".example.com",
+                                                        {snapshot::Route{"/", snapshot::PathMatch::Prefix, backend}},
+                                                        ""});
+        s.backends.push_back(snapshot::Backend{backend, {snapshot::Endpoint{"127.0.0.1", port}}});
+    }
+    std::sort(s.backends.begin(), s.backends.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return s;
+}
+
+int connect_tcp(std::uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    timeval timeout{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    return fd;
+}
+
+// One keep-alive GET; returns the status (0 = transport failure) and the body.
+int http_get(int& fd, std::uint16_t port, const std::string& host, std::string& body) {
+    if (fd < 0) fd = connect_tcp(port);
+    if (fd < 0) return 0;
+    const std::string request = "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+        ::close(fd);
+        fd = -1;
+        return 0;
+    }
+    std::string data;
+    char buffer[4096];
+    std::size_t head_end = std::string::npos, length = 0;
+    while (true) {
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) {
+            ::close(fd);
+            fd = -1;
+            return 0;
+        }
+        data.append(buffer, static_cast<std::size_t>(n));
+        if (head_end == std::string::npos && (head_end = data.find("\r\n\r\n")) != std::string::npos) {
+            const auto cl = data.find("Content-Length: ");
+            length = cl == std::string::npos || cl > head_end ? 0 : std::strtoul(data.c_str() + cl + 16, nullptr, 10);
+        }
+        if (head_end != std::string::npos && data.size() >= head_end + 4 + length) break;
+    }
+    body = data.substr(head_end + 4, length);
+    if (data.find("Connection: close") < head_end) {
+        ::close(fd);
+        fd = -1;
+    }
+    return data.size() > 12 ? std::atoi(data.c_str() + 9) : 0;
+}
+
+void swap_bench(const std::filesystem::path& dir, const std::string& proxy_bin, const std::string& echo_bin,
+                int rules) {
+    const std::uint16_t base = static_cast<std::uint16_t>(20000 + getpid() % 20000);
+    const std::uint16_t blue = base, green = base + 1, listen = base + 2;
+    const pid_t echo = spawn({echo_bin, "--pod", "bench", "--namespace", "bench", "--listen",
+                              "127.0.0.1:" + std::to_string(blue) + "=blue", "--listen",
+                              "127.0.0.1:" + std::to_string(green) + "=green"});
+    NoSockmap sink;
+    auto server = push::ControlServer::listen((dir / "swap.sock").string(), sink);
+    if (!server || echo <= 0) {
+        std::fprintf(stderr, "swap: cannot start the echo backend or the control socket\n");
+        stop(echo);
+        return;
+    }
+    const pid_t proxy = spawn({proxy_bin, "--listen", "127.0.0.1:" + std::to_string(listen), "--admin", "",
+                               "--workers", "1", "--control-socket", (dir / "swap.sock").string(), "--log-level",
+                               "warn"});
+    const auto deadline = clock_type::now() + std::chrono::seconds(10);
+    while ((*server)->proxy_count() == 0 && clock_type::now() < deadline) (*server)->poll_once(50);
+    if ((*server)->proxy_count() == 0) {
+        std::fprintf(stderr, "swap: the proxy did not connect\n");
+        stop(proxy);
+        stop(echo);
+        return;
+    }
+    const long rss_before = child_rss_kib(proxy, "VmRSS:");
+    snapshot::Snapshot a = routing_table(rules, "blue", blue);
+    a.version = 1;
+    auto t = clock_type::now();
+    (*server)->publish(1, snapshot::encode(a));
+    wait_for_ack(**server, 1);
+    const double first_ms = ms_since(t);
+    std::printf("proxy: %d-rule snapshot (%.1f MiB) encoded, sent and ACKed in %.0f ms; proxy RSS %.1f MiB "
+                "(%.1f MiB before the snapshot), peak %.1f MiB\n",
+                rules, snapshot::encode(a).size() / 1048576.0, first_ms, child_rss_kib(proxy, "VmRSS:") / 1024.0,
+                rss_before / 1024.0, child_rss_kib(proxy, "VmHWM:") / 1024.0);
+
+    std::atomic<bool> running{true};
+    std::atomic<long> requests{0}, failures{0};
+    std::atomic<std::int64_t> first_green_ns{0};
+    std::thread loop([&] {
+        int fd = -1;
+        std::string body;
+        for (int i = 0; running; ++i) {
+            const int status = http_get(fd, listen, "h" + std::to_string((i * 7) % rules) + ".example.com", body);
+            ++requests;
+            if (status != 200) ++failures;
+            else if (first_green_ns == 0 && body.find("green") != std::string::npos)
+                first_green_ns = clock_type::now().time_since_epoch().count();
+        }
+        if (fd >= 0) ::close(fd);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const long before_swap = requests;
+    snapshot::Snapshot b = routing_table(rules, "green", green);
+    b.version = 2;
+    t = clock_type::now();
+    (*server)->publish(2, snapshot::encode(b));
+    wait_for_ack(**server, 2);
+    const double ack_ms = ms_since(t);
+    const auto swap_start = t;
+    while (first_green_ns == 0 && ms_since(t) < 5000) (*server)->poll_once(5);
+    const double effect_ms =
+        first_green_ns ? std::chrono::duration<double, std::milli>(clock_type::time_point(clock_type::duration(
+                                                                      first_green_ns.load())) - swap_start)
+                             .count()
+                       : -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    running = false;
+    loop.join();
+    std::printf("proxy: %d-rule swap under a request loop: encoded+sent+ACKed in %.0f ms, first response from the new "
+                "table %.0f ms after publish; %ld requests (%ld before the swap), %ld failed; proxy peak RSS %.1f MiB\n",
+                rules, ack_ms, effect_ms, requests.load(), before_swap, failures.load(),
+                child_rss_kib(proxy, "VmHWM:") / 1024.0);
+    server->reset();
+    stop(proxy);
+    stop(echo);
 }
 
 double percentile(std::vector<double> values, double p) {
@@ -113,20 +489,52 @@ double percentile(std::vector<double> values, double p) {
     return values[std::min(values.size() - 1, static_cast<std::size_t>(p * values.size()))];
 }
 
+struct Sync {
+    double load_ms = 0, reconcile_ms = 0, ack_ms = 0;
+};
+
+// Start to "the proxy serves it": read + decode, model + encode + send, ACK.
+Sync full_sync(const std::filesystem::path& dir, reconcile::Reconciler& reconciler, push::ControlServer& server,
+               const char* label, ServerTarget& target) {
+    Sync sync;
+    auto t = clock_type::now();
+    auto loaded = k8s::load_manifests_directory(dir);
+    sync.load_ms = ms_since(t);
+    if (!loaded || !loaded->errors.empty()) {
+        std::fprintf(stderr, "load failed: %s\n", loaded ? loaded->errors.front().c_str() : loaded.error().c_str());
+        std::exit(1);
+    }
+    t = clock_type::now();
+    auto pass = reconciler.reconcile(*loaded);
+    sync.reconcile_ms = ms_since(t);
+    t = clock_type::now();
+    if (!wait_for_ack(server, pass.version)) std::fprintf(stderr, "%s: no ACK\n", label);
+    sync.ack_ms = ms_since(t);
+    std::printf("full sync (%s): read+decode %.0f ms, model+encode+send %.0f ms, until ACK %.0f ms, total %.0f ms "
+                "(%zu objects, %zu virtual hosts, %zu backends, snapshot %.1f MiB, %zu problems)\n",
+                label, sync.load_ms, sync.reconcile_ms, sync.ack_ms, sync.load_ms + sync.reconcile_ms + sync.ack_ms,
+                loaded->objects.size(), reconciler.state().snapshot.virtual_hosts.size(),
+                reconciler.state().snapshot.backends.size(), target.bytes / 1048576.0, pass.new_problems.size());
+    return sync;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
-    int services = 10000, endpoints = 10, changes = 1000, full_reload_changes = 20, incremental_changes = 1000;
-    std::string keep;
+    spdlog::set_level(spdlog::level::warn);
+    int services = 10000, endpoints = 10, changes = 1000, rules = 10000;
+    std::string keep, format = "both", proxy_bin, echo_bin;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         if (flag == "--services") services = std::atoi(argv[i + 1]);
         else if (flag == "--endpoints-per-service") endpoints = std::atoi(argv[i + 1]);
         else if (flag == "--changes") changes = std::atoi(argv[i + 1]);
-        else if (flag == "--full-reload-changes") full_reload_changes = std::atoi(argv[i + 1]);
-        else if (flag == "--incremental-changes") incremental_changes = std::atoi(argv[i + 1]);
+        else if (flag == "--format") format = argv[i + 1];
         else if (flag == "--keep") keep = argv[i + 1];
+        else if (flag == "--proxy-bin") proxy_bin = argv[i + 1];
+        else if (flag == "--echo-bin") echo_bin = argv[i + 1];
+        else if (flag == "--rules") rules = std::atoi(argv[i + 1]);
         else {
             std::fprintf(stderr, "unknown flag %s\n", argv[i]);
             return 2;
@@ -134,94 +542,94 @@ int main(int argc, char** argv) {
     }
     const auto dir = keep.empty() ? std::filesystem::temp_directory_path() / ("agent-scale-" + std::to_string(getpid()))
                                   : std::filesystem::path(keep);
-    std::filesystem::create_directories(dir);
-    const long rss_start = rss_kib("VmRSS:");
+    const auto yaml_dir = dir / "yaml", json_dir = dir / "json";
+    std::filesystem::create_directories(yaml_dir);
+    std::filesystem::create_directories(json_dir);
     auto t = clock_type::now();
-    generate(dir, services, endpoints);
+    generate_yaml(yaml_dir, services, endpoints);
+    if (format != "yaml") generate_json(json_dir, services, endpoints);
     std::printf("generated %d Services, %d endpoints, %d Ingresses (%d rules) in %s: %.0f ms\n", services,
                 services * endpoints, (services + 1) / 2, services, dir.c_str(), ms_since(t));
 
-    // Full sync.
-    t = clock_type::now();
-    auto loaded = k8s::load_manifests_directory(dir);
-    const double load_ms = ms_since(t);
-    if (!loaded || !loaded->errors.empty()) {
-        std::fprintf(stderr, "load failed: %s\n", loaded ? loaded->errors.front().c_str() : loaded.error().c_str());
+    NoSockmap sink;
+    auto server = push::ControlServer::listen((dir / "control.sock").string(), sink);
+    if (!server) {
+        std::fprintf(stderr, "control server: %s\n", server.error().c_str());
         return 1;
     }
-    CountingTarget target;
-    reconcile::Reconciler reconciler(model::Settings{}, target, 1);
-    t = clock_type::now();
-    auto first = reconciler.reconcile(*loaded);
-    const double reconcile_ms = ms_since(t);
-    std::printf("full sync: read+decode %.0f ms, model+diff+encode %.0f ms, total %.0f ms "
-                "(%zu virtual hosts, %zu backends, snapshot %.1f MiB, %zu problems)\n",
-                load_ms, reconcile_ms, load_ms + reconcile_ms, reconciler.state().snapshot.virtual_hosts.size(),
-                reconciler.state().snapshot.backends.size(), target.bytes / 1048576.0, first.new_problems.size());
-    *loaded = k8s::LoadedManifests{};  // the agent keeps only the cache
+    FakeProxy proxy((dir / "control.sock").string());
+    while ((*server)->proxy_count() == 0) (*server)->poll_once(100);
+    ServerTarget target(**server);
+    std::uint64_t next_version = 1;
+
+    if (format == "json" || format == "both") {
+        // Measured and thrown away: the change loop below edits the YAML files.
+        reconcile::Reconciler reconciler(model::Settings{}, target, next_version);
+        full_sync(json_dir, reconciler, **server, "JSON, one List per kind", target);
+        next_version = reconciler.state().snapshot.version + 1;
+    }
+    malloc_trim(0);
+    const long rss_start = rss_kib("VmRSS:");
+    reconcile::Reconciler reconciler(model::Settings{}, target, next_version);
+    full_sync(yaml_dir, reconciler, **server, "YAML, one file per Service", target);
+    malloc_trim(0);
     const long rss_now = rss_kib("VmRSS:");
-    std::printf("memory: peak RSS %.1f MiB, steady RSS %.1f MiB, %.0f bytes per endpoint (steady - start)\n",
+    std::printf("memory: peak RSS %.1f MiB, RSS after the YAML sync %.1f MiB, growth %.0f bytes per endpoint "
+                "(cache + last-good per file + desired state + encoded snapshot; the decoded manifests freed)\n",
                 rss_kib("VmHWM:") / 1024.0, rss_now / 1024.0,
                 (rss_now - rss_start) * 1024.0 / (static_cast<double>(services) * endpoints));
+    {
+        const double n = static_cast<double>(services) * endpoints;
+        std::size_t slices = 0;
+        for (const k8s::EndpointSlice* slice : reconciler.objects().list<k8s::EndpointSlice>()) slices += bytes_of(*slice);
+        std::printf("  of which (approximate, per endpoint): EndpointSlice objects in the cache %.0f B; desired "
+                    "snapshot %.0f B; encoded snapshot kept for new proxies %.0f B; the fake proxy's decoded "
+                    "snapshot (same process, not the agent's) ~%.0f B; the rest: Services, Ingresses, maps, "
+                    "allocator slack\n",
+                    slices / n, bytes_of(reconciler.state().snapshot) / n, target.bytes / n,
+                    bytes_of(reconciler.state().snapshot) / n);
+    }
 
-    // (a) One EndpointSlice change, reconcile pass only.
-    auto base = k8s::load_manifests_directory(dir);
-    std::vector<double> pass_ms;
+    // One EndpointSlice change: rewrite one Service's file (not timed), then
+    // what main.cpp does after the debounce: re-read the file, reconcile,
+    // and (here) wait for the proxy's ACK.
+    std::vector<double> read_ms, pass_ms, ack_ms, proxy_ms;
+    int patches = 0;
+    std::vector<int> generation(static_cast<std::size_t>(services), 0);  // each change flips endpoint 0's readiness
     for (int c = 0; c < changes; ++c) {
-        const int s = (c * 7919) % services;
-        k8s::LoadedManifests changed = *base;  // not timed: stands for "the source delivered one object"
-        for (std::size_t i = 0; i < changed.objects.size(); ++i) {
-            auto* slice = std::get_if<k8s::EndpointSlice>(&changed.objects[i]);
-            if (slice && slice->metadata.name == "svc-" + std::to_string(s) + "-abc") {
-                slice->endpoints[0].ready = (c & 1) == 0 ? false : true;
-            }
-        }
-        t = clock_type::now();
-        auto pass = reconciler.reconcile(changed);
-        pass_ms.push_back(ms_since(t));
-        if (!pass.snapshot_published) std::fprintf(stderr, "change %d: no snapshot published\n", c);
-    }
-    std::printf("one EndpointSlice change, reconcile pass (model+diff+encode): p50 %.1f ms, p99 %.1f ms over %d changes\n",
-                percentile(pass_ms, 0.5), percentile(pass_ms, 0.99), changes);
-
-    // (b) What main.cpp does on an inotify event today: re-read the directory.
-    std::vector<double> reload_ms;
-    for (int c = 0; c < full_reload_changes; ++c) {
-        const int s = (c * 7919) % services;
-        write_file(dir / ("svc-" + std::to_string(s) + ".yaml"),
-                   "kind: Service\napiVersion: v1\nmetadata: {name: svc-" + std::to_string(s) +
-                       ", namespace: bench}\nspec: {ports: [{name: http, port: 80, targetPort: 8080}]}\n---\n" +
-                       slice_yaml(s, endpoints, c + 1));
-        t = clock_type::now();
-        auto again = k8s::load_manifests_directory(dir);
-        reconciler.reconcile(*again);
-        reload_ms.push_back(ms_since(t));
-    }
-    std::printf("one EndpointSlice change, whole-directory reload + reconcile (main.cpp before): "
-                "p50 %.0f ms, p99 %.0f ms over %d changes\n",
-                percentile(reload_ms, 0.5), percentile(reload_ms, 0.99), full_reload_changes);
-    // (c) What main.cpp does now: re-read only the file inotify named.
-    std::vector<double> read_ms, total_ms;
-    for (int c = 0; c < incremental_changes; ++c) {
         const int s = (c * 7919 + 13) % services;
         const std::string name = "svc-" + std::to_string(s) + ".yaml";
-        write_file(dir / name, "kind: Service\napiVersion: v1\nmetadata: {name: svc-" + std::to_string(s) +
-                                   ", namespace: bench}\nspec: {ports: [{name: http, port: 80, targetPort: 8080}]}\n---\n" +
-                                   slice_yaml(s, endpoints, 1));  // endpoint 0 turns not-ready
+        write_file(yaml_dir / name, service_file_yaml(s, endpoints, ++generation[static_cast<std::size_t>(s)]));
         t = clock_type::now();
-        auto partial = k8s::load_manifest_files(dir, {name});
+        auto partial = k8s::load_manifest_files(yaml_dir, {name});
         read_ms.push_back(ms_since(t));
         auto pass = reconciler.reconcile(partial);
-        total_ms.push_back(ms_since(t));
-        if (!pass.snapshot_published) std::fprintf(stderr, "incremental change %d: no snapshot published\n", c);
+        pass_ms.push_back(ms_since(t));
+        if (!pass.snapshot_published) {
+            std::fprintf(stderr, "change %d: nothing published\n", c);
+            continue;
+        }
+        patches += pass.patch;
+        if (!wait_for_ack(**server, pass.version)) std::fprintf(stderr, "change %d: no ACK\n", c);
+        ack_ms.push_back(ms_since(t));
+        proxy_ms.push_back(proxy.last_decode_ms);
     }
-    if (incremental_changes > 0) {
-        std::printf("one EndpointSlice change, changed-file reload + reconcile (main.cpp now): p50 %.1f ms, p99 %.1f ms "
-                    "(of which re-reading the file p50 %.2f ms, p99 %.2f ms) over %d changes\n",
-                    percentile(total_ms, 0.5), percentile(total_ms, 0.99), percentile(read_ms, 0.5),
-                    percentile(read_ms, 0.99), incremental_changes);
+    if (changes > 0 && !ack_ms.empty()) {
+        std::printf("one EndpointSlice change (%d changes, %d as EndpointsPatch of %zu bytes; debounce window not "
+                    "included):\n"
+                    "  file re-read          p50 %.2f ms, p99 %.2f ms\n"
+                    "  + reconcile pass      p50 %.2f ms, p99 %.2f ms\n"
+                    "  + proxy ACK           p50 %.2f ms, p99 %.2f ms   (fake proxy decode+apply p50 %.2f ms, p99 %.2f ms)\n",
+                    changes, patches, target.patch_bytes, percentile(read_ms, 0.5), percentile(read_ms, 0.99),
+                    percentile(pass_ms, 0.5), percentile(pass_ms, 0.99), percentile(ack_ms, 0.5),
+                    percentile(ack_ms, 0.99), percentile(proxy_ms, 0.5), percentile(proxy_ms, 0.99));
     }
-    std::printf("peak RSS at end: %.1f MiB\n", rss_kib("VmHWM:") / 1024.0);
+    std::printf("proxy frames: %llu snapshots, %llu patches, %llu NACKs; peak RSS at end: %.1f MiB\n",
+                static_cast<unsigned long long>(proxy.snapshots.load()),
+                static_cast<unsigned long long>(proxy.patches.load()),
+                static_cast<unsigned long long>(proxy.nacks.load()), rss_kib("VmHWM:") / 1024.0);
+    server->reset();
+    if (!proxy_bin.empty() && !echo_bin.empty()) swap_bench(dir, proxy_bin, echo_bin, rules);
     if (keep.empty()) std::filesystem::remove_all(dir);
     return 0;
 }

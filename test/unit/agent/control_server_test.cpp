@@ -241,6 +241,125 @@ TEST_F(ControlServerTest, BadMagicClosesConnectionAndPassedDescriptors) {
     ::close(client);
 }
 
+TEST_F(ControlServerTest, PatchGoesToProxiesAtItsBaseOthersGetTheWholeSnapshot) {
+    server_->publish(10, "FULL10");
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    const int first = connect_client();
+    send_frame(first, encode_frame(MessageType::Hello, 0, kHello), {pipe_fds[0]});
+    ASSERT_TRUE(pump_until([&] { return server_->proxy_count() == 1; }));
+    auto frame = read_frame(first);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.version, 10u);
+
+    int encodes = 0;
+    auto full = [&encodes](std::string text) {
+        return [&encodes, text] {
+            ++encodes;
+            return text;
+        };
+    };
+    // At the base: the patch, and the whole snapshot is not even encoded.
+    server_->publish_patch(11, 10, "PATCH11", full("FULL11"));
+    frame = read_frame(first);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::EndpointsPatch));
+    EXPECT_EQ(frame->first.version, 11u);
+    EXPECT_EQ(frame->second, "PATCH11");
+    EXPECT_EQ(encodes, 0);
+    EXPECT_EQ(server_->patches_sent(), 1u);
+
+    // Refused: the whole snapshot of the same version follows at once.
+    send_frame(first, encode_frame(MessageType::Nack, 11, "unknown backend"));
+    ASSERT_TRUE(pump_until([&] { return server_->patch_nack_count() == 1; }));
+    frame = read_frame(first);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::Snapshot));
+    EXPECT_EQ(frame->first.version, 11u);
+    EXPECT_EQ(frame->second, "FULL11");
+    EXPECT_EQ(encodes, 1);
+    send_frame(first, encode_frame(MessageType::Ack, 11, ""));
+    ASSERT_TRUE(pump_until([&] { return server_->last_acked_version() == 11; }));
+
+    // A proxy arriving now gets the whole snapshot, encoded once only.
+    int pipe2[2];
+    ASSERT_EQ(::pipe(pipe2), 0);
+    const int second = connect_client();
+    send_frame(second, encode_frame(MessageType::Hello, 0, kHello), {pipe2[0]});
+    ASSERT_TRUE(pump_until([&] { return server_->proxy_count() == 2; }));
+    frame = read_frame(second);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::Snapshot));
+    EXPECT_EQ(frame->second, "FULL11");
+    EXPECT_EQ(encodes, 1);
+
+    // Both at 11: a patch on 11 goes to both; one on another base to neither.
+    server_->publish_patch(12, 11, "PATCH12", full("FULL12"));
+    for (int client : {first, second}) {
+        frame = read_frame(client);
+        ASSERT_TRUE(frame);
+        EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::EndpointsPatch));
+        EXPECT_EQ(frame->second, "PATCH12");
+    }
+    server_->publish_patch(14, 13, "PATCH14", full("FULL14"));
+    for (int client : {first, second}) {
+        frame = read_frame(client);
+        ASSERT_TRUE(frame);
+        EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::Snapshot));
+        EXPECT_EQ(frame->first.version, 14u);
+        EXPECT_EQ(frame->second, "FULL14");
+    }
+    EXPECT_EQ(encodes, 2);
+    ::close(first);
+    ::close(second);
+    for (int fd : {pipe_fds[0], pipe_fds[1], pipe2[0], pipe2[1]}) ::close(fd);
+}
+
+// A proxy that predates patches ignores the frame: after the answer timeout
+// it gets the whole snapshot, and whole snapshots from then on.
+TEST_F(ControlServerTest, UnansweredPatchFallsBackToWholeSnapshots) {
+    server_->publish(20, "FULL20");
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    const int client = connect_client();
+    send_frame(client, encode_frame(MessageType::Hello, 0, kHello), {pipe_fds[0]});
+    ASSERT_TRUE(pump_until([&] { return server_->proxy_count() == 1; }));
+    ASSERT_TRUE(read_frame(client));
+    send_frame(client, encode_frame(MessageType::Ack, 20, ""));
+    ASSERT_TRUE(pump_until([&] { return server_->last_acked_version() == 20; }));
+
+    const auto sent_at = std::chrono::steady_clock::now();
+    server_->publish_patch(21, 20, "PATCH21", [] { return std::string("FULL21"); });
+    auto frame = read_frame(client);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::EndpointsPatch));
+    // Ignored (no Ack, no Nack): the whole snapshot follows after the timeout.
+    bool got = false;
+    ASSERT_TRUE(pump_until([&] {
+        char byte;
+        got = ::recv(client, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+        return got;
+    }));
+    EXPECT_GE(std::chrono::steady_clock::now() - sent_at, ControlServer::kPatchAnswerTimeout);
+    frame = read_frame(client);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::Snapshot));
+    EXPECT_EQ(frame->first.version, 21u);
+    EXPECT_EQ(frame->second, "FULL21");
+    send_frame(client, encode_frame(MessageType::Ack, 21, ""));
+    ASSERT_TRUE(pump_until([&] { return server_->last_acked_version() == 21; }));
+
+    // From now on this proxy gets whole snapshots straight away.
+    server_->publish_patch(22, 21, "PATCH22", [] { return std::string("FULL22"); });
+    frame = read_frame(client);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::Snapshot));
+    EXPECT_EQ(frame->second, "FULL22");
+    ::close(client);
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+}
+
 TEST_F(ControlServerTest, HelloWithWrongNumberOfSocketsIsRejected) {
     server_->publish(1, "{}");
     const int client = connect_client();

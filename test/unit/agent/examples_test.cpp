@@ -5,6 +5,7 @@
 #include "k8s/manifests_source.h"
 #include "model/desired_state.h"
 #include "model/endpoint_dump.h"
+#include "tls_fixtures.h"
 
 namespace xgress::agent::model {
 namespace {
@@ -87,8 +88,45 @@ TEST(Deploy, ManifestsDecodeAndTheClassParametersResolve) {
     const DesiredState state = compute_desired_state(objects, Settings{});
     ASSERT_EQ(state.classes.size(), 1u);
     EXPECT_EQ(state.classes[0].max_body_bytes, 8u << 20);
-    ASSERT_EQ(state.frontends.size(), 1u);  // the HTTPS listener waits for TLS in the proxy
-    EXPECT_EQ(state.frontends[0].port, 30080);
+    ASSERT_EQ(state.snapshot.frontends.size(), 2u);
+    EXPECT_EQ(state.snapshot.frontends[0].port, 30080);
+    EXPECT_EQ(state.snapshot.frontends[0].protocol, snapshot::FrontendProtocol::Http);
+    EXPECT_EQ(state.snapshot.frontends[1].port, 30443);
+    EXPECT_EQ(state.snapshot.frontends[1].protocol, snapshot::FrontendProtocol::Https);
+}
+
+}  // namespace
+}  // namespace xgress::agent::model
+
+namespace xgress::agent::model {
+namespace {
+
+// examples/tls plus the test certificate: HTTPS frontends, the certificate
+// for the TLS host, the redirect on plain HTTP, the passthrough host; the
+// proxy's codec accepts it.
+TEST(ExamplesTls, HttpsCertificatePassthroughAndRedirect) {
+    auto loaded = k8s::load_manifests_directory(XGRESS_EXAMPLES_TLS_DIR);
+    ASSERT_TRUE(loaded) << loaded.error();
+    EXPECT_TRUE(loaded->errors.empty()) << testing::PrintToString(loaded->errors);
+    k8s::load_manifest_text(std::string("kind: Secret\ntype: kubernetes.io/tls\nmetadata: {name: shop-tls, namespace: "
+                                        "demo}\ndata:\n  tls.crt: ") +
+                                test::kTestCertBase64 + "\n  tls.key: " + test::kTestKeyBase64 + "\n",
+                            "secret.yaml", *loaded);
+    std::vector<std::string> messages;
+    const DesiredState state = compute_desired_state(k8s::build_cache(*loaded, messages), Settings{});
+    EXPECT_TRUE(state.problems.empty()) << testing::PrintToString(state.problems);
+    ASSERT_EQ(state.snapshot.frontends.size(), 2u);
+    EXPECT_EQ(state.snapshot.frontends[1].port, 30443);
+    EXPECT_EQ(state.snapshot.frontends[1].protocol, snapshot::FrontendProtocol::Https);
+    ASSERT_EQ(state.snapshot.certificates.size(), 1u);
+    EXPECT_EQ(state.snapshot.certificates[0].name, "demo/shop-tls");
+    EXPECT_EQ(state.snapshot.certificates[0].hosts, (std::vector<std::string>{"shop.example.com"}));
+    ASSERT_EQ(state.snapshot.virtual_hosts.size(), 2u);
+    EXPECT_TRUE(state.snapshot.virtual_hosts[0].routes.at(0).ssl_redirect);
+    EXPECT_EQ(state.snapshot.virtual_hosts[1].host, "vault.example.com");
+    EXPECT_EQ(state.snapshot.virtual_hosts[1].passthrough_backend, "demo/vault:8443");
+    auto decoded = snapshot::decode(snapshot::encode(state.snapshot));
+    EXPECT_TRUE(decoded.has_value()) << (decoded ? "" : decoded.error());
 }
 
 }  // namespace

@@ -80,108 +80,132 @@ TEST(IngressHosts, InvalidHostsNameTheField) {
 struct AnnotationCase {
     const char* name;
     const char* annotations;  // YAML flow map
-    std::function<void(const RouteOptions&)> check;
+    std::function<void(const snapshot::Route&)> check;  // the route shop.example.com "/"
     const char* problem;      // "" = no problem expected
+    const char* tls = "";     // spec.tls of the Ingress (YAML flow), "" = none
 };
 
 class Annotations : public testing::TestWithParam<AnnotationCase> {};
 
-TEST_P(Annotations, Parsed) {
+// Each annotation reaches the snapshot's route fields (schema 2).
+TEST_P(Annotations, ReachTheSnapshotRoute) {
     const AnnotationCase& c = GetParam();
+    const std::string tls = *c.tls ? std::string("  tls: ") + c.tls + "\n" : std::string();
     const DesiredState state = compute_desired_state(objects_from_yaml(std::string(kClassAndService) +
                                                                        "kind: Ingress\nmetadata: {name: a, namespace: "
                                                                        "demo, annotations: " +
-                                                                       c.annotations + R"(}
-spec:
-  rules:
+                                                                       c.annotations + "}\nspec:\n" + tls + R"(  rules:
     - host: shop.example.com
       http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
 )"),
                                                      Settings{});
-    RouteOptions options;
-    if (!state.route_policies.empty()) {
-        ASSERT_EQ(state.route_policies.size(), 1u);
-        EXPECT_EQ(state.route_policies[0].host, "shop.example.com");
-        options = state.route_policies[0].options;
-    }
-    c.check(options);
+    ASSERT_EQ(state.snapshot.virtual_hosts.size(), 1u);
+    ASSERT_EQ(state.snapshot.virtual_hosts[0].routes.size(), 1u);
+    const snapshot::Route& route = state.snapshot.virtual_hosts[0].routes[0];
+    EXPECT_EQ(route.backend, "demo/web:80");
+    c.check(route);
     if (*c.problem) {
         EXPECT_TRUE(contains_message(state.problems, c.problem)) << testing::PrintToString(state.problems);
     } else {
         for (const auto& p : state.problems) EXPECT_EQ(p.find("annotations"), std::string::npos) << p;
     }
+    // Whatever the annotations, the proxy's codec accepts the result.
+    auto decoded = snapshot::decode(snapshot::encode(state.snapshot));
+    EXPECT_TRUE(decoded.has_value()) << (decoded ? "" : decoded.error());
+}
+
+snapshot::Route plain_route() {
+    snapshot::Route r{"/", snapshot::PathMatch::Prefix, "demo/web:80"};
+    return r;
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Model, Annotations,
     testing::Values(
+        AnnotationCase{"None", "{}", [](const snapshot::Route& r) { EXPECT_EQ(r, plain_route()); }, ""},
         AnnotationCase{"RewriteTarget", "{xgress.io/rewrite-target: /new}",
-                       [](const RouteOptions& o) { EXPECT_EQ(o.rewrite_target, "/new"); EXPECT_FALSE(o.use_regex); }, ""},
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.rewrite_target, "/new"); EXPECT_FALSE(r.regex); }, ""},
         AnnotationCase{"RewriteWithCaptureImpliesRegex", "{nginx.ingress.kubernetes.io/rewrite-target: /$2}",
-                       [](const RouteOptions& o) { EXPECT_EQ(o.rewrite_target, "/$2"); EXPECT_TRUE(o.use_regex); }, ""},
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.rewrite_target, "/$2"); EXPECT_TRUE(r.regex); }, ""},
+        AnnotationCase{"UseRegex", "{xgress.io/use-regex: 'true'}",
+                       [](const snapshot::Route& r) { EXPECT_TRUE(r.regex); EXPECT_EQ(r.rewrite_target, ""); }, ""},
         AnnotationCase{"RewriteBad", "{xgress.io/rewrite-target: 'new$x'}",
-                       [](const RouteOptions& o) { EXPECT_EQ(o.rewrite_target, ""); },
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.rewrite_target, ""); },
                        "metadata.annotations[xgress.io/rewrite-target]: expected a path"},
         AnnotationCase{"XgressWinsOverNginx",
                        "{xgress.io/proxy-body-size: 1m, nginx.ingress.kubernetes.io/proxy-body-size: 2m}",
-                       [](const RouteOptions& o) { EXPECT_EQ(o.max_body_bytes, 1u << 20); }, ""},
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.max_body_bytes, 1u << 20); }, ""},
+        AnnotationCase{"BodySizeZeroIsUnlimited", "{xgress.io/proxy-body-size: '0'}",
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.max_body_bytes, ~std::uint64_t{0}); }, ""},
         AnnotationCase{"BodySizeBad", "{nginx.ingress.kubernetes.io/proxy-body-size: lots}",
-                       [](const RouteOptions& o) { EXPECT_FALSE(o.max_body_bytes); }, "expected a size like 8m"},
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.max_body_bytes, 0u); }, "expected a size like 8m"},
         AnnotationCase{"Timeouts",
                        "{nginx.ingress.kubernetes.io/proxy-connect-timeout: '5', xgress.io/proxy-read-timeout: 250ms, "
                        "xgress.io/proxy-send-timeout: 2m}",
-                       [](const RouteOptions& o) {
-                           EXPECT_EQ(o.connect_timeout_ms, 5000u);
-                           EXPECT_EQ(o.read_timeout_ms, 250u);
-                           EXPECT_EQ(o.send_timeout_ms, 120000u);
+                       [](const snapshot::Route& r) {
+                           EXPECT_EQ(r.connect_timeout_ms, 5000u);
+                           EXPECT_EQ(r.read_timeout_ms, 250u);
+                           EXPECT_EQ(r.send_timeout_ms, 120000u);
                        },
                        ""},
         AnnotationCase{"TimeoutBad", "{xgress.io/proxy-read-timeout: soon}",
-                       [](const RouteOptions& o) { EXPECT_FALSE(o.read_timeout_ms); }, "proxy-read-timeout]: expected a duration"},
-        AnnotationCase{"SslRedirect", "{xgress.io/ssl-redirect: 'true', xgress.io/force-ssl-redirect: 'false'}",
-                       [](const RouteOptions& o) { EXPECT_TRUE(o.ssl_redirect); EXPECT_FALSE(o.force_ssl_redirect); }, ""},
-        AnnotationCase{"BoolBad", "{xgress.io/ssl-redirect: 'yes please'}",
-                       [](const RouteOptions& o) { EXPECT_FALSE(o.ssl_redirect); }, "expected \"true\" or \"false\""},
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.read_timeout_ms, 0u); },
+                       "proxy-read-timeout]: expected a duration"},
+        AnnotationCase{"SslRedirectNeedsTls", "{xgress.io/ssl-redirect: 'true'}",
+                       [](const snapshot::Route& r) { EXPECT_FALSE(r.ssl_redirect); }, ""},
+        AnnotationCase{"SslRedirectDefaultOnForTlsHosts", "{}",
+                       [](const snapshot::Route& r) { EXPECT_TRUE(r.ssl_redirect); }, "",
+                       "[{hosts: [shop.example.com]}]"},
+        AnnotationCase{"SslRedirectViaWildcardTlsHost", "{}",
+                       [](const snapshot::Route& r) { EXPECT_TRUE(r.ssl_redirect); }, "",
+                       "[{hosts: ['*.example.com']}]"},
+        AnnotationCase{"SslRedirectOff", "{nginx.ingress.kubernetes.io/ssl-redirect: 'false'}",
+                       [](const snapshot::Route& r) { EXPECT_FALSE(r.ssl_redirect); }, "",
+                       "[{hosts: [shop.example.com]}]"},
+        AnnotationCase{"ForceSslRedirectWithoutTls", "{xgress.io/force-ssl-redirect: 'true'}",
+                       [](const snapshot::Route& r) { EXPECT_TRUE(r.ssl_redirect); }, ""},
+        AnnotationCase{"BoolBad", "{xgress.io/force-ssl-redirect: 'yes please'}",
+                       [](const snapshot::Route& r) { EXPECT_FALSE(r.ssl_redirect); }, "expected \"true\" or \"false\""},
         AnnotationCase{"BackendHttps", "{nginx.ingress.kubernetes.io/backend-protocol: HTTPS}",
-                       [](const RouteOptions& o) { EXPECT_EQ(o.backend_protocol, BackendProtocol::Https); }, ""},
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.backend_protocol, snapshot::BackendProtocol::Https); },
+                       ""},
         AnnotationCase{"BackendGrpcUnsupported", "{nginx.ingress.kubernetes.io/backend-protocol: GRPC}",
-                       [](const RouteOptions& o) { EXPECT_EQ(o.backend_protocol, BackendProtocol::Http); },
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.backend_protocol, snapshot::BackendProtocol::Http); },
                        "GRPC is not supported until HTTP/2 lands"},
         AnnotationCase{"CookieAffinity",
                        "{nginx.ingress.kubernetes.io/affinity: cookie, nginx.ingress.kubernetes.io/session-cookie-name: route}",
-                       [](const RouteOptions& o) { EXPECT_EQ(o.affinity_cookie, "route"); }, ""},
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.affinity_cookie, "route"); }, ""},
         AnnotationCase{"CookieAffinityDefaultName", "{xgress.io/affinity: cookie}",
-                       [](const RouteOptions& o) { EXPECT_EQ(o.affinity_cookie, "INGRESSCOOKIE"); }, ""},
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.affinity_cookie, "INGRESSCOOKIE"); }, ""},
         AnnotationCase{"WhitelistSourceRange",
-                       "{nginx.ingress.kubernetes.io/whitelist-source-range: '10.0.0.0/8, 2001:db8::/32,nope'}",
-                       [](const RouteOptions& o) {
-                           ASSERT_EQ(o.allowed_sources.size(), 2u);
-                           EXPECT_EQ(o.allowed_sources[0].length, 8);
-                           EXPECT_TRUE(o.allowed_sources[1].address.v6);
+                       "{nginx.ingress.kubernetes.io/whitelist-source-range: '10.1.2.3/8, 2001:db8::/32,192.0.2.7,nope'}",
+                       [](const snapshot::Route& r) {
+                           EXPECT_EQ(r.allowed_sources,
+                                     (std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32", "192.0.2.7/32"}));
                        },
                        "\"nope\" is not an address or CIDR prefix"},
         AnnotationCase{"UpstreamHashBy", "{xgress.io/upstream-hash-by: $request_uri}",
-                       [](const RouteOptions& o) { EXPECT_EQ(o.upstream_hash_by, "$request_uri"); }, ""},
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.hash_by, "$request_uri"); }, ""},
         AnnotationCase{"PermanentRedirectWithCode",
                        "{xgress.io/permanent-redirect: 'https://new.example.com/', xgress.io/permanent-redirect-code: '308'}",
-                       [](const RouteOptions& o) {
-                           ASSERT_TRUE(o.redirect);
-                           EXPECT_EQ(o.redirect->status, 308);
+                       [](const snapshot::Route& r) {
+                           EXPECT_EQ(r.redirect, (snapshot::Redirect{"https://new.example.com/", 308}));
                        },
                        ""},
+        AnnotationCase{"PermanentRedirectCodeOutsideTheSnapshotsSet",
+                       "{xgress.io/permanent-redirect: /new, xgress.io/permanent-redirect-code: '303'}",
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.redirect, (snapshot::Redirect{"/new", 301})); },
+                       "permanent-redirect-code]: expected 301, 302, 307 or 308"},
         AnnotationCase{"TemporalRedirect", "{nginx.ingress.kubernetes.io/temporal-redirect: /maintenance}",
-                       [](const RouteOptions& o) {
-                           ASSERT_TRUE(o.redirect);
-                           EXPECT_EQ(o.redirect->status, 302);
-                       },
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.redirect, (snapshot::Redirect{"/maintenance", 302})); },
                        ""},
         AnnotationCase{"RedirectHeaderInjectionRejected", "{xgress.io/permanent-redirect: \"https://x/\\r\\nSet-Cookie: a\"}",
-                       [](const RouteOptions& o) { EXPECT_FALSE(o.redirect); }, "expected an absolute http(s) URL"},
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.redirect.status, 0); }, "expected an absolute http(s) URL"},
         AnnotationCase{"AppRoot", "{xgress.io/app-root: /app}",
-                       [](const RouteOptions& o) { EXPECT_EQ(o.app_root, "/app"); }, ""},
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.app_root, "/app"); }, ""},
         AnnotationCase{"ConfigurationSnippetRejected",
                        "{nginx.ingress.kubernetes.io/configuration-snippet: 'more_set_headers \"X: y\";'}",
-                       [](const RouteOptions& o) { EXPECT_EQ(o, RouteOptions{}); },
+                       [](const snapshot::Route& r) { EXPECT_EQ(r, plain_route()); },
                        "configuration-snippet]: rejected: raw proxy configuration is not supported"}),
     [](const testing::TestParamInfo<AnnotationCase>& info) { return std::string(info.param.name); });
 
@@ -218,16 +242,22 @@ data:
                                                      Settings{});
     std::vector<std::string> names;
     for (const auto& f : state.frontends) names.push_back(f.name + "@" + std::to_string(f.port));
-    EXPECT_EQ(names, (std::vector<std::string>{"IngressClassParameters/edge:np@31080",
+    EXPECT_EQ(names, (std::vector<std::string>{"IngressClassParameters/edge:tls@443",
+                                               "IngressClassParameters/edge:np@31080",
                                                "IngressClassParameters/edge:web@8080"}));
-    EXPECT_TRUE(contains_message(state.problems, "HTTPS listeners wait for TLS in the proxy"));
+    // The HTTPS listener is a TLS-terminating frontend for the proxy.
+    ASSERT_EQ(state.snapshot.frontends.size(), 3u);
+    EXPECT_EQ(state.snapshot.frontends[0].port, 443);
+    EXPECT_EQ(state.snapshot.frontends[0].protocol, snapshot::FrontendProtocol::Https);
+    EXPECT_EQ(state.snapshot.frontends[1].protocol, snapshot::FrontendProtocol::Http);
     ASSERT_EQ(state.classes.size(), 1u);
     EXPECT_EQ(state.classes[0], (ClassPolicy{"edge", "demo/cert", 2000, 60000, 500, 16u << 20}));
     ASSERT_TRUE(state.node_port_policy);
     EXPECT_EQ(*state.node_port_policy, (NodePortPolicy{30000, 31000, false}));
-    ASSERT_EQ(state.certificates.size(), 1u);
-    EXPECT_EQ(state.certificates[0].secret, "demo/cert");
-    EXPECT_TRUE(state.certificates[0].hosts.empty());  // the default certificate
+    ASSERT_EQ(state.snapshot.certificates.size(), 1u);
+    EXPECT_EQ(state.snapshot.certificates[0].name, "demo/cert");
+    EXPECT_TRUE(state.snapshot.certificates[0].hosts.empty());
+    EXPECT_EQ(state.snapshot.default_certificate, "demo/cert");
 }
 
 TEST(ClassParameters, MissingParametersFallBackToThePublishService) {
@@ -288,10 +318,12 @@ spec:
       http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
 )"),
                                                      Settings{});
-    ASSERT_EQ(state.certificates.size(), 1u);
-    EXPECT_EQ(state.certificates[0].hosts, (std::vector<std::string>{"shop.example.com"}));
-    EXPECT_NE(state.certificates[0].certificate_pem.find("BEGIN CERTIFICATE"), std::string::npos);
-    EXPECT_NE(state.certificates[0].private_key_pem.find("PRIVATE KEY"), std::string::npos);
+    ASSERT_EQ(state.snapshot.certificates.size(), 1u);
+    EXPECT_EQ(state.snapshot.certificates[0].name, "demo/shop");
+    EXPECT_EQ(state.snapshot.certificates[0].hosts, (std::vector<std::string>{"shop.example.com"}));
+    EXPECT_NE(state.snapshot.certificates[0].cert_pem.find("BEGIN CERTIFICATE"), std::string::npos);
+    EXPECT_NE(state.snapshot.certificates[0].key_pem.find("PRIVATE KEY"), std::string::npos);
+    EXPECT_EQ(state.snapshot.default_certificate, "");
     EXPECT_TRUE(contains_message(state.problems,
                                  "Ingress demo/a: spec.tls[1].secretName: Secret demo/missing not found or not a valid"));
 }

@@ -5,6 +5,7 @@
 
 #include "reconcile/reconciler.h"
 #include "xgress/snapshot.h"
+#include "tls_fixtures.h"
 
 namespace xgress::agent::reconcile {
 namespace {
@@ -193,6 +194,45 @@ TEST(Reconciler, PartialLoadReplacesOnlyTheNamedFile) {
                             scaled);
     EXPECT_TRUE(reconciler.reconcile(scaled).snapshot_published);
     EXPECT_EQ(reconciler.state().snapshot.backends.at(0).endpoints.size(), 2u);
+}
+
+// A Secret edited into something invalid is reported naming it, and its
+// hosts keep the last good certificate in the snapshot.
+TEST(Reconciler, BadSecretEditKeepsTheLastGoodCertificate) {
+    RecordingTarget target;
+    Reconciler reconciler(model::Settings{}, target, 1);
+    const std::string ingress = kBase + R"(endpoints: [{addresses: [10.0.0.1]}]
+---
+kind: Ingress
+metadata: {name: shop, namespace: demo}
+spec:
+  tls: [{hosts: [shop.example.com], secretName: shop}]
+  rules: [{host: shop.example.com, http: {paths: [{path: /shop, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+)";
+    auto secret = [](const char* key) {
+        return std::string("kind: Secret\ntype: kubernetes.io/tls\nmetadata: {name: shop, namespace: demo}\ndata:\n  tls.crt: ") +
+               test::kTestCertBase64 + "\n  tls.key: " + key + "\n";
+    };
+    k8s::LoadedManifests full;
+    full.files = {"ingress.yaml", "secret.yaml"};
+    k8s::load_manifest_text(ingress, "ingress.yaml", full);
+    k8s::load_manifest_text(secret(test::kTestKeyBase64), "secret.yaml", full);
+    reconciler.reconcile(full);
+    ASSERT_EQ(reconciler.state().snapshot.certificates.size(), 1u);
+    const snapshot::Certificate good = reconciler.state().snapshot.certificates[0];
+    EXPECT_EQ(good.hosts, (std::vector<std::string>{"shop.example.com"}));
+
+    k8s::LoadedManifests broken;
+    broken.partial = true;
+    broken.files = {"secret.yaml"};
+    k8s::load_manifest_text(secret(test::kOtherKeyBase64), "secret.yaml", broken);  // key does not match
+    const PassResult pass = reconciler.reconcile(broken);
+    EXPECT_FALSE(pass.snapshot_published);
+    ASSERT_EQ(reconciler.state().snapshot.certificates.size(), 1u);
+    EXPECT_EQ(reconciler.state().snapshot.certificates[0], good);
+    bool named = false;
+    for (const auto& line : pass.new_problems) named = named || line.find("Secret demo/shop") != std::string::npos;
+    EXPECT_TRUE(named) << testing::PrintToString(pass.new_problems);
 }
 
 }  // namespace

@@ -145,8 +145,9 @@ spec:
   ports: [{port: 5432, nodePort: 30432}]
 )") + kDbSlice),
                                                      Settings{});
-    ASSERT_TRUE(state.backend_affinity.contains("demo/db:5432"));
-    EXPECT_EQ(state.backend_affinity.at("demo/db:5432"), (BackendAffinity{true, 600}));
+    ASSERT_EQ(state.snapshot.backends.size(), 1u);
+    EXPECT_EQ(state.snapshot.backends[0].name, "demo/db:5432");
+    EXPECT_EQ(state.snapshot.backends[0].affinity, snapshot::Affinity::ClientIp);
 }
 
 TEST(ServiceSemantics, TwoServicesOnOneNodePortConflict) {
