@@ -2,12 +2,14 @@
 //
 //   xgress-proxy --listen 127.0.0.1:10080 --control-socket /run/xgress/control.sock
 //   xgress-proxy --listen 127.0.0.1:10080 --workers 1 --snapshot-file routes.json
+//   xgress-proxy --listen 127.0.0.1:10080 --listen-tls 127.0.0.1:10443 --snapshot-file routes.json
 //
 // Routing comes from the agent over the control socket, or from a snapshot
 // file (tests, benchmarks). SIGTERM / SIGINT stop it cleanly.
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -27,6 +29,10 @@ int main(int argc, char** argv) {
     std::string snapshot_file;
     std::string log_level = "info";
     app.add_option("--listen", options.listen, "Address the HTTP listener binds (ADDR:PORT)")->capture_default_str();
+    app.add_option("--listen-tls", options.listen_tls, "Listener whose connections all speak TLS (ADDR:PORT; HTTPS frontends on --listen need none)");
+    app.add_option("--ktls", options.ktls, "Kernel TLS after the handshake: on, off or auto")->capture_default_str();
+    unsigned ticket_rotation_s = 3600;
+    app.add_option("--ticket-key-rotation-s", ticket_rotation_s, "Session-ticket key rotation period (the 2 previous keys still decrypt)")->capture_default_str();
     app.add_option("--admin", options.admin, "Admin listener for /healthz /readyz /metrics /config (ADDR:PORT, \"\" = off)")->capture_default_str();
     app.add_option("--workers", options.workers, "Worker threads, one io_uring each (default: CPUs)");
     app.add_option("--control-socket", control_socket, "Agent control socket (unix stream)");
@@ -91,8 +97,14 @@ int main(int argc, char** argv) {
         control->start();
     }
 
+    // The main thread waits for a signal and rotates session-ticket keys in between.
     int sig = 0;
-    sigwait(&signals, &sig);
+    for (;;) {
+        timespec period{static_cast<time_t>(std::max(1u, ticket_rotation_s)), 0};
+        sig = sigtimedwait(&signals, nullptr, &period);
+        if (sig > 0) break;
+        if (errno == EAGAIN) (*server)->rotate_ticket_keys();
+    }
     spdlog::info("received signal {}, shutting down", sig);
     if (control) control->stop();
     (*server)->stop();
