@@ -4,6 +4,8 @@
 //   xgress-proxy --listen 127.0.0.1:10080 --workers 1 --snapshot-file routes.json
 //   xgress-proxy --listen 127.0.0.1:10080 --listen-tls 127.0.0.1:10443 --snapshot-file routes.json
 //
+// SIGHUP re-reads --snapshot-file (certificate rotation without an agent; a
+// bad file is logged and the running snapshot stays).
 // Routing comes from the agent over the control socket, or from a snapshot
 // file (tests, benchmarks). SIGTERM / SIGINT stop it cleanly.
 #include <signal.h>
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
@@ -69,25 +72,27 @@ int main(int argc, char** argv) {
     spdlog::info("listening on {} with {} workers", options.listen, options.workers);
     if (!options.admin.empty()) spdlog::info("admin listener on {}", options.admin);
 
-    if (!snapshot_file.empty()) {
+    auto load_snapshot_file = [&]() -> bool {
         std::ifstream in(snapshot_file);
         if (!in) {
             spdlog::error("--snapshot-file: cannot read {}", snapshot_file);
-            return 1;
+            return false;
         }
         std::stringstream text;
         text << in.rdbuf();
         auto snap = xgress::snapshot::decode(text.str());
         if (!snap) {
             spdlog::error("--snapshot-file {}: {}", snapshot_file, snap.error());
-            return 1;
+            return false;
         }
         if (auto r = (*server)->apply(*snap); !r) {
             spdlog::error("--snapshot-file {}: {}", snapshot_file, r.error());
-            return 1;
+            return false;
         }
         spdlog::info("serving snapshot version {} from {}", snap->version, snapshot_file);
-    }
+        return true;
+    };
+    if (!snapshot_file.empty() && !load_snapshot_file()) return 1;
 
     std::unique_ptr<xgress::control::ControlClient> control;
     if (!control_socket.empty()) {
@@ -102,6 +107,10 @@ int main(int argc, char** argv) {
     for (;;) {
         timespec period{static_cast<time_t>(std::max(1u, ticket_rotation_s)), 0};
         sig = sigtimedwait(&signals, nullptr, &period);
+        if (sig == SIGHUP) {
+            if (!snapshot_file.empty()) load_snapshot_file();
+            continue;
+        }
         if (sig > 0) break;
         if (errno == EAGAIN) (*server)->rotate_ticket_keys();
     }
