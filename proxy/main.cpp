@@ -11,8 +11,11 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
+#include <stop_token>
 #include <sstream>
 #include <thread>
 
@@ -102,18 +105,27 @@ int main(int argc, char** argv) {
         control->start();
     }
 
-    // The main thread waits for a signal and rotates session-ticket keys in between.
+    // Session-ticket keys rotate on a thread of their own, so the main thread
+    // stays a plain sigwait() (valgrind's sigtimedwait emulation could starve it).
+    std::mutex rotation_mutex;
+    std::condition_variable_any rotation_wake;
+    std::jthread rotation([&](std::stop_token stop) {
+        std::unique_lock lock(rotation_mutex);
+        while (!stop.stop_requested()) {
+            if (!rotation_wake.wait_for(lock, stop, std::chrono::seconds(std::max(1u, ticket_rotation_s)),
+                                        [] { return false; }) &&
+                !stop.stop_requested())
+                (*server)->rotate_ticket_keys();
+        }
+    });
     int sig = 0;
     for (;;) {
-        timespec period{static_cast<time_t>(std::max(1u, ticket_rotation_s)), 0};
-        sig = sigtimedwait(&signals, nullptr, &period);
-        if (sig == SIGHUP) {
-            if (!snapshot_file.empty()) load_snapshot_file();
-            continue;
-        }
-        if (sig > 0) break;
-        if (errno == EAGAIN) (*server)->rotate_ticket_keys();
+        sigwait(&signals, &sig);
+        if (sig != SIGHUP) break;
+        if (!snapshot_file.empty()) load_snapshot_file();
     }
+    rotation.request_stop();
+    rotation.join();
     spdlog::info("received signal {}, shutting down", sig);
     if (control) control->stop();
     (*server)->stop();
