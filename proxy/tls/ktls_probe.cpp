@@ -21,7 +21,6 @@ KtlsProbe probe_ktls() {
     KtlsProbe probe;
     int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int accepted = -1;
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -39,7 +38,6 @@ KtlsProbe probe_ktls() {
         probe.available = true;
         probe.detail = "kernel accepts the tls ULP";
     }
-    if (accepted >= 0) close(accepted);
     if (client >= 0) close(client);
     if (listener >= 0) close(listener);
     return probe;
