@@ -2,13 +2,20 @@
 //
 //   xgress-proxy --listen 127.0.0.1:10080 --control-socket /run/xgress/control.sock
 //   xgress-proxy --listen 127.0.0.1:10080 --workers 1 --snapshot-file routes.json
+//   xgress-proxy --listen 127.0.0.1:10080 --listen-tls 127.0.0.1:10443 --snapshot-file routes.json
 //
+// SIGHUP re-reads --snapshot-file (certificate rotation without an agent; a
+// bad file is logged and the running snapshot stays).
 // Routing comes from the agent over the control socket, or from a snapshot
 // file (tests, benchmarks). SIGTERM / SIGINT stop it cleanly.
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
+#include <stop_token>
 #include <sstream>
 #include <thread>
 
@@ -27,6 +34,10 @@ int main(int argc, char** argv) {
     std::string snapshot_file;
     std::string log_level = "info";
     app.add_option("--listen", options.listen, "Address the HTTP listener binds (ADDR:PORT)")->capture_default_str();
+    app.add_option("--listen-tls", options.listen_tls, "Listener whose connections all speak TLS (ADDR:PORT; HTTPS frontends on --listen need none)");
+    app.add_option("--ktls", options.ktls, "Kernel TLS after the handshake: on, off or auto")->capture_default_str();
+    unsigned ticket_rotation_s = 3600;
+    app.add_option("--ticket-key-rotation-s", ticket_rotation_s, "Session-ticket key rotation period (the 2 previous keys still decrypt)")->capture_default_str();
     app.add_option("--admin", options.admin, "Admin listener for /healthz /readyz /metrics /config (ADDR:PORT, \"\" = off)")->capture_default_str();
     app.add_option("--workers", options.workers, "Worker threads, one io_uring each (default: CPUs)");
     app.add_option("--control-socket", control_socket, "Agent control socket (unix stream)");
@@ -52,6 +63,7 @@ int main(int argc, char** argv) {
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
@@ -63,25 +75,27 @@ int main(int argc, char** argv) {
     spdlog::info("listening on {} with {} workers", options.listen, options.workers);
     if (!options.admin.empty()) spdlog::info("admin listener on {}", options.admin);
 
-    if (!snapshot_file.empty()) {
+    auto load_snapshot_file = [&]() -> bool {
         std::ifstream in(snapshot_file);
         if (!in) {
             spdlog::error("--snapshot-file: cannot read {}", snapshot_file);
-            return 1;
+            return false;
         }
         std::stringstream text;
         text << in.rdbuf();
         auto snap = xgress::snapshot::decode(text.str());
         if (!snap) {
             spdlog::error("--snapshot-file {}: {}", snapshot_file, snap.error());
-            return 1;
+            return false;
         }
         if (auto r = (*server)->apply(*snap); !r) {
             spdlog::error("--snapshot-file {}: {}", snapshot_file, r.error());
-            return 1;
+            return false;
         }
         spdlog::info("serving snapshot version {} from {}", snap->version, snapshot_file);
-    }
+        return true;
+    };
+    if (!snapshot_file.empty() && !load_snapshot_file()) return 1;
 
     std::unique_ptr<xgress::control::ControlClient> control;
     if (!control_socket.empty()) {
@@ -91,8 +105,27 @@ int main(int argc, char** argv) {
         control->start();
     }
 
+    // Session-ticket keys rotate on a thread of their own, so the main thread
+    // stays a plain sigwait() (valgrind's sigtimedwait emulation could starve it).
+    std::mutex rotation_mutex;
+    std::condition_variable_any rotation_wake;
+    std::jthread rotation([&](std::stop_token stop) {
+        std::unique_lock lock(rotation_mutex);
+        while (!stop.stop_requested()) {
+            if (!rotation_wake.wait_for(lock, stop, std::chrono::seconds(std::max(1u, ticket_rotation_s)),
+                                        [] { return false; }) &&
+                !stop.stop_requested())
+                (*server)->rotate_ticket_keys();
+        }
+    });
     int sig = 0;
-    sigwait(&signals, &sig);
+    for (;;) {
+        sigwait(&signals, &sig);
+        if (sig != SIGHUP) break;
+        if (!snapshot_file.empty()) load_snapshot_file();
+    }
+    rotation.request_stop();
+    rotation.join();
     spdlog::info("received signal {}, shutting down", sig);
     if (control) control->stop();
     (*server)->stop();

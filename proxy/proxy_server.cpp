@@ -2,32 +2,74 @@
 
 #include <unistd.h>
 
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+
 #include "io/listener.h"
 #include "router/route_table.h"
 
 namespace xgress {
 
-std::expected<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(const ProxyOptions& options) {
-    auto address = io::parse_address(options.listen);
-    if (!address) return std::unexpected("--listen: " + address.error());
-    std::unique_ptr<ProxyServer> server(new ProxyServer());
-    server->listen_ = options.listen;
-    const unsigned workers = options.workers == 0 ? 1 : options.workers;
+namespace {
+
+// One SO_REUSEPORT listener per worker on `text`; returns the bound port.
+std::expected<int, std::string> open_group(const std::string& text, const char* flag, unsigned workers,
+                                           std::vector<int>& fds) {
+    auto address = io::parse_address(text);
+    if (!address) return std::unexpected(std::string(flag) + ": " + address.error());
+    int port = 0;
     for (unsigned i = 0; i < workers; ++i) {
         auto fd = io::open_listener(*address);
         if (!fd) return std::unexpected(fd.error());
-        server->listeners_.push_back(*fd);
+        fds.push_back(*fd);
         if (i == 0) {
             // With port 0 the first bind picks the port; the rest of the group joins it.
-            server->port_ = io::bound_port(*fd);
+            port = io::bound_port(*fd);
             if (address->addr.ss_family == AF_INET)
-                reinterpret_cast<sockaddr_in*>(&address->addr)->sin_port = htons(static_cast<std::uint16_t>(server->port_));
+                reinterpret_cast<sockaddr_in*>(&address->addr)->sin_port = htons(static_cast<std::uint16_t>(port));
             else
-                reinterpret_cast<sockaddr_in6*>(&address->addr)->sin6_port = htons(static_cast<std::uint16_t>(server->port_));
+                reinterpret_cast<sockaddr_in6*>(&address->addr)->sin6_port = htons(static_cast<std::uint16_t>(port));
         }
     }
+    return port;
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(const ProxyOptions& options) {
+    std::unique_ptr<ProxyServer> server(new ProxyServer());
+    server->listen_ = options.listen;
+    const unsigned workers = options.workers == 0 ? 1 : options.workers;
+    auto port = open_group(options.listen, "--listen", workers, server->listeners_);
+    if (!port) return std::unexpected(port.error());
+    server->port_ = *port;
+    if (!options.listen_tls.empty()) {
+        auto tls_port = open_group(options.listen_tls, "--listen-tls", workers, server->tls_listeners_);
+        if (!tls_port) return std::unexpected(tls_port.error());
+        server->tls_port_ = *tls_port;
+    }
+
+    if (options.ktls != "auto" && options.ktls != "on" && options.ktls != "off")
+        return std::unexpected("--ktls: must be on, off or auto, got \"" + options.ktls + "\"");
+    if (options.ktls != "off") {
+        server->ktls_probe_ = tls::probe_ktls();
+        if (options.ktls == "on" && !server->ktls_probe_.available)
+            return std::unexpected("--ktls on: " + server->ktls_probe_.detail);
+        // The record offload itself is not implemented yet (this kernel has no
+        // tls ULP to test it on), so kTLS stays off even when the probe passes.
+        spdlog::info("kTLS: {}; TLS records are encrypted in user space", server->ktls_probe_.detail);
+    }
+    // TLS state before the workers start: --listen-tls works before any
+    // snapshot, with the self-signed default certificate.
+    server->tls_builder_ = std::make_unique<tls::TlsStateBuilder>(std::make_shared<tls::TicketKeyRing>());
+    auto initial_tls = server->tls_builder_->build(snapshot::Snapshot{}, std::time(nullptr));
+    if (!initial_tls) return std::unexpected(initial_tls.error());
+
     for (unsigned i = 0; i < workers; ++i) {
         server->workers_.push_back(std::make_unique<io::Worker>(i, server->listeners_[i], options.worker));
+        if (!server->tls_listeners_.empty()) server->workers_.back()->set_tls_listener(server->tls_listeners_[i]);
+        server->workers_.back()->tls_slot().publish(*initial_tls);
         server->workers_.back()->start();
     }
     server->worker_count_ = workers;
@@ -49,6 +91,11 @@ ProxyServer::~ProxyServer() { stop(); }
 std::expected<void, std::string> ProxyServer::apply(const snapshot::Snapshot& snap) {
     auto table = router::RouteTable::build(snap);
     if (!table) return std::unexpected(table.error());
+    auto tls_state = build_tls_state(snap);
+    if (!tls_state) return std::unexpected(tls_state.error());
+    // TLS first: a connection routed by the new table to an https frontend
+    // finds the new certificates.
+    for (auto& w : workers_) w->tls_slot().publish(*tls_state);
     for (auto& w : workers_) w->snapshot_slot().publish(*table);
     std::string json = snapshot::encode(snap);  // off the data path, once per snapshot
     std::lock_guard lock(applied_mutex_);
@@ -56,6 +103,21 @@ std::expected<void, std::string> ProxyServer::apply(const snapshot::Snapshot& sn
     applied_json_ = std::move(json);
     ready_ = true;
     return {};
+}
+
+std::expected<std::shared_ptr<const tls::TlsState>, std::string> ProxyServer::build_tls_state(
+    const snapshot::Snapshot& snap) {
+    auto state = tls_builder_->build(snap, std::time(nullptr));
+    if (!state) return state;
+    for (const std::string& problem : (*state)->problems) spdlog::warn("snapshot {}: {}", snap.version, problem);
+    std::lock_guard lock(applied_mutex_);
+    tls_problems_ = (*state)->problems.size();
+    return state;
+}
+
+void ProxyServer::rotate_ticket_keys() {
+    std::lock_guard lock(applied_mutex_);  // apply() builds with the same ring
+    tls_builder_->tickets().rotate();
 }
 
 bool ProxyServer::ready() const {
@@ -76,6 +138,9 @@ std::pair<std::uint64_t, std::string> ProxyServer::applied() const {
 io::StatsTotals ProxyServer::stats() const {
     io::StatsTotals t;
     for (const auto& w : workers_) t.add(w->stats());
+    std::lock_guard lock(applied_mutex_);
+    t.tls_certificate_problems = tls_problems_;
+    t.ktls_enabled = ktls_enabled_;
     return t;
 }
 
@@ -86,6 +151,8 @@ void ProxyServer::stop() {
     workers_.clear();
     for (int fd : listeners_) close(fd);
     listeners_.clear();
+    for (int fd : tls_listeners_) close(fd);
+    tls_listeners_.clear();
 }
 
 }  // namespace xgress

@@ -11,6 +11,8 @@
 
 #include "admin/admin_server.h"
 #include "io/worker.h"
+#include "tls/ktls_probe.h"
+#include "tls/tls_state.h"
 #include "xgress/snapshot.h"
 
 namespace xgress {
@@ -22,6 +24,13 @@ struct ProxyOptions {
     // Admin listener (admin/admin_server.h) address; "" = none. The binary's
     // flag defaults to 127.0.0.1:10254; in-process users opt in.
     std::string admin;
+    // A listener whose every connection is TLS (ADDR:PORT, "" = none). The
+    // agent-steered case needs none: HTTPS frontends share the HTTP listener
+    // and are told apart by the dialled address.
+    std::string listen_tls;
+    // Kernel TLS after the handshake: "auto" (use when the kernel can), "on"
+    // (refuse to start without it), "off".
+    std::string ktls = "auto";
 };
 
 class ProxyServer {
@@ -29,8 +38,15 @@ public:
     static std::expected<std::unique_ptr<ProxyServer>, std::string> start(const ProxyOptions& options);
     ~ProxyServer();
 
-    // Builds the routing table once and hands it to every worker.
+    // Builds the routing table and the TLS state once and hands them to every
+    // worker. Certificate problems do not fail it (tls/tls_state.h): they are
+    // logged naming the certificate and counted.
     std::expected<void, std::string> apply(const snapshot::Snapshot& snap);
+
+    // A new session-ticket key for new tickets; older ones still decrypt.
+    void rotate_ticket_keys();
+    int tls_port() const { return tls_port_; }
+    const tls::KtlsProbe& ktls_probe() const { return ktls_probe_; }
 
     void stop();
     // Sums every worker's counters (relaxed reads; a scrape, not a barrier).
@@ -48,9 +64,16 @@ public:
 
 private:
     ProxyServer() = default;
+    std::expected<std::shared_ptr<const tls::TlsState>, std::string> build_tls_state(const snapshot::Snapshot& snap);
     std::string listen_;
     int port_ = 0;
     std::vector<int> listeners_;
+    std::vector<int> tls_listeners_;
+    int tls_port_ = 0;
+    std::unique_ptr<tls::TlsStateBuilder> tls_builder_;  // control thread (apply) only
+    std::uint64_t tls_problems_ = 0;                     // under applied_mutex_
+    tls::KtlsProbe ktls_probe_;
+    bool ktls_enabled_ = false;
     std::vector<std::unique_ptr<io::Worker>> workers_;
     mutable std::mutex applied_mutex_;  // admin thread vs. apply(); never taken by workers
     std::uint64_t applied_version_ = 0;

@@ -15,6 +15,24 @@ void sample(std::string& out, std::string_view name, std::uint64_t value) {
     fmt::format_to(std::back_inserter(out), "xgress_proxy_{} {}\n", name, value);
 }
 
+// TLS termination (issue 6); its own function so TLS and HTTP changes merge apart.
+void render_tls_metrics(std::string& out, const io::StatsTotals& t) {
+    family(out, "tls_handshakes_total", "counter", "Completed TLS handshakes (full and resumed).");
+    sample(out, "tls_handshakes_total", t.tls_handshakes);
+    family(out, "tls_resumed_total", "counter", "TLS handshakes resumed with a session ticket.");
+    sample(out, "tls_resumed_total", t.tls_resumed);
+    family(out, "tls_handshake_errors_total", "counter",
+           "TLS connections closed before the handshake completed: refused versions, malformed ClientHellos, garbage.");
+    sample(out, "tls_handshake_errors_total", t.tls_handshake_errors);
+    family(out, "tls_passthrough_total", "counter", "TLS connections relayed undecrypted by SNI (ssl-passthrough).");
+    sample(out, "tls_passthrough_total", t.tls_passthrough);
+    family(out, "tls_certificate_problems", "gauge",
+           "Certificates of the current snapshot that failed to load (the previous good one or the default serves).");
+    sample(out, "tls_certificate_problems", t.tls_certificate_problems);
+    family(out, "tls_ktls", "gauge", "1 when kernel TLS offload is used for new connections.");
+    sample(out, "tls_ktls", t.ktls_enabled ? 1 : 0);
+}
+
 }  // namespace
 
 std::string render_metrics(const MetricsInput& in) {
@@ -40,6 +58,7 @@ std::string render_metrics(const MetricsInput& in) {
     sample(out, "upstream_timeouts_total", t.upstream_timeouts);
     family(out, "active_connections", "gauge", "Client connections open now.");
     sample(out, "active_connections", t.active_connections);
+    render_tls_metrics(out, t);
     family(out, "snapshot_version", "gauge", "Version of the routing snapshot in use (0: none yet).");
     sample(out, "snapshot_version", in.snapshot_version);
     family(out, "workers", "gauge", "Worker threads (one io_uring each).");

@@ -14,6 +14,10 @@
 #include "http/response_parser.h"
 #include "router/route_policy.h"
 
+namespace xgress::tls {
+class TlsSession;
+}
+
 namespace xgress::io {
 
 // One socket with its buffered input and double-buffered output: `sending` is
@@ -73,6 +77,9 @@ struct Session : Stream {
     // The client connection arrived on an HTTPS frontend and TLS is
     // terminated here: X-Forwarded-Proto says https, ssl_redirect does not apply.
     bool tls = false;
+    // The TLS transport while `tls` (pooled by the worker; null on the plain
+    // path, which then pays one pointer test per receive and send).
+    tls::TlsSession* tls_session = nullptr;
 
     // What a retry needs once the head's views into `in` are gone: the bytes
     // sent upstream so far (kept while small enough), and where they went.

@@ -111,7 +111,7 @@ void Worker::start_request(Session& s) {
     s.body_received = 0;
     s.replay.clear();
     const auto& ep = table_->backends()[backend].endpoints[endpoint];
-    http::write_request_head(s.replay, req, http::ForwardingInfo{s.client_ip, "http", ep.text});
+    http::write_request_head(s.replay, req, http::ForwardingInfo{s.client_ip, s.tls ? "https" : "http", ep.text});
     s.body.start(req.body, req.content_length);
     s.in.erase(0, req.head_length);
     s.parser.reset();

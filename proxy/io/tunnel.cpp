@@ -15,22 +15,33 @@
 
 namespace xgress::io {
 
-// Called for each accepted connection while the table has frontends. Returns
+// Called for each accepted connection while the table has frontends: sets
+// `https` for an HTTPS frontend, starts the tunnel of a tcp one. Returns
 // false when the connection was closed (a tcp frontend with no endpoints).
-bool Worker::start_tcp_frontend(Session& s) {
+bool Worker::start_frontend(Session& s, bool& https) {
     sockaddr_storage local{};
     socklen_t len = sizeof local;
     if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return true;
     const router::FrontendTarget* f = table_->frontend(reinterpret_cast<const sockaddr*>(&local));
-    if (!f || f->protocol != snapshot::FrontendProtocol::Tcp) return true;  // HTTP
+    if (!f) return true;  // HTTP
+    if (f->protocol == snapshot::FrontendProtocol::Https) {
+        https = true;
+        return true;
+    }
+    if (f->protocol != snapshot::FrontendProtocol::Tcp) return true;
+    return start_tunnel(s, f->backend);
+}
+
+// Relays the connection's bytes (and whatever already sits in s.in) to an
+// endpoint of `backend`: tcp frontends and ssl-passthrough.
+bool Worker::start_tunnel(Session& s, std::uint32_t backend) {
     s.state = Session::State::Tunnel;
     set_session_timer(s, Session::Timer::Tunnel, options_.tunnel_idle_timeout_ms);
-    s.backend = f->backend;
-    s.policy = table_->backends()[f->backend].policy.resolve(options_.route_defaults);
-    const std::uint32_t endpoint = picker_.pick(f->backend, now_ms_);
+    s.backend = backend;
+    s.policy = table_->backends()[backend].policy.resolve(options_.route_defaults);
+    const std::uint32_t endpoint = picker_.pick(backend, now_ms_);
     if (endpoint == upstream::kNoEndpoint) {
-        spdlog::debug("client {}: tcp frontend backend {} has no endpoints", s.client_ip,
-                      table_->backends()[f->backend].name);
+        spdlog::debug("client {}: tunnel backend {} has no endpoints", s.client_ip, table_->backends()[backend].name);
         close_session(s);
         return false;
     }

@@ -83,6 +83,7 @@ io_uring_sqe* Worker::sqe() {
 void Worker::loop() {
     refresh_clock();
     arm_accept();
+    arm_accept_tls();
     arm_wake();
     arm_tick();
     while (!stopping_.load(std::memory_order_acquire)) {
@@ -93,6 +94,7 @@ void Worker::loop() {
         }
         refresh_clock();
         if (slot_.refresh(slot_seen_, table_) && table_) picker_.reset(*table_, index_);
+        tls_slot_.refresh(tls_seen_, tls_);
         unsigned head;
         unsigned count = 0;
         io_uring_cqe* cqe;
@@ -112,10 +114,17 @@ void Worker::handle(io_uring_cqe* cqe) {
         case Op::Control:
             switch (static_cast<Control>(cqe->user_data & ~kOpMask)) {
                 case Control::Accept:
-                    on_accept(cqe->res);
+                    on_accept(cqe->res, false);
                     if (!(cqe->flags & IORING_CQE_F_MORE)) {
                         accept_armed_ = false;
                         arm_accept();
+                    }
+                    break;
+                case Control::AcceptTls:
+                    on_accept(cqe->res, true);
+                    if (!(cqe->flags & IORING_CQE_F_MORE)) {
+                        accept_tls_armed_ = false;
+                        arm_accept_tls();
                     }
                     break;
                 case Control::Wake: arm_wake(); break;
@@ -137,6 +146,14 @@ void Worker::arm_accept() {
     io_uring_prep_multishot_accept(e, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     io_uring_sqe_set_data64(e, tag(Control::Accept));
     accept_armed_ = true;
+}
+
+void Worker::arm_accept_tls() {
+    if (tls_listen_fd_ < 0 || accept_tls_armed_ || stopping_.load(std::memory_order_relaxed)) return;
+    io_uring_sqe* e = sqe();
+    io_uring_prep_multishot_accept(e, tls_listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(e, tag(Control::AcceptTls));
+    accept_tls_armed_ = true;
 }
 
 void Worker::arm_wake() {
@@ -165,6 +182,10 @@ void Worker::cancel_recv(Stream& s, Op op) {
 }
 
 void Worker::flush(Stream& s, Op op) {
+    if (op == Op::ClientSend && static_cast<Session&>(s).tls_session) [[unlikely]] {
+        flush_tls(static_cast<Session&>(s));
+        return;
+    }
     if (s.send_inflight || s.closing || s.out.empty()) return;
     s.sending.swap(s.out);
     s.out.clear();
@@ -177,7 +198,7 @@ void Worker::flush(Stream& s, Op op) {
     if (!s.send_deadline_ms) s.send_deadline_ms = now_ms_ + send_timeout_for(s, op == Op::ClientSend);
 }
 
-void Worker::on_accept(int res) {
+void Worker::on_accept(int res, bool tls_listener) {
     if (res < 0) {
         if (res != -ECANCELED) spdlog::warn("worker {}: accept: {}", index_, std::strerror(-res));
         return;
@@ -197,7 +218,13 @@ void Worker::on_accept(int res) {
         else
             inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr, s->client_ip, sizeof s->client_ip);
     }
-    if (table_ && table_->has_frontends() && !start_tcp_frontend(*s)) return;
+    bool https = tls_listener;
+    if (!tls_listener && table_ && table_->has_frontends() && !start_frontend(*s, https)) return;
+    if (https && !start_tls(*s)) {
+        spdlog::warn("worker {}: no TLS context for a connection from {}", index_, s->client_ip);
+        close_session(*s);
+        return;
+    }
     arm_recv(*s, Op::ClientRecv);
 }
 
@@ -210,7 +237,12 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
     }
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-        if (res > 0 && !s.closing) s.in.append(buffers_.data(bid), static_cast<std::size_t>(res));
+        if (res > 0 && !s.closing) {
+            if (client && static_cast<Session&>(s).tls_session) [[unlikely]]
+                tls_receive(static_cast<Session&>(s), buffers_.data(bid), static_cast<std::size_t>(res));
+            else
+                s.in.append(buffers_.data(bid), static_cast<std::size_t>(res));
+        }
         buffers_.recycle(bid);
     }
     if (s.closing) {
@@ -237,6 +269,7 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
             return;
         }
         drive_client(session);
+        if (session.tls_session && !session.closing) flush_tls(session);  // handshake flights, tickets
         if (!session.closing) update_client_recv(session);
     } else {
         auto& u = static_cast<Upstream&>(s);
@@ -363,6 +396,7 @@ void Worker::release_pending() {
             session->response_started = false;
             session->upstream_write_shut = session->client_write_shut = false;
             session->tls = false;
+            if (session->tls_session) release_tls(*session);
             session->timer = Session::Timer::None;
             session->replay.clear();
             stats_.active_connections.dec();

@@ -16,9 +16,12 @@
 
 #include "io/buffer_ring.h"
 #include "io/connection.h"
+#include "io/shared_slot.h"
 #include "io/snapshot_slot.h"
 #include "io/worker_stats.h"
 #include "router/route_table.h"
+#include "tls/tls_session.h"
+#include "tls/tls_state.h"
 #include "upstream/endpoint_picker.h"
 
 namespace xgress::io {
@@ -64,6 +67,10 @@ public:
     void wait();
 
     SnapshotSlot& snapshot_slot() { return slot_; }
+    // TLS state (certificates, passthrough hosts) for new handshakes.
+    SharedSlot<tls::TlsState>& tls_slot() { return tls_slot_; }
+    // A second listener whose connections all speak TLS (--listen-tls); before start().
+    void set_tls_listener(int fd) { tls_listen_fd_ = fd; }
     int listen_fd() const { return listen_fd_; }
     const WorkerStats& stats() const { return stats_; }
 
@@ -71,7 +78,7 @@ private:
     // The low 3 bits of user_data (objects are 8-aligned). Control
     // completions carry no object; their kind sits in the upper bits.
     enum class Op : std::uint8_t { Ignore = 0, Control, ClientRecv, ClientSend, UpRecv, UpSend, UpConnect };
-    enum class Control : std::uint64_t { Accept = 0, Wake = 8, Tick = 16 };
+    enum class Control : std::uint64_t { Accept = 0, Wake = 8, Tick = 16, AcceptTls = 24 };
 
     void run();
     std::expected<void, std::string> setup();
@@ -83,11 +90,12 @@ private:
 
     // I/O plumbing (worker.cpp)
     void arm_accept();
+    void arm_accept_tls();
     void arm_wake();
     void arm_recv(Stream& s, Op op);
     void cancel_recv(Stream& s, Op op);
     void flush(Stream& s, Op op);
-    void on_accept(int res);
+    void on_accept(int res, bool tls_listener);
     void on_recv(Stream& s, bool client, io_uring_cqe* cqe);
     void on_send(Stream& s, bool client, int res);
     void on_connect(Upstream& u, int res);
@@ -133,9 +141,23 @@ private:
     void abandon_request(Session& s, int status);
 
     // Tunnels (tunnel.cpp): L4 passthrough frontends and upgraded connections.
-    bool start_tcp_frontend(Session& s);
+    // Which protocol an accepted connection speaks (frontend lookup by the
+    // dialled address); Tcp frontends are started here. Returns false when the
+    // connection was closed.
+    bool start_frontend(Session& s, bool& https);
+    bool start_tunnel(Session& s, std::uint32_t backend);
     void pump_tunnel(Session& s);
     void start_upgraded_tunnel(Session& s, Upstream& u);
+
+    // TLS transport (tls_transport.cpp): the client side of a Session when
+    // it arrived on an HTTPS frontend or the TLS listener.
+    bool start_tls(Session& s);
+    // Feeds received ciphertext; false when the session was closed or handed
+    // to passthrough (the caller stops looking at it as HTTP).
+    bool tls_receive(Session& s, const char* data, std::size_t n);
+    void flush_tls(Session& s);
+    void release_tls(Session& s);
+    void start_passthrough(Session& s);
 
     Session* new_session();
     Upstream* new_upstream();
@@ -150,6 +172,8 @@ private:
     std::uint64_t wake_value_ = 0;
     std::atomic<bool> stopping_{false};
     bool accept_armed_ = false;
+    int tls_listen_fd_ = -1;
+    bool accept_tls_armed_ = false;
     std::uint64_t now_ms_ = 0;               // monotonic, refreshed once per completion batch
     __kernel_timespec tick_{};
     WorkerStats stats_;
@@ -159,6 +183,12 @@ private:
     std::uint64_t slot_seen_ = 0;
     std::shared_ptr<const router::RouteTable> table_;
     upstream::EndpointPicker picker_;
+
+    SharedSlot<tls::TlsState> tls_slot_;
+    std::uint64_t tls_seen_ = 0;
+    std::shared_ptr<const tls::TlsState> tls_;
+    std::vector<std::unique_ptr<tls::TlsSession>> tls_sessions_;  // owns every TlsSession ever made
+    std::vector<tls::TlsSession*> free_tls_;
 
     struct StringHash {
         using is_transparent = void;

@@ -37,6 +37,11 @@ struct WorkerStats {
     Counter client_timeouts;      // header, body, idle and send timeouts on client connections
     Counter upstream_timeouts;    // connect, send and read timeouts
     Counter active_connections;   // gauge: client connections open
+    // TLS (io/tls_transport.cpp)
+    Counter tls_handshakes;       // completed handshakes (full + resumed)
+    Counter tls_resumed;          // of which resumed with a session ticket
+    Counter tls_handshake_errors; // failed handshakes, malformed ClientHellos, bad records before the handshake ended
+    Counter tls_passthrough;      // connections relayed undecrypted by SNI (ssl-passthrough)
 };
 
 // A plain-value sum over workers, taken when someone asks (scrape, test).
@@ -44,6 +49,10 @@ struct StatsTotals {
     std::array<std::uint64_t, kGeneratedStatuses.size() + 1> generated{};
     std::uint64_t requests = 0, upstream_retries = 0, endpoint_ejections = 0;
     std::uint64_t client_timeouts = 0, upstream_timeouts = 0, active_connections = 0;
+    std::uint64_t tls_handshakes = 0, tls_resumed = 0, tls_handshake_errors = 0, tls_passthrough = 0;
+    // Process-wide, filled by ProxyServer (not per worker).
+    std::uint64_t tls_certificate_problems = 0;  // certificates rejected by the last snapshot
+    bool ktls_enabled = false;                   // kTLS in use for new connections
 
     void add(const WorkerStats& w) {
         for (std::size_t i = 0; i < generated.size(); ++i) generated[i] += w.generated[i].get();
@@ -53,6 +62,10 @@ struct StatsTotals {
         client_timeouts += w.client_timeouts.get();
         upstream_timeouts += w.upstream_timeouts.get();
         active_connections += w.active_connections.get();
+        tls_handshakes += w.tls_handshakes.get();
+        tls_resumed += w.tls_resumed.get();
+        tls_handshake_errors += w.tls_handshake_errors.get();
+        tls_passthrough += w.tls_passthrough.get();
     }
     std::uint64_t generated_count(int status) const { return generated[generated_index(status)]; }
 };

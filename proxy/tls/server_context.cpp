@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "tls/tls_session.h"
+
 namespace xgress::tls {
 namespace {
 
@@ -84,6 +86,9 @@ std::expected<SslCtxPtr, std::string> ServerContext::make_ctx(const Certificate&
     SSL_CTX_set_tlsext_servername_callback(c, on_server_name);
     SSL_CTX_set_tlsext_servername_arg(c, this);
     SSL_CTX_set_alpn_select_cb(c, on_alpn, this);
+    // Runs before the SNI callback: ssl-passthrough decides there, while the
+    // client's raw bytes are still all the proxy has seen (TlsSession).
+    SSL_CTX_set_client_hello_cb(c, TlsSession::on_client_hello, nullptr);
     if (tickets_) SSL_CTX_set_tlsext_ticket_key_evp_cb(c, on_ticket_key);
     return ctx;
 }

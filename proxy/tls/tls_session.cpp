@@ -1,0 +1,192 @@
+#include "tls/tls_session.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+
+#include <mutex>
+
+namespace xgress::tls {
+namespace {
+
+// Outbound BIO: every write is appended to the session's std::string, so
+// ciphertext lands where the worker sends from, with one copy (a memory BIO
+// would need a second one to get it out again).
+int out_write(BIO* b, const char* data, int len) {
+    static_cast<std::string*>(BIO_get_data(b))->append(data, static_cast<std::size_t>(len));
+    return len;
+}
+
+long out_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+BIO_METHOD* out_method() {
+    static BIO_METHOD* method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "xgress-out");
+        BIO_meth_set_write(m, out_write);
+        BIO_meth_set_ctrl(m, out_ctrl);
+        return m;
+    }();
+    return method;
+}
+
+// The server_name extension body: list length, then (type, length, name)
+// entries; the first host_name entry is the SNI.
+std::string_view sni_from_extension(const unsigned char* p, std::size_t len) {
+    if (len < 2) return {};
+    std::size_t list = (std::size_t{p[0]} << 8) | p[1];
+    if (list + 2 > len) return {};
+    p += 2;
+    while (list >= 3) {
+        const unsigned type = p[0];
+        const std::size_t n = (std::size_t{p[1]} << 8) | p[2];
+        if (n + 3 > list) return {};
+        if (type == TLSEXT_NAMETYPE_host_name) return {reinterpret_cast<const char*>(p + 3), n};
+        p += 3 + n;
+        list -= 3 + n;
+    }
+    return {};
+}
+
+}  // namespace
+
+TlsSession::~TlsSession() {
+    if (ssl_) SSL_free(ssl_);
+}
+
+// A fresh SSL per connection: OpenSSL's SSL_clear() keeps settings of the
+// previous handshake (the SNI-selected SSL_CTX, ALPN, the session) and its
+// documentation recommends SSL_free + SSL_new; SSL_new costs ~1-2 us against
+// a handshake's hundreds. What is pooled is this object and its buffers.
+bool TlsSession::start(std::shared_ptr<const ServerContext> context,
+                       std::shared_ptr<const PassthroughHosts> passthrough) {
+    reset();
+    context_ = std::move(context);
+    if (passthrough && !passthrough->empty()) passthrough_ = std::move(passthrough);
+    ssl_ = context_->new_connection();
+    if (!ssl_) return false;
+    rbio_ = BIO_new(BIO_s_mem());
+    BIO* wbio = BIO_new(out_method());
+    if (!rbio_ || !wbio) {
+        BIO_free(rbio_);
+        BIO_free(wbio);
+        rbio_ = nullptr;
+        return false;
+    }
+    BIO_set_mem_eof_return(rbio_, -1);  // empty means "wait for more", not EOF
+    BIO_set_data(wbio, &out_);
+    BIO_set_init(wbio, 1);
+    SSL_set_bio(ssl_, rbio_, wbio);
+    SSL_set_app_data(ssl_, this);
+    SSL_set_accept_state(ssl_);
+    return true;
+}
+
+void TlsSession::reset() {
+    if (ssl_) {
+        SSL_free(ssl_);
+        ssl_ = nullptr;
+    }
+    rbio_ = nullptr;
+    context_.reset();
+    passthrough_.reset();
+    out_.clear();
+    raw_.clear();
+    passthrough_backend_.clear();
+    error_.clear();
+    handshake_done_ = resumed_ = hello_seen_ = failed_ = false;
+}
+
+TlsSession::Status TlsSession::fail(const char* where) {
+    failed_ = true;
+    error_ = where;
+    if (unsigned long code = ERR_peek_last_error(); code != 0) {
+        char buf[256];
+        ERR_error_string_n(code, buf, sizeof buf);
+        error_ += ": ";
+        error_ += buf;
+    }
+    ERR_clear_error();  // the queue is per thread: do not leak into the next connection
+    return Status::Error;
+}
+
+TlsSession::Status TlsSession::receive(std::string_view ciphertext, std::string& plain) {
+    if (failed_ || !ssl_) return Status::Error;
+    if (ciphertext.empty()) return Status::Ok;
+    if (passthrough_ && !hello_seen_) raw_.append(ciphertext);
+    if (BIO_write(rbio_, ciphertext.data(), static_cast<int>(ciphertext.size())) != static_cast<int>(ciphertext.size()))
+        return fail("BIO_write");
+    if (!handshake_done_) {
+        const int rc = SSL_do_handshake(ssl_);
+        if (!passthrough_backend_.empty()) {
+            out_.clear();  // the refusal alert is not for the client: its backend answers
+            ERR_clear_error();
+            return Status::Passthrough;
+        }
+        if (rc != 1) {
+            const int e = SSL_get_error(ssl_, rc);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return Status::Ok;
+            return fail("handshake");
+        }
+        handshake_done_ = true;
+        resumed_ = SSL_session_reused(ssl_) == 1;
+        raw_.clear();
+    }
+    return read_plain(plain);
+}
+
+TlsSession::Status TlsSession::read_plain(std::string& plain) {
+    constexpr std::size_t kChunk = 16 * 1024;  // one full TLS record
+    for (;;) {
+        int rc = 0;
+        std::size_t got = 0;
+        const std::size_t old = plain.size();
+        plain.resize_and_overwrite(old + kChunk, [&](char* p, std::size_t) {
+            rc = SSL_read_ex(ssl_, p + old, kChunk, &got);
+            return old + (rc == 1 ? got : 0);
+        });
+        if (rc == 1) continue;
+        switch (SSL_get_error(ssl_, rc)) {
+            case SSL_ERROR_WANT_READ:
+            case SSL_ERROR_WANT_WRITE: return Status::Ok;
+            case SSL_ERROR_ZERO_RETURN: return Status::Closed;
+            default: return fail("read");
+        }
+    }
+}
+
+TlsSession::Status TlsSession::send(std::string_view plain) {
+    if (failed_ || !ssl_ || !handshake_done_) return Status::Error;
+    if (plain.empty()) return Status::Ok;
+    std::size_t written = 0;
+    if (SSL_write_ex(ssl_, plain.data(), plain.size(), &written) != 1 || written != plain.size()) return fail("write");
+    return Status::Ok;
+}
+
+void TlsSession::shutdown() {
+    if (ssl_ && handshake_done_ && !failed_) {
+        SSL_shutdown(ssl_);
+        ERR_clear_error();
+    }
+}
+
+int TlsSession::on_client_hello(SSL* ssl, int* alert, void*) {
+    auto* self = static_cast<TlsSession*>(SSL_get_app_data(ssl));
+    if (self == nullptr) return SSL_CLIENT_HELLO_SUCCESS;
+    self->hello_seen_ = true;
+    if (self->passthrough_ == nullptr) return SSL_CLIENT_HELLO_SUCCESS;
+    const unsigned char* ext = nullptr;
+    std::size_t len = 0;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) != 1) {
+        self->raw_.clear();
+        return SSL_CLIENT_HELLO_SUCCESS;
+    }
+    const std::string* backend = self->passthrough_->find(sni_from_extension(ext, len));
+    if (backend == nullptr) {
+        self->raw_.clear();
+        return SSL_CLIENT_HELLO_SUCCESS;
+    }
+    self->passthrough_backend_ = *backend;
+    *alert = SSL_AD_UNRECOGNIZED_NAME;
+    return SSL_CLIENT_HELLO_ERROR;  // stop here; the caller relays raw_input()
+}
+
+}  // namespace xgress::tls

@@ -1,0 +1,69 @@
+#include "tls/tls_state.h"
+
+#include <fmt/format.h>
+
+namespace xgress::tls {
+
+TlsStateBuilder::TlsStateBuilder(std::shared_ptr<TicketKeyRing> tickets, ServerPolicy policy)
+    : tickets_(std::move(tickets)), policy_(std::move(policy)) {}
+
+std::expected<std::shared_ptr<const TlsState>, std::string> TlsStateBuilder::build(const snapshot::Snapshot& snap,
+                                                                                    std::time_t now) {
+    auto state = std::make_shared<TlsState>();
+    std::unordered_map<std::string, Loaded> next;
+    std::vector<std::shared_ptr<const Certificate>> certs;
+    std::shared_ptr<const Certificate> wanted_default;
+    for (const snapshot::Certificate& c : snap.certificates) {
+        Loaded entry;
+        auto previous = by_name_.find(c.name);
+        if (previous != by_name_.end() && previous->second.cert_pem == c.cert_pem &&
+            previous->second.key_pem == c.key_pem && previous->second.cert) {
+            entry = previous->second;  // unchanged: no parsing
+        } else {
+            auto loaded = load_certificate(c.name, c.cert_pem, c.key_pem, now);
+            entry.cert_pem = c.cert_pem;
+            entry.key_pem = c.key_pem;
+            if (loaded) {
+                entry.cert = *loaded;
+            } else if (previous != by_name_.end() && previous->second.cert) {
+                entry.cert = previous->second.cert;
+                state->problems.push_back(loaded.error() + " (serving the previous good certificate)");
+            } else {
+                state->problems.push_back(loaded.error() + " (not served; its hosts get the default certificate)");
+            }
+        }
+        if (entry.cert) {
+            certs.push_back(entry.cert);
+            if (c.name == snap.default_certificate) wanted_default = entry.cert;
+        }
+        next.emplace(c.name, std::move(entry));
+    }
+    by_name_ = std::move(next);
+
+    std::shared_ptr<const Certificate> fallback = wanted_default;
+    if (!fallback && !snap.default_certificate.empty()) {
+        state->problems.push_back(fmt::format("default certificate {}: not loaded (serving the previous default)",
+                                              snap.default_certificate));
+        fallback = last_default_;
+    }
+    if (!fallback) {
+        if (!self_signed_) {
+            auto generated = generate_self_signed("xgress-default", now);
+            if (!generated) return std::unexpected("self-signed default certificate: " + generated.error());
+            self_signed_ = *generated;
+        }
+        fallback = self_signed_;
+    }
+    auto store = std::make_shared<CertificateStore>(fallback);
+    for (auto& cert : certs) store->add(cert);
+    auto server = ServerContext::create(std::move(store), tickets_, policy_);
+    if (!server) return std::unexpected(server.error());
+    state->server = std::move(*server);
+    if (wanted_default) last_default_ = wanted_default;
+
+    for (const snapshot::VirtualHost& vh : snap.virtual_hosts)
+        if (!vh.passthrough_backend.empty() && !vh.host.empty()) state->passthrough.add(vh.host, vh.passthrough_backend);
+    return std::shared_ptr<const TlsState>(std::move(state));
+}
+
+}  // namespace xgress::tls
