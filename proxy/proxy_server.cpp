@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include "io/listener.h"
 #include "router/route_table.h"
 
@@ -50,12 +53,55 @@ std::expected<void, std::string> ProxyServer::apply(const snapshot::Snapshot& sn
     auto table = router::RouteTable::build(snap);
     if (!table) return std::unexpected(table.error());
     for (auto& w : workers_) w->snapshot_slot().publish(*table);
-    std::string json = snapshot::encode(snap);  // off the data path, once per snapshot
+    std::unordered_map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < snap.backends.size(); ++i) index.emplace(snap.backends[i].name, i);
     std::lock_guard lock(applied_mutex_);
+    table_ = std::move(*table);
     applied_version_ = snap.version;
-    applied_json_ = std::move(json);
+    applied_ = snap;
+    applied_backend_index_ = std::move(index);
     ready_ = true;
     return {};
+}
+
+std::expected<void, std::string> ProxyServer::apply_patch(const snapshot::EndpointsPatch& patch) {
+    std::shared_ptr<const router::RouteTable> current;
+    {
+        std::lock_guard lock(applied_mutex_);
+        current = table_;
+    }
+    if (!current) return std::unexpected("no snapshot to patch yet");
+    auto table = current->with_endpoints(patch);
+    if (!table) return std::unexpected(table.error());
+    for (auto& w : workers_) w->snapshot_slot().publish(*table);
+    std::lock_guard lock(applied_mutex_);
+    table_ = std::move(*table);
+    applied_version_ = patch.version;
+    applied_.version = patch.version;
+    for (const auto& b : patch.backends) applied_.backends[applied_backend_index_.at(b.name)] = b;
+    return {};
+}
+
+bool ProxyServer::drain(std::uint32_t timeout_ms) {
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (auto& w : workers_) w->begin_drain();
+    auto all = [&](auto pred) {
+        for (auto& w : workers_)
+            if (!pred(*w)) return false;
+        return true;
+    };
+    while (!all([](const io::Worker& w) { return !w.accepting(); }) && clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // No accept is armed any more: closing the listeners makes the kernel
+    // refuse (not queue) new connections.
+    for (int fd : listeners_) close(fd);
+    listeners_.clear();
+    bool drained = false;
+    while (!(drained = stats().active_connections == 0) && clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    stop();
+    return drained;
 }
 
 bool ProxyServer::ready() const {
@@ -70,7 +116,8 @@ std::uint64_t ProxyServer::applied_version() const {
 
 std::pair<std::uint64_t, std::string> ProxyServer::applied() const {
     std::lock_guard lock(applied_mutex_);
-    return {applied_version_, applied_json_};
+    if (!ready_) return {0, ""};
+    return {applied_version_, snapshot::encode(applied_)};
 }
 
 io::StatsTotals ProxyServer::stats() const {

@@ -49,6 +49,7 @@ struct WorkerOptions {
     router::RoutePolicy route_defaults{.connect_timeout_ms = 5000, .send_timeout_ms = 60000,
                                        .read_timeout_ms = 60000, .max_body_bytes = 0};
     std::uint32_t timer_tick_ms = 100;  // timer resolution: deadlines fire up to one tick late
+    upstream::Balance balance = upstream::Balance::P2c;  // --balance
 };
 
 class Worker {
@@ -64,6 +65,11 @@ public:
     void wait();
 
     SnapshotSlot& snapshot_slot() { return slot_; }
+    // Graceful drain (worker_drain.cpp): stop accepting, close idle keep-alive
+    // connections, answer `Connection: close` from now on; in-flight requests
+    // finish. accepting() turns false once the accept is cancelled.
+    void begin_drain();
+    bool accepting() const { return !accept_stopped_.load(std::memory_order_acquire); }
     int listen_fd() const { return listen_fd_; }
     const WorkerStats& stats() const { return stats_; }
 
@@ -132,6 +138,17 @@ private:
     // `status` and close, or just close when a response has already started.
     void abandon_request(Session& s, int status);
 
+    // Route policies (route_policy_flow.cpp): allow list, redirects, app
+    // root, rewrite, endpoint choice incl. consistent hashing and cookies.
+    bool apply_route_policy(Session& s, const router::RouteTarget& route, const router::Captures& caps);
+    std::uint32_t choose_endpoint(Session& s, const router::RouteTarget* route, std::uint32_t backend);
+    void answer_locally(Session& s, int status);  // consumes the request head, keeps the connection if it can
+    void count_outstanding(Session& s, std::uint32_t endpoint);
+    void end_outstanding(Session& s);
+    void fill_forwarding(Session& s);  // request id and dialled port for the upstream head
+    void adopt_table();  // next_table_ becomes table_; the picker keeps unchanged backends' state
+    void start_drain();
+
     // Tunnels (tunnel.cpp): L4 passthrough frontends and upgraded connections.
     bool start_tcp_frontend(Session& s);
     void pump_tunnel(Session& s);
@@ -158,7 +175,14 @@ private:
     SnapshotSlot slot_;
     std::uint64_t slot_seen_ = 0;
     std::shared_ptr<const router::RouteTable> table_;
+    std::shared_ptr<const router::RouteTable> next_table_;
     upstream::EndpointPicker picker_;
+    router::MatchScratch scratch_;           // regex match data, this worker's only
+    std::uint64_t request_id_prefix_ = 0;    // random per worker
+    std::uint64_t request_counter_ = 0;
+    std::atomic<bool> draining_{false};
+    std::atomic<bool> accept_stopped_{false};
+    bool drain_started_ = false;
 
     struct StringHash {
         using is_transparent = void;

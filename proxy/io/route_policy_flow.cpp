@@ -1,0 +1,201 @@
+// Route policies applied at request start (snapshot.h Route, in its order):
+// allowed_sources (403) → ssl_redirect (308, plain HTTP only) → redirect →
+// app_root (302 for exactly "/") → rewrite_target; then the endpoint choice
+// (consistent hashing for client_ip affinity, hash_by and affinity cookies,
+// else the picker's balancing) and the headers the proxy adds upstream.
+// Routes without any of these take the `plain` fast path and never get here
+// except for the endpoint choice. Nothing allocates once the per-session
+// strings have grown to their working size.
+#include <sys/socket.h>
+
+#include <charconv>
+#include <cstring>
+#include <random>
+
+#include "http/request_fields.h"
+#include "io/worker.h"
+#include "upstream/hash_key.h"
+
+namespace xgress::io {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void hex64(std::uint64_t v, char* out) {
+    for (int i = 15; i >= 0; --i) {
+        out[i] = kHex[v & 15];
+        v >>= 4;
+    }
+}
+
+bool parse_hex64(std::string_view s, std::uint64_t& out) {
+    if (s.size() != 16) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 16);
+    return ec == std::errc() && p == s.data() + s.size();
+}
+
+// The request target in origin form (path and query): an absolute-form
+// target ("http://h/p?q") loses its scheme and authority.
+std::string_view origin_form(const http::RequestHead& req) {
+    if (!req.target.empty() && req.target.front() == '/') return req.target;
+    const std::string_view q = http::query_of(req.target);
+    return req.path.empty() ? std::string_view("/") : std::string_view(req.path.data(), req.path.size() + q.size());
+}
+
+// $1..$9 of a regex match (and $0) in `tmpl`, appended to `out`; a "$" not
+// followed by a digit is literal.
+void expand_groups(std::string& out, std::string_view tmpl, std::string_view path, const router::Captures& caps) {
+    for (std::size_t i = 0; i < tmpl.size(); ++i) {
+        if (tmpl[i] == '$' && i + 1 < tmpl.size() && tmpl[i + 1] >= '0' && tmpl[i + 1] <= '9') {
+            out.append(caps.group(path, static_cast<unsigned>(tmpl[i + 1] - '0')));
+            ++i;
+        } else {
+            out.push_back(tmpl[i]);
+        }
+    }
+}
+
+}  // namespace
+
+// Builds the rewritten target into `out` (path + the original query).
+void rewrite_target(std::string& out, const router::RouteTarget& route, const http::RequestHead& req,
+                    const router::Captures& caps) {
+    out.clear();
+    if (route.regex) {
+        expand_groups(out, route.rewrite_target, req.path, caps);
+    } else if (route.exact) {
+        out.append(route.rewrite_target);
+    } else {
+        // The matched prefix is replaced: "/api" + "/": /api/x -> /x, /api -> /.
+        std::string_view rest = req.path.substr(route.prefix == "/" ? 0 : route.prefix.size());
+        out.append(route.rewrite_target);
+        if (!out.empty() && out.back() == '/' && rest.starts_with('/')) rest.remove_prefix(1);
+        out.append(rest);
+    }
+    if (out.empty() || out.front() != '/') out.insert(out.begin(), '/');
+    out.append(http::query_of(req.target));
+}
+
+bool Worker::apply_route_policy(Session& s, const router::RouteTarget& route, const router::Captures& caps) {
+    const http::RequestHead& req = s.req;
+    if (!route.allowed_sources.empty() && !route.allowed_sources.contains(std::string_view(s.client_ip))) {
+        answer_locally(s, 403);
+        return true;
+    }
+    std::string& headers = s.extra.response_headers;
+    if (route.ssl_redirect && !s.tls) {
+        char buf[256];
+        std::string_view host = router::normalize_host(req.host, buf, sizeof buf);
+        headers.assign("Location: https://");
+        headers.append(host);
+        headers.append(origin_form(req));
+        headers.append("\r\n");
+        answer_locally(s, 308);
+        return true;
+    }
+    if (route.redirect_status) {
+        headers.assign("Location: ");
+        headers.append(route.redirect_url);
+        headers.append("\r\n");
+        answer_locally(s, route.redirect_status);
+        return true;
+    }
+    if (!route.app_root.empty() && req.path == "/") {
+        headers.assign("Location: ");
+        headers.append(route.app_root);
+        headers.append("\r\n");
+        answer_locally(s, 302);
+        return true;
+    }
+    if (!route.rewrite_target.empty()) rewrite_target(s.extra.target, route, req, caps);
+    return false;
+}
+
+std::uint32_t Worker::choose_endpoint(Session& s, const router::RouteTarget* route, std::uint32_t backend) {
+    const router::BackendTarget& b = table_->backends()[backend];
+    if (b.endpoints.empty()) return upstream::kNoEndpoint;
+    if (route && !route->affinity_cookie.empty() && !b.ring.empty()) {
+        // Our cookie names the endpoint by its stable id; a value we did not
+        // issue (or an endpoint gone or ejected) hashes onto the ring instead.
+        bool found = false;
+        const std::string_view value = http::cookie_value(s.req, route->affinity_cookie, &found);
+        std::uint64_t id = 0;
+        std::uint32_t endpoint = upstream::kNoEndpoint;
+        if (found && parse_hex64(value, id)) {
+            endpoint = b.find_id(id);
+            if (endpoint == UINT32_MAX || picker_.ejected(backend, endpoint, now_ms_)) endpoint = upstream::kNoEndpoint;
+        }
+        s.extra.hashed = found;  // a retry walks the ring from the cookie's hash
+        if (found) s.extra.hash = upstream::hash_text(value);
+        if (endpoint == upstream::kNoEndpoint)
+            endpoint = found ? picker_.pick_hashed(backend, s.extra.hash, now_ms_) : picker_.pick(backend, now_ms_);
+        if (!found || b.endpoints[endpoint].id != id) {
+            char idtext[16];
+            hex64(b.endpoints[endpoint].id, idtext);
+            std::string& h = s.extra.response_headers;
+            h.assign("Set-Cookie: ");
+            h.append(route->affinity_cookie);
+            h.push_back('=');
+            h.append(idtext, sizeof idtext);
+            h.append("; Path=/; HttpOnly\r\n");
+        }
+        return endpoint;
+    }
+    if (route && !route->hash_by.empty() && !b.ring.empty()) {
+        s.extra.hashed = true;
+        s.extra.hash = upstream::hash_request_key(route->hash_by, s.req, s.client_ip);
+        return picker_.pick_hashed(backend, s.extra.hash, now_ms_);
+    }
+    if (b.affinity == snapshot::Affinity::ClientIp && !b.ring.empty()) {
+        s.extra.hashed = true;
+        s.extra.hash = upstream::hash_text(std::string_view(s.client_ip));
+        return picker_.pick_hashed(backend, s.extra.hash, now_ms_);
+    }
+    return picker_.pick(backend, now_ms_);
+}
+
+void Worker::count_outstanding(Session& s, std::uint32_t endpoint) {
+    end_outstanding(s);
+    picker_.begin(s.backend, endpoint);
+    s.extra.counted = true;
+    s.extra.counted_backend = s.backend;
+    s.extra.counted_endpoint = endpoint;
+    s.extra.counted_token = picker_.token(s.backend);
+}
+
+void Worker::end_outstanding(Session& s) {
+    if (!s.extra.counted) return;
+    s.extra.counted = false;
+    picker_.end(s.extra.counted_token, s.extra.counted_backend, s.extra.counted_endpoint);
+}
+
+void Worker::fill_forwarding(Session& s) {
+    // X-Request-ID: 16 hex of a random per-worker prefix, 16 of a counter.
+    if (request_id_prefix_ == 0) {
+        std::random_device rd;
+        request_id_prefix_ = (static_cast<std::uint64_t>(rd()) << 32 | rd()) | 1;
+    }
+    hex64(request_id_prefix_, s.extra.request_id);
+    hex64(++request_counter_, s.extra.request_id + 16);
+    if (s.extra.port_len == 0) {
+        // Once per connection: the port the client dialled (the NodePort or
+        // VIP port when the agent steers connections here).
+        sockaddr_storage local{};
+        socklen_t len = sizeof local;
+        std::uint16_t port = 0;
+        if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len) == 0)
+            port = ntohs(local.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&local)->sin6_port
+                                                     : reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+        auto [end, ec] = std::to_chars(s.extra.port_text, s.extra.port_text + sizeof s.extra.port_text, port);
+        s.extra.port_len = ec == std::errc() ? static_cast<std::uint8_t>(end - s.extra.port_text) : 0;
+    }
+}
+
+void Worker::adopt_table() {
+    picker_.set_balance(options_.balance);
+    if (next_table_) picker_.reset(*next_table_, index_, table_.get());
+    table_ = std::move(next_table_);
+}
+
+}  // namespace xgress::io
