@@ -333,7 +333,7 @@ bool Worker::retry_request(Session& s, Upstream& failed, UpstreamFailure kind) {
     if (!nothing_sent && !(kind == UpstreamFailure::Io && s.idempotent)) return false;
     if (!table_ || picker_.epoch() != s.picker_epoch) return false;
     const std::uint32_t avoid = nothing_sent ? failed.endpoint : upstream::kNoEndpoint;
-    const std::uint32_t endpoint = s.extra.hashed ? picker_.pick_hashed(s.backend, s.extra.hash, now_ms_, avoid)
+    const std::uint32_t endpoint = s.extra.hashed ? picker_.pick_hashed(table_->backends()[s.backend].ring, s.backend, s.extra.hash, now_ms_, avoid)
                                                   : picker_.pick(s.backend, now_ms_, avoid);
     if (endpoint == upstream::kNoEndpoint) return false;
     s.retried = true;

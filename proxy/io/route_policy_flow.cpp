@@ -129,7 +129,7 @@ std::uint32_t Worker::choose_endpoint(Session& s, const router::RouteTarget* rou
         s.extra.hashed = found;  // a retry walks the ring from the cookie's hash
         if (found) s.extra.hash = upstream::hash_text(value);
         if (endpoint == upstream::kNoEndpoint)
-            endpoint = found ? picker_.pick_hashed(backend, s.extra.hash, now_ms_) : picker_.pick(backend, now_ms_);
+            endpoint = found ? picker_.pick_hashed(b.ring, backend, s.extra.hash, now_ms_) : picker_.pick(backend, now_ms_);
         if (!found || b.endpoints[endpoint].id != id) {
             char idtext[16];
             hex64(b.endpoints[endpoint].id, idtext);
@@ -145,12 +145,12 @@ std::uint32_t Worker::choose_endpoint(Session& s, const router::RouteTarget* rou
     if (route && !route->hash_by.empty() && !b.ring.empty()) {
         s.extra.hashed = true;
         s.extra.hash = upstream::hash_request_key(route->hash_by, s.req, s.client_ip);
-        return picker_.pick_hashed(backend, s.extra.hash, now_ms_);
+        return picker_.pick_hashed(b.ring, backend, s.extra.hash, now_ms_);
     }
     if (b.affinity == snapshot::Affinity::ClientIp && !b.ring.empty()) {
         s.extra.hashed = true;
         s.extra.hash = upstream::hash_text(std::string_view(s.client_ip));
-        return picker_.pick_hashed(backend, s.extra.hash, now_ms_);
+        return picker_.pick_hashed(b.ring, backend, s.extra.hash, now_ms_);
     }
     return picker_.pick(backend, now_ms_);
 }

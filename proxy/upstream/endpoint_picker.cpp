@@ -18,7 +18,6 @@ void EndpointPicker::reset(const router::RouteTable& table, std::uint32_t seed, 
         s.token = ++next_token_;
         s.next = seed;
         s.identity = identity;
-        s.ring = backends[b].ring.empty() ? nullptr : &backends[b].ring;
         s.endpoints.assign(backends[b].endpoints.size(), Endpoint{});
     }
     state_ = std::move(next);
@@ -58,19 +57,19 @@ std::uint32_t EndpointPicker::pick(std::uint32_t backend, std::uint64_t now_ms, 
     return round_robin(b, now_ms, avoid);  // both unusable: scan for a healthy one
 }
 
-std::uint32_t EndpointPicker::pick_hashed(std::uint32_t backend, std::uint64_t hash, std::uint64_t now_ms,
-                                          std::uint32_t avoid) {
+std::uint32_t EndpointPicker::pick_hashed(const router::MaglevTable& ring, std::uint32_t backend, std::uint64_t hash,
+                                          std::uint64_t now_ms, std::uint32_t avoid) {
     Backend& b = state_[backend];
     const auto n = static_cast<std::uint32_t>(b.endpoints.size());
     if (n == 0) return kNoEndpoint;
-    if (!b.ring) return pick(backend, now_ms, avoid);
-    const std::uint32_t first = b.ring->at(hash);
+    if (ring.empty()) return pick(backend, now_ms, avoid);
+    const std::uint32_t first = ring.at(hash);
     // Walk the table from the key's slot: the next owner is the key's
     // consistent second choice. Bounded: n distinct owners appear well
     // within a few n slots; give up after 4n and fail open.
     const std::uint32_t limit = 4 * n + 8;
     for (std::uint32_t step = 0; step < limit; ++step) {
-        const std::uint32_t e = b.ring->at(hash, step);
+        const std::uint32_t e = ring.at(hash, step);
         if (e == avoid && n > 1) continue;
         if (b.endpoints[e].ejected_until_ms <= now_ms) return e;
     }

@@ -48,9 +48,10 @@ public:
     // (answer 503). `avoid` (an index, or kNoEndpoint) is skipped when any
     // other endpoint is available: the retry after a failure goes elsewhere.
     std::uint32_t pick(std::uint32_t backend, std::uint64_t now_ms, std::uint32_t avoid = kNoEndpoint);
-    // Consistent choice for `hash` on the backend's table (which must be built).
-    std::uint32_t pick_hashed(std::uint32_t backend, std::uint64_t hash, std::uint64_t now_ms,
-                              std::uint32_t avoid = kNoEndpoint);
+    // Consistent choice for `hash` on `ring`, the backend's table in the
+    // routing table this picker was last reset with (an empty ring: pick()).
+    std::uint32_t pick_hashed(const router::MaglevTable& ring, std::uint32_t backend, std::uint64_t hash,
+                              std::uint64_t now_ms, std::uint32_t avoid = kNoEndpoint);
 
     // In-flight accounting for P2C; `token` from token(backend) at begin time.
     void begin(std::uint32_t backend, std::uint32_t endpoint) {
@@ -89,7 +90,6 @@ private:
         std::uint64_t token = 0;
         std::uint32_t next = 0;  // round robin position
         const void* identity = nullptr;  // the BackendTarget this state belongs to
-        const router::MaglevTable* ring = nullptr;
         std::vector<Endpoint> endpoints;
     };
     Endpoint* find(std::uint64_t token, std::uint32_t backend, std::uint32_t endpoint) {

@@ -35,7 +35,8 @@ std::shared_ptr<const router::RouteTable> table(std::size_t n, snapshot::Affinit
 
 TEST(Balancing, P2cPrefersTheEndpointWithFewerOutstandingRequests) {
     EndpointPicker p;
-    p.reset(*table(2, snapshot::Affinity::None), 0);
+    auto t = table(2, snapshot::Affinity::None);
+    p.reset(*t, 0);
     for (int i = 0; i < 5; ++i) p.begin(0, 0);
     for (int i = 0; i < 20; ++i) EXPECT_EQ(p.pick(0, 0), 1u) << "two endpoints: both are compared every time";
     for (int i = 0; i < 5; ++i) p.end(p.token(0), 0, 0);
@@ -49,7 +50,8 @@ TEST(Balancing, P2cPrefersTheEndpointWithFewerOutstandingRequests) {
 
 TEST(Balancing, P2cSpreadsAndSkipsEjectedEndpoints) {
     EndpointPicker p;
-    p.reset(*table(4, snapshot::Affinity::None), 3);
+    auto t = table(4, snapshot::Affinity::None);
+    p.reset(*t, 3);
     ASSERT_TRUE(p.report_failure(p.token(0), 0, 2, 0));
     std::array<int, 4> count{};
     for (int i = 0; i < 4000; ++i) {
@@ -63,9 +65,11 @@ TEST(Balancing, P2cSpreadsAndSkipsEjectedEndpoints) {
 TEST(Balancing, ConsistentHashSpreadsKeysEvenly) {
     EndpointPicker p;
     const std::size_t n = 10;
-    p.reset(*table(n), 0);
+    auto t = table(n);
+    p.reset(*t, 0);
+    const auto& ring = t->backends()[0].ring;
     std::vector<int> count(n);
-    for (int k = 0; k < 100000; ++k) ++count[p.pick_hashed(0, upstream::hash_text("client-" + std::to_string(k)), 0)];
+    for (int k = 0; k < 100000; ++k) ++count[p.pick_hashed(ring, 0, upstream::hash_text("client-" + std::to_string(k)), 0)];
     for (std::size_t e = 0; e < n; ++e) {
         EXPECT_GT(count[e], 8500) << e;  // 10,000 each on average
         EXPECT_LT(count[e], 11500) << e;
@@ -91,8 +95,8 @@ TEST(Balancing, RemovingOneEndpointMovesOnlyItsShareOfKeys) {
     const int keys = 50000;
     for (int k = 0; k < keys; ++k) {
         const std::uint64_t h = upstream::hash_text("10.9." + std::to_string(k));
-        const auto& e1 = before->backends()[0].endpoints[p1.pick_hashed(0, h, 0)].text;
-        const auto& e2 = (*after)->backends()[0].endpoints[p2.pick_hashed(0, h, 0)].text;
+        const auto& e1 = before->backends()[0].endpoints[p1.pick_hashed(before->backends()[0].ring, 0, h, 0)].text;
+        const auto& e2 = (*after)->backends()[0].endpoints[p2.pick_hashed((*after)->backends()[0].ring, 0, h, 0)].text;
         if (e1 == "10.1.0.4:8080") ++owned_by_removed;
         else if (e1 != e2) ++moved;
     }
@@ -104,15 +108,17 @@ TEST(Balancing, RemovingOneEndpointMovesOnlyItsShareOfKeys) {
 
 TEST(Balancing, EjectedHashedChoiceMovesToTheNextOnTheRingAndBack) {
     EndpointPicker p;
-    p.reset(*table(5), 0);
+    auto t = table(5);
+    p.reset(*t, 0);
+    const auto& ring = t->backends()[0].ring;
     const std::uint64_t h = upstream::hash_text("198.51.100.7");
-    const std::uint32_t first = p.pick_hashed(0, h, 0);
+    const std::uint32_t first = p.pick_hashed(ring, 0, h, 0);
     ASSERT_TRUE(p.report_failure(p.token(0), 0, first, 0));
-    const std::uint32_t second = p.pick_hashed(0, h, 10);
+    const std::uint32_t second = p.pick_hashed(ring, 0, h, 10);
     EXPECT_NE(second, first);
-    EXPECT_EQ(p.pick_hashed(0, h, 20), second) << "stable while ejected";
-    EXPECT_EQ(p.pick_hashed(0, h, 5000), first) << "back once the backoff ended";
-    EXPECT_NE(p.pick_hashed(0, h, 5000, first), first) << "a retry avoids the failed endpoint";
+    EXPECT_EQ(p.pick_hashed(ring, 0, h, 20), second) << "stable while ejected";
+    EXPECT_EQ(p.pick_hashed(ring, 0, h, 5000), first) << "back once the backoff ended";
+    EXPECT_NE(p.pick_hashed(ring, 0, h, 5000, first), first) << "a retry avoids the failed endpoint";
 }
 
 TEST(Balancing, PatchKeepsStateOfUntouchedBackendsOnly) {
@@ -128,7 +134,7 @@ TEST(Balancing, PatchKeepsStateOfUntouchedBackendsOnly) {
     EXPECT_EQ(p.token(1), token1);
     EXPECT_TRUE(p.ejected(1, 0, 10)) << "untouched backend keeps its health";
     EXPECT_FALSE(p.ejected(0, 0, 10)) << "patched backend starts fresh";
-    EXPECT_EQ(p.pick_hashed(0, 42, 10) < 4, true);
+    EXPECT_LT(p.pick_hashed((*patched)->backends()[0].ring, 0, 42, 10), 4u);
 }
 
 TEST(Balancing, RequestKeyHashesTheTemplateParts) {
