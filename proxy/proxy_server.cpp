@@ -37,7 +37,12 @@ std::expected<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(cons
     if (!options.admin.empty()) {
         ProxyServer* self = server.get();
         admin::AdminSource source{
-            .metrics = [self] { return admin::MetricsInput{self->stats(), self->applied_version(), self->worker_count_}; },
+            .metrics =
+                [self] {
+                    admin::MetricsInput in{self->stats(), self->applied_version(), self->worker_count_, {}};
+                    for (const auto& w : self->workers_) w->add_backend_metrics(in.backends);
+                    return in;
+                },
             .ready = [self] { return self->ready(); },
             .config = [self] { return self->applied(); }};
         auto a = admin::AdminServer::start(options.admin, std::move(source));

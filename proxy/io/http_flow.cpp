@@ -156,6 +156,7 @@ void Worker::attach_upstream(Session& s, std::uint32_t endpoint, bool allow_pool
     u->picker_epoch = picker_.token(s.backend);  // health reports are per backend state
     s.up = u;
     count_outstanding(s, endpoint);
+    s.extra.upstream_start_us = now_us_;
     u->out.append(s.replay);
     if (!u->connected) {
         set_upstream_timer(*u, Upstream::Timer::Connect, s.policy.connect_timeout_ms);
@@ -241,6 +242,7 @@ void Worker::drive_upstream(Upstream& u) {
         }
         u.head_done = true;
         picker_.report_success(u.picker_epoch, u.backend, u.endpoint);
+        observe_response(u, u.resp.status);
         if (u.resp.body == http::BodyKind::UntilClose) s->keep_alive = false;
         if (draining_.load(std::memory_order_relaxed)) s->keep_alive = false;
         http::write_response_head(s->out, u.resp, s->req.version, s->keep_alive, s->extra.response_headers);
@@ -412,6 +414,7 @@ Upstream* Worker::acquire_upstream(const router::EndpointAddress& ep, bool allow
             Upstream* u = it->second.back();
             it->second.pop_back();
             u->idle = false;
+            stats_.idle_upstreams.dec();
             if (!u->closing && !u->eof) {
                 u->reused = true;
                 return u;
@@ -451,6 +454,7 @@ void Worker::park_upstream(Upstream& u) {
     set_upstream_timer(u, Upstream::Timer::Idle, options_.upstream_idle_timeout_ms);
     u.parser.reset();
     it->second.push_back(&u);
+    stats_.idle_upstreams.inc();
     update_upstream_recv(u);  // keep listening: an EOF while idle retires it
 }
 
@@ -464,6 +468,7 @@ void Worker::unpark_upstream(Upstream& u) {
         if (v[i] == &u) {
             v[i] = v.back();
             v.pop_back();
+            stats_.idle_upstreams.dec();
             break;
         }
     }

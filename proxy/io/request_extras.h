@@ -17,6 +17,8 @@ struct RequestExtras {
     char port_text[6] = {};        // X-Forwarded-Port
     std::uint8_t port_len = 0;     // 0: not looked up yet on this connection
 
+    std::uint64_t upstream_start_us = 0;  // request handed to an upstream (latency histogram)
+
     // Consistent hashing chose the endpoint: a retry walks on from `hash`.
     bool hashed = false;
     std::uint64_t hash = 0;

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstring>
 #include <random>
+#include <unordered_map>
 
 #include "http/request_fields.h"
 #include "io/worker.h"
@@ -155,6 +156,12 @@ std::uint32_t Worker::choose_endpoint(Session& s, const router::RouteTarget* rou
     return picker_.pick(backend, now_ms_);
 }
 
+void Worker::observe_response(const Upstream& u, int status) {
+    // Only while the upstream's backend index still means the same backend.
+    if (!metrics_ || u.backend >= metrics_->names.size() || picker_.token(u.backend) != u.picker_epoch) return;
+    metrics_->counters[u.backend].observe(status, now_us_ - u.session->extra.upstream_start_us);
+}
+
 void Worker::count_outstanding(Session& s, std::uint32_t endpoint) {
     end_outstanding(s);
     picker_.begin(s.backend, endpoint);
@@ -196,6 +203,37 @@ void Worker::adopt_table() {
     picker_.set_balance(options_.balance);
     if (next_table_) picker_.reset(*next_table_, index_, table_.get());
     table_ = std::move(next_table_);
+    if (!table_ || (metrics_ && metrics_->routing == table_->routing_identity())) return;  // a patch: same backends
+    // New backend list: a new counter block, counts carried over by name.
+    auto block = std::make_shared<BackendMetrics>();
+    const auto backends = table_->backends();
+    block->routing = table_->routing_identity();
+    block->counters = std::make_unique<BackendCounters[]>(backends.size());
+    std::unordered_map<std::string_view, std::size_t> old;
+    if (metrics_)
+        for (std::size_t i = 0; i < metrics_->names.size(); ++i) old.emplace(metrics_->names[i], i);
+    for (std::size_t b = 0; b < backends.size(); ++b) {
+        block->names.push_back(backends[b].name);
+        auto it = old.find(backends[b].name);
+        if (it == old.end()) continue;
+        const BackendCounters& from = metrics_->counters[it->second];
+        BackendCounters& to = block->counters[b];
+        for (std::size_t i = 0; i < to.responses.size(); ++i) to.responses[i].inc(from.responses[i].get());
+        for (std::size_t i = 0; i < to.latency.size(); ++i) to.latency[i].inc(from.latency[i].get());
+        to.latency_sum_us.inc(from.latency_sum_us.get());
+    }
+    std::lock_guard lock(metrics_mutex_);
+    metrics_ = std::move(block);
+}
+
+void Worker::add_backend_metrics(BackendTotalsByName& out) const {
+    std::shared_ptr<BackendMetrics> block;
+    {
+        std::lock_guard lock(metrics_mutex_);
+        block = metrics_;
+    }
+    if (!block) return;
+    for (std::size_t b = 0; b < block->names.size(); ++b) out[block->names[b]].add(block->counters[b]);
 }
 
 }  // namespace xgress::io

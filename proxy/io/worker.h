@@ -9,11 +9,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "io/backend_metrics.h"
 #include "io/buffer_ring.h"
 #include "io/connection.h"
 #include "io/snapshot_slot.h"
@@ -72,6 +74,8 @@ public:
     bool accepting() const { return !accept_stopped_.load(std::memory_order_acquire); }
     int listen_fd() const { return listen_fd_; }
     const WorkerStats& stats() const { return stats_; }
+    // Adds this worker's per-backend counters into `out` (admin thread).
+    void add_backend_metrics(BackendTotalsByName& out) const;
 
 private:
     // The low 3 bits of user_data (objects are 8-aligned). Control
@@ -144,6 +148,7 @@ private:
     std::uint32_t choose_endpoint(Session& s, const router::RouteTarget* route, std::uint32_t backend);
     void answer_locally(Session& s, int status);  // consumes the request head, keeps the connection if it can
     void count_outstanding(Session& s, std::uint32_t endpoint);
+    void observe_response(const Upstream& u, int status);  // per-backend status class + latency
     void end_outstanding(Session& s);
     void fill_forwarding(Session& s);  // request id and dialled port for the upstream head
     void adopt_table();  // next_table_ becomes table_; the picker keeps unchanged backends' state
@@ -168,6 +173,7 @@ private:
     std::atomic<bool> stopping_{false};
     bool accept_armed_ = false;
     std::uint64_t now_ms_ = 0;               // monotonic, refreshed once per completion batch
+    std::uint64_t now_us_ = 0;               // the same instant in microseconds (latency histograms)
     __kernel_timespec tick_{};
     WorkerStats stats_;
     std::thread thread_;
@@ -183,6 +189,8 @@ private:
     std::atomic<bool> draining_{false};
     std::atomic<bool> accept_stopped_{false};
     bool drain_started_ = false;
+    std::shared_ptr<BackendMetrics> metrics_;  // swapped under metrics_mutex_ (never on the request path)
+    mutable std::mutex metrics_mutex_;
 
     struct StringHash {
         using is_transparent = void;

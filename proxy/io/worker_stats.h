@@ -21,7 +21,8 @@ private:
 };
 
 // The statuses the proxy answers by itself, in a fixed order.
-inline constexpr std::array<int, 8> kGeneratedStatuses = {400, 404, 408, 413, 431, 502, 503, 504};
+inline constexpr std::array<int, 14> kGeneratedStatuses = {301, 302, 307, 308, 400, 403, 404,
+                                                           408, 413, 431, 502, 503, 504, 505};
 
 inline std::size_t generated_index(int status) {
     for (std::size_t i = 0; i < kGeneratedStatuses.size(); ++i)
@@ -37,6 +38,7 @@ struct WorkerStats {
     Counter client_timeouts;      // header, body, idle and send timeouts on client connections
     Counter upstream_timeouts;    // connect, send and read timeouts
     Counter active_connections;   // gauge: client connections open
+    Counter idle_upstreams;       // gauge: pooled keep-alive upstream connections
 };
 
 // A plain-value sum over workers, taken when someone asks (scrape, test).
@@ -44,6 +46,7 @@ struct StatsTotals {
     std::array<std::uint64_t, kGeneratedStatuses.size() + 1> generated{};
     std::uint64_t requests = 0, upstream_retries = 0, endpoint_ejections = 0;
     std::uint64_t client_timeouts = 0, upstream_timeouts = 0, active_connections = 0;
+    std::uint64_t idle_upstreams = 0;
 
     void add(const WorkerStats& w) {
         for (std::size_t i = 0; i < generated.size(); ++i) generated[i] += w.generated[i].get();
@@ -53,6 +56,7 @@ struct StatsTotals {
         client_timeouts += w.client_timeouts.get();
         upstream_timeouts += w.upstream_timeouts.get();
         active_connections += w.active_connections.get();
+        idle_upstreams += w.idle_upstreams.get();
     }
     std::uint64_t generated_count(int status) const { return generated[generated_index(status)]; }
 };

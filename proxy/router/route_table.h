@@ -137,6 +137,8 @@ public:
     // did not touch it (the picker keeps its health and counts then).
     const BackendTarget* backend_identity(std::uint32_t b) const { return backends_[b].get(); }
     std::uint64_t version() const { return version_; }
+    // Identity of the routes: shared by a table and its patched successors.
+    const void* routing_identity() const { return routing_.get(); }
 
 private:
     struct StringHash {
