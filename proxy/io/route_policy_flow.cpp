@@ -15,6 +15,7 @@
 
 #include "http/request_fields.h"
 #include "io/worker.h"
+#include "router/rewrite.h"
 #include "upstream/hash_key.h"
 
 namespace xgress::io {
@@ -44,39 +45,7 @@ std::string_view origin_form(const http::RequestHead& req) {
     return req.path.empty() ? std::string_view("/") : std::string_view(req.path.data(), req.path.size() + q.size());
 }
 
-// $1..$9 of a regex match (and $0) in `tmpl`, appended to `out`; a "$" not
-// followed by a digit is literal.
-void expand_groups(std::string& out, std::string_view tmpl, std::string_view path, const router::Captures& caps) {
-    for (std::size_t i = 0; i < tmpl.size(); ++i) {
-        if (tmpl[i] == '$' && i + 1 < tmpl.size() && tmpl[i + 1] >= '0' && tmpl[i + 1] <= '9') {
-            out.append(caps.group(path, static_cast<unsigned>(tmpl[i + 1] - '0')));
-            ++i;
-        } else {
-            out.push_back(tmpl[i]);
-        }
-    }
-}
-
 }  // namespace
-
-// Builds the rewritten target into `out` (path + the original query).
-void rewrite_target(std::string& out, const router::RouteTarget& route, const http::RequestHead& req,
-                    const router::Captures& caps) {
-    out.clear();
-    if (route.regex) {
-        expand_groups(out, route.rewrite_target, req.path, caps);
-    } else if (route.exact) {
-        out.append(route.rewrite_target);
-    } else {
-        // The matched prefix is replaced: "/api" + "/": /api/x -> /x, /api -> /.
-        std::string_view rest = req.path.substr(route.prefix == "/" ? 0 : route.prefix.size());
-        out.append(route.rewrite_target);
-        if (!out.empty() && out.back() == '/' && rest.starts_with('/')) rest.remove_prefix(1);
-        out.append(rest);
-    }
-    if (out.empty() || out.front() != '/') out.insert(out.begin(), '/');
-    out.append(http::query_of(req.target));
-}
 
 bool Worker::apply_route_policy(Session& s, const router::RouteTarget& route, const router::Captures& caps) {
     const http::RequestHead& req = s.req;
@@ -109,7 +78,8 @@ bool Worker::apply_route_policy(Session& s, const router::RouteTarget& route, co
         answer_locally(s, 302);
         return true;
     }
-    if (!route.rewrite_target.empty()) rewrite_target(s.extra.target, route, req, caps);
+    if (!route.rewrite_target.empty())
+        router::rewrite_path(s.extra.target, route, req.path, http::query_of(req.target), caps);
     return false;
 }
 
