@@ -152,8 +152,9 @@ void Worker::fill_forwarding(Session& s) {
     if (request_id_prefix_ == 0) {
         std::random_device rd;
         request_id_prefix_ = (static_cast<std::uint64_t>(rd()) << 32 | rd()) | 1;
+        hex64(request_id_prefix_, request_id_prefix_hex_);
     }
-    hex64(request_id_prefix_, s.extra.request_id);
+    std::memcpy(s.extra.request_id, request_id_prefix_hex_, 16);
     hex64(++request_counter_, s.extra.request_id + 16);
     if (s.extra.port_len == 0) {
         // Once per connection: the port the client dialled (the NodePort or

@@ -185,6 +185,7 @@ private:
     upstream::EndpointPicker picker_;
     router::MatchScratch scratch_;           // regex match data, this worker's only
     std::uint64_t request_id_prefix_ = 0;    // random per worker
+    char request_id_prefix_hex_[16] = {};
     std::uint64_t request_counter_ = 0;
     std::atomic<bool> draining_{false};
     std::atomic<bool> accept_stopped_{false};

@@ -21,7 +21,7 @@ namespace xgress::router {
 // Offsets of $0..$9 in the matched path (begin == end == kUnset: group did not take part).
 struct Captures {
     static constexpr std::uint32_t kUnset = UINT32_MAX;
-    std::array<std::uint32_t, 20> ovector{};
+    std::array<std::uint32_t, 20> ovector;  // valid below `count` only (not zeroed: per request)
     std::uint32_t count = 0;  // groups filled, including $0
     std::string_view group(std::string_view subject, unsigned i) const {
         if (i >= count || ovector[2 * i] == kUnset) return {};
