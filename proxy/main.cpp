@@ -7,7 +7,9 @@
 // SIGHUP re-reads --snapshot-file (certificate rotation without an agent; a
 // bad file is logged and the running snapshot stays).
 // Routing comes from the agent over the control socket, or from a snapshot
-// file (tests, benchmarks). SIGTERM / SIGINT stop it cleanly.
+// file (tests, benchmarks). SIGTERM / SIGINT drain it: no new connections,
+// in-flight requests finish, idle keep-alives close, exit within
+// --drain-timeout-ms.
 #include <signal.h>
 #include <unistd.h>
 
@@ -54,9 +56,15 @@ int main(int argc, char** argv) {
     app.add_option("--upstream-max-idle", w.max_idle_per_endpoint, "Idle upstream keep-alive connections kept per endpoint and worker")->capture_default_str();
     app.add_option("--tunnel-idle-timeout-ms", w.tunnel_idle_timeout_ms, "WebSocket / L4 tunnels with no byte either way close after")->capture_default_str();
     app.add_option("--max-body-bytes", w.route_defaults.max_body_bytes, "Request body limit, 0 = none (413)")->capture_default_str();
+    std::string balance = "p2c";
+    app.add_option("--balance", balance, "Endpoint choice: p2c (two random choices, fewer in-flight requests wins) or round_robin")
+        ->check(CLI::IsMember({"p2c", "round_robin"}))->capture_default_str();
+    std::uint32_t drain_timeout_ms = 30000;
+    app.add_option("--drain-timeout-ms", drain_timeout_ms, "On SIGTERM/SIGINT, longest wait for in-flight requests")->capture_default_str();
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::from_str(log_level));
+    w.balance = balance == "round_robin" ? xgress::upstream::Balance::RoundRobin : xgress::upstream::Balance::P2c;
 
     // Signals are taken synchronously by main; every thread inherits the mask.
     sigset_t signals;
@@ -101,7 +109,8 @@ int main(int argc, char** argv) {
     if (!control_socket.empty()) {
         control = std::make_unique<xgress::control::ControlClient>(
             control_socket, (*server)->announced_listener(), options.listen,
-            [&](const xgress::snapshot::Snapshot& snap) { return (*server)->apply(snap); });
+            [&](const xgress::snapshot::Snapshot& snap) { return (*server)->apply(snap); },
+            [&](const xgress::snapshot::EndpointsPatch& patch) { return (*server)->apply_patch(patch); });
         control->start();
     }
 
@@ -126,8 +135,9 @@ int main(int argc, char** argv) {
     }
     rotation.request_stop();
     rotation.join();
-    spdlog::info("received signal {}, shutting down", sig);
+    spdlog::info("received signal {}, draining (at most {} ms)", sig, drain_timeout_ms);
     if (control) control->stop();
-    (*server)->stop();
+    const bool drained = (*server)->drain(drain_timeout_ms);
+    spdlog::info("{}", drained ? "drained; exiting" : "drain timeout; exiting with connections still open");
     return 0;
 }

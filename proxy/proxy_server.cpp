@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <ctime>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -76,7 +78,12 @@ std::expected<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(cons
     if (!options.admin.empty()) {
         ProxyServer* self = server.get();
         admin::AdminSource source{
-            .metrics = [self] { return admin::MetricsInput{self->stats(), self->applied_version(), self->worker_count_}; },
+            .metrics =
+                [self] {
+                    admin::MetricsInput in{self->stats(), self->applied_version(), self->worker_count_, {}};
+                    for (const auto& w : self->workers_) w->add_backend_metrics(in.backends);
+                    return in;
+                },
             .ready = [self] { return self->ready(); },
             .config = [self] { return self->applied(); }};
         auto a = admin::AdminServer::start(options.admin, std::move(source));
@@ -97,10 +104,13 @@ std::expected<void, std::string> ProxyServer::apply(const snapshot::Snapshot& sn
     // finds the new certificates.
     for (auto& w : workers_) w->tls_slot().publish(*tls_state);
     for (auto& w : workers_) w->snapshot_slot().publish(*table);
-    std::string json = snapshot::encode(snap);  // off the data path, once per snapshot
+    std::unordered_map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < snap.backends.size(); ++i) index.emplace(snap.backends[i].name, i);
     std::lock_guard lock(applied_mutex_);
+    table_ = std::move(*table);
     applied_version_ = snap.version;
-    applied_json_ = std::move(json);
+    applied_ = snap;
+    applied_backend_index_ = std::move(index);
     ready_ = true;
     return {};
 }
@@ -120,6 +130,48 @@ void ProxyServer::rotate_ticket_keys() {
     tls_builder_->tickets().rotate();
 }
 
+std::expected<void, std::string> ProxyServer::apply_patch(const snapshot::EndpointsPatch& patch) {
+    std::shared_ptr<const router::RouteTable> current;
+    {
+        std::lock_guard lock(applied_mutex_);
+        current = table_;
+    }
+    if (!current) return std::unexpected("no snapshot to patch yet");
+    auto table = current->with_endpoints(patch);
+    if (!table) return std::unexpected(table.error());
+    for (auto& w : workers_) w->snapshot_slot().publish(*table);
+    std::lock_guard lock(applied_mutex_);
+    table_ = std::move(*table);
+    applied_version_ = patch.version;
+    applied_.version = patch.version;
+    for (const auto& b : patch.backends) applied_.backends[applied_backend_index_.at(b.name)] = b;
+    return {};
+}
+
+bool ProxyServer::drain(std::uint32_t timeout_ms) {
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (auto& w : workers_) w->begin_drain();
+    auto all = [&](auto pred) {
+        for (auto& w : workers_)
+            if (!pred(*w)) return false;
+        return true;
+    };
+    while (!all([](const io::Worker& w) { return !w.accepting(); }) && clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // No accept is armed any more: closing the listeners makes the kernel
+    // refuse (not queue) new connections.
+    for (int fd : listeners_) close(fd);
+    listeners_.clear();
+    for (int fd : tls_listeners_) close(fd);
+    tls_listeners_.clear();
+    bool drained = false;
+    while (!(drained = stats().active_connections == 0) && clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    stop();
+    return drained;
+}
+
 bool ProxyServer::ready() const {
     std::lock_guard lock(applied_mutex_);
     return ready_;
@@ -132,7 +184,8 @@ std::uint64_t ProxyServer::applied_version() const {
 
 std::pair<std::uint64_t, std::string> ProxyServer::applied() const {
     std::lock_guard lock(applied_mutex_);
-    return {applied_version_, applied_json_};
+    if (!ready_) return {0, ""};
+    return {applied_version_, snapshot::encode(applied_)};
 }
 
 io::StatsTotals ProxyServer::stats() const {

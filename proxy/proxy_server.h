@@ -6,6 +6,7 @@
 #include <expected>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,16 @@ public:
     // worker. Certificate problems do not fail it (tls/tls_state.h): they are
     // logged naming the certificate and counted.
     std::expected<void, std::string> apply(const snapshot::Snapshot& snap);
+    // Applies an EndpointsPatch to the serving snapshot: only the patched
+    // backends are rebuilt (RouteTable::with_endpoints); routes are shared.
+    // Errors (version mismatch, unknown backend) leave everything as it was.
+    std::expected<void, std::string> apply_patch(const snapshot::EndpointsPatch& patch);
+
+    // Graceful shutdown: workers stop accepting and close idle keep-alive
+    // connections, the listeners close, in-flight requests finish (responses
+    // say Connection: close); returns when no client connection is left or
+    // after `timeout_ms`, having stopped the workers. True: drained fully.
+    bool drain(std::uint32_t timeout_ms);
 
     // A new session-ticket key for new tickets; older ones still decrypt.
     void rotate_ticket_keys();
@@ -77,7 +88,9 @@ private:
     std::vector<std::unique_ptr<io::Worker>> workers_;
     mutable std::mutex applied_mutex_;  // admin thread vs. apply(); never taken by workers
     std::uint64_t applied_version_ = 0;
-    std::string applied_json_;
+    snapshot::Snapshot applied_;  // encoded on demand (/config): a patch must not cost a full encode
+    std::unordered_map<std::string, std::size_t> applied_backend_index_;
+    std::shared_ptr<const router::RouteTable> table_;  // the table the workers were last given
     bool ready_ = false;
     unsigned worker_count_ = 0;
     std::unique_ptr<admin::AdminServer> admin_;  // declared last: stopped first

@@ -14,6 +14,7 @@ PACKAGES=(
   # libraries
   liburing-dev libssl-dev openssl libyaml-cpp-dev libsimdjson-dev
   libcli11-dev libspdlog-dev libfmt-dev
+  libpcre2-dev                  # proxy: regex routes (use-regex), JIT-compiled
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # lab, demo and tests
   iproute2 procps curl ca-certificates util-linux kmod jq

@@ -33,6 +33,48 @@ void render_tls_metrics(std::string& out, const io::StatsTotals& t) {
     sample(out, "tls_ktls", t.ktls_enabled ? 1 : 0);
 }
 
+// Label values: backslash, double quote and newline escaped (text format 0.0.4).
+std::string label(std::string_view v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out.push_back('\\');
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+void render_backends(std::string& out, const io::BackendTotalsByName& backends) {
+    family(out, "upstream_responses_total", "counter",
+           "Responses relayed from upstreams, by backend and status class.");
+    static constexpr const char* kClass[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (const auto& [name, t] : backends)
+        for (std::size_t i = 0; i < t.responses.size(); ++i)
+            fmt::format_to(std::back_inserter(out), "xgress_proxy_upstream_responses_total{{backend=\"{}\",class=\"{}\"}} {}\n",
+                           label(name), kClass[i], t.responses[i]);
+    family(out, "upstream_latency_seconds", "histogram",
+           "Time from handing a request to an upstream to its response head, by backend.");
+    for (const auto& [name, t] : backends) {
+        const std::string l = label(name);
+        std::uint64_t cumulative = 0;
+        for (std::size_t i = 0; i < io::kLatencyBucketsUs.size(); ++i) {
+            cumulative += t.latency[i];
+            fmt::format_to(std::back_inserter(out), "xgress_proxy_upstream_latency_seconds_bucket{{backend=\"{}\",le=\"{}\"}} {}\n",
+                           l, static_cast<double>(io::kLatencyBucketsUs[i]) / 1e6, cumulative);
+        }
+        cumulative += t.latency.back();
+        fmt::format_to(std::back_inserter(out), "xgress_proxy_upstream_latency_seconds_bucket{{backend=\"{}\",le=\"+Inf\"}} {}\n", l,
+                       cumulative);
+        fmt::format_to(std::back_inserter(out), "xgress_proxy_upstream_latency_seconds_sum{{backend=\"{}\"}} {}\n", l,
+                       static_cast<double>(t.latency_sum_us) / 1e6);
+        fmt::format_to(std::back_inserter(out), "xgress_proxy_upstream_latency_seconds_count{{backend=\"{}\"}} {}\n", l,
+                       cumulative);
+    }
+}
+
 }  // namespace
 
 std::string render_metrics(const MetricsInput& in) {
@@ -42,7 +84,7 @@ std::string render_metrics(const MetricsInput& in) {
     family(out, "requests_total", "counter", "Request heads parsed and routed or answered by the proxy.");
     sample(out, "requests_total", t.requests);
     family(out, "generated_responses_total", "counter",
-           "Responses the proxy generated itself (no upstream answer), by status.");
+           "Responses the proxy generated itself (no upstream answer), by status; other = 501.");
     for (std::size_t i = 0; i < io::kGeneratedStatuses.size(); ++i)
         fmt::format_to(std::back_inserter(out), "xgress_proxy_generated_responses_total{{status=\"{}\"}} {}\n",
                        io::kGeneratedStatuses[i], t.generated[i]);
@@ -59,6 +101,9 @@ std::string render_metrics(const MetricsInput& in) {
     family(out, "active_connections", "gauge", "Client connections open now.");
     sample(out, "active_connections", t.active_connections);
     render_tls_metrics(out, t);
+    family(out, "idle_upstream_connections", "gauge", "Keep-alive upstream connections idle in the workers' pools.");
+    sample(out, "idle_upstream_connections", t.idle_upstreams);
+    render_backends(out, in.backends);
     family(out, "snapshot_version", "gauge", "Version of the routing snapshot in use (0: none yet).");
     sample(out, "snapshot_version", in.snapshot_version);
     family(out, "workers", "gauge", "Worker threads (one io_uring each).");

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "io/backend_metrics.h"
 #include "io/worker_stats.h"
 
 namespace xgress::admin {
@@ -14,6 +15,7 @@ struct MetricsInput {
     io::StatsTotals totals;
     std::uint64_t snapshot_version = 0;  // 0: no snapshot applied yet
     unsigned workers = 0;
+    io::BackendTotalsByName backends;  // per-backend sums over the workers
 };
 
 std::string render_metrics(const MetricsInput& in);

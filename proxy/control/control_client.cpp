@@ -13,9 +13,10 @@
 
 namespace xgress::control {
 
-ControlClient::ControlClient(std::string socket_path, int listener_fd, std::string listen_address, Apply apply)
+ControlClient::ControlClient(std::string socket_path, int listener_fd, std::string listen_address, Apply apply,
+                             ApplyPatch apply_patch)
     : path_(std::move(socket_path)), listener_fd_(listener_fd), listen_address_(std::move(listen_address)),
-      apply_(std::move(apply)) {}
+      apply_(std::move(apply)), apply_patch_(std::move(apply_patch)) {}
 
 ControlClient::~ControlClient() { stop(); }
 
@@ -66,21 +67,36 @@ void ControlClient::session(int sock) {
             if (!stop_.load()) spdlog::warn("control: {}", frame.error());
             return;
         }
-        if (frame->type != MessageType::Snapshot) {
+        if (frame->type != MessageType::Snapshot && frame->type != MessageType::EndpointsPatch) {
             spdlog::warn("control: ignoring unexpected message type {}", static_cast<int>(frame->type));
             continue;
         }
-        auto snap = snapshot::decode(frame->payload);
-        std::expected<void, std::string> applied =
-            snap ? apply_(*snap) : std::expected<void, std::string>(std::unexpected(snap.error()));
+        const char* what = frame->type == MessageType::Snapshot ? "snapshot" : "endpoints patch";
+        auto applied = handle(frame->type, frame->payload, frame->version);
         if (applied) {
-            spdlog::info("control: serving snapshot version {}", frame->version);
+            spdlog::info("control: serving version {} ({})", frame->version, what);
             if (auto r = write_frame(sock, MessageType::Ack, frame->version, {}); !r) return;
         } else {
-            spdlog::warn("control: rejected snapshot version {}: {}", frame->version, applied.error());
+            spdlog::warn("control: rejected {} version {}: {}", what, frame->version, applied.error());
             if (auto r = write_frame(sock, MessageType::Nack, frame->version, applied.error()); !r) return;
         }
     }
+}
+
+std::expected<void, std::string> ControlClient::handle(MessageType type, std::string_view payload,
+                                                      std::uint64_t version) {
+    if (type == MessageType::Snapshot) {
+        auto snap = snapshot::decode(payload);
+        if (!snap) return std::unexpected(snap.error());
+        return apply_(*snap);
+    }
+    if (!apply_patch_) return std::unexpected("endpoints patches are not supported");
+    auto patch = snapshot::decode_patch(payload);
+    if (!patch) return std::unexpected(patch.error());
+    if (patch->version != version)
+        return std::unexpected("patch version " + std::to_string(patch->version) + " differs from the frame's " +
+                               std::to_string(version));
+    return apply_patch_(*patch);
 }
 
 }  // namespace xgress::control

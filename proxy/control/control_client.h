@@ -1,7 +1,9 @@
 // The proxy's end of the control channel (control.h), on its own thread:
 // connects to the agent's unix socket (retrying with backoff while the agent
 // is not there), announces the HTTP listener with Hello + SCM_RIGHTS, then
-// applies every Snapshot frame through `apply` and answers Ack or Nack. When
+// applies every Snapshot frame through `apply` and every EndpointsPatch frame
+// through `apply_patch`, answering Ack (the version now serving) or Nack
+// (the reason; on a patch the agent then sends a full snapshot). When
 // the channel drops it reconnects; the last good snapshot keeps serving.
 #pragma once
 
@@ -11,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "xgress/control.h"
 #include "xgress/snapshot.h"
 
 namespace xgress::control {
@@ -18,8 +21,11 @@ namespace xgress::control {
 class ControlClient {
 public:
     using Apply = std::function<std::expected<void, std::string>(const snapshot::Snapshot&)>;
+    using ApplyPatch = std::function<std::expected<void, std::string>(const snapshot::EndpointsPatch&)>;
 
-    ControlClient(std::string socket_path, int listener_fd, std::string listen_address, Apply apply);
+    // Without `apply_patch`, EndpointsPatch frames are NACKed.
+    ControlClient(std::string socket_path, int listener_fd, std::string listen_address, Apply apply,
+                  ApplyPatch apply_patch = {});
     ~ControlClient();
 
     void start();
@@ -28,11 +34,13 @@ public:
 private:
     void run();
     void session(int sock);
+    std::expected<void, std::string> handle(MessageType type, std::string_view payload, std::uint64_t version);
 
     std::string path_;
     int listener_fd_;
     std::string listen_address_;
     Apply apply_;
+    ApplyPatch apply_patch_;
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };

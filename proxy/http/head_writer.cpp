@@ -34,7 +34,12 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 std::string_view reason_phrase(int status) {
     switch (status) {
         case 200: return "OK";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 307: return "Temporary Redirect";
+        case 308: return "Permanent Redirect";
         case 400: return "Bad Request";
+        case 403: return "Forbidden";
         case 404: return "Not Found";
         case 405: return "Method Not Allowed";
         case 408: return "Request Timeout";
@@ -54,24 +59,41 @@ void write_request_head(std::string& out, const RequestHead& req, const Forwardi
     const bool http10 = req.version == Version::Http10;
     out.append(req.method);
     out.push_back(' ');
-    out.append(req.target);
+    out.append(info.target.empty() ? req.target : info.target);
     out.append(http10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+    bool has_host_header = false, has_request_id = false;
+    std::string_view xff[8];  // the client's X-Forwarded-For copies, in order (more are dropped)
+    std::size_t xff_count = 0;
     for (std::size_t i = 0; i < req.header_count; ++i) {
         const Header& h = req.headers[i];
         if (dropped(h.name, req.connection)) continue;
-        if (iequals(h.name, "x-forwarded-for") || iequals(h.name, "x-forwarded-proto") ||
-            iequals(h.name, "x-forwarded-host") || iequals(h.name, "x-real-ip"))
-            continue;
+        if (h.name.size() >= 9 && (h.name[0] | 0x20) == 'x' && h.name[1] == '-') {
+            if (iequals(h.name, "x-forwarded-for")) {
+                if (xff_count < std::size(xff) && !h.value.empty()) xff[xff_count++] = h.value;
+                continue;
+            }
+            if (iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host") ||
+                iequals(h.name, "x-forwarded-port") || iequals(h.name, "x-real-ip"))
+                continue;
+            if (iequals(h.name, "x-request-id")) has_request_id = true;
+        } else if (iequals(h.name, "host")) {
+            has_host_header = true;
+        }
         append_header(out, h.name, h.value);
     }
-    bool has_host_header = false;
-    for (std::size_t i = 0; i < req.header_count; ++i)
-        if (iequals(req.headers[i].name, "host")) has_host_header = true;
     if (!has_host_header) append_header(out, "Host", req.host.empty() ? info.fallback_host : req.host);
-    append_header(out, "X-Forwarded-For", info.client_ip);
+    out.append("X-Forwarded-For: ");
+    for (std::size_t i = 0; i < xff_count; ++i) {
+        out.append(xff[i]);
+        out.append(", ");
+    }
+    out.append(info.client_ip);
+    out.append("\r\n");
     append_header(out, "X-Real-IP", info.client_ip);
     append_header(out, "X-Forwarded-Proto", info.proto);
     if (!req.host.empty()) append_header(out, "X-Forwarded-Host", req.host);
+    if (!info.port.empty()) append_header(out, "X-Forwarded-Port", info.port);
+    if (!has_request_id && !info.request_id.empty()) append_header(out, "X-Request-ID", info.request_id);
     if (!req.upgrade.empty()) {
         append_header(out, "Upgrade", req.upgrade);
         out.append("Connection: upgrade\r\n");
@@ -96,7 +118,8 @@ void write_upgrade_response_head(std::string& out, const ResponseHead& resp) {
     out.append("Connection: upgrade\r\n\r\n");
 }
 
-void write_response_head(std::string& out, const ResponseHead& resp, Version client_version, bool client_keep_alive) {
+void write_response_head(std::string& out, const ResponseHead& resp, Version client_version, bool client_keep_alive,
+                         std::string_view extra_headers) {
     out.append("HTTP/1.1");
     out.append(resp.status_line.substr(8));
     out.append("\r\n");
@@ -105,12 +128,13 @@ void write_response_head(std::string& out, const ResponseHead& resp, Version cli
         if (dropped(h.name, resp.connection)) continue;
         append_header(out, h.name, h.value);
     }
+    out.append(extra_headers);
     if (!client_keep_alive) out.append("Connection: close\r\n");
     else if (client_version == Version::Http10) out.append("Connection: keep-alive\r\n");
     out.append("\r\n");
 }
 
-void write_local_response(std::string& out, int status, bool keep_alive) {
+void write_local_response(std::string& out, int status, bool keep_alive, std::string_view extra_headers) {
     std::string_view reason = reason_phrase(status);
     char num[8];
     auto [end, _] = std::to_chars(num, num + sizeof num, status);
@@ -123,7 +147,9 @@ void write_local_response(std::string& out, int status, bool keep_alive) {
     out.append(reason);
     out.append("\r\nServer: xgress\r\nContent-Type: text/plain\r\nContent-Length: ");
     out.append(len, static_cast<std::size_t>(lend - len));
-    out.append(keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+    out.append("\r\n");
+    out.append(extra_headers);
+    out.append(keep_alive ? "\r\n" : "Connection: close\r\n\r\n");
     out.append(reason);
     out.push_back('\n');
 }

@@ -12,6 +12,7 @@
 #include "http/body_framer.h"
 #include "http/request_parser.h"
 #include "http/response_parser.h"
+#include "io/request_extras.h"
 #include "router/route_policy.h"
 
 namespace xgress::tls {
@@ -94,6 +95,7 @@ struct Session : Stream {
     router::RoutePolicy policy;       // resolved for the current request
     bool upstream_write_shut = false; // tunnel: the client's EOF was passed on (shutdown SHUT_WR)
     bool client_write_shut = false;   // tunnel: the upstream's EOF was passed on
+    RequestExtras extra;              // route policy state (http_flow.cpp)
 };
 
 struct Upstream : Stream {

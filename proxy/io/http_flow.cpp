@@ -79,12 +79,23 @@ void Worker::start_request(Session& s) {
     const http::RequestHead& req = s.req;
     stats_.requests.inc();
     set_session_timer(s, Session::Timer::None, 0);
-    s.keep_alive = req.keep_alive;
+    // While draining, every response says Connection: close.
+    s.keep_alive = req.keep_alive && !draining_.load(std::memory_order_relaxed);
     s.response_started = false;
-    const std::uint32_t backend = table_ ? table_->route(req.host, req.path) : router::kNoBackend;
+    s.extra.target.clear();
+    s.extra.response_headers.clear();
+    s.extra.hashed = false;
+    router::Captures caps;
+    const std::uint32_t route =
+        table_ ? table_->match(req.host, req.path, scratch_, &caps) : router::kNoRoute;
+    const router::RouteTarget* target = route != router::kNoRoute ? &table_->target(route) : nullptr;
+    // Policy order (snapshot.h Route): allowed_sources → ssl_redirect →
+    // redirect → app_root → rewrite; then proxy with the route's limits.
+    if (target && !target->plain && apply_route_policy(s, *target, caps)) return;
+    const std::uint32_t backend = target ? target->backend : router::kNoBackend;
     std::uint32_t endpoint = upstream::kNoEndpoint;
     if (backend != router::kNoBackend) {
-        s.policy = table_->backends()[backend].policy.resolve(options_.route_defaults);
+        s.policy = target->policy.resolve(options_.route_defaults);
         if (s.policy.max_body_bytes && req.body == http::BodyKind::ContentLength &&
             req.content_length > s.policy.max_body_bytes) {
             s.in.clear();
@@ -92,14 +103,10 @@ void Worker::start_request(Session& s) {
             respond_local(s, 413, false);
             return;
         }
-        endpoint = picker_.pick(backend, now_ms_);
+        endpoint = choose_endpoint(s, target, backend);
     }
     if (endpoint == upstream::kNoEndpoint) {
-        // A request body we would have to skip is not worth the trouble: close.
-        const bool keep = s.keep_alive && req.body == http::BodyKind::None;
-        s.in.erase(0, req.head_length);
-        s.parser.reset();
-        respond_local(s, backend == router::kNoBackend ? 404 : 503, keep);
+        answer_locally(s, backend == router::kNoBackend ? 404 : 503);
         return;
     }
     s.backend = backend;
@@ -111,7 +118,15 @@ void Worker::start_request(Session& s) {
     s.body_received = 0;
     s.replay.clear();
     const auto& ep = table_->backends()[backend].endpoints[endpoint];
-    http::write_request_head(s.replay, req, http::ForwardingInfo{s.client_ip, s.tls ? "https" : "http", ep.text});
+    fill_forwarding(s);
+    http::write_request_head(
+        s.replay, req,
+        http::ForwardingInfo{.client_ip = s.client_ip,
+                             .proto = s.tls ? std::string_view("https") : std::string_view("http"),
+                             .fallback_host = ep.text,
+                             .port = std::string_view(s.extra.port_text, s.extra.port_len),
+                             .request_id = std::string_view(s.extra.request_id, sizeof s.extra.request_id),
+                             .target = s.extra.target});
     s.body.start(req.body, req.content_length);
     s.in.erase(0, req.head_length);
     s.parser.reset();
@@ -119,6 +134,14 @@ void Worker::start_request(Session& s) {
     if (req.body != http::BodyKind::None)
         set_session_timer(s, Session::Timer::Body, options_.client_body_timeout_ms);
     attach_upstream(s, endpoint, true);
+}
+
+void Worker::answer_locally(Session& s, int status) {
+    // A request body we would have to skip is not worth the trouble: close.
+    const bool keep = s.keep_alive && s.req.body == http::BodyKind::None;
+    s.in.erase(0, s.req.head_length);
+    s.parser.reset();
+    respond_local(s, status, keep);
 }
 
 void Worker::attach_upstream(Session& s, std::uint32_t endpoint, bool allow_pooled) {
@@ -130,8 +153,10 @@ void Worker::attach_upstream(Session& s, std::uint32_t endpoint, bool allow_pool
     u->parser.reset();
     u->endpoint = endpoint;
     u->backend = s.backend;
-    u->picker_epoch = s.picker_epoch;
+    u->picker_epoch = picker_.token(s.backend);  // health reports are per backend state
     s.up = u;
+    count_outstanding(s, endpoint);
+    s.extra.upstream_start_us = now_us_;
     u->out.append(s.replay);
     if (!u->connected) {
         set_upstream_timer(*u, Upstream::Timer::Connect, s.policy.connect_timeout_ms);
@@ -217,8 +242,10 @@ void Worker::drive_upstream(Upstream& u) {
         }
         u.head_done = true;
         picker_.report_success(u.picker_epoch, u.backend, u.endpoint);
+        observe_response(u, u.resp.status);
         if (u.resp.body == http::BodyKind::UntilClose) s->keep_alive = false;
-        http::write_response_head(s->out, u.resp, s->req.version, s->keep_alive);
+        if (draining_.load(std::memory_order_relaxed)) s->keep_alive = false;
+        http::write_response_head(s->out, u.resp, s->req.version, s->keep_alive, s->extra.response_headers);
         s->response_started = true;
         u.body.start(u.resp.body, u.resp.content_length);
         u.in.erase(0, u.resp.head_length);
@@ -250,6 +277,8 @@ void Worker::finish_response(Session& s, Upstream& u) {
                           u.body.kind() != http::BodyKind::UntilClose;
     u.session = nullptr;
     s.up = nullptr;
+    end_outstanding(s);
+    if (draining_.load(std::memory_order_relaxed)) s.keep_alive = false;
     if (reusable) {
         park_upstream(u);
     } else {
@@ -280,6 +309,7 @@ void Worker::upstream_failed(Upstream& u, const char* why, UpstreamFailure kind)
     maybe_release(u, false);
     if (!s) return;
     s->up = nullptr;
+    end_outstanding(*s);
     if (retry_request(*s, u, kind)) return;
     if (s->response_started || s->state == Session::State::Tunnel) {
         close_session(*s);
@@ -304,7 +334,9 @@ bool Worker::retry_request(Session& s, Upstream& failed, UpstreamFailure kind) {
     const bool nothing_sent = kind == UpstreamFailure::Connect || kind == UpstreamFailure::ConnectTimeout;
     if (!nothing_sent && !(kind == UpstreamFailure::Io && s.idempotent)) return false;
     if (!table_ || picker_.epoch() != s.picker_epoch) return false;
-    const std::uint32_t endpoint = picker_.pick(s.backend, now_ms_, nothing_sent ? failed.endpoint : upstream::kNoEndpoint);
+    const std::uint32_t avoid = nothing_sent ? failed.endpoint : upstream::kNoEndpoint;
+    const std::uint32_t endpoint = s.extra.hashed ? picker_.pick_hashed(table_->backends()[s.backend].ring, s.backend, s.extra.hash, now_ms_, avoid)
+                                                  : picker_.pick(s.backend, now_ms_, avoid);
     if (endpoint == upstream::kNoEndpoint) return false;
     s.retried = true;
     stats_.upstream_retries.inc();
@@ -319,7 +351,12 @@ void Worker::client_gone(Session& s) { close_session(s); }
 void Worker::respond_local(Session& s, int status, bool keep_alive) {
     stats_.generated[generated_index(status)].inc();
     set_session_timer(s, Session::Timer::None, 0);
-    http::write_local_response(s.out, status, keep_alive);
+    if (draining_.load(std::memory_order_relaxed)) keep_alive = false;
+    // Only redirects carry the headers the policy code prepared (Location);
+    // an error answer never sets an affinity cookie.
+    http::write_local_response(s.out, status, keep_alive,
+                               status < 400 ? std::string_view(s.extra.response_headers) : std::string_view());
+    s.extra.response_headers.clear();
     s.response_started = true;
     if (!keep_alive) {
         s.keep_alive = false;
@@ -344,6 +381,7 @@ void Worker::after_client_send(Session& s) {
 }
 
 void Worker::detach_upstream(Session& s) {
+    end_outstanding(s);
     if (!s.up) return;
     Upstream* u = s.up;
     u->session = nullptr;
@@ -376,6 +414,7 @@ Upstream* Worker::acquire_upstream(const router::EndpointAddress& ep, bool allow
             Upstream* u = it->second.back();
             it->second.pop_back();
             u->idle = false;
+            stats_.idle_upstreams.dec();
             if (!u->closing && !u->eof) {
                 u->reused = true;
                 return u;
@@ -415,6 +454,7 @@ void Worker::park_upstream(Upstream& u) {
     set_upstream_timer(u, Upstream::Timer::Idle, options_.upstream_idle_timeout_ms);
     u.parser.reset();
     it->second.push_back(&u);
+    stats_.idle_upstreams.inc();
     update_upstream_recv(u);  // keep listening: an EOF while idle retires it
 }
 
@@ -428,6 +468,7 @@ void Worker::unpark_upstream(Upstream& u) {
         if (v[i] == &u) {
             v[i] = v.back();
             v.pop_back();
+            stats_.idle_upstreams.dec();
             break;
         }
     }

@@ -93,7 +93,7 @@ void Worker::loop() {
             break;
         }
         refresh_clock();
-        if (slot_.refresh(slot_seen_, table_) && table_) picker_.reset(*table_, index_);
+        if (slot_.refresh(slot_seen_, next_table_)) adopt_table();
         tls_slot_.refresh(tls_seen_, tls_);
         unsigned head;
         unsigned count = 0;
@@ -103,6 +103,7 @@ void Worker::loop() {
             ++count;
         }
         io_uring_cq_advance(&ring_, count);
+        if (draining_.load(std::memory_order_relaxed) && !drain_started_) start_drain();
         release_pending();
     }
 }
@@ -141,7 +142,7 @@ void Worker::handle(io_uring_cqe* cqe) {
 }
 
 void Worker::arm_accept() {
-    if (accept_armed_ || stopping_.load(std::memory_order_relaxed)) return;
+    if (accept_armed_ || stopping_.load(std::memory_order_relaxed) || draining_.load(std::memory_order_relaxed)) return;
     io_uring_sqe* e = sqe();
     io_uring_prep_multishot_accept(e, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     io_uring_sqe_set_data64(e, tag(Control::Accept));
@@ -149,7 +150,9 @@ void Worker::arm_accept() {
 }
 
 void Worker::arm_accept_tls() {
-    if (tls_listen_fd_ < 0 || accept_tls_armed_ || stopping_.load(std::memory_order_relaxed)) return;
+    if (tls_listen_fd_ < 0 || accept_tls_armed_ || stopping_.load(std::memory_order_relaxed) ||
+        draining_.load(std::memory_order_relaxed))
+        return;
     io_uring_sqe* e = sqe();
     io_uring_prep_multishot_accept(e, tls_listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     io_uring_sqe_set_data64(e, tag(Control::AcceptTls));
@@ -397,6 +400,7 @@ void Worker::release_pending() {
             session->upstream_write_shut = session->client_write_shut = false;
             session->tls = false;
             if (session->tls_session) release_tls(*session);
+            session->extra.reset_connection();
             session->timer = Session::Timer::None;
             session->replay.clear();
             stats_.active_connections.dec();

@@ -9,11 +9,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "io/backend_metrics.h"
 #include "io/buffer_ring.h"
 #include "io/connection.h"
 #include "io/shared_slot.h"
@@ -52,6 +54,7 @@ struct WorkerOptions {
     router::RoutePolicy route_defaults{.connect_timeout_ms = 5000, .send_timeout_ms = 60000,
                                        .read_timeout_ms = 60000, .max_body_bytes = 0};
     std::uint32_t timer_tick_ms = 100;  // timer resolution: deadlines fire up to one tick late
+    upstream::Balance balance = upstream::Balance::P2c;  // --balance
 };
 
 class Worker {
@@ -71,8 +74,15 @@ public:
     SharedSlot<tls::TlsState>& tls_slot() { return tls_slot_; }
     // A second listener whose connections all speak TLS (--listen-tls); before start().
     void set_tls_listener(int fd) { tls_listen_fd_ = fd; }
+    // Graceful drain (worker_drain.cpp): stop accepting, close idle keep-alive
+    // connections, answer `Connection: close` from now on; in-flight requests
+    // finish. accepting() turns false once the accept is cancelled.
+    void begin_drain();
+    bool accepting() const { return !accept_stopped_.load(std::memory_order_acquire); }
     int listen_fd() const { return listen_fd_; }
     const WorkerStats& stats() const { return stats_; }
+    // Adds this worker's per-backend counters into `out` (admin thread).
+    void add_backend_metrics(BackendTotalsByName& out) const;
 
 private:
     // The low 3 bits of user_data (objects are 8-aligned). Control
@@ -140,6 +150,18 @@ private:
     // `status` and close, or just close when a response has already started.
     void abandon_request(Session& s, int status);
 
+    // Route policies (route_policy_flow.cpp): allow list, redirects, app
+    // root, rewrite, endpoint choice incl. consistent hashing and cookies.
+    bool apply_route_policy(Session& s, const router::RouteTarget& route, const router::Captures& caps);
+    std::uint32_t choose_endpoint(Session& s, const router::RouteTarget* route, std::uint32_t backend);
+    void answer_locally(Session& s, int status);  // consumes the request head, keeps the connection if it can
+    void count_outstanding(Session& s, std::uint32_t endpoint);
+    void observe_response(const Upstream& u, int status);  // per-backend status class + latency
+    void end_outstanding(Session& s);
+    void fill_forwarding(Session& s);  // request id and dialled port for the upstream head
+    void adopt_table();  // next_table_ becomes table_; the picker keeps unchanged backends' state
+    void start_drain();
+
     // Tunnels (tunnel.cpp): L4 passthrough frontends and upgraded connections.
     // Which protocol an accepted connection speaks (frontend lookup by the
     // dialled address); Tcp frontends are started here. Returns false when the
@@ -175,6 +197,7 @@ private:
     int tls_listen_fd_ = -1;
     bool accept_tls_armed_ = false;
     std::uint64_t now_ms_ = 0;               // monotonic, refreshed once per completion batch
+    std::uint64_t now_us_ = 0;               // the same instant in microseconds (latency histograms)
     __kernel_timespec tick_{};
     WorkerStats stats_;
     std::thread thread_;
@@ -182,7 +205,17 @@ private:
     SnapshotSlot slot_;
     std::uint64_t slot_seen_ = 0;
     std::shared_ptr<const router::RouteTable> table_;
+    std::shared_ptr<const router::RouteTable> next_table_;
     upstream::EndpointPicker picker_;
+    router::MatchScratch scratch_;           // regex match data, this worker's only
+    std::uint64_t request_id_prefix_ = 0;    // random per worker
+    char request_id_prefix_hex_[16] = {};
+    std::uint64_t request_counter_ = 0;
+    std::atomic<bool> draining_{false};
+    std::atomic<bool> accept_stopped_{false};
+    bool drain_started_ = false;
+    std::shared_ptr<BackendMetrics> metrics_;  // swapped under metrics_mutex_ (never on the request path)
+    mutable std::mutex metrics_mutex_;
 
     SharedSlot<tls::TlsState> tls_slot_;
     std::uint64_t tls_seen_ = 0;

@@ -21,7 +21,8 @@ private:
 };
 
 // The statuses the proxy answers by itself, in a fixed order.
-inline constexpr std::array<int, 8> kGeneratedStatuses = {400, 404, 408, 413, 431, 502, 503, 504};
+inline constexpr std::array<int, 14> kGeneratedStatuses = {301, 302, 307, 308, 400, 403, 404,
+                                                           408, 413, 431, 502, 503, 504, 505};
 
 inline std::size_t generated_index(int status) {
     for (std::size_t i = 0; i < kGeneratedStatuses.size(); ++i)
@@ -42,6 +43,7 @@ struct WorkerStats {
     Counter tls_resumed;          // of which resumed with a session ticket
     Counter tls_handshake_errors; // failed handshakes, malformed ClientHellos, bad records before the handshake ended
     Counter tls_passthrough;      // connections relayed undecrypted by SNI (ssl-passthrough)
+    Counter idle_upstreams;       // gauge: pooled keep-alive upstream connections
 };
 
 // A plain-value sum over workers, taken when someone asks (scrape, test).
@@ -53,6 +55,7 @@ struct StatsTotals {
     // Process-wide, filled by ProxyServer (not per worker).
     std::uint64_t tls_certificate_problems = 0;  // certificates rejected by the last snapshot
     bool ktls_enabled = false;                   // kTLS in use for new connections
+    std::uint64_t idle_upstreams = 0;
 
     void add(const WorkerStats& w) {
         for (std::size_t i = 0; i < generated.size(); ++i) generated[i] += w.generated[i].get();
@@ -66,6 +69,7 @@ struct StatsTotals {
         tls_resumed += w.tls_resumed.get();
         tls_handshake_errors += w.tls_handshake_errors.get();
         tls_passthrough += w.tls_passthrough.get();
+        idle_upstreams += w.idle_upstreams.get();
     }
     std::uint64_t generated_count(int status) const { return generated[generated_index(status)]; }
 };

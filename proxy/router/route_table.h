@@ -7,9 +7,23 @@
 // ("*.example.com" matches exactly one extra label: "a.example.com", never
 // "example.com" or "a.b.example.com"), then the host-less ("") rules, then
 // default_backend; nothing left means 404. A host that matches but has no rule
-// for the path falls through to the next level in that order. Within one host an Exact path beats
-// any Prefix, and the longest Prefix wins. Prefixes match whole path elements:
-// "/foo" matches "/foo", "/foo/" and "/foo/bar", never "/foobar".
+// for the path falls through to the next level in that order.
+//
+// Within one host, the nginx location order that ingress-nginx relies on:
+//   1. an Exact path (`location = /p`);
+//   2. regex routes (`location ~* ^pattern`: case-insensitive, anchored at the
+//      path start), tried longest pattern first (ingress-nginx sorts a
+//      server's locations by path length, longest first; ties keep snapshot
+//      order); the first that matches wins;
+//   3. the longest Prefix. Prefixes match whole path elements: "/foo" matches
+//      "/foo", "/foo/" and "/foo/bar", never "/foobar".
+//
+// A match names a RouteTarget (the route with its policy: source allow list,
+// redirects, rewrite, timeouts, body limit, hashing) and through it a
+// BackendTarget. Backends are held by shared pointer so that an
+// EndpointsPatch builds a new table that shares every route and every
+// unchanged backend with the old one (with_endpoints): cost proportional to
+// the patched backends, plus one pointer copy per backend.
 #pragma once
 
 #include <netinet/in.h>
@@ -23,6 +37,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "router/cidr.h"
+#include "router/consistent_hash.h"
+#include "router/key_template.h"
+#include "router/path_regex.h"
 #include "router/route_policy.h"
 #include "xgress/snapshot.h"
 
@@ -32,16 +50,45 @@ namespace xgress::router {
 struct EndpointAddress {
     sockaddr_storage addr{};
     socklen_t len = 0;
-    std::string text;  // "10.0.0.1:8080", for logs
+    std::string text;  // "10.0.0.1:8080", for logs and the idle-pool key
+    std::uint64_t id = 0;  // stable hash of `text`: affinity cookie value and hash-ring identity
 };
 
 struct BackendTarget {
     std::string name;
     std::vector<EndpointAddress> endpoints;  // empty: 503
-    RoutePolicy policy;                       // overrides of the worker defaults (zero = default)
+    RoutePolicy policy;                       // backend-level overrides (zero = worker default)
+    snapshot::Affinity affinity = snapshot::Affinity::None;
+    // Built only when something hashes onto this backend (client_ip affinity,
+    // a route's hash_by or affinity_cookie); else empty.
+    MaglevTable ring;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> by_id;  // sorted (id, endpoint index)
+    // The endpoint whose id is `id`, or UINT32_MAX.
+    std::uint32_t find_id(std::uint64_t id) const;
 };
 
 inline constexpr std::uint32_t kNoBackend = UINT32_MAX;
+inline constexpr std::uint32_t kNoRoute = UINT32_MAX;
+
+// One route of the snapshot, ready to apply (snapshot::Route).
+struct RouteTarget {
+    std::uint32_t backend = kNoBackend;  // kNoBackend: answers itself (redirect) or 404
+    std::string name;                    // "host path", for logs and errors
+    RoutePolicy policy;                  // timeouts / body limit overrides
+    CidrSet allowed_sources;             // empty: everyone
+    bool ssl_redirect = false;
+    std::uint16_t redirect_status = 0;
+    std::string redirect_url;
+    std::string app_root;
+    bool regex = false;
+    bool exact = false;
+    std::string prefix;          // Prefix routes: the matched prefix (no trailing '/', except "/")
+    std::string rewrite_target;  // "" = no rewrite
+    KeyTemplate hash_by;
+    std::string affinity_cookie;
+    // Nothing to do before proxying but pick an endpoint: the fast path.
+    bool plain = true;
+};
 
 // What a connection speaks, decided by the address it dialled (snapshot.h
 // `frontends`): HTTP through the routing rules, or bytes relayed to a backend.
@@ -54,18 +101,44 @@ class RouteTable {
 public:
     static std::expected<std::shared_ptr<const RouteTable>, std::string> build(const snapshot::Snapshot& snap);
 
-    // Index into backends(), or kNoBackend (answer 404). `host` as received
-    // (any case, optional port); `path` without query.
+    // A table at patch.version with the listed backends' endpoints replaced;
+    // routes and the other backends are shared with this one. Errors: version
+    // mismatch, unknown backend, bad address.
+    std::expected<std::shared_ptr<const RouteTable>, std::string> with_endpoints(
+        const snapshot::EndpointsPatch& patch) const;
+
+    // Index of the matching route (target()), or kNoRoute (404). `host` as
+    // received (any case, optional port); `path` without query. `caps`
+    // receives a regex route's groups.
+    std::uint32_t match(std::string_view host, std::string_view path, MatchScratch& scratch, Captures* caps) const;
+    const RouteTarget& target(std::uint32_t route) const { return routing_->routes[route]; }
+
+    // Backend index, or kNoBackend: match() then target().backend (tests, tools).
     std::uint32_t route(std::string_view host, std::string_view path) const;
 
     // The frontend for a connection's local address (getsockname): the exact
     // address first, then any address on that port. nullptr: no frontend
     // (serve HTTP). A v4-mapped v6 address counts as the v4 one.
     const FrontendTarget* frontend(const sockaddr* local) const;
-    bool has_frontends() const { return !frontends_.empty(); }
+    bool has_frontends() const { return !routing_->frontends.empty(); }
 
-    const std::vector<BackendTarget>& backends() const { return backends_; }
+    // Indexable like a vector of BackendTarget.
+    class BackendView {
+    public:
+        explicit BackendView(const std::vector<std::shared_ptr<const BackendTarget>>& v) : v_(&v) {}
+        const BackendTarget& operator[](std::size_t i) const { return *(*v_)[i]; }
+        std::size_t size() const { return v_->size(); }
+
+    private:
+        const std::vector<std::shared_ptr<const BackendTarget>>* v_;
+    };
+    BackendView backends() const { return BackendView(backends_); }
+    // Identity of a backend's current object: unchanged across a patch that
+    // did not touch it (the picker keeps its health and counts then).
+    const BackendTarget* backend_identity(std::uint32_t b) const { return backends_[b].get(); }
     std::uint64_t version() const { return version_; }
+    // Identity of the routes: shared by a table and its patched successors.
+    const void* routing_identity() const { return routing_.get(); }
 
 private:
     struct StringHash {
@@ -74,28 +147,44 @@ private:
     };
     struct PrefixRule {
         std::string prefix;  // without trailing '/', except the root "/"
-        std::uint32_t backend;
+        std::uint32_t route;
+    };
+    struct RegexRule {
+        PathRegex regex;
+        std::size_t length;  // pattern length, for the order
+        std::uint32_t route;
     };
     struct HostRules {
         std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> exact;
+        std::vector<RegexRule> regexes;    // longest pattern first
         std::vector<PrefixRule> prefixes;  // longest first
-        std::uint32_t match(std::string_view path) const;
+        std::uint32_t match(std::string_view path, MatchScratch& scratch, Captures* caps) const;
+    };
+    // Everything but the backends: shared between a table and its patched successors.
+    struct Routing {
+        std::unordered_map<std::string, HostRules, StringHash, std::equal_to<>> hosts;
+        // "*.example.com" is stored under ".example.com" so a lookup is the request
+        // host from its first '.' on: no allocation on the request path.
+        std::unordered_map<std::string, HostRules, StringHash, std::equal_to<>> wildcards;
+        HostRules any_host;
+        std::uint32_t default_route = kNoRoute;
+        std::vector<RouteTarget> routes;
+        // Key: port (2 bytes, network order) + address bytes (none for "any").
+        std::unordered_map<std::string, FrontendTarget, StringHash, std::equal_to<>> frontends;
+        std::unordered_map<std::string, std::uint32_t> backend_index;
+        std::vector<bool> hashed_by_routes;  // per backend: a route hashes onto it
     };
 
-    std::unordered_map<std::string, HostRules, StringHash, std::equal_to<>> hosts_;
-    // "*.example.com" is stored under ".example.com" so a lookup is the request
-    // host from its first '.' on: no allocation on the request path.
-    std::unordered_map<std::string, HostRules, StringHash, std::equal_to<>> wildcards_;
-    HostRules any_host_;
-    std::uint32_t default_backend_ = kNoBackend;
-    std::vector<BackendTarget> backends_;
-    // Key: port (2 bytes, network order) + address bytes (none for "any").
-    std::unordered_map<std::string, FrontendTarget, StringHash, std::equal_to<>> frontends_;
+    std::shared_ptr<const Routing> routing_;
+    std::vector<std::shared_ptr<const BackendTarget>> backends_;
     std::uint64_t version_ = 0;
 };
 
 // Lower-cases `host` and strips a port (also from "[v6]:port") into `out`;
 // returns the normalised view, or empty when it does not fit.
 std::string_view normalize_host(std::string_view host, char* out, std::size_t cap);
+
+// The stable endpoint id used for cookies and the hash ring.
+std::uint64_t endpoint_id(std::string_view text);
 
 }  // namespace xgress::router

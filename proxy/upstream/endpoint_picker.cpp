@@ -4,40 +4,88 @@
 
 namespace xgress::upstream {
 
-void EndpointPicker::reset(const router::RouteTable& table, std::uint32_t seed) {
-    const auto& backends = table.backends();
-    next_.assign(backends.size(), seed);
-    health_.resize(backends.size());
-    for (std::size_t b = 0; b < backends.size(); ++b) health_[b].assign(backends[b].endpoints.size(), Health{});
+void EndpointPicker::reset(const router::RouteTable& table, std::uint32_t seed, const router::RouteTable* previous) {
+    const auto backends = table.backends();
+    std::vector<Backend> next(backends.size());
+    const bool same_routes = previous && previous->backends().size() == backends.size();
+    for (std::uint32_t b = 0; b < backends.size(); ++b) {
+        const void* identity = table.backend_identity(b);
+        if (same_routes && b < state_.size() && state_[b].identity == identity) {
+            next[b] = std::move(state_[b]);
+            continue;
+        }
+        Backend& s = next[b];
+        s.token = ++next_token_;
+        s.next = seed;
+        s.identity = identity;
+        s.endpoints.assign(backends[b].endpoints.size(), Endpoint{});
+    }
+    state_ = std::move(next);
+    if (rng_ == 0x9e3779b97f4a7c15ULL) rng_ ^= (static_cast<std::uint64_t>(seed) + 1) * 0xbf58476d1ce4e5b9ULL;
     ++epoch_;
 }
 
-std::uint32_t EndpointPicker::pick(std::uint32_t backend, std::uint64_t now_ms, std::uint32_t avoid) {
-    const auto& health = health_[backend];
-    const auto n = static_cast<std::uint32_t>(health.size());
-    if (n == 0) return kNoEndpoint;
-    const std::uint32_t start = next_[backend]++;
+std::uint32_t EndpointPicker::round_robin(Backend& b, std::uint64_t now_ms, std::uint32_t avoid) {
+    const auto n = static_cast<std::uint32_t>(b.endpoints.size());
+    const std::uint32_t start = b.next++;
     std::uint32_t fallback = kNoEndpoint;
     for (std::uint32_t i = 0; i < n; ++i) {
         const std::uint32_t idx = (start + i) % n;
         if (idx == avoid && n > 1) continue;
-        if (health[idx].ejected_until_ms <= now_ms) return idx;
+        if (b.endpoints[idx].ejected_until_ms <= now_ms) return idx;
         if (fallback == kNoEndpoint) fallback = idx;
     }
     // Everything (else) is ejected: fail open rather than answer 503.
     return fallback != kNoEndpoint ? fallback : start % n;
 }
 
-bool EndpointPicker::report_failure(std::uint64_t epoch, std::uint32_t backend, std::uint32_t endpoint,
+std::uint32_t EndpointPicker::pick(std::uint32_t backend, std::uint64_t now_ms, std::uint32_t avoid) {
+    Backend& b = state_[backend];
+    const auto n = static_cast<std::uint32_t>(b.endpoints.size());
+    if (n == 0) return kNoEndpoint;
+    if (n == 1) return 0;
+    if (balance_ == Balance::RoundRobin) return round_robin(b, now_ms, avoid);
+    const std::uint64_t r = random();
+    const auto i = static_cast<std::uint32_t>((r & 0xffffffffu) % n);
+    auto j = static_cast<std::uint32_t>((r >> 32) % (n - 1));
+    if (j >= i) ++j;
+    auto usable = [&](std::uint32_t e) { return e != avoid && b.endpoints[e].ejected_until_ms <= now_ms; };
+    const bool ui = usable(i), uj = usable(j);
+    if (ui && uj) return b.endpoints[j].outstanding < b.endpoints[i].outstanding ? j : i;
+    if (ui) return i;
+    if (uj) return j;
+    return round_robin(b, now_ms, avoid);  // both unusable: scan for a healthy one
+}
+
+std::uint32_t EndpointPicker::pick_hashed(const router::MaglevTable& ring, std::uint32_t backend, std::uint64_t hash,
+                                          std::uint64_t now_ms, std::uint32_t avoid) {
+    Backend& b = state_[backend];
+    const auto n = static_cast<std::uint32_t>(b.endpoints.size());
+    if (n == 0) return kNoEndpoint;
+    if (ring.empty()) return pick(backend, now_ms, avoid);
+    const std::uint32_t first = ring.at(hash);
+    // Walk the table from the key's slot: the next owner is the key's
+    // consistent second choice. Bounded: n distinct owners appear well
+    // within a few n slots; give up after 4n and fail open.
+    const std::uint32_t limit = 4 * n + 8;
+    for (std::uint32_t step = 0; step < limit; ++step) {
+        const std::uint32_t e = ring.at(hash, step);
+        if (e == avoid && n > 1) continue;
+        if (b.endpoints[e].ejected_until_ms <= now_ms) return e;
+    }
+    return first;
+}
+
+bool EndpointPicker::report_failure(std::uint64_t token, std::uint32_t backend, std::uint32_t endpoint,
                                     std::uint64_t now_ms) {
-    if (epoch != epoch_ || backend >= health_.size() || endpoint >= health_[backend].size()) return false;
-    Health& h = health_[backend][endpoint];
+    Endpoint* e = find(token, backend, endpoint);
+    if (!e) return false;
     // Failures of requests already in flight when the endpoint was ejected do
     // not stretch the backoff.
-    if (h.ejected_until_ms > now_ms) return false;
-    const std::uint32_t shift = std::min<std::uint32_t>(h.failures, 5);
-    h.failures++;
-    h.ejected_until_ms = now_ms + std::min(kBaseBackoffMs << shift, kMaxBackoffMs);
+    if (e->ejected_until_ms > now_ms) return false;
+    const std::uint32_t shift = std::min<std::uint32_t>(e->failures, 5);
+    e->failures++;
+    e->ejected_until_ms = now_ms + std::min(kBaseBackoffMs << shift, kMaxBackoffMs);
     return true;
 }
 

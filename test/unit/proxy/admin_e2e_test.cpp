@@ -80,7 +80,22 @@ TEST(MetricsText, EveryFamilyHasHelpTypeAndSamples) {
     in.totals.active_connections = 2;
     in.snapshot_version = 9;
     in.workers = 2;
+    in.totals.idle_upstreams = 4;
+    io::BackendCounters counters;
+    counters.observe(200, 300);      // 0.3 ms
+    counters.observe(503, 20000);    // 20 ms
+    counters.observe(204, 20000000); // 20 s: +Inf
+    in.backends["ns/svc:80"].add(counters);
     std::string text = admin::render_metrics(in);
+    EXPECT_EQ(metric(text, "xgress_proxy_idle_upstream_connections"), 4);
+    EXPECT_EQ(metric(text, "xgress_proxy_upstream_responses_total{backend=\"ns/svc:80\",class=\"2xx\"}"), 2);
+    EXPECT_EQ(metric(text, "xgress_proxy_upstream_responses_total{backend=\"ns/svc:80\",class=\"5xx\"}"), 1);
+    EXPECT_EQ(metric(text, "xgress_proxy_upstream_latency_seconds_bucket{backend=\"ns/svc:80\",le=\"0.0005\"}"), 1);
+    EXPECT_EQ(metric(text, "xgress_proxy_upstream_latency_seconds_bucket{backend=\"ns/svc:80\",le=\"0.025\"}"), 2)
+        << "buckets are cumulative";
+    EXPECT_EQ(metric(text, "xgress_proxy_upstream_latency_seconds_bucket{backend=\"ns/svc:80\",le=\"10\"}"), 2);
+    EXPECT_EQ(metric(text, "xgress_proxy_upstream_latency_seconds_bucket{backend=\"ns/svc:80\",le=\"+Inf\"}"), 3);
+    EXPECT_EQ(metric(text, "xgress_proxy_upstream_latency_seconds_count{backend=\"ns/svc:80\"}"), 3);
     EXPECT_EQ(metric(text, "xgress_proxy_requests_total"), 7);
     EXPECT_EQ(metric(text, "xgress_proxy_generated_responses_total{status=\"404\"}"), 3);
     EXPECT_EQ(metric(text, "xgress_proxy_generated_responses_total{status=\"502\"}"), 0);
@@ -88,7 +103,7 @@ TEST(MetricsText, EveryFamilyHasHelpTypeAndSamples) {
     EXPECT_EQ(metric(text, "xgress_proxy_active_connections"), 2);
     EXPECT_EQ(metric(text, "xgress_proxy_snapshot_version"), 9);
     // Exposition format: each sample's family was declared with HELP and TYPE before it.
-    std::regex sample_re(R"(^(xgress_proxy_[a-z_]+)(\{[a-z]+="[^"]*"\})? [0-9]+$)");
+    std::regex sample_re(R"(^(xgress_proxy_[a-z_]+)(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? [0-9.e+-]+$)");
     std::set<std::string> helped, typed;
     std::size_t start = 0, samples = 0;
     while (start < text.size()) {
@@ -103,12 +118,15 @@ TEST(MetricsText, EveryFamilyHasHelpTypeAndSamples) {
             std::string rest = line.substr(7);
             std::string name = rest.substr(0, rest.find(' '));
             std::string type = rest.substr(rest.find(' ') + 1);
-            EXPECT_TRUE(type == "counter" || type == "gauge") << line;
+            EXPECT_TRUE(type == "counter" || type == "gauge" || type == "histogram") << line;
             EXPECT_EQ(type == "counter", name.ends_with("_total")) << line;
             typed.insert(name);
         } else {
             ASSERT_TRUE(std::regex_match(line, m, sample_re)) << "bad sample line: " << line;
-            EXPECT_TRUE(helped.count(m[1]) && typed.count(m[1])) << line;
+            std::string family = m[1];
+            for (std::string_view suffix : {"_bucket", "_sum", "_count"})
+                if (!typed.count(family) && family.ends_with(suffix)) family.resize(family.size() - suffix.size());
+            EXPECT_TRUE(helped.count(family) && typed.count(family)) << line;
             ++samples;
         }
     }
@@ -229,6 +247,9 @@ TEST(AdminE2E, ProbesMetricsAndConfig) {
     EXPECT_EQ(metric(after, "xgress_proxy_requests_total"), requests0 + 8) << after;
     EXPECT_EQ(metric(after, "xgress_proxy_generated_responses_total{status=\"404\"}"), n404_0 + 3);
     EXPECT_EQ(metric(after, "xgress_proxy_active_connections"), 1) << "the held-open client connection";
+    EXPECT_EQ(metric(after, "xgress_proxy_upstream_responses_total{backend=\"ok\",class=\"2xx\"}"), 5) << after;
+    EXPECT_EQ(metric(after, "xgress_proxy_upstream_latency_seconds_count{backend=\"ok\"}"), 5);
+    EXPECT_GE(metric(after, "xgress_proxy_idle_upstream_connections"), 1) << "the keep-alive upstream is pooled";
     close(fd);
     for (int i = 0; i < 100 && metric(body(get(admin, "/metrics")), "xgress_proxy_active_connections") != 0; ++i)
         std::this_thread::sleep_for(10ms);

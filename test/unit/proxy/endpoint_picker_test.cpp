@@ -27,6 +27,7 @@ std::shared_ptr<const router::RouteTable> table(std::size_t endpoints) {
 
 TEST(EndpointPicker, RoundRobinsAndAnswersNoneForEmptyBackend) {
     EndpointPicker p;
+    p.set_balance(upstream::Balance::RoundRobin);
     p.reset(*table(3), 0);
     EXPECT_EQ(p.pick(0, 0), 0u);
     EXPECT_EQ(p.pick(0, 0), 1u);
@@ -37,8 +38,9 @@ TEST(EndpointPicker, RoundRobinsAndAnswersNoneForEmptyBackend) {
 
 TEST(EndpointPicker, EjectedEndpointIsSkippedUntilBackoffEnds) {
     EndpointPicker p;
+    p.set_balance(upstream::Balance::RoundRobin);
     p.reset(*table(2), 0);
-    EXPECT_TRUE(p.report_failure(p.epoch(), 0, 1, 1000));
+    EXPECT_TRUE(p.report_failure(p.token(0), 0, 1, 1000));
     for (int i = 0; i < 6; ++i) EXPECT_EQ(p.pick(0, 1500), 0u);
     EXPECT_EQ(p.pick(0, 2000), 0u);  // round robin resumes once the 1 s backoff ends
     EXPECT_EQ(p.pick(0, 2000), 1u);
@@ -46,23 +48,25 @@ TEST(EndpointPicker, EjectedEndpointIsSkippedUntilBackoffEnds) {
 
 TEST(EndpointPicker, BackoffDoublesAndSuccessResetsIt) {
     EndpointPicker p;
+    p.set_balance(upstream::Balance::RoundRobin);
     p.reset(*table(2), 0);
-    EXPECT_TRUE(p.report_failure(p.epoch(), 0, 0, 0));       // out until 1000
-    EXPECT_FALSE(p.report_failure(p.epoch(), 0, 0, 500));    // already ejected: no extension
-    EXPECT_TRUE(p.report_failure(p.epoch(), 0, 0, 1000));    // out until 3000
+    EXPECT_TRUE(p.report_failure(p.token(0), 0, 0, 0));       // out until 1000
+    EXPECT_FALSE(p.report_failure(p.token(0), 0, 0, 500));    // already ejected: no extension
+    EXPECT_TRUE(p.report_failure(p.token(0), 0, 0, 1000));    // out until 3000
     EXPECT_TRUE(p.ejected(0, 0, 2999));
     EXPECT_FALSE(p.ejected(0, 0, 3000));
-    p.report_success(p.epoch(), 0, 0);
-    EXPECT_TRUE(p.report_failure(p.epoch(), 0, 0, 5000));    // back to 1 s
+    p.report_success(p.token(0), 0, 0);
+    EXPECT_TRUE(p.report_failure(p.token(0), 0, 0, 5000));    // back to 1 s
     EXPECT_FALSE(p.ejected(0, 0, 6000));
 }
 
 TEST(EndpointPicker, BackoffIsCapped) {
     EndpointPicker p;
+    p.set_balance(upstream::Balance::RoundRobin);
     p.reset(*table(1), 0);
     std::uint64_t now = 0;
     for (int i = 0; i < 20; ++i) {
-        ASSERT_TRUE(p.report_failure(p.epoch(), 0, 0, now));
+        ASSERT_TRUE(p.report_failure(p.token(0), 0, 0, now));
         now += EndpointPicker::kMaxBackoffMs;
         EXPECT_FALSE(p.ejected(0, 0, now));
     }
@@ -70,14 +74,16 @@ TEST(EndpointPicker, BackoffIsCapped) {
 
 TEST(EndpointPicker, FailsOpenWhenEverythingIsEjected) {
     EndpointPicker p;
+    p.set_balance(upstream::Balance::RoundRobin);
     p.reset(*table(2), 0);
-    p.report_failure(p.epoch(), 0, 0, 0);
-    p.report_failure(p.epoch(), 0, 1, 0);
+    p.report_failure(p.token(0), 0, 0, 0);
+    p.report_failure(p.token(0), 0, 1, 0);
     EXPECT_NE(p.pick(0, 10), kNoEndpoint);
 }
 
 TEST(EndpointPicker, AvoidSkipsTheFailedEndpointWhenThereIsAnother) {
     EndpointPicker p;
+    p.set_balance(upstream::Balance::RoundRobin);
     p.reset(*table(2), 0);
     for (int i = 0; i < 4; ++i) EXPECT_EQ(p.pick(0, 0, 0), 1u);
     EndpointPicker single;
@@ -87,10 +93,11 @@ TEST(EndpointPicker, AvoidSkipsTheFailedEndpointWhenThereIsAnother) {
 
 TEST(EndpointPicker, ReportsForAnOldTableAreIgnored) {
     EndpointPicker p;
+    p.set_balance(upstream::Balance::RoundRobin);
     p.reset(*table(2), 0);
-    const std::uint64_t old = p.epoch();
+    const std::uint64_t old = p.token(0);
     p.reset(*table(2), 0);
     EXPECT_FALSE(p.report_failure(old, 0, 0, 0));
     EXPECT_FALSE(p.ejected(0, 0, 1));
-    EXPECT_FALSE(p.report_failure(p.epoch(), 7, 0, 0)) << "out of range backend";
+    EXPECT_FALSE(p.report_failure(p.token(0), 7, 0, 0)) << "out of range backend";
 }

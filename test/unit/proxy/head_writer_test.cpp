@@ -14,8 +14,44 @@ TEST(HeadWriter, RequestStripsHopByHopAndAddsForwarding) {
     std::string out;
     write_request_head(out, h, ForwardingInfo{"10.1.2.3", "http", "10.0.0.9:80"});
     EXPECT_EQ(out,
-              "GET /x HTTP/1.1\r\nHost: shop.test\r\nAccept: */*\r\nX-Forwarded-For: 10.1.2.3\r\nX-Real-IP: 10.1.2.3\r\n"
-              "X-Forwarded-Proto: http\r\nX-Forwarded-Host: shop.test\r\n\r\n");
+              "GET /x HTTP/1.1\r\nHost: shop.test\r\nAccept: */*\r\nX-Forwarded-For: 6.6.6.6, 10.1.2.3\r\n"
+              "X-Real-IP: 10.1.2.3\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: shop.test\r\n\r\n")
+        << "the client's X-Forwarded-For is kept and the client address appended";
+}
+
+TEST(HeadWriter, ForwardingHeadersRequestIdPortAndRewrite) {
+    RequestParser p;
+    RequestHead h;
+    std::string in =
+        "GET /api/x?q=1 HTTP/1.1\r\nHost: Shop.test:8443\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-Proto: http\r\n"
+        "X-Forwarded-Port: 1\r\nX-Real-IP: 6.6.6.6\r\nx-forwarded-for: 2.2.2.2\r\nX-Forwarded-Host: evil\r\n\r\n";
+    ASSERT_EQ(p.parse(in, h).status, ParseStatus::Complete);
+    std::string out;
+    write_request_head(out, h,
+                       ForwardingInfo{.client_ip = "10.1.2.3", .proto = "https", .fallback_host = "",
+                                      .port = "8443", .request_id = "0123456789abcdef0123456789abcdef",
+                                      .target = "/x?q=1"});
+    EXPECT_EQ(out,
+              "GET /x?q=1 HTTP/1.1\r\nHost: Shop.test:8443\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2, 10.1.2.3\r\n"
+              "X-Real-IP: 10.1.2.3\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: Shop.test:8443\r\n"
+              "X-Forwarded-Port: 8443\r\nX-Request-ID: 0123456789abcdef0123456789abcdef\r\n\r\n");
+
+    // A client's own X-Request-ID passes through; none is added.
+    p.reset();
+    ASSERT_EQ(p.parse("GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: mine\r\n\r\n", h).status, ParseStatus::Complete);
+    out.clear();
+    write_request_head(out, h, ForwardingInfo{.client_ip = "::1", .request_id = "0123456789abcdef0123456789abcdef"});
+    EXPECT_NE(out.find("X-Request-Id: mine\r\n"), std::string::npos);
+    EXPECT_EQ(out.find("X-Request-ID:"), std::string::npos);
+    EXPECT_NE(out.find("X-Forwarded-For: ::1\r\n"), std::string::npos);
+}
+
+TEST(HeadWriter, LocalResponseWithExtraHeaders) {
+    std::string out;
+    write_local_response(out, 308, true, "Location: https://a.test/x\r\n");
+    EXPECT_EQ(out,
+              "HTTP/1.1 308 Permanent Redirect\r\nServer: xgress\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n"
+              "Location: https://a.test/x\r\n\r\nPermanent Redirect\n");
 }
 
 TEST(HeadWriter, Http10RequestWithoutHost) {

@@ -1,0 +1,60 @@
+// Per-backend counters of one worker: responses by status class and the
+// upstream latency histogram (request handed to the upstream → response
+// head parsed), fixed buckets. Written by the worker only (relaxed load +
+// store, no lock, no allocation: the block is sized when the worker adopts a
+// routing table), read by the admin thread, which sums the workers by
+// backend name (BackendTotals). A block lives as long as its table's backend
+// list; a new one carries the counts over by name so counters stay monotonic.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/worker_stats.h"
+
+namespace xgress::io {
+
+// Upper bounds in microseconds (Prometheus `le` in seconds: 0.0005 … 10).
+inline constexpr std::array<std::uint64_t, 14> kLatencyBucketsUs = {
+    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
+
+struct BackendCounters {
+    std::array<Counter, 5> responses;                        // 1xx … 5xx relayed from the upstream
+    std::array<Counter, kLatencyBucketsUs.size() + 1> latency;  // last: +Inf (not cumulative here)
+    Counter latency_sum_us;
+
+    void observe(int status, std::uint64_t us) {
+        if (status >= 100 && status < 600) responses[static_cast<std::size_t>(status / 100 - 1)].inc();
+        std::size_t i = 0;
+        while (i < kLatencyBucketsUs.size() && us > kLatencyBucketsUs[i]) ++i;
+        latency[i].inc();
+        latency_sum_us.inc(us);
+    }
+};
+
+struct BackendMetrics {
+    std::vector<std::string> names;                 // by backend index of the table
+    std::unique_ptr<BackendCounters[]> counters;    // names.size() entries
+    const void* routing = nullptr;                  // the table's routes this block was made for
+};
+
+// A plain-value sum for one backend over the workers.
+struct BackendTotals {
+    std::array<std::uint64_t, 5> responses{};
+    std::array<std::uint64_t, kLatencyBucketsUs.size() + 1> latency{};
+    std::uint64_t latency_sum_us = 0;
+
+    void add(const BackendCounters& c) {
+        for (std::size_t i = 0; i < responses.size(); ++i) responses[i] += c.responses[i].get();
+        for (std::size_t i = 0; i < latency.size(); ++i) latency[i] += c.latency[i].get();
+        latency_sum_us += c.latency_sum_us.get();
+    }
+};
+
+using BackendTotalsByName = std::map<std::string, BackendTotals>;
+
+}  // namespace xgress::io

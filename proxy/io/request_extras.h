@@ -1,0 +1,41 @@
+// Per-request state of the route policies (http_flow.cpp), kept apart from
+// Session's I/O fields: the rewritten target, headers the proxy adds to the
+// response (Set-Cookie), the request id, the dialled port, and the
+// outstanding-request accounting of the endpoint picker. The strings keep
+// their capacity across requests, so steady state allocates nothing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace xgress::io {
+
+struct RequestExtras {
+    std::string target;            // rewritten request target; "" = unchanged
+    std::string response_headers;  // complete header lines added to the response head
+    char request_id[32] = {};      // generated X-Request-ID (used when the client sent none)
+    char port_text[6] = {};        // X-Forwarded-Port
+    std::uint8_t port_len = 0;     // 0: not looked up yet on this connection
+
+    std::uint64_t upstream_start_us = 0;  // request handed to an upstream (latency histogram)
+
+    // Consistent hashing chose the endpoint: a retry walks on from `hash`.
+    bool hashed = false;
+    std::uint64_t hash = 0;
+
+    // The endpoint counted as having this request in flight (picker begin/end).
+    bool counted = false;
+    std::uint32_t counted_backend = 0;
+    std::uint32_t counted_endpoint = 0;
+    std::uint64_t counted_token = 0;
+
+    // A new client connection: nothing carries over.
+    void reset_connection() {
+        target.clear();
+        response_headers.clear();
+        port_len = 0;
+        hashed = counted = false;
+    }
+};
+
+}  // namespace xgress::io

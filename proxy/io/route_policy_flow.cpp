@@ -1,0 +1,210 @@
+// Route policies applied at request start (snapshot.h Route, in its order):
+// allowed_sources (403) → ssl_redirect (308, plain HTTP only) → redirect →
+// app_root (302 for exactly "/") → rewrite_target; then the endpoint choice
+// (consistent hashing for client_ip affinity, hash_by and affinity cookies,
+// else the picker's balancing) and the headers the proxy adds upstream.
+// Routes without any of these take the `plain` fast path and never get here
+// except for the endpoint choice. Nothing allocates once the per-session
+// strings have grown to their working size.
+#include <sys/socket.h>
+
+#include <charconv>
+#include <cstring>
+#include <random>
+#include <unordered_map>
+
+#include "http/request_fields.h"
+#include "io/worker.h"
+#include "router/rewrite.h"
+#include "upstream/hash_key.h"
+
+namespace xgress::io {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void hex64(std::uint64_t v, char* out) {
+    for (int i = 15; i >= 0; --i) {
+        out[i] = kHex[v & 15];
+        v >>= 4;
+    }
+}
+
+bool parse_hex64(std::string_view s, std::uint64_t& out) {
+    if (s.size() != 16) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 16);
+    return ec == std::errc() && p == s.data() + s.size();
+}
+
+// The request target in origin form (path and query): an absolute-form
+// target ("http://h/p?q") loses its scheme and authority.
+std::string_view origin_form(const http::RequestHead& req) {
+    if (!req.target.empty() && req.target.front() == '/') return req.target;
+    const std::string_view q = http::query_of(req.target);
+    return req.path.empty() ? std::string_view("/") : std::string_view(req.path.data(), req.path.size() + q.size());
+}
+
+}  // namespace
+
+bool Worker::apply_route_policy(Session& s, const router::RouteTarget& route, const router::Captures& caps) {
+    const http::RequestHead& req = s.req;
+    if (!route.allowed_sources.empty() && !route.allowed_sources.contains(std::string_view(s.client_ip))) {
+        answer_locally(s, 403);
+        return true;
+    }
+    std::string& headers = s.extra.response_headers;
+    if (route.ssl_redirect && !s.tls) {
+        char buf[256];
+        std::string_view host = router::normalize_host(req.host, buf, sizeof buf);
+        headers.assign("Location: https://");
+        headers.append(host);
+        headers.append(origin_form(req));
+        headers.append("\r\n");
+        answer_locally(s, 308);
+        return true;
+    }
+    if (route.redirect_status) {
+        headers.assign("Location: ");
+        headers.append(route.redirect_url);
+        headers.append("\r\n");
+        answer_locally(s, route.redirect_status);
+        return true;
+    }
+    if (!route.app_root.empty() && req.path == "/") {
+        headers.assign("Location: ");
+        headers.append(route.app_root);
+        headers.append("\r\n");
+        answer_locally(s, 302);
+        return true;
+    }
+    if (!route.rewrite_target.empty())
+        router::rewrite_path(s.extra.target, route, req.path, http::query_of(req.target), caps);
+    return false;
+}
+
+std::uint32_t Worker::choose_endpoint(Session& s, const router::RouteTarget* route, std::uint32_t backend) {
+    const router::BackendTarget& b = table_->backends()[backend];
+    if (b.endpoints.empty()) return upstream::kNoEndpoint;
+    if (route && !route->affinity_cookie.empty() && !b.ring.empty()) {
+        // Our cookie names the endpoint by its stable id; a value we did not
+        // issue (or an endpoint gone or ejected) hashes onto the ring instead.
+        bool found = false;
+        const std::string_view value = http::cookie_value(s.req, route->affinity_cookie, &found);
+        std::uint64_t id = 0;
+        std::uint32_t endpoint = upstream::kNoEndpoint;
+        if (found && parse_hex64(value, id)) {
+            endpoint = b.find_id(id);
+            if (endpoint == UINT32_MAX || picker_.ejected(backend, endpoint, now_ms_)) endpoint = upstream::kNoEndpoint;
+        }
+        s.extra.hashed = found;  // a retry walks the ring from the cookie's hash
+        if (found) s.extra.hash = upstream::hash_text(value);
+        if (endpoint == upstream::kNoEndpoint)
+            endpoint = found ? picker_.pick_hashed(b.ring, backend, s.extra.hash, now_ms_) : picker_.pick(backend, now_ms_);
+        if (!found || b.endpoints[endpoint].id != id) {
+            char idtext[16];
+            hex64(b.endpoints[endpoint].id, idtext);
+            std::string& h = s.extra.response_headers;
+            h.assign("Set-Cookie: ");
+            h.append(route->affinity_cookie);
+            h.push_back('=');
+            h.append(idtext, sizeof idtext);
+            h.append("; Path=/; HttpOnly\r\n");
+        }
+        return endpoint;
+    }
+    if (route && !route->hash_by.empty() && !b.ring.empty()) {
+        s.extra.hashed = true;
+        s.extra.hash = upstream::hash_request_key(route->hash_by, s.req, s.client_ip);
+        return picker_.pick_hashed(b.ring, backend, s.extra.hash, now_ms_);
+    }
+    if (b.affinity == snapshot::Affinity::ClientIp && !b.ring.empty()) {
+        s.extra.hashed = true;
+        s.extra.hash = upstream::hash_text(std::string_view(s.client_ip));
+        return picker_.pick_hashed(b.ring, backend, s.extra.hash, now_ms_);
+    }
+    return picker_.pick(backend, now_ms_);
+}
+
+void Worker::observe_response(const Upstream& u, int status) {
+    // Only while the upstream's backend index still means the same backend.
+    if (!metrics_ || u.backend >= metrics_->names.size() || picker_.token(u.backend) != u.picker_epoch) return;
+    metrics_->counters[u.backend].observe(status, now_us_ - u.session->extra.upstream_start_us);
+}
+
+void Worker::count_outstanding(Session& s, std::uint32_t endpoint) {
+    end_outstanding(s);
+    picker_.begin(s.backend, endpoint);
+    s.extra.counted = true;
+    s.extra.counted_backend = s.backend;
+    s.extra.counted_endpoint = endpoint;
+    s.extra.counted_token = picker_.token(s.backend);
+}
+
+void Worker::end_outstanding(Session& s) {
+    if (!s.extra.counted) return;
+    s.extra.counted = false;
+    picker_.end(s.extra.counted_token, s.extra.counted_backend, s.extra.counted_endpoint);
+}
+
+void Worker::fill_forwarding(Session& s) {
+    // X-Request-ID: 16 hex of a random per-worker prefix, 16 of a counter.
+    if (request_id_prefix_ == 0) {
+        std::random_device rd;
+        request_id_prefix_ = (static_cast<std::uint64_t>(rd()) << 32 | rd()) | 1;
+        hex64(request_id_prefix_, request_id_prefix_hex_);
+    }
+    std::memcpy(s.extra.request_id, request_id_prefix_hex_, 16);
+    hex64(++request_counter_, s.extra.request_id + 16);
+    if (s.extra.port_len == 0) {
+        // Once per connection: the port the client dialled (the NodePort or
+        // VIP port when the agent steers connections here).
+        sockaddr_storage local{};
+        socklen_t len = sizeof local;
+        std::uint16_t port = 0;
+        if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len) == 0)
+            port = ntohs(local.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&local)->sin6_port
+                                                     : reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+        auto [end, ec] = std::to_chars(s.extra.port_text, s.extra.port_text + sizeof s.extra.port_text, port);
+        s.extra.port_len = ec == std::errc() ? static_cast<std::uint8_t>(end - s.extra.port_text) : 0;
+    }
+}
+
+void Worker::adopt_table() {
+    picker_.set_balance(options_.balance);
+    if (next_table_) picker_.reset(*next_table_, index_, table_.get());
+    table_ = std::move(next_table_);
+    if (!table_ || (metrics_ && metrics_->routing == table_->routing_identity())) return;  // a patch: same backends
+    // New backend list: a new counter block, counts carried over by name.
+    auto block = std::make_shared<BackendMetrics>();
+    const auto backends = table_->backends();
+    block->routing = table_->routing_identity();
+    block->counters = std::make_unique<BackendCounters[]>(backends.size());
+    std::unordered_map<std::string_view, std::size_t> old;
+    if (metrics_)
+        for (std::size_t i = 0; i < metrics_->names.size(); ++i) old.emplace(metrics_->names[i], i);
+    for (std::size_t b = 0; b < backends.size(); ++b) {
+        block->names.push_back(backends[b].name);
+        auto it = old.find(backends[b].name);
+        if (it == old.end()) continue;
+        const BackendCounters& from = metrics_->counters[it->second];
+        BackendCounters& to = block->counters[b];
+        for (std::size_t i = 0; i < to.responses.size(); ++i) to.responses[i].inc(from.responses[i].get());
+        for (std::size_t i = 0; i < to.latency.size(); ++i) to.latency[i].inc(from.latency[i].get());
+        to.latency_sum_us.inc(from.latency_sum_us.get());
+    }
+    std::lock_guard lock(metrics_mutex_);
+    metrics_ = std::move(block);
+}
+
+void Worker::add_backend_metrics(BackendTotalsByName& out) const {
+    std::shared_ptr<BackendMetrics> block;
+    {
+        std::lock_guard lock(metrics_mutex_);
+        block = metrics_;
+    }
+    if (!block) return;
+    for (std::size_t b = 0; b < block->names.size(); ++b) out[block->names[b]].add(block->counters[b]);
+}
+
+}  // namespace xgress::io

@@ -1,0 +1,186 @@
+// Small blocking HTTP helpers for in-process proxy tests on loopback: a
+// client connection with a message reader, and an echo backend that answers
+// "<name>\n<request head>" so a test can see exactly what the proxy sent.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace xgress::testing {
+
+inline int listen_loopback(int& port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(fd, 64);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
+inline int connect_loopback(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+inline void send_all(int fd, std::string_view s) {
+    while (!s.empty()) {
+        ssize_t n = send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+        if (n <= 0) return;
+        s.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+inline std::string header_of(std::string_view head, std::string_view name) {
+    std::string lower(head);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string key = "\n" + std::string(name) + ":";
+    std::size_t p = lower.find(key);
+    if (p == std::string::npos) return {};
+    p += key.size();
+    while (p < head.size() && head[p] == ' ') ++p;
+    std::size_t end = head.find('\r', p);
+    return std::string(head.substr(p, end - p));
+}
+
+// Reads Content-Length delimited messages (all these tests need).
+struct Conn {
+    int fd = -1;
+    std::string pending;
+    explicit Conn(int port) : fd(connect_loopback(port)) {}
+    ~Conn() {
+        if (fd >= 0) close(fd);
+    }
+    bool fill() {
+        char buf[16384];
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return false;
+        pending.append(buf, static_cast<std::size_t>(n));
+        return true;
+    }
+    struct Message {
+        int status = 0;
+        std::string head, body;
+    };
+    Message read() {
+        std::size_t end;
+        while ((end = pending.find("\r\n\r\n")) == std::string::npos)
+            if (!fill()) return {};
+        Message m;
+        m.head = pending.substr(0, end + 2);
+        pending.erase(0, end + 4);
+        std::string cl = header_of(m.head, "content-length");
+        std::size_t n = cl.empty() ? 0 : std::stoul(cl);
+        while (pending.size() < n)
+            if (!fill()) return {};
+        m.body = pending.substr(0, n);
+        pending.erase(0, n);
+        m.status = m.head.size() > 12 ? std::stoi(m.head.substr(9, 3)) : 0;
+        return m;
+    }
+    Message get(std::string_view host, std::string_view target, std::string_view extra = {}) {
+        send_all(fd, "GET " + std::string(target) + " HTTP/1.1\r\nHost: " + std::string(host) + "\r\n" +
+                         std::string(extra) + "\r\n");
+        return read();
+    }
+    // True when the peer closed (EOF) within the receive timeout.
+    bool closed_by_peer() {
+        char c;
+        return recv(fd, &c, 1, 0) == 0;
+    }
+};
+
+// Answers every request with "<name>\n<the request head as received>";
+// target /sleep waits `sleep` first.
+class EchoBackend {
+public:
+    explicit EchoBackend(std::string name, std::chrono::milliseconds sleep = std::chrono::milliseconds(1000))
+        : name_(std::move(name)), sleep_(sleep) {
+        fd_ = listen_loopback(port_);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~EchoBackend() {
+        stop_ = true;
+        shutdown(fd_, SHUT_RDWR);
+        close(fd_);
+        thread_.join();
+        std::lock_guard lock(mutex_);
+        for (auto& t : conns_) t.join();
+    }
+    std::uint16_t port() const { return static_cast<std::uint16_t>(port_); }
+    int requests() const { return requests_.load(); }
+
+private:
+    void serve() {
+        while (!stop_) {
+            int c = accept(fd_, nullptr, nullptr);
+            if (c < 0) return;
+            std::lock_guard lock(mutex_);
+            conns_.emplace_back([this, c] { handle(c); });
+        }
+    }
+    void handle(int c) {
+        timeval tv{5, 0};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        std::string in;
+        char buf[8192];
+        while (!stop_) {
+            std::size_t end;
+            while ((end = in.find("\r\n\r\n")) == std::string::npos) {
+                ssize_t n = recv(c, buf, sizeof buf, 0);
+                if (n <= 0) {
+                    close(c);
+                    return;
+                }
+                in.append(buf, static_cast<std::size_t>(n));
+            }
+            std::string head = in.substr(0, end + 2);
+            in.erase(0, end + 4);
+            ++requests_;
+            if (head.starts_with("GET /sleep")) std::this_thread::sleep_for(sleep_);
+            std::string body = name_ + "\n" + head;
+            send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+        }
+        close(c);
+    }
+    std::string name_;
+    std::chrono::milliseconds sleep_;
+    int fd_ = -1, port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> requests_{0};
+    std::thread thread_;
+    std::mutex mutex_;
+    std::vector<std::thread> conns_;
+};
+
+// The first line of an echo body: which backend answered.
+inline std::string backend_of(const std::string& body) { return body.substr(0, body.find('\n')); }
+// The request line the backend received.
+inline std::string request_line_of(const std::string& body) {
+    std::size_t s = body.find('\n') + 1;
+    return body.substr(s, body.find("\r\n", s) - s);
+}
+
+}  // namespace xgress::testing
