@@ -11,6 +11,7 @@
 #include <limits>
 #include <vector>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <simdjson.h>
@@ -549,18 +550,30 @@ std::expected<EndpointsPatch, std::string> decode_patch(std::string_view json) {
     return patch;
 }
 
-std::expected<Snapshot, std::string> apply_patch(const Snapshot& snapshot, const EndpointsPatch& patch) {
+std::expected<void, std::string> apply_patch_in_place(Snapshot& snapshot, const EndpointsPatch& patch) {
     if (snapshot.version != patch.base_version)
         return Error("patch is based on version " + std::to_string(patch.base_version) + " but version " +
                      std::to_string(snapshot.version) + " is serving");
-    Snapshot next = snapshot;
-    for (const Backend& b : patch.backends) {
-        auto it = std::find_if(next.backends.begin(), next.backends.end(),
-                               [&](const Backend& have) { return have.name == b.name; });
-        if (it == next.backends.end()) return Error("patch names unknown backend \"" + b.name + "\"");
-        *it = b;
+    // Resolve every name before touching anything, so an error leaves the snapshot as it was.
+    std::unordered_map<std::string_view, std::size_t> wanted;
+    for (std::size_t i = 0; i < patch.backends.size(); ++i) wanted.emplace(patch.backends[i].name, i);
+    std::vector<std::pair<std::size_t, std::size_t>> targets;  // (snapshot index, patch index)
+    for (std::size_t i = 0; i < snapshot.backends.size() && targets.size() < wanted.size(); ++i)
+        if (auto it = wanted.find(snapshot.backends[i].name); it != wanted.end()) targets.emplace_back(i, it->second);
+    if (targets.size() != wanted.size()) {
+        for (const Backend& b : patch.backends)
+            if (std::none_of(targets.begin(), targets.end(),
+                             [&](const auto& t) { return snapshot.backends[t.first].name == b.name; }))
+                return Error("patch names unknown backend \"" + b.name + "\"");
     }
-    next.version = patch.version;
+    for (auto [at, from] : targets) snapshot.backends[at] = patch.backends[from];
+    snapshot.version = patch.version;
+    return {};
+}
+
+std::expected<Snapshot, std::string> apply_patch(const Snapshot& snapshot, const EndpointsPatch& patch) {
+    Snapshot next = snapshot;
+    if (auto applied = apply_patch_in_place(next, patch); !applied) return Error(applied.error());
     return next;
 }
 

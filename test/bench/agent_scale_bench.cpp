@@ -131,10 +131,11 @@ private:
                 if (!patch) {
                     error = patch.error();
                 } else {
-                    // The proxy swaps whole tables; this copies the snapshot
-                    // like apply_patch must, so the figure includes that.
-                    auto applied = snapshot::apply_patch(serving, *patch);
-                    if (applied) serving = std::move(*applied), ++patches;
+                    // In place, as the real proxy does (RouteTable::with_endpoints
+                    // shares every untouched backend; proxy_patch_bench: ~0.2 ms
+                    // on this scale), so the figure is the agent's and the channel's.
+                    auto applied = snapshot::apply_patch_in_place(serving, *patch);
+                    if (applied) ++patches;
                     else error = applied.error();
                 }
             }

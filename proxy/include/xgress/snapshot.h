@@ -188,4 +188,10 @@ std::expected<EndpointsPatch, std::string> decode_patch(std::string_view json);
 // (version mismatch, unknown backend); `snapshot` is untouched on error.
 std::expected<Snapshot, std::string> apply_patch(const Snapshot& snapshot, const EndpointsPatch& patch);
 
+// The same without copying the whole snapshot: `snapshot` is changed only
+// when every check passed. For holders that keep one mutable copy (the
+// proxy's /config view, test doubles); cost proportional to the patch plus a
+// scan of the backend names.
+std::expected<void, std::string> apply_patch_in_place(Snapshot& snapshot, const EndpointsPatch& patch);
+
 }  // namespace xgress::snapshot

@@ -168,7 +168,7 @@ INSTANTIATE_TEST_SUITE_P(
                        [](const snapshot::Route& r) { EXPECT_FALSE(r.ssl_redirect); }, "expected \"true\" or \"false\""},
         AnnotationCase{"BackendHttps", "{nginx.ingress.kubernetes.io/backend-protocol: HTTPS}",
                        [](const snapshot::Route& r) { EXPECT_EQ(r.backend_protocol, snapshot::BackendProtocol::Https); },
-                       ""},
+                       "HTTPS to the endpoints is not supported yet"},
         AnnotationCase{"BackendGrpcUnsupported", "{nginx.ingress.kubernetes.io/backend-protocol: GRPC}",
                        [](const snapshot::Route& r) { EXPECT_EQ(r.backend_protocol, snapshot::BackendProtocol::Http); },
                        "GRPC is not supported until HTTP/2 lands"},

@@ -219,3 +219,23 @@ TEST(SnapshotCodec, PatchErrors) {
     ASSERT_FALSE(bad);
     EXPECT_EQ(bad.error(), "base_version: missing");
 }
+
+TEST(SnapshotCodec, PatchInPlaceLeavesTheSnapshotAloneOnError) {
+    Snapshot s = sample();
+    const Snapshot before = s;
+    EndpointsPatch patch;
+    patch.base_version = s.version;
+    patch.version = s.version + 1;
+    patch.backends.push_back(Backend{"default/web:80", {{"10.0.0.9", 80}}, Affinity::None});
+    patch.backends.push_back(Backend{"default/gone:80", {}, Affinity::None});
+    auto r = apply_patch_in_place(s, patch);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), "patch names unknown backend \"default/gone:80\"");
+    EXPECT_EQ(s, before);  // the known backend was not written either
+
+    patch.backends.pop_back();
+    ASSERT_TRUE(apply_patch_in_place(s, patch));
+    EXPECT_EQ(s.version, before.version + 1);
+    EXPECT_EQ(s.backends[1].endpoints, (std::vector<Endpoint>{{"10.0.0.9", 80}}));
+    EXPECT_EQ(s.backends[0], before.backends[0]);
+}
