@@ -15,6 +15,7 @@
 #        XGRESS_LAB_PROXY_WORKERS (passed as --workers when set),
 #        XGRESS_LAB_PROXY_LISTEN (default 127.0.0.1:10080; '[::]:10080' serves IPv6
 #        clients too), XGRESS_LAB_AGENT_ARGS (extra agent flags, word-split),
+#        XGRESS_LAB_PROXY_ARGS (extra proxy flags, word-split, e.g. --balance round_robin),
 #        XGRESS_LAB_ENDPOINTS_FILE development only: endpoints in the
 #        --dump-endpoints format instead of asking the agent.
 # On success prints the node address (only that) on stdout; progress goes to stderr.
@@ -172,6 +173,8 @@ if [ "$backends_only" -eq 0 ]; then
     ${XGRESS_LAB_AGENT_ARGS:-}
   proxy_args=(--listen "$LAB_PROXY_LISTEN" --control-socket "$LAB_CONTROL_SOCKET")
   [ -z "${XGRESS_LAB_PROXY_WORKERS:-}" ] || proxy_args+=(--workers "$XGRESS_LAB_PROXY_WORKERS")
+  # shellcheck disable=SC2206  # word-split on purpose, as XGRESS_LAB_AGENT_ARGS
+  proxy_args+=(${XGRESS_LAB_PROXY_ARGS:-})
   lab_start proxy "$LAB_NS_NODE" "$proxy_bin" "${proxy_args[@]}"
   wait_for "the client to reach $LAB_NODE_ADDR:$LAB_NODE_PORT" \
     http_answers "$LAB_NS_CLIENT" "$LAB_NODE_ADDR:$LAB_NODE_PORT"
