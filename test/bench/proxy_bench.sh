@@ -8,6 +8,7 @@
 #   sudo test/bench/proxy_bench.sh [--build DIR] [--quick] [--duration S]
 #        [--rounds N] [--conns "64 256"] [--bodies "small 16k"]
 #        [--load-cpu 0] [--proxy-cpu 1] [--work] [--work-only]
+#        [--latency] [--latency-only] [--latency-duration S]
 #
 # Layout (see /work/shared/benchmarking.md): everything runs on loopback in a
 # namespace this script creates. wrk -t1 is pinned to --load-cpu (default 0);
@@ -21,6 +22,13 @@
 # request (xgress vs nginx vs haproxy, fixed request count with h2load, by
 # the difference of two counts so start-up and shutdown cancel out), and
 # syscalls / io_uring_enter calls per request with perf tracepoints.
+#
+# --latency adds a fixed-rate phase: nginx's maximum is measured first (wrk,
+# 64 connections, small body), then each contender gets 50 % and 80 % of that
+# rate for --latency-duration seconds (default 30) from `h2load --h1 --rps`
+# over 64 connections; p50/p99/p99.9 come from h2load's per-request log.
+# Open-loop at the same offered rate, so a slower proxy shows up as latency,
+# not as fewer requests.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +46,8 @@ do_bench=1
 do_work=0
 work_n1=${XGRESS_BENCH_WORK_N1:-3000}
 work_n2=${XGRESS_BENCH_WORK_N2:-15000}
+do_latency=0
+latency_duration=30
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -53,7 +63,10 @@ while [[ $# -gt 0 ]]; do
         --busy-idle) busy_idle=$2; shift 2 ;;
         --work) do_work=1; shift ;;
         --work-only) do_work=1; do_bench=0; shift ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        --latency) do_latency=1; shift ;;
+        --latency-only) do_latency=1; do_bench=0; shift ;;
+        --latency-duration) latency_duration=$2; shift 2 ;;
+        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -359,6 +372,45 @@ EOF
     echo "TIME-WAIT to the backend grew by (per run, max): $(awk -F'\t' '{ if ($15 > m) m = $15 } END { print m+0 }' "$results")"
     cp "$results" "/tmp/proxy_bench_results.$$.tsv"
     echo "raw rows: /tmp/proxy_bench_results.$$.tsv"
+fi
+
+# ---------------------------------------------------------------- latency
+if [[ $do_latency == 1 ]]; then
+    command -v h2load >/dev/null || { echo "missing h2load (nghttp2-client)" >&2; exit 2; }
+    if [[ $do_bench == 0 ]]; then start_all; fi
+    lat_conns=64
+    in_ns taskset -c "$load_cpu" wrk -t1 -c"$lat_conns" -d5s "http://127.0.0.1:${port[nginx]}/small" >"$tmp/wrk.out" 2>&1
+    nginx_max=$(parse_wrk <"$tmp/wrk.out" | cut -d' ' -f1)
+    echo
+    echo "# fixed-rate latency: h2load --h1 -c$lat_conns --rps per connection, ${latency_duration}s per run, small body;"
+    echo "# nginx maximum (wrk -c$lat_conns, 5 s): $nginx_max req/s; order per rate: ${contenders[*]}"
+    echo "rate        contender  offered/s  done/s   p50 us   p99 us  p99.9 us  non-2xx  steal%  idle-before cpu0/cpu1"
+    for pct in 50 80; do
+        per_conn=$(awk -v m="$nginx_max" -v p="$pct" -v c="$lat_conns" 'BEGIN { r = m * p / 100 / c; printf "%d", (r < 1 ? 1 : r) }')
+        for n in "${contenders[@]}"; do
+            log="$tmp/lat.$n.$pct.log"
+            s0=$(stat_snap); sleep 0.5; s1=$(stat_snap)
+            pre=$(stat_diff "$s0" "$s1")
+            in_ns taskset -c "$load_cpu" h2load --h1 -t1 -c"$lat_conns" --rps "$per_conn" -D "$latency_duration" \
+                --log-file "$log" "http://127.0.0.1:${port[$n]}/small" >"$tmp/h2load.out" 2>&1 || true
+            s2=$(stat_snap)
+            run=$(stat_diff "$s1" "$s2")
+            "$py" - "$log" "$pct" "$n" "$((per_conn * lat_conns))" "$latency_duration" "$pre" "$run" <<'EOF'
+import sys
+log, pct, name, offered, dur, pre, run = sys.argv[1:8]
+lat, bad = [], 0
+for line in open(log):
+    f = line.split()
+    if len(f) < 3: continue
+    lat.append(int(f[2]))
+    if not f[1].startswith("2"): bad += 1
+lat.sort()
+q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else 0
+i0, i1, _ = pre.split(); steal = run.split()[2]
+print(f"{pct:>3}% nginx  {name:9s} {int(offered):9d} {len(lat)/float(dur):7.0f} {q(.5):8d} {q(.99):8d} {q(.999):9d} {bad:8d} {steal:>7s}  {i0}/{i1}")
+EOF
+        done
+    done
 fi
 
 [[ $do_work == 1 ]] || exit 0

@@ -15,6 +15,7 @@
 
 #include "admin/metrics_text.h"
 #include "proxy_server.h"
+#include "loopback_http.h"
 #include "xgress/snapshot.h"
 
 using namespace xgress;
@@ -22,20 +23,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int connect_loopback(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
+using xgress::testing::connect_loopback;
+
 
 // One request on a fresh connection, read until the server closes.
 std::string roundtrip(int port, std::string_view request) {

@@ -14,47 +14,17 @@
 #include <gtest/gtest.h>
 
 #include "proxy_server.h"
+#include "loopback_http.h"
 
 using namespace xgress;
 using namespace std::chrono_literals;
 
 namespace {
 
-int listen_loopback(int& port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(fd, 64);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    return fd;
-}
+using xgress::testing::listen_loopback;
+using xgress::testing::connect_loopback;
+using xgress::testing::send_all;
 
-int connect_loopback(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-void send_all(int fd, std::string_view s) {
-    while (!s.empty()) {
-        ssize_t n = send(fd, s.data(), s.size(), MSG_NOSIGNAL);
-        if (n <= 0) return;
-        s.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
 
 std::string header_value(std::string_view head, std::string_view name) {
     std::string lower_head(head);

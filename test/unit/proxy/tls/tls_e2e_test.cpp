@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "proxy_server.h"
+#include "../loopback_http.h"
 #include "test_certificates.h"
 
 using namespace xgress;
@@ -26,41 +27,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int listen_loopback(int& port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(fd, 64);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    return fd;
-}
+using xgress::testing::listen_loopback;
+using xgress::testing::connect_loopback;
+using xgress::testing::send_all;
 
-int connect_loopback(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-void send_all(int fd, std::string_view s) {
-    while (!s.empty()) {
-        ssize_t n = send(fd, s.data(), s.size(), MSG_NOSIGNAL);
-        if (n <= 0) return;
-        s.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
 
 std::string lower(std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
