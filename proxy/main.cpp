@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
     app.add_option("--client-body-timeout-ms", w.client_body_timeout_ms, "Longest pause between two reads of a request body")->capture_default_str();
     app.add_option("--keepalive-timeout-ms", w.client_idle_timeout_ms, "Idle client keep-alive connections close after")->capture_default_str();
     app.add_option("--client-send-timeout-ms", w.client_send_timeout_ms, "Longest stall writing to a client")->capture_default_str();
+    app.add_option("--tls-handshake-timeout-ms", w.tls_handshake_timeout_ms, "A TLS handshake must finish within this long after accept")->capture_default_str();
     app.add_option("--upstream-connect-timeout-ms", w.route_defaults.connect_timeout_ms, "Upstream connect timeout (504)")->capture_default_str();
     app.add_option("--upstream-send-timeout-ms", w.route_defaults.send_timeout_ms, "Longest stall writing to an upstream (504)")->capture_default_str();
     app.add_option("--upstream-read-timeout-ms", w.route_defaults.read_timeout_ms, "Longest wait for upstream response bytes (504)")->capture_default_str();

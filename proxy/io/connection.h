@@ -64,7 +64,11 @@ struct Session : Stream {
     // keep-alive, closed silently), for the rest of a started head (408),
     // for more of the request body (408 while no response has started), or
     // for any byte through a tunnel (closed silently).
-    enum class Timer : std::uint8_t { None, Idle, Header, Body, Tunnel };
+    // A TLS connection first gets Handshake: the whole handshake must finish
+    // in tls_handshake_timeout_ms (closed silently and counted as a
+    // handshake error), so a client cannot hold a slot by trickling a
+    // ClientHello for the 75 s keep-alive timeout.
+    enum class Timer : std::uint8_t { None, Idle, Header, Body, Tunnel, Handshake };
     State state = State::ReadHead;
     Timer timer = Timer::None;
     Upstream* up = nullptr;

@@ -44,7 +44,8 @@ void Worker::drive_client(Session& s) {
                         s.close_after_send = true;
                         after_client_send(s);
                     } else if (s.in.empty()) {
-                        if (s.timer != Session::Timer::Idle)
+                        // Still in the TLS handshake: its own deadline stands.
+                        if (s.timer != Session::Timer::Idle && s.timer != Session::Timer::Handshake)
                             set_session_timer(s, Session::Timer::Idle, options_.client_idle_timeout_ms);
                     } else if (s.timer != Session::Timer::Header) {
                         // Started with the first byte and never extended: a

@@ -47,6 +47,9 @@ bool Worker::tls_receive(Session& s, const char* data, std::size_t n) {
     if (!was_done && t.handshake_done()) {
         stats_.tls_handshakes.inc();
         if (t.resumed()) stats_.tls_resumed.inc();
+        // From here the HTTP timers apply (drive_client moves to Header
+        // when request bytes are already in).
+        set_session_timer(s, Session::Timer::Idle, options_.client_idle_timeout_ms);
     }
     switch (status) {
         case tls::TlsSession::Status::Ok: return true;

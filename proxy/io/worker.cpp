@@ -228,6 +228,7 @@ void Worker::on_accept(int res, bool tls_listener) {
         close_session(*s);
         return;
     }
+    if (https) set_session_timer(*s, Session::Timer::Handshake, options_.tls_handshake_timeout_ms);
     arm_recv(*s, Op::ClientRecv);
 }
 

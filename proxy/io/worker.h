@@ -44,6 +44,7 @@ struct WorkerOptions {
     std::uint32_t client_body_timeout_ms = 60000;    // between two reads of a request body [client_body_timeout]
     std::uint32_t client_idle_timeout_ms = 75000;    // keep-alive wait for the next request [keepalive_timeout]
     std::uint32_t client_send_timeout_ms = 60000;    // no progress writing to the client [send_timeout]
+    std::uint32_t tls_handshake_timeout_ms = 10000;  // accept to finished TLS handshake [ssl_handshake_timeout]
     std::uint32_t upstream_idle_timeout_ms = 60000;  // pooled upstream connection unused this long is closed
     // A tunnel (after a 101 Upgrade, or an L4 frontend) with no byte either
     // way for this long is closed [HAProxy timeout tunnel]. One hour: long

@@ -96,6 +96,11 @@ void Worker::expire_session(Session& s) {
             spdlog::debug("client {}: tunnel idle timeout", s.client_ip);
             close_session(s);
             return;
+        case Session::Timer::Handshake:
+            spdlog::debug("client {}: TLS handshake timeout", s.client_ip);
+            stats_.tls_handshake_errors.inc();
+            close_session(s);
+            return;
         case Session::Timer::Header:
         case Session::Timer::Body:
             spdlog::debug("client {}: request {} timeout", s.client_ip,

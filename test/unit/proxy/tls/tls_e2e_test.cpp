@@ -320,3 +320,42 @@ TEST_F(TlsE2E, GarbageIsClosedAndCounted) {
 }
 
 }  // namespace
+
+namespace {
+
+// A client that starts a handshake and stalls is closed after
+// tls_handshake_timeout_ms and counted; a finished handshake then falls under
+// the keep-alive timer, so a connection idle for longer than the handshake
+// timeout still serves requests.
+TEST_F(TlsE2E, StalledHandshakeIsClosedAfterTheHandshakeTimeout) {
+    io::WorkerOptions worker;
+    worker.tls_handshake_timeout_ms = 300;
+    worker.timer_tick_ms = 20;
+    auto server = ProxyServer::start(ProxyOptions{.listen = "127.0.0.1:0", .workers = 1, .worker = worker,
+                                                  .admin = "", .listen_tls = "127.0.0.1:0"});
+    ASSERT_TRUE(server) << server.error();
+    ASSERT_TRUE((*server)->apply(snapshot(1, shop_)));
+
+    int fd = connect_loopback((*server)->tls_port());
+    ASSERT_GE(fd, 0);
+    send_all(fd, std::string("\x16\x03\x01\x02\x00", 5));  // a record header announcing 512 bytes, then nothing
+    const auto start = std::chrono::steady_clock::now();
+    char buf[64];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {}
+    const auto waited = std::chrono::steady_clock::now() - start;
+    close(fd);
+    EXPECT_EQ(n, 0);  // closed by the proxy, not our 5 s receive timeout
+    EXPECT_LT(waited, 3s);
+    EXPECT_GE(waited, 200ms);
+    EXPECT_EQ((*server)->stats().tls_handshake_errors, 1u);
+    EXPECT_GE((*server)->stats().client_timeouts, 1u);
+
+    TlsClient c((*server)->tls_port(), "shop.example.com");
+    ASSERT_TRUE(c.ok);
+    std::this_thread::sleep_for(600ms);  // twice the handshake timeout, far below keep-alive
+    EXPECT_EQ(c.get("/later", "shop.example.com"), "proto=https path=/later");
+    EXPECT_EQ((*server)->stats().tls_handshake_errors, 1u);
+}
+
+}  // namespace
