@@ -50,7 +50,7 @@ bool Worker::start_tunnel(Session& s, std::uint32_t backend) {
     s.picker_epoch = picker_.epoch();
     s.replay.clear();
     s.replay_ok = true;
-    s.retried = false;
+    s.retries = 0;
     s.response_started = false;
     s.idempotent = false;
     attach_upstream(s, endpoint, false);
