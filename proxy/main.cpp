@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"p2c", "round_robin"}))->capture_default_str();
     std::uint32_t drain_timeout_ms = 30000;
     app.add_option("--drain-timeout-ms", drain_timeout_ms, "On SIGTERM/SIGINT, longest wait for in-flight requests")->capture_default_str();
+    app.add_option("--access-log", options.access_log, "Append one JSON line per request to this file (default: off; written off the workers, lines dropped and counted if the disk falls behind)");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::from_str(log_level));

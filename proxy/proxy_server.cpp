@@ -68,8 +68,14 @@ std::expected<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(cons
     auto initial_tls = server->tls_builder_->build(snapshot::Snapshot{}, std::time(nullptr));
     if (!initial_tls) return std::unexpected(initial_tls.error());
 
+    if (!options.access_log.empty()) {
+        auto log = log::AccessLog::open(options.access_log, workers);
+        if (!log) return std::unexpected(log.error());
+        server->access_log_ = std::move(*log);
+    }
     for (unsigned i = 0; i < workers; ++i) {
         server->workers_.push_back(std::make_unique<io::Worker>(i, server->listeners_[i], options.worker));
+        if (server->access_log_) server->workers_.back()->set_access_log(&server->access_log_->buffer(i));
         if (!server->tls_listeners_.empty()) server->workers_.back()->set_tls_listener(server->tls_listeners_[i]);
         server->workers_.back()->tls_slot().publish(*initial_tls);
         server->workers_.back()->start();
@@ -194,6 +200,8 @@ io::StatsTotals ProxyServer::stats() const {
     std::lock_guard lock(applied_mutex_);
     t.tls_certificate_problems = tls_problems_;
     t.ktls_enabled = ktls_enabled_;
+    t.access_log_lines = access_log_lines();
+    t.access_log_dropped = access_log_dropped();
     return t;
 }
 

@@ -12,6 +12,7 @@
 
 #include "admin/admin_server.h"
 #include "io/worker.h"
+#include "log/access_log.h"
 #include "tls/ktls_probe.h"
 #include "tls/tls_state.h"
 #include "xgress/snapshot.h"
@@ -32,6 +33,8 @@ struct ProxyOptions {
     // Kernel TLS after the handshake: "auto" (use when the kernel can), "on"
     // (refuse to start without it), "off".
     std::string ktls = "auto";
+    // Access log file (log/access_log.h), "" = off.
+    std::string access_log;
 };
 
 class ProxyServer {
@@ -62,6 +65,9 @@ public:
     void stop();
     // Sums every worker's counters (relaxed reads; a scrape, not a barrier).
     io::StatsTotals stats() const;
+    // Access log lines written / dropped because the writer fell behind (0 when off).
+    std::uint64_t access_log_lines() const { return access_log_ ? access_log_->lines() : 0; }
+    std::uint64_t access_log_dropped() const { return access_log_ ? access_log_->dropped() : 0; }
     int port() const { return port_; }
     // The socket announced to the agent (any member of the SO_REUSEPORT group will do).
     int announced_listener() const { return listeners_.front(); }
@@ -85,6 +91,7 @@ private:
     std::uint64_t tls_problems_ = 0;                     // under applied_mutex_
     tls::KtlsProbe ktls_probe_;
     bool ktls_enabled_ = false;
+    std::unique_ptr<log::AccessLog> access_log_;  // declared before workers_: outlives them
     std::vector<std::unique_ptr<io::Worker>> workers_;
     mutable std::mutex applied_mutex_;  // admin thread vs. apply(); never taken by workers
     std::uint64_t applied_version_ = 0;

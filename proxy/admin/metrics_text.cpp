@@ -90,6 +90,10 @@ std::string render_metrics(const MetricsInput& in) {
                        io::kGeneratedStatuses[i], t.generated[i]);
     fmt::format_to(std::back_inserter(out), "xgress_proxy_generated_responses_total{{status=\"other\"}} {}\n",
                    t.generated[io::kGeneratedStatuses.size()]);
+    family(out, "access_log_lines_total", "counter", "Access log lines handed to the writer thread (0 without --access-log).");
+    sample(out, "access_log_lines_total", t.access_log_lines);
+    family(out, "access_log_dropped_total", "counter", "Access log lines dropped because the writer fell behind.");
+    sample(out, "access_log_dropped_total", t.access_log_dropped);
     family(out, "upstream_retries_total", "counter", "Requests re-sent to an upstream after a failed attempt.");
     sample(out, "upstream_retries_total", t.upstream_retries);
     family(out, "endpoint_ejections_total", "counter", "Endpoints ejected by passive health checking.");

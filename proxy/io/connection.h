@@ -91,7 +91,7 @@ struct Session : Stream {
     std::string replay;
     bool replay_ok = false;      // `replay` holds everything sent upstream for this request
     bool idempotent = false;     // method allows a retry after bytes reached an upstream
-    bool retried = false;        // one retry per request
+    std::uint8_t retries = 0;    // one retry per request, a second only after a refused connect
     bool upgrade = false;        // the request asked to switch protocols (a 101 may start a tunnel)
     std::uint32_t backend = 0;   // route target in the picker's table
     std::uint64_t picker_epoch = 0;

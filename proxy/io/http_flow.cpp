@@ -10,6 +10,7 @@
 // status is counted (WorkerStats::generated). Nothing here throws.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sys/socket.h>
@@ -90,6 +91,9 @@ void Worker::start_request(Session& s) {
     const std::uint32_t route =
         table_ ? table_->match(req.host, req.path, scratch_, &caps) : router::kNoRoute;
     const router::RouteTarget* target = route != router::kNoRoute ? &table_->target(route) : nullptr;
+    s.extra.id_ready = false;
+    s.extra.response_bytes = 0;
+    if (access_log_) log_begin(s, target, true);
     // Policy order (snapshot.h Route): allowed_sources → ssl_redirect →
     // redirect → app_root → rewrite; then proxy with the route's limits.
     if (target && !target->plain && apply_route_policy(s, *target, caps)) return;
@@ -113,7 +117,7 @@ void Worker::start_request(Session& s) {
     s.backend = backend;
     s.picker_epoch = picker_.epoch();
     s.idempotent = idempotent_method(req.method);
-    s.retried = false;
+    s.retries = 0;
     s.upgrade = !req.upgrade.empty();
     s.replay_ok = true;
     s.body_received = 0;
@@ -246,7 +250,10 @@ void Worker::drive_upstream(Upstream& u) {
         observe_response(u, u.resp.status);
         if (u.resp.body == http::BodyKind::UntilClose) s->keep_alive = false;
         if (draining_.load(std::memory_order_relaxed)) s->keep_alive = false;
+        const std::size_t before = s->out.size();
         http::write_response_head(s->out, u.resp, s->req.version, s->keep_alive, s->extra.response_headers);
+        s->extra.response_bytes += s->out.size() - before;
+        s->extra.log_status = static_cast<std::uint16_t>(u.resp.status);
         s->response_started = true;
         u.body.start(u.resp.body, u.resp.content_length);
         u.in.erase(0, u.resp.head_length);
@@ -258,6 +265,7 @@ void Worker::drive_upstream(Upstream& u) {
             return;
         }
         s->out.append(u.in, 0, *n);
+        s->extra.response_bytes += *n;
         u.in.erase(0, *n);
     }
     flush(*s, Op::ClientSend);
@@ -276,6 +284,8 @@ void Worker::finish_response(Session& s, Upstream& u) {
     const bool request_complete = s.state == Session::State::AwaitResponse;
     const bool reusable = u.resp.keep_alive && request_complete && u.in.empty() && !u.eof &&
                           u.body.kind() != http::BodyKind::UntilClose;
+    if (s.extra.log_open)
+        log_end(s, u.resp.status, u.key, static_cast<std::int64_t>(now_us_ - s.extra.upstream_start_us));
     u.session = nullptr;
     s.up = nullptr;
     end_outstanding(s);
@@ -329,17 +339,22 @@ void Worker::upstream_failed(Upstream& u, const char* why, UpstreamFailure kind)
 // connection the server had just closed) before any response byte. Timeouts
 // after the request was sent and malformed responses are not retried. The
 // retry uses a fresh connection, on another endpoint after a connect failure.
+// One retry per request, plus one more when that retry's connect fails: an
+// endpoint killed with requests in flight breaks them (Io), and their retry
+// may pick the same, not yet ejected, endpoint and be refused; nothing
+// reached any upstream on that attempt, so a second try elsewhere is safe.
 bool Worker::retry_request(Session& s, Upstream& failed, UpstreamFailure kind) {
-    if (s.retried || s.response_started || !s.replay_ok || s.closing) return false;
+    if (s.response_started || !s.replay_ok || s.closing) return false;
     if (failed.head_done || !failed.in.empty()) return false;
     const bool nothing_sent = kind == UpstreamFailure::Connect || kind == UpstreamFailure::ConnectTimeout;
+    if (s.retries >= (nothing_sent ? 2 : 1)) return false;
     if (!nothing_sent && !(kind == UpstreamFailure::Io && s.idempotent)) return false;
     if (!table_ || picker_.epoch() != s.picker_epoch) return false;
     const std::uint32_t avoid = nothing_sent ? failed.endpoint : upstream::kNoEndpoint;
     const std::uint32_t endpoint = s.extra.hashed ? picker_.pick_hashed(table_->backends()[s.backend].ring, s.backend, s.extra.hash, now_ms_, avoid)
                                                   : picker_.pick(s.backend, now_ms_, avoid);
     if (endpoint == upstream::kNoEndpoint) return false;
-    s.retried = true;
+    ++s.retries;
     stats_.upstream_retries.inc();
     attach_upstream(s, endpoint, false);
     if (s.state == Session::State::AwaitResponse && s.up && s.up->connected)
@@ -355,8 +370,14 @@ void Worker::respond_local(Session& s, int status, bool keep_alive) {
     if (draining_.load(std::memory_order_relaxed)) keep_alive = false;
     // Only redirects carry the headers the policy code prepared (Location);
     // an error answer never sets an affinity cookie.
+    const std::size_t before = s.out.size();
     http::write_local_response(s.out, status, keep_alive,
                                status < 400 ? std::string_view(s.extra.response_headers) : std::string_view());
+    if (access_log_) {
+        if (!s.extra.log_open) log_begin(s, nullptr, false);  // no parsed request (400, 408, 431 ...)
+        s.extra.response_bytes = s.out.size() - before;
+        log_end(s, status, {}, -1);
+    }
     s.extra.response_headers.clear();
     s.response_started = true;
     if (!keep_alive) {
@@ -403,6 +424,9 @@ void Worker::abandon_request(Session& s, int status) {
 }
 
 void Worker::close_session(Session& s) {
+    // A request that ends with the connection: the response was cut short
+    // (its status as relayed) or never started (499, as nginx logs it).
+    if (s.extra.log_open) log_end(s, s.response_started ? s.extra.log_status : 499, {}, -1);
     detach_upstream(s);
     close_stream(s);
     maybe_release(s, true);
@@ -473,6 +497,43 @@ void Worker::unpark_upstream(Upstream& u) {
             break;
         }
     }
+}
+
+void Worker::log_begin(Session& s, const router::RouteTarget* target, bool parsed) {
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);  // vDSO: no syscall
+    log::AccessRequest r{.unix_ms = static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000,
+                         .client = s.client_ip};
+    // Only a parsed head may be described: after a parse error s.req holds
+    // views into bytes that are gone.
+    if (parsed) {
+        const http::RequestHead& req = s.req;
+        r.method = req.method;
+        r.host = req.host;
+        r.target = req.target;
+        if (target) r.route = target->name;
+        for (std::size_t i = 0; i < req.header_count; ++i) {
+            const http::Header& h = req.headers[i];
+            if (http::iequals(h.name, "x-request-id")) {
+                r.request_id = h.value;
+                break;
+            }
+        }
+        if (r.request_id.empty()) {
+            ensure_request_id(s);
+            r.request_id = std::string_view(s.extra.request_id, sizeof s.extra.request_id);
+        }
+    }
+    log::format_access_begin(s.extra.log_line, r);
+    s.extra.log_open = true;
+    s.extra.log_status = 0;
+}
+
+void Worker::log_end(Session& s, int status, std::string_view upstream, std::int64_t upstream_latency_us) {
+    s.extra.log_open = false;
+    if (!access_log_) return;
+    log::format_access_end(s.extra.log_line, status, s.extra.response_bytes, upstream, upstream_latency_us);
+    access_log_->add(s.extra.log_line);
 }
 
 }  // namespace xgress::io

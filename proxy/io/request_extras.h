@@ -29,12 +29,22 @@ struct RequestExtras {
     std::uint32_t counted_endpoint = 0;
     std::uint64_t counted_token = 0;
 
+    bool id_ready = false;  // request_id generated for the current request
+
+    // Access log (only with --access-log): the line begun when the request
+    // was routed, finished when its response ends (Worker::log_end).
+    std::string log_line;
+    bool log_open = false;
+    std::uint16_t log_status = 0;     // the upstream's status once its head was relayed
+    std::uint64_t response_bytes = 0; // bytes of the current response queued for the client
+
     // A new client connection: nothing carries over.
     void reset_connection() {
         target.clear();
         response_headers.clear();
         port_len = 0;
         hashed = counted = false;
+        log_open = false;
     }
 };
 

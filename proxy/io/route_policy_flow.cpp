@@ -147,7 +147,9 @@ void Worker::end_outstanding(Session& s) {
     picker_.end(s.extra.counted_token, s.extra.counted_backend, s.extra.counted_endpoint);
 }
 
-void Worker::fill_forwarding(Session& s) {
+void Worker::ensure_request_id(Session& s) {
+    if (s.extra.id_ready) return;
+    s.extra.id_ready = true;
     // X-Request-ID: 16 hex of a random per-worker prefix, 16 of a counter.
     if (request_id_prefix_ == 0) {
         std::random_device rd;
@@ -156,6 +158,10 @@ void Worker::fill_forwarding(Session& s) {
     }
     std::memcpy(s.extra.request_id, request_id_prefix_hex_, 16);
     hex64(++request_counter_, s.extra.request_id + 16);
+}
+
+void Worker::fill_forwarding(Session& s) {
+    ensure_request_id(s);
     if (s.extra.port_len == 0) {
         // Once per connection: the port the client dialled (the NodePort or
         // VIP port when the agent steers connections here).

@@ -50,7 +50,7 @@ bool Worker::start_tunnel(Session& s, std::uint32_t backend) {
     s.picker_epoch = picker_.epoch();
     s.replay.clear();
     s.replay_ok = true;
-    s.retried = false;
+    s.retries = 0;
     s.response_started = false;
     s.idempotent = false;
     attach_upstream(s, endpoint, false);
@@ -63,7 +63,11 @@ bool Worker::start_tunnel(Session& s, std::uint32_t backend) {
 void Worker::start_upgraded_tunnel(Session& s, Upstream& u) {
     u.head_done = true;
     picker_.report_success(u.picker_epoch, u.backend, u.endpoint);
+    const std::size_t before = s.out.size();
     http::write_upgrade_response_head(s.out, u.resp);
+    s.extra.response_bytes += s.out.size() - before;
+    // The request is logged at the switch; the tunnel's bytes are not.
+    if (s.extra.log_open) log_end(s, 101, u.key, static_cast<std::int64_t>(now_us_ - s.extra.upstream_start_us));
     u.in.erase(0, u.resp.head_length);
     s.response_started = true;
     s.replay_ok = false;  // bytes through a tunnel are never replayed

@@ -105,7 +105,9 @@ void Worker::loop() {
         io_uring_cq_advance(&ring_, count);
         if (draining_.load(std::memory_order_relaxed) && !drain_started_) start_drain();
         release_pending();
+        if (access_log_) access_log_->publish();  // once per batch: one short lock, never a write()
     }
+    if (access_log_) access_log_->publish();
 }
 
 void Worker::handle(io_uring_cqe* cqe) {

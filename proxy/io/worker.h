@@ -24,6 +24,7 @@
 #include "router/route_table.h"
 #include "tls/tls_session.h"
 #include "tls/tls_state.h"
+#include "log/access_log.h"
 #include "upstream/endpoint_picker.h"
 
 namespace xgress::io {
@@ -75,6 +76,8 @@ public:
     SharedSlot<tls::TlsState>& tls_slot() { return tls_slot_; }
     // A second listener whose connections all speak TLS (--listen-tls); before start().
     void set_tls_listener(int fd) { tls_listen_fd_ = fd; }
+    // This worker's side of the access log (--access-log); before start(). Null: off.
+    void set_access_log(log::AccessLogBuffer* buffer) { access_log_ = buffer; }
     // Graceful drain (worker_drain.cpp): stop accepting, close idle keep-alive
     // connections, answer `Connection: close` from now on; in-flight requests
     // finish. accepting() turns false once the accept is cancelled.
@@ -160,6 +163,11 @@ private:
     void observe_response(const Upstream& u, int status);  // per-backend status class + latency
     void end_outstanding(Session& s);
     void fill_forwarding(Session& s);  // request id and dialled port for the upstream head
+    void ensure_request_id(Session& s);
+    // Access log: begin when a request is routed (target may be null), end
+    // once per request with its outcome (http_flow.cpp).
+    void log_begin(Session& s, const router::RouteTarget* target, bool parsed);
+    void log_end(Session& s, int status, std::string_view upstream, std::int64_t upstream_latency_us);
     void adopt_table();  // next_table_ becomes table_; the picker keeps unchanged backends' state
     void start_drain();
 
@@ -236,6 +244,7 @@ private:
     std::vector<Upstream*> free_upstreams_;
     std::vector<std::pair<Stream*, bool>> to_release_;
     std::size_t live_sessions_ = 0;
+    log::AccessLogBuffer* access_log_ = nullptr;
 };
 
 }  // namespace xgress::io

@@ -56,6 +56,8 @@ struct StatsTotals {
     std::uint64_t tls_certificate_problems = 0;  // certificates rejected by the last snapshot
     bool ktls_enabled = false;                   // kTLS in use for new connections
     std::uint64_t idle_upstreams = 0;
+    std::uint64_t access_log_lines = 0;    // handed to the access log writer
+    std::uint64_t access_log_dropped = 0;  // dropped because the writer fell behind
 
     void add(const WorkerStats& w) {
         for (std::size_t i = 0; i < generated.size(); ++i) generated[i] += w.generated[i].get();

@@ -9,6 +9,11 @@
 #        [--rounds N] [--conns "64 256"] [--bodies "small 16k"]
 #        [--load-cpu 0] [--proxy-cpu 1] [--work] [--work-only]
 #        [--latency] [--latency-only] [--latency-duration S]
+#        [--xgress-args "ARGS"] [--contenders "xgress nginx haproxy"]
+#
+# --xgress-args adds flags to every xgress-proxy run (e.g. "--access-log
+# /tmp/a.log" to price the access log); --contenders limits which proxies are
+# measured (e.g. "xgress" for a quick before/after of an xgress change).
 #
 # Layout (see /work/shared/benchmarking.md): everything runs on loopback in a
 # namespace this script creates. wrk -t1 is pinned to --load-cpu (default 0);
@@ -66,6 +71,8 @@ while [[ $# -gt 0 ]]; do
         --latency) do_latency=1; shift ;;
         --latency-only) do_latency=1; do_bench=0; shift ;;
         --latency-duration) latency_duration=$2; shift 2 ;;
+        --xgress-args) xgress_args=$2; shift 2 ;;
+        --contenders) contenders_arg=$2; shift 2 ;;
         -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -104,7 +111,10 @@ in_ns() { ip netns exec "$ns" "$@"; }
 backend_port=18000
 declare -A port=([xgress]=18080 [nginx]=18081 [haproxy]=18082)
 declare -A ppid_of=()
-contenders=(xgress nginx haproxy)
+# shellcheck disable=SC2206  # word-split on purpose
+contenders=(${contenders_arg:-xgress nginx haproxy})
+# shellcheck disable=SC2206
+xgress_extra=(${xgress_args:-})
 
 # ---------------------------------------------------------------- backend
 mkdir -p "$tmp/backend/www" "$tmp/backend/tmp"
@@ -303,7 +313,7 @@ start_all() {
     start_pinned backend nginx -p "$tmp/backend/" -e "$tmp/backend/error.log" -c "$tmp/backend/nginx.conf"
     wait_port "$backend_port"
     start_pinned xgress "$proxy_bin" --listen "127.0.0.1:${port[xgress]}" --workers 1 \
-        --snapshot-file "$tmp/xgress/snapshot.json" --log-level warn
+        --snapshot-file "$tmp/xgress/snapshot.json" --log-level warn "${xgress_extra[@]}"
     start_pinned nginx nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf"
     start_pinned haproxy haproxy -db -f "$tmp/haproxy/haproxy.cfg"
     for n in "${contenders[@]}"; do wait_port "${port[$n]}"; done
@@ -449,10 +459,29 @@ if command -v valgrind >/dev/null && command -v h2load >/dev/null; then
     for n in "${contenders[@]}"; do kill "${ppid_of[$n]}"; wait "${ppid_of[$n]}" 2>/dev/null || true; done
     sed 's/^daemon off;/daemon off;\nmaster_process off;/' "$tmp/nginx/nginx.conf" >"$tmp/nginx/single.conf"
     declare -A cmd=(
-        [xgress]="$proxy_bin --listen 127.0.0.1:${port[xgress]} --workers 1 --snapshot-file $tmp/xgress/snapshot.json --log-level warn"
+        [xgress]="$proxy_bin --listen 127.0.0.1:${port[xgress]} --workers 1 --snapshot-file $tmp/xgress/snapshot.json --log-level warn ${xgress_extra[*]}"
         [nginx]="nginx -p $tmp/nginx/ -e $tmp/nginx/error.log -c $tmp/nginx/single.conf"
         [haproxy]="haproxy -db -f $tmp/haproxy/haproxy.cfg"
     )
+    # Stops a process under callgrind within a bounded time. xgress-proxy may
+    # not exit on SIGTERM under valgrind (valgrind keeps its big lock across
+    # the worker's io_uring_enter, so the main thread's sigwait never runs),
+    # so the counts are dumped first (callgrind_control -d: vgdb reaches a
+    # thread blocked in a syscall), then TERM, then KILL after 10 s.
+    stop_under_callgrind() {
+        local vg=$1 out=$2
+        if command -v callgrind_control >/dev/null; then
+            timeout 30 callgrind_control -d "$vg" >"$tmp/cgctl.out" 2>&1 || echo "  (callgrind_control -d failed: $(tail -n 1 "$tmp/cgctl.out"))"
+        fi
+        kill -TERM "$vg" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$vg" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$vg" 2>/dev/null; then
+            echo "  (pid $vg still running 10 s after SIGTERM under valgrind: SIGKILL; counts from the dump)"
+            kill -KILL "$vg" 2>/dev/null || true
+        fi
+        wait "$vg" 2>/dev/null || true
+        ls "$out" "$out".* >/dev/null 2>&1 || echo "  (no callgrind output for pid $vg)"
+    }
     declare -A ipr=()
     for n in "${contenders[@]}"; do
         declare -a tot=()
@@ -479,14 +508,17 @@ if command -v valgrind >/dev/null && command -v h2load >/dev/null; then
             in_ns taskset -c "$load_cpu" h2load --h1 -t1 -c64 -n "$count" \
                 "http://127.0.0.1:${port[$n]}/small" >"$tmp/h2load.out" 2>&1 || true
             ok=$(awk '/^requests:/ { print $8 }' "$tmp/h2load.out")
-            kill -TERM "$vg"; wait "$vg" 2>/dev/null || true
-            total=$(awk '/^(summary|totals):/ { print $2; exit }' "$out")
+            stop_under_callgrind "$vg" "$out"
+            # Every part (the dump and, after a clean exit, the rest) adds up to the whole run.
+            total=$(for f in "$out" "$out".*; do
+                        [ -s "$f" ] && awk '/^(summary|totals):/ { print $2; exit }' "$f"
+                    done | awk '{ s += $1 } END { print s + 0 }')
             tot+=("$total")
             echo "  $n N=$count succeeded=$ok instructions=$total"
         done
         if [[ ${#tot[@]} == 2 ]]; then ipr[$n]=$(( (tot[1] - tot[0]) / (work_n2 - work_n1) )); else ipr[$n]=0; fi
     done
-    echo "  instructions/request (0 = not measured): xgress ${ipr[xgress]}  nginx ${ipr[nginx]}  haproxy ${ipr[haproxy]}"
-    awk -v x="${ipr[xgress]}" -v n="${ipr[nginx]}" -v h="${ipr[haproxy]}" \
+    echo "  instructions/request (0 = not measured): xgress ${ipr[xgress]:-0}  nginx ${ipr[nginx]:-0}  haproxy ${ipr[haproxy]:-0}"
+    awk -v x="${ipr[xgress]:-0}" -v n="${ipr[nginx]:-0}" -v h="${ipr[haproxy]:-0}" \
         'BEGIN { if (x > 0 && n > 0 && h > 0) printf "  ratio xgress/nginx %.2f  xgress/haproxy %.2f\n", x/n, x/h }'
 fi

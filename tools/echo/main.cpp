@@ -13,7 +13,9 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <csignal>
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -38,15 +40,34 @@ bool send_all(int fd, std::string_view data) {
     return true;
 }
 
-std::string response(int status, std::string_view reason, const std::string& body, bool head_only,
-                     std::string_view connection) {
-    std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
-                      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                      "\r\n";
+std::string response_head(int status, std::string_view reason, std::string_view type, std::size_t length,
+                          std::string_view connection, std::size_t request_body_bytes) {
+    std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) + "\r\nContent-Type: " +
+                      std::string(type) + "\r\nContent-Length: " + std::to_string(length) + "\r\n";
+    // Only when the request had a body, so plain answers stay as they were.
+    if (request_body_bytes) out += "X-Echo-Body-Bytes: " + std::to_string(request_body_bytes) + "\r\n";
     if (!connection.empty()) out += "Connection: " + std::string(connection) + "\r\n";
     out += "\r\n";
+    return out;
+}
+
+std::string response(int status, std::string_view reason, const std::string& body, bool head_only,
+                     std::string_view connection, std::size_t request_body_bytes = 0) {
+    std::string out = response_head(status, reason, "application/json", body.size(), connection, request_body_bytes);
     if (!head_only) out += body;
     return out;
+}
+
+// Test hook for streaming through a proxy: `X-Echo-Bytes: N` answers with N
+// bytes of filler, written in 64 KiB pieces (the echo never holds N bytes).
+bool send_filler(int fd, std::size_t bytes) {
+    static const std::string piece(64 * 1024, 'x');
+    while (bytes > 0) {
+        const std::size_t n = std::min(bytes, piece.size());
+        if (!send_all(fd, std::string_view(piece).substr(0, n))) return false;
+        bytes -= n;
+    }
+    return true;
 }
 
 void serve_connection(int fd, Responder responder, bool access_log) {
@@ -70,11 +91,19 @@ void serve_connection(int fd, Responder responder, bool access_log) {
         // HTTP/1.0 clients close unless told the connection stays open.
         const std::string_view connection =
             !keep_alive ? "close" : (request->version == "HTTP/1.0" ? "keep-alive" : "");
-        const std::string body = render_echo_body(responder, *request);
         if (access_log)
             std::fprintf(stderr, "%s %s %s host=%s\n", responder.service.c_str(), request->method.c_str(),
                          request->target.c_str(), request->header("host").c_str());
-        if (!send_all(fd, response(200, "OK", body, request->method == "HEAD", connection)) || !keep_alive) break;
+        const bool head_only = request->method == "HEAD";
+        if (const std::string filler = request->header("x-echo-bytes"); !filler.empty()) {
+            const std::size_t n = std::strtoull(filler.c_str(), nullptr, 10);
+            if (!send_all(fd, response_head(200, "OK", "application/octet-stream", n, connection, request->body_bytes)) ||
+                (!head_only && !send_filler(fd, n)) || !keep_alive)
+                break;
+            continue;
+        }
+        const std::string body = render_echo_body(responder, *request);
+        if (!send_all(fd, response(200, "OK", body, head_only, connection, request->body_bytes)) || !keep_alive) break;
     }
     close(fd);
 }

@@ -6,7 +6,10 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <cstdlib>
 #include <string_view>
+#include <thread>
 
 namespace xgress::echo {
 namespace {
@@ -123,6 +126,7 @@ std::expected<void, ReadError> RequestReader::skip(std::size_t bytes) {
         const std::size_t available = std::min(bytes, buf_.size() - pos_);
         pos_ += available;
         bytes -= available;
+        skipped_ += available;
         compact();
         if (bytes == 0) return {};
         if (!fill()) return std::unexpected(ReadError::Io);
@@ -167,6 +171,9 @@ std::expected<Request, ReadError> RequestReader::next() {
     auto req = parse_head(std::string_view(buf_).substr(pos_, head_end - pos_));
     pos_ = head_end + 4;
     if (!req) return req;
+    if (const std::string delay = req->header("x-echo-delay-ms"); !delay.empty())
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::strtoul(delay.c_str(), nullptr, 10)));
+    skipped_ = 0;
 
     const std::string transfer_encoding = req->header("transfer-encoding");
     const std::string content_length = req->header("content-length");
@@ -182,6 +189,7 @@ std::expected<Request, ReadError> RequestReader::next() {
             return std::unexpected(ReadError::Malformed);
         if (auto body = skip(length); !body) return std::unexpected(body.error());
     }
+    req->body_bytes = skipped_;
     return req;
 }
 

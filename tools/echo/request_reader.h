@@ -1,6 +1,8 @@
 // Reads HTTP/1.x requests one after another from a connected socket (blocking).
 // Request bodies (Content-Length or chunked) are read and thrown away: the echo
 // reports what it saw in the head, and the connection stays usable for keep-alive.
+// Test hook: `X-Echo-Delay-Ms: N` makes next() sleep N ms after the head, before
+// reading the body (a slow upstream: for read timeouts and upload backpressure).
 #pragma once
 
 #include <cstddef>
@@ -17,6 +19,7 @@ struct Request {
     std::string version;  // "HTTP/1.1" or "HTTP/1.0"
     // Header names lower-cased (they are case-insensitive); values trimmed; in order.
     std::vector<std::pair<std::string, std::string>> headers;
+    std::size_t body_bytes = 0;  // request body bytes read (and discarded)
 
     // The value of a header, repeated fields joined with ", "; empty if absent.
     std::string header(std::string_view lower_name) const;
@@ -47,6 +50,7 @@ private:
     int fd_;
     std::string buf_;
     std::size_t pos_ = 0;  // first unconsumed byte of buf_
+    std::size_t skipped_ = 0;  // body bytes skipped for the current request
 };
 
 }  // namespace xgress::echo

@@ -61,3 +61,25 @@ TEST(Drain, TimeoutBoundsTheWait) {
     EXPECT_GE(took, 250ms);
     EXPECT_LT(took, 1500ms);
 }
+
+TEST(Drain, TunnelIsClosedAtTheDeadline) {
+    // An L4 (tcp) frontend turns the connection into a tunnel: it has no
+    // request boundary to finish at, so the drain ends it at the deadline.
+    EchoBackend echo("E", 0ms);
+    auto server = ProxyServer::start(ProxyOptions{.listen = "127.0.0.1:0", .workers = 1, .worker = {}, .admin = ""});
+    ASSERT_TRUE(server) << server.error();
+    snapshot::Snapshot s;
+    s.version = 1;
+    s.backends = {{"e", {{"127.0.0.1", echo.port()}}}};
+    s.frontends = {{"127.0.0.1", static_cast<std::uint16_t>((*server)->port()), snapshot::FrontendProtocol::Tcp, "e"}};
+    ASSERT_TRUE((*server)->apply(s));
+    Conn tunnel((*server)->port());
+    ASSERT_EQ(tunnel.get("t.test", "/through").status, 200) << "bytes relayed both ways";
+    const auto t0 = std::chrono::steady_clock::now();
+    auto drained = std::async(std::launch::async, [&] { return (*server)->drain(300); });
+    EXPECT_TRUE(tunnel.closed_by_peer()) << "the tunnel ends at the drain deadline";
+    const auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_FALSE(drained.get()) << "an open tunnel is not drained before the deadline";
+    EXPECT_GE(took, 250ms) << "kept open until the deadline";
+    EXPECT_LT(took, 1500ms);
+}

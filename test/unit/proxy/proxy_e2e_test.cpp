@@ -473,6 +473,89 @@ TEST_F(ProxyTimeouts, RefusingEndpointIsEjectedAndRequestsRetried) {
 
 namespace {
 
+// An endpoint that dies with a request in flight: it answers the first
+// request of its first connection, then stops listening (new connects are
+// refused) and drops that connection when the next request arrives on it.
+class DyingEndpoint {
+public:
+    DyingEndpoint() {
+        int port = 0;
+        fd_ = listen_loopback(port);
+        port_ = port;
+        thread_ = std::thread([this] {
+            int c = accept(fd_.load(), nullptr, nullptr);
+            if (c < 0) return;
+            Reader r{c, {}};
+            auto [head, body] = r.message(true);
+            const std::string text = "K";
+            send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n" + text);
+            close(fd_.exchange(-1));  // killed: connects are refused from now on
+            r.message(true);  // the next request arrives ...
+            close(c);         // ... and is never answered
+        });
+    }
+    ~DyingEndpoint() {
+        if (int fd = fd_.exchange(-1); fd >= 0) {
+            shutdown(fd, SHUT_RDWR);  // never connected to: unblock accept()
+            thread_.join();
+            close(fd);
+            return;
+        }
+        thread_.join();
+    }
+    int port() const { return port_; }
+
+private:
+    std::atomic<int> fd_{-1};
+    int port_ = 0;
+    std::thread thread_;
+};
+
+// Round robin over [K, A, K] with one worker makes the picks exact: the
+// third request reuses K's pooled connection and breaks (K died), its retry
+// picks K again (not ejected: only connect failures eject) and is refused.
+class ProxyKilledEndpoint : public ProxyTimeouts {
+protected:
+    void SetUp() override {
+        k_ = std::make_unique<DyingEndpoint>();
+        ProxyTimeouts::SetUp();
+    }
+    ProxyOptions options() override {
+        ProxyOptions o = ProxyTimeouts::options();
+        o.worker.balance = upstream::Balance::RoundRobin;
+        return o;
+    }
+    snapshot::Snapshot snapshot() override {
+        snapshot::Snapshot s = ProxyTimeouts::snapshot();
+        const auto k = static_cast<std::uint16_t>(k_->port());
+        s.backends.push_back({"killed", {{"127.0.0.1", k}, {"127.0.0.1", static_cast<std::uint16_t>(a_->port())}, {"127.0.0.1", k}}});
+        s.virtual_hosts.push_back({"killed.test", {{"/", snapshot::PathMatch::Prefix, "killed"}}});
+        return s;
+    }
+    std::unique_ptr<DyingEndpoint> k_;
+};
+
+}  // namespace
+
+TEST_F(ProxyKilledEndpoint, RefusedRetryOfABrokenRequestGetsASecondTry) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    EXPECT_EQ(request(fd, r, "killed.test", "/1").second, "K");
+    EXPECT_EQ(request(fd, r, "killed.test", "/2").second, "A /2 xff=127.0.0.1 host=killed.test body=0");
+    // K's pooled connection breaks (Io), the retry is refused by K, the
+    // second retry reaches A: the client sees no error.
+    auto [head, body] = request(fd, r, "killed.test", "/3");
+    EXPECT_EQ(status(head), 200);
+    EXPECT_EQ(body, "A /3 xff=127.0.0.1 host=killed.test body=0");
+    close(fd);
+    io::StatsTotals t = proxy_->stats();
+    EXPECT_EQ(t.upstream_retries, 2u);
+    EXPECT_EQ(t.endpoint_ejections, 1u);
+    EXPECT_EQ(t.generated_count(502), 0u);
+}
+
+namespace {
+
 // A raw TCP server for passthrough: reads until the client half-closes, then
 // answers "got <n>: <first bytes>" and closes. Only a relay that passes the
 // client's EOF on (shutdown SHUT_WR) lets it answer at all.
