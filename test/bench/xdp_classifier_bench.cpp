@@ -9,7 +9,8 @@
 // one doing one 20-byte hash lookup (a miss among 10,000 entries), so the
 // test-run loop's own cost and the price of each lookup are visible.
 //
-// Scenarios: a SYN to a served NodePort on a node address; a SYN to an
+// Scenarios: a SYN to a served NodePort on a node address; a SYN to a VIP
+// (10.0.0.5:80, present in both frontend sets); a SYN to an
 // unallocated NodePort (dropped); unrelated traffic (TCP port 22 to the node);
 // each with 10 and with 10,000 frontends loaded (VIPs + the NodePort). Rounds
 // interleave every contender so machine drift hits them alike; the median
@@ -106,6 +107,8 @@ struct Classifier {
         auto node = node_key("198.18.0.1");
         xgress_node_addr_value nv{};
         bpf_map__update_elem(skel->maps.node_addrs, &node, sizeof(node), &nv, sizeof(nv), BPF_ANY);
+        set_node_addr_list(bpf_map__fd(skel->maps.node_addr_list), {"198.18.0.1"},
+                           XGRESS_NODE_ADDR_LIST_V4_COMPLETE | XGRESS_NODE_ADDR_LIST_V6_COMPLETE);
         std::uint32_t key = XGRESS_SETTINGS_KEY;
         xgress_settings settings{30000, 32767, XGRESS_SETTINGS_DROP_UNALLOCATED};
         bpf_map__update_elem(skel->maps.settings, &key, sizeof(key), &settings, sizeof(settings), BPF_ANY);
@@ -148,9 +151,11 @@ int main(int argc, char** argv) {
         const char* name;
         std::uint16_t dport;
         std::uint32_t want;
+        const char* dst = "198.18.0.1";
     };
     const Scenario scenarios[] = {
         {"served NodePort SYN", 30080, XDP_PASS},
+        {"served VIP SYN", 80, XDP_PASS, "10.0.0.5"},
         {"unallocated NodePort", 30999, XDP_DROP},
         {"unrelated (tcp/22)", 22, XDP_PASS},
     };
@@ -162,6 +167,7 @@ int main(int argc, char** argv) {
         samples["one hash lookup"].push_back(ns_per_run(one_hash, build_packet(spec), repeat, nullptr));
         for (const auto& s : scenarios) {
             spec.dport = s.dport;
+            spec.dst = s.dst;
             const auto frame = build_packet(spec);
             for (auto* c : {&small, &large}) {
                 std::uint32_t verdict = 0;

@@ -682,5 +682,67 @@ TEST_F(XdpIngressTest, GlobalCountersAddUp) {
     EXPECT_EQ(g.xdp_matched + g.xdp_not_ours + g.xdp_nodeport_unallocated, 3u);
 }
 
+
+// node_addr_list: the inline copy of the node addresses the classifier checks
+// before node_addrs. The fixture leaves it all zero (not complete), so every
+// test above exercises the hash fallback; these exercise the list itself.
+TEST_F(XdpIngressTest, NodeAddressInInlineListServesNodePortWithoutTheHash) {
+    // 198.18.0.9 and 2001:db8::9 are in the list only, not in node_addrs.
+    ASSERT_EQ(set_node_addr_list(bpf_map__fd(skel_->maps.node_addr_list), {"198.18.0.9", "2001:db8::9"},
+                                 XGRESS_NODE_ADDR_LIST_V4_COMPLETE | XGRESS_NODE_ADDR_LIST_V6_COMPLETE),
+              0);
+    PacketSpec v4;
+    v4.dst = "198.18.0.9";
+    v4.dport = 30080;
+    EXPECT_EQ(run(build_packet(v4)), XDP_PASS);
+    PacketSpec v6;
+    v6.v6 = true;
+    v6.src = "2001:db8::2";
+    v6.dst = "2001:db8::9";
+    v6.dport = 30080;
+    EXPECT_EQ(run(build_packet(v6)), XDP_PASS);
+    EXPECT_EQ(stats(kNodePortId).packets, 2u);
+    v4.dport = 30999;
+    EXPECT_EQ(run(build_packet(v4)), XDP_DROP) << "unallocated NodePort on a listed address";
+}
+
+TEST_F(XdpIngressTest, CompleteInlineListIsTrustedOverTheHash) {
+    // 198.18.0.1 is in node_addrs (fixture) but a complete IPv4 list without
+    // it says it is no longer a node address; IPv6 is not complete: hash.
+    ASSERT_EQ(set_node_addr_list(bpf_map__fd(skel_->maps.node_addr_list), {"198.18.0.9"},
+                                 XGRESS_NODE_ADDR_LIST_V4_COMPLETE),
+              0);
+    PacketSpec v4;
+    v4.dst = "198.18.0.1";
+    v4.dport = 30999;
+    EXPECT_EQ(run(build_packet(v4)), XDP_PASS);
+    EXPECT_EQ(global().xdp_nodeport_unallocated, 0u);
+    PacketSpec v6;
+    v6.v6 = true;
+    v6.src = "2001:db8::2";
+    v6.dst = "2001:db8::1";
+    v6.dport = 30999;
+    EXPECT_EQ(run(build_packet(v6)), XDP_DROP) << "IPv6 list incomplete: node_addrs decides";
+}
+
+TEST_F(XdpIngressTest, IncompleteInlineListFallsBackToTheHashOnAMiss) {
+    // A full IPv4 list (the agent's capacity overflow case) without 198.18.0.1.
+    std::vector<std::string> full;
+    for (int i = 0; i < XGRESS_NODE_ADDR_INLINE_V4; ++i) full.push_back("192.0.2." + std::to_string(i + 1));
+    ASSERT_EQ(set_node_addr_list(bpf_map__fd(skel_->maps.node_addr_list), full, XGRESS_NODE_ADDR_LIST_V6_COMPLETE),
+              0);
+    PacketSpec spec;
+    spec.dst = "198.18.0.1";
+    spec.dport = 30080;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kNodePortId).packets, 1u) << "served through node_addrs";
+    spec.dst = "192.0.2.8";  // the last inline slot
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kNodePortId).packets, 2u);
+    spec.dst = "192.0.2.9";  // in neither
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kNodePortId).packets, 2u);
+}
+
 }  // namespace
 }  // namespace xgress::test
