@@ -1,6 +1,7 @@
 /* Frontend classification shared by XDP and sk_lookup: the exact (VIP) entry
- * wins; otherwise a NodePort wildcard entry applies, but only when the
- * destination is one of this node's addresses, so traffic to pods or other
+ * wins; otherwise a NodePort entry applies (its array copy in
+ * nodeport_frontends, else the wildcard hash entry), but only when the
+ * destination is one of this node's addresses (inline list, else hash), so traffic to pods or other
  * hosts routed through the node is never mistaken for ours. The per-port
  * flags come first, so traffic to a port no frontend uses costs one array
  * read and no hash lookup. Also the
@@ -104,6 +105,10 @@ xgress_lookup_frontend(struct xgress_frontend_key *key, __u32 kinds, int *to_nod
 	*to_node = xgress_is_node_address(key);
 	if (!*to_node)
 		return 0;
+	__u32 index = xgress_nodeport_index(bpf_ntohs(key->port), key->proto);
+	struct xgress_frontend_value *mirrored = bpf_map_lookup_elem(&nodeport_frontends, &index);
+	if (mirrored && mirrored->id)
+		return mirrored;
 	__builtin_memset(key->addr, 0, sizeof(key->addr));
 	key->flags = XGRESS_FRONTEND_KEY_NODEPORT;
 	return bpf_map_lookup_elem(&frontends, key);

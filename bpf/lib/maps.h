@@ -36,6 +36,14 @@ struct {
 } node_addr_list SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XGRESS_NODEPORT_FRONTENDS_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct xgress_frontend_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nodeport_frontends SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XGRESS_MAX_FRONTENDS);
 	__type(key, __u32);

@@ -12,6 +12,10 @@
  * survive an agent restart):
  *   frontends       HASH         xgress_frontend_key   -> xgress_frontend_value
  *   node_addrs      HASH         xgress_node_addr_key  -> xgress_node_addr_value
+ *   nodeport_frontends ARRAY     port * 2 + (UDP ? 1 : 0) -> xgress_frontend_value
+ *                                (a copy of each NodePort entry of frontends,
+ *                                 indexed by port: no hash lookup; id 0 = look
+ *                                 in frontends)
  *   node_addr_list  ARRAY        0                     -> xgress_node_addr_list
  *                                (the first few node addresses inline: the
  *                                 classifiers compare against them instead of
@@ -37,7 +41,7 @@
 /* Bumped on any incompatible change to a key, value or map below. The agent
  * writes it into abi_info; tools refuse to read maps of another version. */
 #define XGRESS_ABI_VERSION 4 /* 2: source ranges, settings, drop counters; 3: port_flags;
-			       4: node_addr_list */
+			       4: node_addr_list, nodeport_frontends */
 
 #define XGRESS_MAX_FRONTENDS 16384  /* ids 1..XGRESS_MAX_FRONTENDS-1; 0 = none */
 #define XGRESS_MAX_NODE_ADDRS 256
@@ -58,6 +62,7 @@
 #define XGRESS_MAP_SOURCE_RANGES "source_ranges"
 #define XGRESS_MAP_PORT_FLAGS "port_flags"
 #define XGRESS_MAP_NODE_ADDR_LIST "node_addr_list"
+#define XGRESS_MAP_NODEPORT_FRONTENDS "nodeport_frontends"
 
 /* Program names (BPF function names), as libxdp and bpftool report them. */
 #define XGRESS_PROG_XDP "xgress_xdp"
@@ -144,6 +149,21 @@ struct xgress_node_addr_key {
 struct xgress_node_addr_value {
 	__u32 flags; /* reserved; zero */
 };
+
+/* nodeport_frontends: NodePorts are unique per (port, protocol), so each
+ * NodePort entry of frontends is mirrored into an array slot the classifiers
+ * index directly (a hash hit costs ~25 ns, measured; an array read ~1).
+ * frontends stays the truth: a slot with id 0 sends the classifier to the
+ * wildcard hash entry. The agent writes a slot after the hash entry and zeroes
+ * it before deleting the hash entry, so the copy is never ahead of the truth
+ * for longer than that; ids are stable per frontend, so an in-place rewrite
+ * changes at most listener_slot and flags (each a 4-byte store). */
+#define XGRESS_NODEPORT_FRONTENDS_ENTRIES (65536 * 2)
+
+static inline __u32 xgress_nodeport_index(__u16 port_host_order, __u8 proto)
+{
+	return ((__u32)port_host_order << 1) | (proto == 17 /* IPPROTO_UDP */ ? 1u : 0u);
+}
 
 /* node_addr_list: the node's addresses inline in one array entry, so the
  * classifiers answer "is this a node address?" with a few compares instead

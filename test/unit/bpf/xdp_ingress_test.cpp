@@ -744,5 +744,40 @@ TEST_F(XdpIngressTest, IncompleteInlineListFallsBackToTheHashOnAMiss) {
     EXPECT_EQ(stats(kNodePortId).packets, 2u);
 }
 
+// nodeport_frontends: the array copy of NodePort entries. The fixture leaves
+// it zero, so the tests above use the wildcard hash entries.
+TEST_F(XdpIngressTest, NodePortArrayCopyIsUsedBeforeTheHash) {
+    constexpr std::uint32_t kCopyId = 9;  // differs from the hash entry's id: shows which one matched
+    const std::uint32_t index = xgress_nodeport_index(30080, IPPROTO_TCP);
+    xgress_frontend_value copy{kCopyId, 0, 0};
+    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.nodeport_frontends), &index, &copy, BPF_ANY), 0);
+    PacketSpec spec;
+    spec.dst = "198.18.0.1";
+    spec.dport = 30080;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kCopyId).packets, 1u);
+    EXPECT_EQ(stats(kNodePortId).packets, 0u);
+    spec.dst = "198.18.0.77";  // not a node address: the copy is never reached
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kCopyId).packets, 1u);
+    EXPECT_EQ(global().xdp_not_ours, 1u);
+}
+
+TEST_F(XdpIngressTest, NodePortArrayCopyCarriesSourceRanges) {
+    // The ranged NodePort's copy: same id and flags as its hash entry.
+    const std::uint32_t index = xgress_nodeport_index(30443, IPPROTO_TCP);
+    xgress_frontend_value copy{kRangedNodePortId, 0, XGRESS_FRONTEND_SOURCE_RANGES};
+    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.nodeport_frontends), &index, &copy, BPF_ANY), 0);
+    PacketSpec spec;
+    spec.dst = "198.18.0.1";
+    spec.dport = 30443;
+    spec.src = "10.1.2.3";
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    spec.src = "198.18.0.2";
+    EXPECT_EQ(run(build_packet(spec)), XDP_DROP);
+    EXPECT_EQ(stats(kRangedNodePortId).packets, 1u);
+    EXPECT_EQ(stats(kRangedNodePortId).source_range_drops, 1u);
+}
+
 }  // namespace
 }  // namespace xgress::test
