@@ -1,10 +1,10 @@
 /* Frontend classification shared by XDP and sk_lookup: the exact (VIP) entry
  * wins; otherwise a NodePort entry applies (its array copy in
  * nodeport_frontends, else the wildcard hash entry), but only when the
- * destination is one of this node's addresses (inline list, else hash), so traffic to pods or other
- * hosts routed through the node is never mistaken for ours. The per-port
- * flags come first, so traffic to a port no frontend uses costs one array
- * read and no hash lookup. Also the
+ * destination is one of this node's addresses (node_addr_list, else the
+ * node_addrs hash), so traffic to pods or other hosts routed through the node
+ * is never mistaken for ours. The per-port flags come first, so traffic to a
+ * port no frontend uses costs one array read and no hash lookup. Also the
  * per-frontend source-range check and the unallocated-NodePort test. */
 #ifndef XGRESS_BPF_LIB_FRONTEND_LOOKUP_H
 #define XGRESS_BPF_LIB_FRONTEND_LOOKUP_H
