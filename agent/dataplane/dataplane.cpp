@@ -1,6 +1,7 @@
 // Dataplane: open (load, pin, attach), reconcile maps, cleanup.
 #include "dataplane.h"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -40,6 +41,9 @@ struct Dataplane::State {
     // is installed in the new SOCKMAP; then the link switches over.
     bool link_switch_pending = false;
     PortFlagTable port_flags;  // what the port_flags map holds (read at open, then tracked)
+    // nodeport_frontends is rewritten whole by this process's first
+    // apply_frontends (a previous agent may have died half-way), then per change.
+    bool nodeport_mirror_synced = false;
 
     ~State() {
         if (link_fd >= 0) close(link_fd);
@@ -226,6 +230,69 @@ std::expected<Dataplane, Error> Dataplane::open(const Options& options) {
     return Dataplane(state.release());
 }
 
+namespace {
+
+bool is_node_port(const xgress_frontend_key& key) { return key.flags & XGRESS_FRONTEND_KEY_NODEPORT; }
+
+std::uint32_t nodeport_index(const xgress_frontend_key& key) {
+    return xgress_nodeport_index(ntohs(key.port), key.proto);
+}
+
+// The whole nodeport_frontends array in one batch: `entries` at their slots,
+// every other slot zero (the classifiers then look in frontends).
+std::expected<void, Error> write_nodeport_mirror(int fd,
+                                                 const std::map<std::uint32_t, xgress_frontend_value>& entries) {
+    std::vector<std::uint32_t> keys(XGRESS_NODEPORT_FRONTENDS_ENTRIES);
+    std::vector<xgress_frontend_value> values(XGRESS_NODEPORT_FRONTENDS_ENTRIES);
+    for (std::uint32_t i = 0; i < keys.size(); ++i) keys[i] = i;
+    for (const auto& [index, value] : entries) values[index] = value;
+    std::uint32_t count = static_cast<std::uint32_t>(keys.size());
+    if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, nullptr) != 0)
+        return fail(fmt::format("nodeport_frontends batch update: {}", errno_text(errno)));
+    return {};
+}
+
+// node_addr_list (see bpf_abi.h) in three writes, so no reader trusts a
+// half-written list: (1) the old list with its COMPLETE flags cleared —
+// readers now fall back to node_addrs on a miss; (2) the new addresses, flags
+// still clear; (3) the same with the flags set. Each write rewrites the whole
+// value, but only the bytes that differ change, and x86 makes stores visible
+// in order; the classifiers load the flags before the addresses.
+std::expected<void, Error> write_node_addr_list(int fd, const std::vector<IpAddress>& addresses) {
+    const std::uint32_t key = XGRESS_NODE_ADDR_LIST_KEY;
+    xgress_node_addr_list list{};
+    if (bpf_map_lookup_elem(fd, &key, &list) != 0) return fail(fmt::format("node_addr_list read: {}", errno_text(errno)));
+    list.flags = 0;
+    if (bpf_map_update_elem(fd, &key, &list, BPF_ANY) != 0)
+        return fail(fmt::format("node_addr_list update: {}", errno_text(errno)));
+
+    xgress_node_addr_list next{};
+    std::uint32_t v4_total = 0, v6_total = 0;
+    std::set<IpAddress> seen;
+    for (const auto& address : addresses) {
+        if (!seen.insert(address).second) continue;
+        if (address.v6) {
+            if (v6_total++ < XGRESS_NODE_ADDR_INLINE_V6)
+                std::memcpy(next.ipv6[next.ipv6_count++], address.bytes.data(), 16);
+        } else if (v4_total++ < XGRESS_NODE_ADDR_INLINE_V4) {
+            std::memcpy(next.ipv4[next.ipv4_count++], address.bytes.data(), 4);
+        }
+    }
+    if (bpf_map_update_elem(fd, &key, &next, BPF_ANY) != 0)
+        return fail(fmt::format("node_addr_list update: {}", errno_text(errno)));
+    next.flags = (v4_total <= XGRESS_NODE_ADDR_INLINE_V4 ? XGRESS_NODE_ADDR_LIST_V4_COMPLETE : 0u) |
+                 (v6_total <= XGRESS_NODE_ADDR_INLINE_V6 ? XGRESS_NODE_ADDR_LIST_V6_COMPLETE : 0u);
+    if (bpf_map_update_elem(fd, &key, &next, BPF_ANY) != 0)
+        return fail(fmt::format("node_addr_list update: {}", errno_text(errno)));
+    if (v4_total > XGRESS_NODE_ADDR_INLINE_V4 || v6_total > XGRESS_NODE_ADDR_INLINE_V6)
+        spdlog::info("node addresses: {} IPv4 / {} IPv6, more than the {} / {} kept inline: the rest cost a hash "
+                     "lookup per NodePort packet",
+                     v4_total, v6_total, XGRESS_NODE_ADDR_INLINE_V4, XGRESS_NODE_ADDR_INLINE_V6);
+    return {};
+}
+
+}  // namespace
+
 std::expected<void, Error> Dataplane::set_node_addresses(const std::vector<IpAddress>& addresses) {
     const int fd = state_->fd(state_->skel->maps.node_addrs);
     auto to_key = [](const IpAddress& address) {
@@ -256,6 +323,9 @@ std::expected<void, Error> Dataplane::set_node_addresses(const std::vector<IpAdd
     for (const auto& bytes : wanted)
         if (bpf_map_update_elem(fd, bytes.data(), &value, BPF_ANY) != 0)
             return fail(fmt::format("node_addrs update: {}", errno_text(errno)));
+    // The inline copy is rewritten while node_addrs holds old and new
+    // addresses alike, so a reader falling back to the hash is right either way.
+    if (auto ok = write_node_addr_list(state_->fd(state_->skel->maps.node_addr_list), addresses); !ok) return ok;
     for (const auto& bytes : stale)
         if (bpf_map_delete_elem(fd, bytes.data()) != 0 && errno != ENOENT)
             return fail(fmt::format("node_addrs delete: {}", errno_text(errno)));
@@ -268,6 +338,9 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     const int stats_fd = state_->fd(state_->skel->maps.frontend_stats);
     const int names_fd = state_->fd(state_->skel->maps.frontend_names);
     const int ranges_fd = state_->fd(state_->skel->maps.source_ranges);
+    const int mirror_fd = state_->fd(state_->skel->maps.nodeport_frontends);
+    // Any failure below leaves the flag false: the next apply rewrites the copy whole.
+    const bool mirror_synced = std::exchange(state_->nodeport_mirror_synced, false);
 
     std::map<FrontendKey, CurrentFrontend> current;
     xgress_frontend_key key{}, next{};
@@ -321,9 +394,31 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
         const auto raw = write.key.raw();
         if (bpf_map_update_elem(map_fd, &raw, &write.value, BPF_ANY) != 0)
             return fail(fmt::format("frontend \"{}\" ({}): {}", write.name, describe(raw), errno_text(errno)));
+        // The array copy after the hash entry (see nodeport_frontends in bpf_abi.h).
+        const std::uint32_t index = nodeport_index(raw);
+        if (mirror_synced && is_node_port(raw) &&
+            bpf_map_update_elem(mirror_fd, &index, &write.value, BPF_ANY) != 0)
+            return fail(fmt::format("frontend \"{}\": nodeport_frontends: {}", write.name, errno_text(errno)));
     }
+    if (!mirror_synced) {
+        // Every NodePort the hash holds once the deletes below are done.
+        std::map<std::uint32_t, xgress_frontend_value> mirror;
+        for (const auto& [key, frontend] : current)
+            if (is_node_port(key.raw()))
+                mirror[nodeport_index(key.raw())] = {frontend.id, frontend.listener_slot, frontend.flags};
+        for (const auto& write : plan->writes)
+            if (is_node_port(write.key.raw())) mirror[nodeport_index(write.key.raw())] = write.value;
+        for (const auto& stale : plan->deletes)
+            if (is_node_port(stale.raw())) mirror.erase(nodeport_index(stale.raw()));
+        if (auto ok = write_nodeport_mirror(mirror_fd, mirror); !ok) return ok;
+    }
+    const xgress_frontend_value no_frontend{};
     for (const auto& stale : plan->deletes) {
         const auto raw = stale.raw();
+        // The copy goes first: meanwhile the classifiers use the hash entry.
+        const std::uint32_t index = nodeport_index(raw);
+        if (is_node_port(raw) && bpf_map_update_elem(mirror_fd, &index, &no_frontend, BPF_ANY) != 0)
+            return fail(fmt::format("delete frontend {}: nodeport_frontends: {}", describe(raw), errno_text(errno)));
         if (bpf_map_delete_elem(map_fd, &raw) != 0 && errno != ENOENT)
             return fail(fmt::format("delete frontend {}: {}", describe(raw), errno_text(errno)));
     }
@@ -335,6 +430,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     // Entries are gone: clear the bits no remaining frontend needs.
     if (auto ok = write_port_flags(port_flags_fd, state_->port_flags, target_flags); !ok)
         return std::unexpected(ok.error());
+    state_->nodeport_mirror_synced = true;
     if (auto routed = sync_vip_routes(frontends); !routed) return std::unexpected(routed.error());
     spdlog::info("frontends: {} desired, {} written, {} deleted; source ranges: {} added, {} deleted",
                  frontends.size(), plan->writes.size(), plan->deletes.size(), plan->range_adds.size(),

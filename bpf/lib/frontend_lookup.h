@@ -1,9 +1,10 @@
 /* Frontend classification shared by XDP and sk_lookup: the exact (VIP) entry
- * wins; otherwise a NodePort wildcard entry applies, but only when the
- * destination is one of this node's addresses, so traffic to pods or other
- * hosts routed through the node is never mistaken for ours. The per-port
- * flags come first, so traffic to a port no frontend uses costs one array
- * read and no hash lookup. Also the
+ * wins; otherwise a NodePort entry applies (its array copy in
+ * nodeport_frontends, else the wildcard hash entry), but only when the
+ * destination is one of this node's addresses (node_addr_list, else the
+ * node_addrs hash), so traffic to pods or other hosts routed through the node
+ * is never mistaken for ours. The per-port flags come first, so traffic to a
+ * port no frontend uses costs one array read and no hash lookup. Also the
  * per-frontend source-range check and the unallocated-NodePort test. */
 #ifndef XGRESS_BPF_LIB_FRONTEND_LOOKUP_H
 #define XGRESS_BPF_LIB_FRONTEND_LOOKUP_H
@@ -28,10 +29,56 @@ static __always_inline __u32 xgress_port_kinds(__be16 port, __u8 proto)
 	return flags & (XGRESS_PORT_TCP_VIP | XGRESS_PORT_TCP_NODEPORT);
 }
 
+/* The inline list first (see xgress_node_addr_list): a hit, or a miss in a
+ * family the list holds completely, answers without the hash lookup.
+ * Returns 1 / 0, or -1 when only node_addrs can tell. */
+static __always_inline int xgress_node_addr_list_says(const struct xgress_frontend_key *key)
+{
+	__u32 zero = XGRESS_NODE_ADDR_LIST_KEY;
+	const struct xgress_node_addr_list *list = bpf_map_lookup_elem(&node_addr_list, &zero);
+	if (!list)
+		return -1;
+	__u32 flags = list->flags;
+	/* The flags before the addresses: the agent sets them last. */
+	asm volatile("" : "+r"(flags) : : "memory");
+	if (!(key->flags & XGRESS_FRONTEND_KEY_IPV6)) {
+		__u32 dst, count = list->ipv4_count;
+		__builtin_memcpy(&dst, key->addr, 4);
+#pragma unroll
+		for (int i = 0; i < XGRESS_NODE_ADDR_INLINE_V4; i++) {
+			if (i >= count)
+				break;
+			__u32 entry;
+			__builtin_memcpy(&entry, list->ipv4[i], 4);
+			if (entry == dst)
+				return 1;
+		}
+		return (flags & XGRESS_NODE_ADDR_LIST_V4_COMPLETE) ? 0 : -1;
+	}
+	__u64 hi, lo;
+	__u32 count = list->ipv6_count;
+	__builtin_memcpy(&hi, key->addr, 8);
+	__builtin_memcpy(&lo, key->addr + 8, 8);
+#pragma unroll
+	for (int i = 0; i < XGRESS_NODE_ADDR_INLINE_V6; i++) {
+		if (i >= count)
+			break;
+		__u64 entry_hi, entry_lo;
+		__builtin_memcpy(&entry_hi, list->ipv6[i], 8);
+		__builtin_memcpy(&entry_lo, list->ipv6[i] + 8, 8);
+		if (entry_hi == hi && entry_lo == lo)
+			return 1;
+	}
+	return (flags & XGRESS_NODE_ADDR_LIST_V6_COMPLETE) ? 0 : -1;
+}
+
 /* Is the destination in `key` (flags 0 or XGRESS_FRONTEND_KEY_IPV6) one of
  * this node's addresses? */
 static __always_inline int xgress_is_node_address(const struct xgress_frontend_key *key)
 {
+	int listed = xgress_node_addr_list_says(key);
+	if (listed >= 0)
+		return listed;
 	struct xgress_node_addr_key node = {};
 	__builtin_memcpy(node.addr, key->addr, sizeof(node.addr));
 	node.ipv6 = (key->flags & XGRESS_FRONTEND_KEY_IPV6) ? 1 : 0;
@@ -58,6 +105,10 @@ xgress_lookup_frontend(struct xgress_frontend_key *key, __u32 kinds, int *to_nod
 	*to_node = xgress_is_node_address(key);
 	if (!*to_node)
 		return 0;
+	__u32 index = xgress_nodeport_index(bpf_ntohs(key->port), key->proto);
+	struct xgress_frontend_value *mirrored = bpf_map_lookup_elem(&nodeport_frontends, &index);
+	if (mirrored && mirrored->id)
+		return mirrored;
 	__builtin_memset(key->addr, 0, sizeof(key->addr));
 	key->flags = XGRESS_FRONTEND_KEY_NODEPORT;
 	return bpf_map_lookup_elem(&frontends, key);

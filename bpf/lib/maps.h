@@ -28,6 +28,22 @@ struct {
 } node_addrs SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xgress_node_addr_list);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} node_addr_list SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XGRESS_NODEPORT_FRONTENDS_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct xgress_frontend_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nodeport_frontends SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XGRESS_MAX_FRONTENDS);
 	__type(key, __u32);

@@ -29,9 +29,16 @@ namespace {
 
 namespace dp = xgress::agent::dataplane;
 
-dp::IpAddress ipv4(const char* text) {
+dp::IpAddress ipv4(const std::string& text) {
     dp::IpAddress address;
-    inet_pton(AF_INET, text, address.bytes.data());
+    inet_pton(AF_INET, text.c_str(), address.bytes.data());
+    return address;
+}
+
+dp::IpAddress ipv6(const char* text) {
+    dp::IpAddress address;
+    address.v6 = true;
+    inet_pton(AF_INET6, text, address.bytes.data());
     return address;
 }
 
@@ -122,7 +129,8 @@ TEST_F(DataplaneTest, OpenPinsAttachesAndCleanupRemovesEverything) {
         auto dataplane = dp::Dataplane::open(options_);
         ASSERT_TRUE(dataplane) << dataplane.error().message;
         for (const char* name : {XGRESS_MAP_FRONTENDS, XGRESS_MAP_NODE_ADDRS, XGRESS_MAP_FRONTEND_STATS,
-                                 XGRESS_MAP_GLOBAL_STATS, XGRESS_MAP_LISTENERS, XGRESS_MAP_ABI_INFO})
+                                 XGRESS_MAP_GLOBAL_STATS, XGRESS_MAP_LISTENERS, XGRESS_MAP_ABI_INFO, XGRESS_MAP_NODE_ADDR_LIST,
+                                 XGRESS_MAP_NODEPORT_FRONTENDS})
             EXPECT_TRUE(exists(pin(name))) << name;
         EXPECT_TRUE(exists(options_.pin_root + "/links/sk_lookup"));
         EXPECT_NE(xdp_prog_id(node_if_), 0u);
@@ -256,6 +264,78 @@ TEST_F(DataplaneTest, NodeAddressesAreReplaced) {
     EXPECT_EQ(count, 1);
     auto want = node_key("198.18.0.1");
     EXPECT_EQ(std::memcmp(&key, &want, sizeof(key)), 0);
+}
+
+TEST_F(DataplaneTest, NodePortArrayCopyFollowsTheHashAndIsResyncedAfterRestart) {
+    auto mirror = [&](std::uint16_t port) {
+        int fd = bpf_obj_get(pin(XGRESS_MAP_NODEPORT_FRONTENDS).c_str());
+        EXPECT_GE(fd, 0);
+        xgress_frontend_value value{};
+        const std::uint32_t index = xgress_nodeport_index(port, IPPROTO_TCP);
+        EXPECT_EQ(bpf_map_lookup_elem(fd, &index, &value), 0);
+        close(fd);
+        return value;
+    };
+    {
+        auto dataplane = dp::Dataplane::open(options_);
+        ASSERT_TRUE(dataplane) << dataplane.error().message;
+        ASSERT_TRUE(dataplane->apply_frontends({node_port(30080, 3, "a/b:http"), vip("203.0.113.10", 80, 0, "a/c:http")}));
+        const auto hashed = pinned_frontends().at("*node*:30080");
+        EXPECT_EQ(mirror(30080).id, hashed.id);
+        EXPECT_EQ(mirror(30080).listener_slot, 3u);
+        EXPECT_EQ(mirror(80).id, 0u) << "VIPs are not copied";
+        ASSERT_TRUE(dataplane->apply_frontends({node_port(30080, 4, "a/b:http"), node_port(30081, 0, "a/d:http")}));
+        EXPECT_EQ(mirror(30080).listener_slot, 4u);
+        EXPECT_EQ(mirror(30081).id, pinned_frontends().at("*node*:30081").id);
+        ASSERT_TRUE(dataplane->apply_frontends({node_port(30081, 0, "a/d:http")}));
+        EXPECT_EQ(mirror(30080).id, 0u) << "deleted NodePort: copy zeroed";
+    }
+    // What a previous agent that died half-way may leave: a copy without a hash entry.
+    int fd = bpf_obj_get(pin(XGRESS_MAP_NODEPORT_FRONTENDS).c_str());
+    ASSERT_GE(fd, 0);
+    const std::uint32_t index = xgress_nodeport_index(31000, IPPROTO_TCP);
+    const xgress_frontend_value stale{7, 0, 0};
+    ASSERT_EQ(bpf_map_update_elem(fd, &index, &stale, BPF_ANY), 0);
+    close(fd);
+    auto restarted = dp::Dataplane::open(options_);
+    ASSERT_TRUE(restarted) << restarted.error().message;
+    ASSERT_TRUE(restarted->apply_frontends({node_port(30081, 0, "a/d:http")}));
+    EXPECT_EQ(mirror(31000).id, 0u) << "first apply rewrites the whole copy";
+    EXPECT_EQ(mirror(30081).id, pinned_frontends().at("*node*:30081").id);
+}
+
+TEST_F(DataplaneTest, NodeAddressListKeepsTheFirstAddressesInlineAndSaysWhenItOverflows) {
+    auto dataplane = dp::Dataplane::open(options_);
+    ASSERT_TRUE(dataplane) << dataplane.error().message;
+    auto read_list = [&] {
+        int fd = bpf_obj_get(pin(XGRESS_MAP_NODE_ADDR_LIST).c_str());
+        EXPECT_GE(fd, 0);
+        xgress_node_addr_list list{};
+        std::uint32_t key = XGRESS_NODE_ADDR_LIST_KEY;
+        EXPECT_EQ(bpf_map_lookup_elem(fd, &key, &list), 0);
+        close(fd);
+        return list;
+    };
+    std::vector<dp::IpAddress> many;
+    for (int i = 1; i <= XGRESS_NODE_ADDR_INLINE_V4 + 2; ++i) many.push_back(ipv4("192.0.2." + std::to_string(i)));
+    many.push_back(ipv6("2001:db8::1"));
+    ASSERT_TRUE(dataplane->set_node_addresses(many));
+    auto list = read_list();
+    EXPECT_EQ(list.ipv4_count, static_cast<std::uint32_t>(XGRESS_NODE_ADDR_INLINE_V4));
+    EXPECT_EQ(list.ipv6_count, 1u);
+    EXPECT_EQ(list.flags, static_cast<std::uint32_t>(XGRESS_NODE_ADDR_LIST_V6_COMPLETE))
+        << "IPv4 overflowed: misses must fall back to node_addrs";
+    EXPECT_EQ(list.ipv4[0][3], 1);
+
+    ASSERT_TRUE(dataplane->set_node_addresses({ipv4("198.18.0.1")}));
+    list = read_list();
+    EXPECT_EQ(list.ipv4_count, 1u);
+    EXPECT_EQ(list.ipv6_count, 0u);
+    EXPECT_EQ(list.flags,
+              static_cast<std::uint32_t>(XGRESS_NODE_ADDR_LIST_V4_COMPLETE | XGRESS_NODE_ADDR_LIST_V6_COMPLETE));
+    auto want = node_key("198.18.0.1");
+    EXPECT_EQ(std::memcmp(list.ipv4[0], want.addr, 4), 0);
+    EXPECT_EQ(list.ipv4[1][0], 0) << "stale inline slots are cleared";
 }
 
 TEST_F(DataplaneTest, NodePortConnectionFromPeerReachesLoopbackListener) {

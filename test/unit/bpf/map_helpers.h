@@ -103,6 +103,22 @@ inline int mark_port(int port_flags_fd, const xgress_frontend_key& key) {
     return bpf_map_update_elem(port_flags_fd, &port, &flags, BPF_ANY);
 }
 
+// Writes node_addr_list (the classifiers' inline copy of the node
+// addresses): the listed addresses, with the COMPLETE flag of each family in
+// `complete_flags` (a family not complete falls back to node_addrs on a miss).
+inline int set_node_addr_list(int list_fd, const std::vector<std::string>& addresses, std::uint32_t complete_flags) {
+    xgress_node_addr_list list{};
+    for (const auto& address : addresses) {
+        if (is_v6(address))
+            inet_pton(AF_INET6, address.c_str(), list.ipv6[list.ipv6_count++]);
+        else
+            inet_pton(AF_INET, address.c_str(), list.ipv4[list.ipv4_count++]);
+    }
+    list.flags = complete_flags;
+    std::uint32_t key = XGRESS_NODE_ADDR_LIST_KEY;
+    return bpf_map_update_elem(list_fd, &key, &list, BPF_ANY);
+}
+
 // Unpinned: tests must never touch a real pin root.
 inline void unpin_all_maps(bpf_object* obj) {
     bpf_map* map = nullptr;

@@ -682,5 +682,102 @@ TEST_F(XdpIngressTest, GlobalCountersAddUp) {
     EXPECT_EQ(g.xdp_matched + g.xdp_not_ours + g.xdp_nodeport_unallocated, 3u);
 }
 
+
+// node_addr_list: the inline copy of the node addresses the classifier checks
+// before node_addrs. The fixture leaves it all zero (not complete), so every
+// test above exercises the hash fallback; these exercise the list itself.
+TEST_F(XdpIngressTest, NodeAddressInInlineListServesNodePortWithoutTheHash) {
+    // 198.18.0.9 and 2001:db8::9 are in the list only, not in node_addrs.
+    ASSERT_EQ(set_node_addr_list(bpf_map__fd(skel_->maps.node_addr_list), {"198.18.0.9", "2001:db8::9"},
+                                 XGRESS_NODE_ADDR_LIST_V4_COMPLETE | XGRESS_NODE_ADDR_LIST_V6_COMPLETE),
+              0);
+    PacketSpec v4;
+    v4.dst = "198.18.0.9";
+    v4.dport = 30080;
+    EXPECT_EQ(run(build_packet(v4)), XDP_PASS);
+    PacketSpec v6;
+    v6.v6 = true;
+    v6.src = "2001:db8::2";
+    v6.dst = "2001:db8::9";
+    v6.dport = 30080;
+    EXPECT_EQ(run(build_packet(v6)), XDP_PASS);
+    EXPECT_EQ(stats(kNodePortId).packets, 2u);
+    v4.dport = 30999;
+    EXPECT_EQ(run(build_packet(v4)), XDP_DROP) << "unallocated NodePort on a listed address";
+}
+
+TEST_F(XdpIngressTest, CompleteInlineListIsTrustedOverTheHash) {
+    // 198.18.0.1 is in node_addrs (fixture) but a complete IPv4 list without
+    // it says it is no longer a node address; IPv6 is not complete: hash.
+    ASSERT_EQ(set_node_addr_list(bpf_map__fd(skel_->maps.node_addr_list), {"198.18.0.9"},
+                                 XGRESS_NODE_ADDR_LIST_V4_COMPLETE),
+              0);
+    PacketSpec v4;
+    v4.dst = "198.18.0.1";
+    v4.dport = 30999;
+    EXPECT_EQ(run(build_packet(v4)), XDP_PASS);
+    EXPECT_EQ(global().xdp_nodeport_unallocated, 0u);
+    PacketSpec v6;
+    v6.v6 = true;
+    v6.src = "2001:db8::2";
+    v6.dst = "2001:db8::1";
+    v6.dport = 30999;
+    EXPECT_EQ(run(build_packet(v6)), XDP_DROP) << "IPv6 list incomplete: node_addrs decides";
+}
+
+TEST_F(XdpIngressTest, IncompleteInlineListFallsBackToTheHashOnAMiss) {
+    // A full IPv4 list (the agent's capacity overflow case) without 198.18.0.1.
+    std::vector<std::string> full;
+    for (int i = 0; i < XGRESS_NODE_ADDR_INLINE_V4; ++i) full.push_back("192.0.2." + std::to_string(i + 1));
+    ASSERT_EQ(set_node_addr_list(bpf_map__fd(skel_->maps.node_addr_list), full, XGRESS_NODE_ADDR_LIST_V6_COMPLETE),
+              0);
+    PacketSpec spec;
+    spec.dst = "198.18.0.1";
+    spec.dport = 30080;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kNodePortId).packets, 1u) << "served through node_addrs";
+    spec.dst = "192.0.2.8";  // the last inline slot
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kNodePortId).packets, 2u);
+    spec.dst = "192.0.2.9";  // in neither
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kNodePortId).packets, 2u);
+}
+
+// nodeport_frontends: the array copy of NodePort entries. The fixture leaves
+// it zero, so the tests above use the wildcard hash entries.
+TEST_F(XdpIngressTest, NodePortArrayCopyIsUsedBeforeTheHash) {
+    constexpr std::uint32_t kCopyId = 9;  // differs from the hash entry's id: shows which one matched
+    const std::uint32_t index = xgress_nodeport_index(30080, IPPROTO_TCP);
+    xgress_frontend_value copy{kCopyId, 0, 0};
+    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.nodeport_frontends), &index, &copy, BPF_ANY), 0);
+    PacketSpec spec;
+    spec.dst = "198.18.0.1";
+    spec.dport = 30080;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kCopyId).packets, 1u);
+    EXPECT_EQ(stats(kNodePortId).packets, 0u);
+    spec.dst = "198.18.0.77";  // not a node address: the copy is never reached
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kCopyId).packets, 1u);
+    EXPECT_EQ(global().xdp_not_ours, 1u);
+}
+
+TEST_F(XdpIngressTest, NodePortArrayCopyCarriesSourceRanges) {
+    // The ranged NodePort's copy: same id and flags as its hash entry.
+    const std::uint32_t index = xgress_nodeport_index(30443, IPPROTO_TCP);
+    xgress_frontend_value copy{kRangedNodePortId, 0, XGRESS_FRONTEND_SOURCE_RANGES};
+    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.nodeport_frontends), &index, &copy, BPF_ANY), 0);
+    PacketSpec spec;
+    spec.dst = "198.18.0.1";
+    spec.dport = 30443;
+    spec.src = "10.1.2.3";
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    spec.src = "198.18.0.2";
+    EXPECT_EQ(run(build_packet(spec)), XDP_DROP);
+    EXPECT_EQ(stats(kRangedNodePortId).packets, 1u);
+    EXPECT_EQ(stats(kRangedNodePortId).source_range_drops, 1u);
+}
+
 }  // namespace
 }  // namespace xgress::test
