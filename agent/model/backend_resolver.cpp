@@ -130,14 +130,14 @@ snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePo
             continue;
         }
         for (const k8s::Endpoint& endpoint : slice->endpoints) {
-            if (!node_name.empty() && endpoint.node_name != node_name) continue;
+            if (!node_name.empty() && endpoint.node_name.str() != node_name) continue;
             const bool is_ready = endpoint.ready.value_or(true);
             const bool is_draining = !is_ready && endpoint.serving.value_or(false) &&
                                      endpoint.terminating.value_or(false);
-            for (const std::string& address : endpoint.addresses) {
+            endpoint.for_each_address([&](const std::string& address) {
                 if (is_ready) ready.emplace(address, *target);
                 else if (is_draining) draining.emplace(address, *target);
-            }
+            });
         }
     }
     if (port_unresolved) {
