@@ -214,17 +214,22 @@ std::expected<Backend, std::string> decode_backend(simdjson::dom::element be, co
     b.endpoints.reserve(eps_opt->size());
     std::size_t ei = 0;
     for (simdjson::dom::element ee : *eps_opt) {
-        std::string ewhere = where + ".endpoints[" + std::to_string(ei++) + "]";
+        // The field path is only spelled out for an error: building it for
+        // each of 100,000 endpoints was a measurable part of a decode.
+        const std::size_t index = ei++;
+        auto ewhere = [&] { return where + ".endpoints[" + std::to_string(index) + "]"; };
         simdjson::dom::object eo;
-        if (ee.get_object().get(eo)) return field_error(ewhere, "must be an object");
+        if (ee.get_object().get(eo)) return field_error(ewhere(), "must be an object");
         Endpoint ep;
-        auto addr = get_string(eo, "address", ewhere);
-        if (!addr) return Error(addr.error());
-        if (!valid_address(*addr)) return field_error(ewhere + ".address", "not an IP address: \"" + *addr + "\"");
-        ep.address = std::move(*addr);
+        std::string_view address;
+        if (auto err = eo["address"].get_string().get(address))
+            return field_error(ewhere() + ".address", err == simdjson::NO_SUCH_FIELD ? "missing" : "must be a string");
+        ep.address = std::string(address);
+        if (!valid_address(ep.address))
+            return field_error(ewhere() + ".address", "not an IP address: \"" + ep.address + "\"");
         std::uint64_t port = 0;
         if (eo["port"].get_uint64().get(port) || port == 0 || port > 65535)
-            return field_error(ewhere + ".port", "must be an integer in 1..65535");
+            return field_error(ewhere() + ".port", "must be an integer in 1..65535");
         ep.port = static_cast<std::uint16_t>(port);
         b.endpoints.push_back(std::move(ep));
     }
@@ -376,6 +381,8 @@ std::expected<Snapshot, std::string> decode(std::string_view json) {
     auto backends_opt = optional_array(top, "backends", "backends");
     if (!backends_opt) return Error(backends_opt.error());
     std::unordered_set<std::string> names;
+    names.reserve(backends_opt->size());
+    snap.backends.reserve(backends_opt->size());
     std::size_t bi = 0;
     for (simdjson::dom::element be : *backends_opt) {
         std::string where = "backends[" + std::to_string(bi++) + "]";
@@ -388,6 +395,8 @@ std::expected<Snapshot, std::string> decode(std::string_view json) {
     auto hosts_opt = optional_array(top, "virtual_hosts", "virtual_hosts");
     if (!hosts_opt) return Error(hosts_opt.error());
     std::unordered_set<std::string> seen_hosts;
+    seen_hosts.reserve(hosts_opt->size());
+    snap.virtual_hosts.reserve(hosts_opt->size());
     std::size_t hi = 0;
     for (simdjson::dom::element he : *hosts_opt) {
         std::string where = "virtual_hosts[" + std::to_string(hi++) + "]";
