@@ -117,7 +117,10 @@ snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePo
     snapshot::Backend backend;
     backend.name = service.metadata.namespace_ + "/" + service.metadata.name + ":" + std::to_string(port.port);
     if (!node_name.empty()) backend.name += "@node";
-    if (service.session_affinity == "ClientIP") backend.affinity = snapshot::Affinity::ClientIp;
+    if (service.session_affinity == "ClientIP") {
+        backend.affinity = snapshot::Affinity::ClientIp;
+        backend.affinity_timeout_s = service.session_affinity_timeout;  // Kubernetes default 10800
+    }
     const std::string& backend_name = backend.name;
     std::set<std::pair<std::string, std::uint16_t>> ready;
     std::set<std::pair<std::string, std::uint16_t>> draining;  // serving but terminating

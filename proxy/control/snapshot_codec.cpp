@@ -150,6 +150,7 @@ void append_backend(std::string& out, const Backend& b) {
     out += "{\"name\":";
     append_json_string(out, b.name);
     if (b.affinity == Affinity::ClientIp) out += ",\"affinity\":\"client_ip\"";
+    if (b.affinity_timeout_s != 0) out += ",\"affinity_timeout_s\":" + std::to_string(b.affinity_timeout_s);
     out += ",\"endpoints\":[";
     for (std::size_t j = 0; j < b.endpoints.size(); ++j) {
         if (j) out.push_back(',');
@@ -209,6 +210,7 @@ std::expected<Backend, std::string> decode_backend(simdjson::dom::element be, co
     if (auto r = read_optional(bo, "affinity", where, affinity); !r) return Error(r.error());
     if (affinity == "client_ip") b.affinity = Affinity::ClientIp;
     else if (affinity != "none") return field_error(where + ".affinity", "must be \"none\" or \"client_ip\", got \"" + affinity + "\"");
+    if (auto r = read_optional(bo, "affinity_timeout_s", where, b.affinity_timeout_s); !r) return Error(r.error());
     auto eps_opt = optional_array(bo, "endpoints", where + ".endpoints");
     if (!eps_opt) return Error(eps_opt.error());
     b.endpoints.reserve(eps_opt->size());
