@@ -98,15 +98,16 @@ public:
         spdlog::info("dataplane: {} frontends applied", frontends.size());
         return {};
     }
-    void publish(std::uint64_t version, std::string payload) override {
+    void publish(std::uint64_t version, std::string payload, std::function<std::string()> reencode) override {
         pending_version_ = version;
         pending_payload_ = std::move(payload);
+        pending_reencode_ = std::move(reencode);
         if (server_) flush();
     }
     void publish_patch(std::uint64_t version, std::uint64_t base_version, std::string patch_payload,
                        std::function<std::string()> full_payload) override {
         if (!server_ || !pending_payload_.empty()) {  // no channel yet: only whole snapshots wait
-            publish(version, full_payload());
+            publish(version, full_payload(), full_payload);
             return;
         }
         server_->publish_patch(version, base_version, std::move(patch_payload), std::move(full_payload));
@@ -114,8 +115,9 @@ public:
     }
     void flush() {
         if (pending_payload_.empty()) return;
-        server_->publish(pending_version_, std::move(pending_payload_));
+        server_->publish(pending_version_, std::move(pending_payload_), std::move(pending_reencode_));
         pending_payload_.clear();
+        pending_reencode_ = nullptr;
         spdlog::info("control: published snapshot version {}", pending_version_);
     }
 
@@ -126,6 +128,7 @@ private:
     push::ControlServer* server_ = nullptr;
     std::uint64_t pending_version_ = 0;
     std::string pending_payload_;
+    std::function<std::string()> pending_reencode_;
 };
 
 // Proxy listening sockets go into the SOCKMAP of whichever datapath handle is current.

@@ -11,6 +11,8 @@
 #include <variant>
 #include <vector>
 
+#include "k8s/interned_string.h"
+
 namespace xgress::agent::k8s {
 
 struct ObjectMeta {
@@ -60,16 +62,29 @@ struct EndpointPort {
     bool operator==(const EndpointPort&) const = default;
 };
 
+// One endpoint of a slice, kept small: with 100,000 endpoints in a cluster
+// every byte here is ~100 KB of agent memory (target: <= 500 B per endpoint
+// for everything the agent holds). So: the first address inline (every
+// controller writes exactly one; the API allows more, kept in
+// more_addresses), conditions as three optional bools, the node name
+// interned (a few hundred distinct values shared by every endpoint), and
+// only the fields something reads (targetRef.kind is not kept).
 struct Endpoint {
-    std::vector<std::string> addresses;
+    std::string address;                      // addresses[0]
+    std::vector<std::string> more_addresses;  // addresses[1..], normally empty
     // Absent conditions mean "unknown"; Kubernetes says to treat an unknown
     // ready as ready.
     std::optional<bool> ready;
     std::optional<bool> serving;
     std::optional<bool> terminating;
-    std::string target_ref_kind;
-    std::string target_ref_name;
-    std::string node_name;
+    InternedString node_name;
+    std::string target_ref_name;  // the Pod, for --dump-endpoints
+    // Calls f(address) for every address, first one first.
+    template <class F>
+    void for_each_address(F&& f) const {
+        f(address);
+        for (const std::string& a : more_addresses) f(a);
+    }
     bool operator==(const Endpoint&) const = default;
 };
 

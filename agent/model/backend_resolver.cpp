@@ -117,7 +117,10 @@ snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePo
     snapshot::Backend backend;
     backend.name = service.metadata.namespace_ + "/" + service.metadata.name + ":" + std::to_string(port.port);
     if (!node_name.empty()) backend.name += "@node";
-    if (service.session_affinity == "ClientIP") backend.affinity = snapshot::Affinity::ClientIp;
+    if (service.session_affinity == "ClientIP") {
+        backend.affinity = snapshot::Affinity::ClientIp;
+        backend.affinity_timeout_s = service.session_affinity_timeout;  // Kubernetes default 10800
+    }
     const std::string& backend_name = backend.name;
     std::set<std::pair<std::string, std::uint16_t>> ready;
     std::set<std::pair<std::string, std::uint16_t>> draining;  // serving but terminating
@@ -130,14 +133,14 @@ snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePo
             continue;
         }
         for (const k8s::Endpoint& endpoint : slice->endpoints) {
-            if (!node_name.empty() && endpoint.node_name != node_name) continue;
+            if (!node_name.empty() && endpoint.node_name.str() != node_name) continue;
             const bool is_ready = endpoint.ready.value_or(true);
             const bool is_draining = !is_ready && endpoint.serving.value_or(false) &&
                                      endpoint.terminating.value_or(false);
-            for (const std::string& address : endpoint.addresses) {
+            endpoint.for_each_address([&](const std::string& address) {
                 if (is_ready) ready.emplace(address, *target);
                 else if (is_draining) draining.emplace(address, *target);
-            }
+            });
         }
     }
     if (port_unresolved) {

@@ -9,7 +9,7 @@ std::string format_endpoint_dump(const k8s::ObjectCache& objects) {
         const std::string service =
             label != slice->metadata.labels.end() ? label->second : slice->metadata.name;
         for (const k8s::Endpoint& endpoint : slice->endpoints) {
-            for (const std::string& address : endpoint.addresses) {
+            endpoint.for_each_address([&](const std::string& address) {
                 const std::string pod =
                     endpoint.target_ref_name.empty() ? service + "-" + address : endpoint.target_ref_name;
                 for (const k8s::EndpointPort& port : slice->ports) {
@@ -17,7 +17,7 @@ std::string format_endpoint_dump(const k8s::ObjectCache& objects) {
                     out += address + "\t" + slice->metadata.namespace_ + "\t" + pod + "\t" + service + "\t" +
                            std::to_string(port.port) + "\n";
                 }
-            }
+            });
         }
     }
     return out;

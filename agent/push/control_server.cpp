@@ -121,11 +121,11 @@ std::size_t ControlServer::proxy_count() const {
                                                   [](const auto& c) { return c->said_hello; }));
 }
 
-void ControlServer::publish(std::uint64_t version, std::string payload) {
+void ControlServer::publish(std::uint64_t version, std::string payload, std::function<std::string()> reencode) {
     version_ = version;
     payload_ = std::move(payload);
     payload_ready_ = true;
-    payload_source_ = nullptr;
+    payload_source_ = std::move(reencode);
     have_snapshot_ = true;
     for (auto& connection : connections_) {
         if (connection->said_hello) send_snapshot(*connection);
@@ -171,10 +171,21 @@ void ControlServer::flush_or_drop_all() {
     });
 }
 
+// The encoded snapshot is only needed by a proxy that has not got it yet
+// (a new one, or one that must be re-sent it). Once every connected proxy
+// ACKed the current version, free it (when it can be re-made): at 100,000
+// endpoints it is ~5 MB the agent would otherwise hold for nothing.
+void ControlServer::release_payload_if_all_acked() {
+    if (!payload_ready_ || !payload_source_ || payload_.empty()) return;
+    for (const auto& c : connections_)
+        if (c->said_hello && c->acked != version_) return;  // one not yet said Hello gets a fresh encoding
+    std::string().swap(payload_);
+    payload_ready_ = false;
+}
+
 const std::string& ControlServer::full_payload() {
     if (!payload_ready_) {
         payload_ = payload_source_ ? payload_source_() : std::string();
-        payload_source_ = nullptr;
         payload_ready_ = true;
     }
     return payload_;
@@ -330,6 +341,7 @@ bool ControlServer::handle_frames(Connection& c) {
                 c.retry_delay = std::chrono::milliseconds(0);
                 last_acked_ = std::max(last_acked_, header.version);
                 spdlog::info("control: {} serves snapshot version {}", c.name(), header.version);
+                release_payload_if_all_acked();
                 break;
             case control::MessageType::Nack: {
                 if (c.unanswered_patch != 0 && header.version >= c.unanswered_patch) c.unanswered_patch = 0;

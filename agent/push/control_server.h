@@ -41,8 +41,11 @@ public:
     ControlServer& operator=(const ControlServer&) = delete;
 
     // Makes `payload` (snapshot JSON) the current snapshot and sends it to
-    // every proxy that has said Hello; later proxies get it on Hello.
-    void publish(std::uint64_t version, std::string payload);
+    // every proxy that has said Hello; later proxies get it on Hello. With
+    // `reencode` (produces `payload` again; called only while `version` is
+    // current), the encoded copy is freed once every connected proxy ACKed
+    // `version` and re-made only when a proxy needs it again.
+    void publish(std::uint64_t version, std::string payload, std::function<std::string()> reencode = {});
 
     // Makes `version` current as `base_version` plus `patch_payload` (an
     // EndpointsPatch JSON). `full_payload` encodes the whole snapshot of
@@ -62,6 +65,9 @@ public:
     std::uint64_t nack_count() const { return nack_count_; }
     std::uint64_t patches_sent() const { return patches_sent_; }
     std::uint64_t patch_nack_count() const { return patch_nack_count_; }
+    // Bytes of encoded snapshot held for proxies that may still need it (0
+    // once every proxy ACKed a version that can be re-encoded).
+    std::size_t retained_payload_bytes() const { return payload_ready_ ? payload_.size() : 0; }
 
     // A Nacked version is offered again after kFirstRetry, doubling up to kMaxRetry.
     static constexpr std::chrono::milliseconds kFirstRetry{250};
@@ -80,6 +86,7 @@ private:
     void send_snapshot(Connection& connection);
     const std::string& full_payload();
     void flush_or_drop_all();
+    void release_payload_if_all_acked();
     int retry_resends(int timeout_ms);  // re-offers due retries; returns the poll timeout to use
 
     int listen_fd_ = -1;
@@ -89,7 +96,7 @@ private:
     std::uint64_t version_ = 0;
     std::string payload_;                          // valid when payload_ready_
     bool payload_ready_ = false;
-    std::function<std::string()> payload_source_;  // encodes payload_ on demand
+    std::function<std::string()> payload_source_;  // encodes payload_ on demand (kept: may be needed again)
     bool have_snapshot_ = false;
     std::uint64_t patches_sent_ = 0;
     std::uint64_t patch_nack_count_ = 0;

@@ -161,7 +161,8 @@ PassResult Reconciler::reconcile(const k8s::LoadedManifests& loaded) {
     next.snapshot.version = state_.snapshot.version;
     if (first_ || next.snapshot != state_.snapshot) {
         next.snapshot.version = next_version_++;
-        target_.publish(next.snapshot.version, snapshot::encode(next.snapshot));
+        target_.publish(next.snapshot.version, snapshot::encode(next.snapshot),
+                        [this] { return snapshot::encode(state_.snapshot); });
         result.snapshot_published = true;
     }
     first_ = false;

@@ -34,6 +34,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -93,15 +94,31 @@ bool read_exact(int fd, void* data, std::size_t size) {
     return true;
 }
 
+// Runs in a child process (forked before the bench starts any thread), so
+// the decoded snapshot it keeps is not counted in the agent's RSS; its own
+// RSS is reported next to the agent's. Counters live in a shared mapping.
 class FakeProxy {
 public:
-    explicit FakeProxy(const std::string& path) : thread_([this, path] { run(path); }) {}
-    ~FakeProxy() {
-        if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
-        thread_.join();
+    struct Counters {
+        std::atomic<std::uint64_t> patches{0}, snapshots{0}, nacks{0};
+        std::atomic<double> last_decode_ms{0};
+    };
+    explicit FakeProxy(const std::string& path) {
+        void* shared = ::mmap(nullptr, sizeof(Counters), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        counters_ = new (shared) Counters;
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            run(path);
+            std::_Exit(0);
+        }
     }
-    std::atomic<std::uint64_t> patches{0}, snapshots{0}, nacks{0};
-    std::atomic<double> last_decode_ms{0};
+    ~FakeProxy() {
+        ::kill(pid_, SIGTERM);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+    }
+    Counters& counters() { return *counters_; }
+    long rss_kib(const char* field) const;
 
 private:
     void run(const std::string& path) {
@@ -124,7 +141,7 @@ private:
             std::string error;
             if (header.type == static_cast<std::uint16_t>(control::MessageType::Snapshot)) {
                 auto decoded = snapshot::decode(payload);
-                if (decoded) serving = std::move(*decoded), ++snapshots;
+                if (decoded) serving = std::move(*decoded), ++counters_->snapshots;
                 else error = decoded.error();
             } else if (header.type == static_cast<std::uint16_t>(control::MessageType::EndpointsPatch)) {
                 auto patch = snapshot::decode_patch(payload);
@@ -135,15 +152,15 @@ private:
                     // shares every untouched backend; proxy_patch_bench: ~0.2 ms
                     // on this scale), so the figure is the agent's and the channel's.
                     auto applied = snapshot::apply_patch_in_place(serving, *patch);
-                    if (applied) ++patches;
+                    if (applied) ++counters_->patches;
                     else error = applied.error();
                 }
             }
-            last_decode_ms = ms_since(t);
+            counters_->last_decode_ms = ms_since(t);
             if (error.empty()) {
                 send_frame(control::MessageType::Ack, header.version, "");
             } else {
-                ++nacks;
+                ++counters_->nacks;
                 std::fprintf(stderr, "fake proxy: NACK %llu: %s\n", static_cast<unsigned long long>(header.version),
                              error.c_str());
                 send_frame(control::MessageType::Nack, header.version, error);
@@ -155,7 +172,8 @@ private:
         ::send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL);
     }
     int fd_ = -1;
-    std::thread thread_;
+    pid_t pid_ = -1;
+    Counters* counters_ = nullptr;
 };
 
 struct NoSockmap : push::ListenerSink {
@@ -169,9 +187,9 @@ public:
     std::expected<void, std::string> apply_frontends(const std::vector<dataplane::FrontendSpec>&) override {
         return {};
     }
-    void publish(std::uint64_t version, std::string payload) override {
+    void publish(std::uint64_t version, std::string payload, std::function<std::string()> reencode) override {
         bytes = payload.size();
-        server_.publish(version, std::move(payload));
+        server_.publish(version, std::move(payload), std::move(reencode));
     }
     void publish_patch(std::uint64_t version, std::uint64_t base, std::string patch,
                        std::function<std::string()> full) override {
@@ -296,8 +314,8 @@ std::size_t vector_block(const std::vector<T>& v) { return v.capacity() ? v.capa
 std::size_t bytes_of(const k8s::EndpointSlice& slice) {
     std::size_t total = sizeof(k8s::Object) + 16 + vector_block(slice.endpoints) + vector_block(slice.ports);
     for (const auto& e : slice.endpoints) {
-        total += vector_block(e.addresses) + heap_of(e.node_name) + heap_of(e.target_ref_kind) + heap_of(e.target_ref_name);
-        for (const auto& a : e.addresses) total += heap_of(a);
+        total += vector_block(e.more_addresses) + heap_of(e.address) + heap_of(e.target_ref_name);
+        for (const auto& a : e.more_addresses) total += heap_of(a);
     }
     for (const auto& [k, v] : slice.metadata.labels) total += 64 + 16 + heap_of(k) + heap_of(v);  // map node
     return total;
@@ -342,6 +360,8 @@ long child_rss_kib(pid_t pid, const char* field) {
     }
     return -1;
 }
+
+long FakeProxy::rss_kib(const char* field) const { return child_rss_kib(pid_, field); }
 
 snapshot::Snapshot routing_table(int rules, const char* color, std::uint16_t port) {
     snapshot::Snapshot s;
@@ -565,30 +585,49 @@ int main(int argc, char** argv) {
 
     if (format == "json" || format == "both") {
         // Measured and thrown away: the change loop below edits the YAML files.
+        malloc_trim(0);
+        const long rss_before = rss_kib("VmRSS:");
+        const std::size_t heap_before = mallinfo2().uordblks;
         reconcile::Reconciler reconciler(model::Settings{}, target, next_version);
         full_sync(json_dir, reconciler, **server, "JSON, one List per kind", target);
+        malloc_trim(0);
+        const double n = static_cast<double>(services) * endpoints;
+        std::printf("memory after the JSON sync (agent process only): RSS growth %.0f bytes per endpoint, heap in "
+                    "use %.0f\n",
+                    (rss_kib("VmRSS:") - rss_before) * 1024.0 / n,
+                    (static_cast<double>(mallinfo2().uordblks) - static_cast<double>(heap_before)) / n);
         next_version = reconciler.state().snapshot.version + 1;
     }
     malloc_trim(0);
     const long rss_start = rss_kib("VmRSS:");
+    const std::size_t heap_start = mallinfo2().uordblks;
     reconcile::Reconciler reconciler(model::Settings{}, target, next_version);
     full_sync(yaml_dir, reconciler, **server, "YAML, one file per Service", target);
     malloc_trim(0);
     const long rss_now = rss_kib("VmRSS:");
-    std::printf("memory: peak RSS %.1f MiB, RSS after the YAML sync %.1f MiB, growth %.0f bytes per endpoint "
-                "(cache + last-good per file + desired state + encoded snapshot; the decoded manifests freed)\n",
+    const std::size_t heap_now = mallinfo2().uordblks;
+    // The agent alone: the fake proxy runs in its own process (reported below).
+    for (int i = 0; i < 20 && (*server)->retained_payload_bytes() != 0; ++i) (*server)->poll_once(10);
+    std::printf("memory (agent process only): peak RSS %.1f MiB, RSS after the YAML sync %.1f MiB, growth %.0f "
+                "bytes per endpoint (cache + last-good per file + desired state; the decoded manifests freed; "
+                "encoded snapshot still held: %zu bytes)\n",
                 rss_kib("VmHWM:") / 1024.0, rss_now / 1024.0,
-                (rss_now - rss_start) * 1024.0 / (static_cast<double>(services) * endpoints));
+                (rss_now - rss_start) * 1024.0 / (static_cast<double>(services) * endpoints),
+                (*server)->retained_payload_bytes());
+    std::printf("  heap in use (mallinfo2) grew %.0f bytes per endpoint; the rest of the RSS growth is allocator "
+                "slack (free blocks between live ones)\n",
+                (static_cast<double>(heap_now) - static_cast<double>(heap_start)) / (static_cast<double>(services) * endpoints));
+    std::printf("memory (fake proxy process, not the agent): RSS %.1f MiB, peak %.1f MiB\n",
+                proxy.rss_kib("VmRSS:") / 1024.0, proxy.rss_kib("VmHWM:") / 1024.0);
     {
         const double n = static_cast<double>(services) * endpoints;
         std::size_t slices = 0;
         for (const k8s::EndpointSlice* slice : reconciler.objects().list<k8s::EndpointSlice>()) slices += bytes_of(*slice);
         std::printf("  of which (approximate, per endpoint): EndpointSlice objects in the cache %.0f B; desired "
-                    "snapshot %.0f B; encoded snapshot kept for new proxies %.0f B; the fake proxy's decoded "
-                    "snapshot (same process, not the agent's) ~%.0f B; the rest: Services, Ingresses, maps, "
-                    "allocator slack\n",
+                    "snapshot %.0f B; encoded snapshot %.0f B when sent, %.0f B kept after every proxy ACKed; "
+                    "the rest: Services, Ingresses, maps, allocator slack\n",
                     slices / n, bytes_of(reconciler.state().snapshot) / n, target.bytes / n,
-                    bytes_of(reconciler.state().snapshot) / n);
+                    (*server)->retained_payload_bytes() / n);
     }
 
     // One EndpointSlice change: rewrite one Service's file (not timed), then
@@ -613,7 +652,7 @@ int main(int argc, char** argv) {
         patches += pass.patch;
         if (!wait_for_ack(**server, pass.version)) std::fprintf(stderr, "change %d: no ACK\n", c);
         ack_ms.push_back(ms_since(t));
-        proxy_ms.push_back(proxy.last_decode_ms);
+        proxy_ms.push_back(proxy.counters().last_decode_ms);
     }
     if (changes > 0 && !ack_ms.empty()) {
         std::printf("one EndpointSlice change (%d changes, %d as EndpointsPatch of %zu bytes; debounce window not "
@@ -626,9 +665,9 @@ int main(int argc, char** argv) {
                     percentile(ack_ms, 0.99), percentile(proxy_ms, 0.5), percentile(proxy_ms, 0.99));
     }
     std::printf("proxy frames: %llu snapshots, %llu patches, %llu NACKs; peak RSS at end: %.1f MiB\n",
-                static_cast<unsigned long long>(proxy.snapshots.load()),
-                static_cast<unsigned long long>(proxy.patches.load()),
-                static_cast<unsigned long long>(proxy.nacks.load()), rss_kib("VmHWM:") / 1024.0);
+                static_cast<unsigned long long>(proxy.counters().snapshots.load()),
+                static_cast<unsigned long long>(proxy.counters().patches.load()),
+                static_cast<unsigned long long>(proxy.counters().nacks.load()), rss_kib("VmHWM:") / 1024.0);
     server->reset();
     if (!proxy_bin.empty() && !echo_bin.empty()) swap_bench(dir, proxy_bin, echo_bin, rules);
     if (keep.empty()) std::filesystem::remove_all(dir);

@@ -28,6 +28,10 @@
 //   "backends": [
 //     { "name": "default/api:80",                // namespace/service:servicePort
 //       "affinity": "none" | "client_ip",        // Service sessionAffinity
+//       "affinity_timeout_s": 10800,             // sessionAffinityConfig.clientIP.timeoutSeconds
+//                                                // (client_ip only; omitted = 0 = not stated;
+//                                                // added after schema 2, optional: the proxy
+//                                                // may ignore it, see Backend)
 //       "endpoints": [ { "address": "10.244.1.2", "port": 8080 } ] } ],
 //   "certificates": [                            // from kubernetes.io/tls Secrets, PEM text
 //     { "name": "default/shop-tls", "hosts": ["shop.example.com", "*.example.com"],
@@ -111,6 +115,12 @@ struct Backend {
     std::string name;
     std::vector<Endpoint> endpoints;  // empty: requests routed here get 503
     Affinity affinity = Affinity::None;  // ClientIp: consistent hashing on the client address
+    // ClientIp only: how long Kubernetes would keep a client on its endpoint
+    // (seconds; 0 = not stated). The proxy's consistent hashing keeps a client
+    // on its endpoint for as long as that endpoint exists, so it need not act
+    // on this; it is carried so that a proxy with per-client state can expire
+    // it, and so the applied configuration shows what the Service asked for.
+    std::uint32_t affinity_timeout_s = 0;
     bool operator==(const Backend&) const = default;
 };
 

@@ -280,8 +280,10 @@ TEST_F(ControlServerTest, PatchGoesToProxiesAtItsBaseOthersGetTheWholeSnapshot) 
     EXPECT_EQ(encodes, 1);
     send_frame(first, encode_frame(MessageType::Ack, 11, ""));
     ASSERT_TRUE(pump_until([&] { return server_->last_acked_version() == 11; }));
+    // Every proxy ACKed it: the encoded copy is freed.
+    EXPECT_EQ(server_->retained_payload_bytes(), 0u);
 
-    // A proxy arriving now gets the whole snapshot, encoded once only.
+    // A proxy arriving now gets the whole snapshot, encoded again (once).
     int pipe2[2];
     ASSERT_EQ(::pipe(pipe2), 0);
     const int second = connect_client();
@@ -291,7 +293,8 @@ TEST_F(ControlServerTest, PatchGoesToProxiesAtItsBaseOthersGetTheWholeSnapshot) 
     ASSERT_TRUE(frame);
     EXPECT_EQ(frame->first.type, static_cast<std::uint16_t>(MessageType::Snapshot));
     EXPECT_EQ(frame->second, "FULL11");
-    EXPECT_EQ(encodes, 1);
+    EXPECT_EQ(encodes, 2);
+    EXPECT_EQ(server_->retained_payload_bytes(), 6u);  // until that proxy ACKs
 
     // Both at 11: a patch on 11 goes to both; one on another base to neither.
     server_->publish_patch(12, 11, "PATCH12", full("FULL12"));
@@ -309,7 +312,55 @@ TEST_F(ControlServerTest, PatchGoesToProxiesAtItsBaseOthersGetTheWholeSnapshot) 
         EXPECT_EQ(frame->first.version, 14u);
         EXPECT_EQ(frame->second, "FULL14");
     }
-    EXPECT_EQ(encodes, 2);
+    EXPECT_EQ(encodes, 3);
+    ::close(first);
+    ::close(second);
+    for (int fd : {pipe_fds[0], pipe_fds[1], pipe2[0], pipe2[1]}) ::close(fd);
+}
+
+// A whole snapshot published with a re-encoder is freed once every proxy
+// ACKed it and re-made for a proxy that connects later; without one it is kept.
+TEST_F(ControlServerTest, EncodedSnapshotIsFreedOnceEveryProxyAckedIt) {
+    int encodes = 0;
+    server_->publish(30, "FULL30-encoded", [&encodes] {
+        ++encodes;
+        return std::string("FULL30-encoded");
+    });
+    EXPECT_EQ(server_->retained_payload_bytes(), 14u);  // no proxy yet: kept
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    const int first = connect_client();
+    send_frame(first, encode_frame(MessageType::Hello, 0, kHello), {pipe_fds[0]});
+    ASSERT_TRUE(pump_until([&] { return server_->proxy_count() == 1; }));
+    auto frame = read_frame(first);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->second, "FULL30-encoded");
+    EXPECT_EQ(server_->retained_payload_bytes(), 14u);  // sent, not ACKed yet
+    send_frame(first, encode_frame(MessageType::Ack, 30, ""));
+    ASSERT_TRUE(pump_until([&] { return server_->last_acked_version() == 30; }));
+    EXPECT_EQ(server_->retained_payload_bytes(), 0u);
+    EXPECT_EQ(encodes, 0);
+
+    int pipe2[2];
+    ASSERT_EQ(::pipe(pipe2), 0);
+    const int second = connect_client();
+    send_frame(second, encode_frame(MessageType::Hello, 0, kHello), {pipe2[0]});
+    ASSERT_TRUE(pump_until([&] { return server_->proxy_count() == 2; }));
+    frame = read_frame(second);
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->first.version, 30u);
+    EXPECT_EQ(frame->second, "FULL30-encoded");
+    EXPECT_EQ(encodes, 1);
+
+    // Without a re-encoder the payload stays, ACKed or not.
+    server_->publish(31, "FULL31-no-source");
+    for (int client : {first, second}) {
+        ASSERT_TRUE(read_frame(client));
+        send_frame(client, encode_frame(MessageType::Ack, 31, ""));
+    }
+    ASSERT_TRUE(pump_until([&] { return server_->last_acked_version() == 31; }));
+    for (int i = 0; i < 5; ++i) server_->poll_once(10);  // both ACKs handled
+    EXPECT_EQ(server_->retained_payload_bytes(), 16u);
     ::close(first);
     ::close(second);
     for (int fd : {pipe_fds[0], pipe_fds[1], pipe2[0], pipe2[1]}) ::close(fd);

@@ -37,6 +37,12 @@ INSTANTIATE_TEST_SUITE_P(
     Model, EndpointConditions,
     testing::Values(
         ConditionCase{"UnknownReadyCountsAsReady", "[{addresses: [10.0.0.1]}]", {{"10.0.0.1", 8080}}},
+        // The API allows several addresses per endpoint (the first is stored
+        // inline, the rest aside): every one is served, and conditions apply to all.
+        ConditionCase{"SeveralAddressesPerEndpoint",
+                      "[{addresses: [10.0.0.3, 10.0.0.1, 10.0.0.2]}, {addresses: [10.0.0.9, 10.0.0.8], "
+                      "conditions: {ready: false}}]",
+                      {{"10.0.0.1", 8080}, {"10.0.0.2", 8080}, {"10.0.0.3", 8080}}},
         ConditionCase{"NotReadyDropped",
                       "[{addresses: [10.0.0.1], conditions: {ready: false}}, {addresses: [10.0.0.2]}]",
                       {{"10.0.0.2", 8080}}},

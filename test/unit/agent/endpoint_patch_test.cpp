@@ -21,7 +21,7 @@ public:
         ++frontend_applies;
         return {};
     }
-    void publish(std::uint64_t version, std::string payload) override {
+    void publish(std::uint64_t version, std::string payload, std::function<std::string()>) override {
         auto decoded = snapshot::decode(payload);
         ASSERT_TRUE(decoded.has_value()) << decoded.error();
         EXPECT_EQ(decoded->version, version);

@@ -39,3 +39,25 @@ TEST(ObjectCache, KeyedByKindNamespaceName) {
 
 }  // namespace
 }  // namespace xgress::agent::k8s
+
+namespace xgress::agent::k8s {
+namespace {
+
+// Node names are interned: equal text is one pooled string (so equality is a
+// pointer compare), different text never compares equal, "" is the empty value.
+TEST(InternedString, EqualTextSharesOneCopy) {
+    const std::string long_name = "ip-10-0-17-203.eu-west-1.compute.internal";
+    InternedString a(long_name), b{std::string_view(long_name)}, c("node-b"), empty, empty2("");
+    EXPECT_EQ(&a.str(), &b.str());
+    EXPECT_EQ(a, b);
+    EXPECT_FALSE(a == c);
+    EXPECT_EQ(a.str(), long_name);
+    EXPECT_TRUE(a == std::string_view(long_name));
+    EXPECT_TRUE(empty.empty());
+    EXPECT_EQ(empty, empty2);
+    EXPECT_EQ(empty.str(), "");
+    EXPECT_EQ(sizeof(InternedString), sizeof(void*));
+}
+
+}  // namespace
+}  // namespace xgress::agent::k8s

@@ -21,7 +21,7 @@ public:
         frontends = f;
         return {};
     }
-    void publish(std::uint64_t version, std::string payload) override {
+    void publish(std::uint64_t version, std::string payload, std::function<std::string()>) override {
         versions.push_back(version);
         last_payload = std::move(payload);
     }

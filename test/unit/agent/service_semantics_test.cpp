@@ -148,6 +148,24 @@ spec:
     ASSERT_EQ(state.snapshot.backends.size(), 1u);
     EXPECT_EQ(state.snapshot.backends[0].name, "demo/db:5432");
     EXPECT_EQ(state.snapshot.backends[0].affinity, snapshot::Affinity::ClientIp);
+    EXPECT_EQ(state.snapshot.backends[0].affinity_timeout_s, 600u);
+}
+
+TEST(ServiceSemantics, ClientIpAffinityTimeoutDefaultsToThreeHoursAndIsAbsentWithoutAffinity) {
+    const DesiredState state = compute_desired_state(objects_from_yaml(std::string(R"(
+kind: Service
+metadata: {name: db, namespace: demo}
+spec: {type: NodePort, sessionAffinity: ClientIP, ports: [{port: 5432, nodePort: 30432}]}
+---
+kind: Service
+metadata: {name: plain, namespace: demo}
+spec: {type: NodePort, ports: [{port: 5432, nodePort: 30433}]}
+)") + kDbSlice),
+                                                     Settings{});
+    ASSERT_EQ(state.snapshot.backends.size(), 2u);
+    EXPECT_EQ(state.snapshot.backends[0].name, "demo/db:5432");
+    EXPECT_EQ(state.snapshot.backends[0].affinity_timeout_s, 10800u);  // Kubernetes' default
+    EXPECT_EQ(state.snapshot.backends[1].affinity_timeout_s, 0u);
 }
 
 TEST(ServiceSemantics, TwoServicesOnOneNodePortConflict) {

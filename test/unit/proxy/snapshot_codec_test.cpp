@@ -111,6 +111,7 @@ Snapshot sample_v2() {
     s.virtual_hosts[0].routes.push_back(moved);
     s.virtual_hosts[0].passthrough_backend = "default/api:80";
     s.backends[0].affinity = Affinity::ClientIp;
+    s.backends[0].affinity_timeout_s = 600;
     s.frontends.push_back({"", 30443, FrontendProtocol::Https, ""});
     Certificate cert;
     cert.name = "default/shop-tls";
@@ -135,7 +136,8 @@ TEST(SnapshotCodec, DefaultPoliciesAreNotWritten) {
     // so older readers and the size of big snapshots are unaffected.
     std::string json = encode(sample());
     for (const char* key : {"regex", "rewrite_target", "ssl_redirect", "redirect", "allowed_sources", "affinity",
-                            "certificates", "default_certificate", "passthrough_backend", "hash_by"})
+                            "certificates", "default_certificate", "passthrough_backend", "hash_by",
+                            "affinity_timeout_s"})
         EXPECT_EQ(json.find(std::string("\"") + key + "\""), std::string::npos) << key;
 }
 
@@ -161,6 +163,8 @@ TEST(SnapshotCodec, Version2FieldsAreValidated) {
               "virtual_hosts[0].passthrough_backend: unknown backend \"nope\"");
     EXPECT_EQ(decode_error(R"({"version":1,"backends":[{"name":"b","affinity":"cookie"}]})"),
               "backends[0].affinity: must be \"none\" or \"client_ip\", got \"cookie\"");
+    EXPECT_EQ(decode_error(R"({"version":1,"backends":[{"name":"b","affinity":"client_ip","affinity_timeout_s":-1}]})"),
+              "backends[0].affinity_timeout_s: must be an integer in 0..4294967295");
     EXPECT_EQ(decode_error(R"({"version":1,"certificates":[{"name":"c","cert_pem":"x","key_pem":"y"},{"name":"c","cert_pem":"x","key_pem":"y"}]})"),
               "certificates[1].name: duplicate certificate \"c\"");
     EXPECT_EQ(decode_error(R"({"version":1,"certificates":[{"name":"c","cert_pem":"","key_pem":"y"}]})"),
