@@ -10,6 +10,7 @@
 #include "model/frontend_builder.h"
 #include "model/ingress_class_selector.h"
 #include "model/ip_address.h"
+#include "model/upstream_tls.h"
 #include "model/route_claims.h"
 
 namespace xgress::agent::model {
@@ -267,6 +268,8 @@ DesiredState compute_desired_state(const k8s::ObjectCache& objects, const Settin
         // A route that always redirects needs no backend, but naming it keeps
         // the backend's endpoints visible and the route valid either way.
         route.backend = resolver.resolve(claim.namespace_, claim.backend, "Ingress " + claim.owner + ": " + claim.field);
+        apply_upstream_tls(route, options, claim.namespace_, claim.backend.service_name, objects, claim.owner,
+                           state.problems);
         snapshot::VirtualHost& host = hosts[key.host];
         host.host = key.host;
         host.routes.push_back(std::move(route));

@@ -194,6 +194,15 @@ void append_route_policy(std::string& out, const Route& r) {
         append_json_string(out, r.hash_by);
     }
     if (r.backend_protocol == BackendProtocol::Https) out += ",\"backend_protocol\":\"https\"";
+    if (!r.upstream_server_name.empty()) {
+        out += ",\"upstream_server_name\":";
+        append_json_string(out, r.upstream_server_name);
+    }
+    if (r.upstream_verify) out += ",\"upstream_verify\":true";
+    if (!r.upstream_ca_pem.empty()) {
+        out += ",\"upstream_ca_pem\":";
+        append_json_string(out, r.upstream_ca_pem);
+    }
 }
 
 // Reads one backend object (shared by snapshots and patches).
@@ -252,6 +261,9 @@ std::expected<void, std::string> decode_route_policy(simdjson::dom::object ro, c
     if (protocol == "https") r.backend_protocol = BackendProtocol::Https;
     else if (protocol != "http")
         return field_error(rwhere + ".backend_protocol", "must be \"http\" or \"https\", got \"" + protocol + "\"");
+    if (auto e = read_optional(ro, "upstream_server_name", rwhere, r.upstream_server_name); !e) return e;
+    if (auto e = read_optional(ro, "upstream_verify", rwhere, r.upstream_verify); !e) return e;
+    if (auto e = read_optional(ro, "upstream_ca_pem", rwhere, r.upstream_ca_pem); !e) return e;
     auto sources = optional_strings(ro, "allowed_sources", rwhere);
     if (!sources) return Error(sources.error());
     for (std::size_t i = 0; i < sources->size(); ++i)

@@ -89,6 +89,11 @@ struct Route {
                                    // over endpoints, e.g. "$request_uri", "$remote_addr",
                                    // "$host$uri", "$http_x_user", "$cookie_sid", "$arg_id"
     BackendProtocol backend_protocol = BackendProtocol::Http;  // Https: TLS to the endpoints
+    // Upstream TLS (backend_protocol Https only; nginx proxy_ssl_* annotations):
+    std::string upstream_server_name;  // SNI and the name verified; "" = no SNI
+    bool upstream_verify = false;      // verify the endpoint's certificate against upstream_ca_pem
+    std::string upstream_ca_pem;       // trusted CAs, PEM (the proxy-ssl-secret's ca.crt); empty
+                                       // with upstream_verify = trust nothing (fail closed: 502)
     bool operator==(const Route&) const = default;
 };
 
