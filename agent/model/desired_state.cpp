@@ -187,7 +187,8 @@ void collect_certificates(const k8s::ObjectCache& objects, const std::vector<con
     for (const auto& [name, hosts] : hosts_by_secret) {
         const k8s::TlsSecret* secret = secrets[name];
         state.snapshot.certificates.push_back(snapshot::Certificate{
-            name, std::vector<std::string>(hosts.begin(), hosts.end()), secret->certificate_pem, secret->private_key_pem});
+            name, std::vector<std::string>(hosts.begin(), hosts.end()), secret->certificate_pem, secret->private_key_pem,
+            secret->ocsp_staple_base64});
     }
 }
 

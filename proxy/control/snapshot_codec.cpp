@@ -358,6 +358,10 @@ std::string encode(const Snapshot& snapshot) {
             append_json_string(out, c.cert_pem);
             out += ",\"key_pem\":";
             append_json_string(out, c.key_pem);
+            if (!c.ocsp_staple.empty()) {
+                out += ",\"ocsp_staple\":";
+                append_json_string(out, c.ocsp_staple);
+            }
             out.push_back('}');
         }
         out.push_back(']');
@@ -516,6 +520,7 @@ std::expected<Snapshot, std::string> decode(std::string_view json) {
         if (key->empty()) return field_error(where + ".key_pem", "must not be empty");
         c.cert_pem = std::move(*cert);
         c.key_pem = std::move(*key);
+        if (auto e = read_optional(co, "ocsp_staple", where, c.ocsp_staple); !e) return Error(e.error());
         snap.certificates.push_back(std::move(c));
     }
     if (auto e = read_optional(top, "default_certificate", "snapshot", snap.default_certificate); !e)

@@ -415,6 +415,7 @@ void Worker::release_pending() {
             session->upstream_write_shut = session->client_write_shut = false;
             session->tls = false;
             if (session->tls_session) release_tls(*session);
+            session->upstream_tls.reset();  // a recycled Session must not carry a route's TLS into an L4 tunnel
             session->extra.reset_connection();
             session->timer = Session::Timer::None;
             session->replay.clear();

@@ -31,7 +31,8 @@
 //       "endpoints": [ { "address": "10.244.1.2", "port": 8080 } ] } ],
 //   "certificates": [                            // from kubernetes.io/tls Secrets, PEM text
 //     { "name": "default/shop-tls", "hosts": ["shop.example.com", "*.example.com"],
-//       "cert_pem": "-----BEGIN CERTIFICATE-----...", "key_pem": "-----BEGIN ..." } ],
+//       "cert_pem": "-----BEGIN CERTIFICATE-----...", "key_pem": "-----BEGIN ...",
+//       "ocsp_staple": "MIIB..." } ],           // optional: base64 DER OCSP response
 //   "default_certificate": ""                    // name of the certificate for SNI misses and
 //                                                // clients without SNI; "" = the proxy's own
 //                                                // self-signed one
@@ -142,6 +143,8 @@ struct Certificate {
     std::vector<std::string> hosts;  // SNI names, lower-case, "*.example.com" allowed
     std::string cert_pem;            // leaf first, then the chain
     std::string key_pem;
+    std::string ocsp_staple;         // "" = none; else the DER OCSP response, base64 (the
+                                     // Secret's tls.ocsp-staple); stapled when it matches
     bool operator==(const Certificate&) const = default;
 };
 

@@ -391,6 +391,34 @@ spec:
     EXPECT_NE(bad.errors[0].find("Secret demo/bad-ca: data.ca.crt:"), std::string::npos) << bad.errors[0];
 }
 
+// tls.ocsp-staple travels as base64 text to the snapshot's certificate (the
+// proxy checks it matches and staples it); text that is not base64 rejects
+// the Secret naming the field.
+TEST(TlsSecrets, OcspStapleReachesTheCertificate) {
+    const DesiredState state = compute_desired_state(
+        objects_from_yaml(std::string(kClassAndService) +
+                          tls_secret("shop", test::kTestCertBase64, test::kTestKeyBase64) +
+                          "  tls.ocsp-staple: MIIBCgoB\n    AA==\n" + R"(---
+kind: Ingress
+metadata: {name: a, namespace: demo}
+spec:
+  tls: [{hosts: [shop.example.com], secretName: shop}]
+  rules:
+    - host: shop.example.com
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+)"),
+        Settings{});
+    ASSERT_EQ(state.snapshot.certificates.size(), 1u);
+    EXPECT_EQ(state.snapshot.certificates[0].ocsp_staple, "MIIBCgoBAA==");
+    k8s::LoadedManifests bad;
+    k8s::load_manifest_text(tls_secret("shop", test::kTestCertBase64, test::kTestKeyBase64) +
+                                "  tls.ocsp-staple: '%%%'\n",
+                            "s.yaml", bad);
+    ASSERT_EQ(bad.errors.size(), 1u);
+    EXPECT_NE(bad.errors[0].find("Secret demo/shop: data.tls.ocsp-staple: not valid base64"), std::string::npos)
+        << bad.errors[0];
+}
+
 TEST(TlsSecrets, BadSecretsAreRejectedNamingTheField) {
     struct Case {
         std::string cert, key;

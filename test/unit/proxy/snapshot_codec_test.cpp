@@ -120,6 +120,7 @@ Snapshot sample_v2() {
     cert.hosts = {"shop.example.com", "*.example.com"};
     cert.cert_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
     cert.key_pem = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+    cert.ocsp_staple = "MIIBCgoBAA==";
     s.certificates.push_back(cert);
     s.default_certificate = "default/shop-tls";
     return s;
