@@ -1,5 +1,6 @@
 #include "k8s/object_decoder.h"
 
+#include <cctype>
 #include <charconv>
 #include <optional>
 #include <utility>

@@ -156,6 +156,10 @@ struct TlsSecret {
     ObjectMeta metadata;
     std::string certificate_pem;  // data["tls.crt"], base64-decoded (chain allowed)
     std::string private_key_pem;  // data["tls.key"], base64-decoded
+    std::string ca_pem;           // data["ca.crt"] when present: CAs trusted for upstream TLS
+                                  // verification (proxy-ssl-secret), as in ingress-nginx
+    std::string ocsp_staple_base64;  // data["tls.ocsp-staple"] as written (base64 of the DER
+                                     // OCSP response); the proxy checks it matches and staples it
     std::vector<std::string> dns_names;  // from the leaf certificate's SAN/CN, for logs
     std::string not_after;               // leaf expiry, as OpenSSL prints it
     bool operator==(const TlsSecret&) const = default;

@@ -85,6 +85,25 @@ std::expected<std::string, std::string> decode_base64(std::string_view text) {
     return out;
 }
 
+std::expected<void, std::string> validate_ca_bundle(const std::string& pem) {
+    ERR_clear_error();
+    BioPtr bio = memory_bio(pem);
+    int count = 0;
+    for (;;) {
+        X509Ptr next(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+        if (next) {
+            ++count;
+            continue;
+        }
+        const unsigned long code = ERR_peek_last_error();
+        if (ERR_GET_REASON(code) == PEM_R_NO_START_LINE && count > 0) {
+            ERR_clear_error();
+            return {};
+        }
+        return std::unexpected(openssl_error());
+    }
+}
+
 std::expected<TlsPairInfo, std::string> validate_tls_pair(const std::string& certificate_pem,
                                                           const std::string& private_key_pem) {
     ERR_clear_error();

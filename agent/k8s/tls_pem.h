@@ -23,4 +23,7 @@ std::expected<std::string, std::string> decode_base64(std::string_view text);
 std::expected<TlsPairInfo, std::string> validate_tls_pair(const std::string& certificate_pem,
                                                           const std::string& private_key_pem);
 
+// A CA bundle (a Secret's ca.crt: one or more PEM certificates) parses.
+std::expected<void, std::string> validate_ca_bundle(const std::string& pem);
+
 }  // namespace xgress::agent::k8s

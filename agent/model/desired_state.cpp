@@ -10,6 +10,7 @@
 #include "model/frontend_builder.h"
 #include "model/ingress_class_selector.h"
 #include "model/ip_address.h"
+#include "model/upstream_tls.h"
 #include "model/route_claims.h"
 
 namespace xgress::agent::model {
@@ -186,7 +187,8 @@ void collect_certificates(const k8s::ObjectCache& objects, const std::vector<con
     for (const auto& [name, hosts] : hosts_by_secret) {
         const k8s::TlsSecret* secret = secrets[name];
         state.snapshot.certificates.push_back(snapshot::Certificate{
-            name, std::vector<std::string>(hosts.begin(), hosts.end()), secret->certificate_pem, secret->private_key_pem});
+            name, std::vector<std::string>(hosts.begin(), hosts.end()), secret->certificate_pem, secret->private_key_pem,
+            secret->ocsp_staple_base64});
     }
 }
 
@@ -267,6 +269,8 @@ DesiredState compute_desired_state(const k8s::ObjectCache& objects, const Settin
         // A route that always redirects needs no backend, but naming it keeps
         // the backend's endpoints visible and the route valid either way.
         route.backend = resolver.resolve(claim.namespace_, claim.backend, "Ingress " + claim.owner + ": " + claim.field);
+        apply_upstream_tls(route, options, claim.namespace_, claim.backend.service_name, objects, claim.owner,
+                           state.problems);
         snapshot::VirtualHost& host = hosts[key.host];
         host.host = key.host;
         host.routes.push_back(std::move(route));

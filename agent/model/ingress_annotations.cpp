@@ -1,5 +1,6 @@
 #include "model/ingress_annotations.h"
 
+#include <cctype>
 #include <charconv>
 #include <map>
 
@@ -64,6 +65,31 @@ bool valid_redirect_url(const std::string& url) {
     return url.starts_with("http://") || url.starts_with("https://") || url.front() == '/';
 }
 
+// proxy-ssl-name / proxy-ssl-verify / proxy-ssl-secret (meaningful with
+// backend-protocol HTTPS; ingress-nginx's names and values).
+void parse_upstream_tls(const Annotations& a, RouteOptions& o) {
+    if (auto value = a.get("proxy-ssl-name")) {
+        const std::string& name = value->second;
+        bool ok = !name.empty() && name.size() <= 253;
+        for (char c : name)
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == ':')) ok = false;
+        if (ok) o.proxy_ssl_name = name;
+        else a.report(value->first, "expected a DNS name or IP address, got \"" + name + "\"");
+    }
+    if (auto value = a.get("proxy-ssl-verify")) {
+        if (value->second == "on") o.proxy_ssl_verify = true;
+        else if (value->second != "off") a.report(value->first, "expected \"on\" or \"off\", got \"" + value->second + "\"");
+    }
+    if (auto value = a.get("proxy-ssl-secret")) {
+        const std::string& ref = value->second;
+        const auto slash = ref.find('/');
+        const bool ok = !ref.empty() && ref.front() != '/' && ref.back() != '/' &&
+                        (slash == std::string::npos || ref.find('/', slash + 1) == std::string::npos);
+        if (ok) o.proxy_ssl_secret = slash == std::string::npos ? a.ingress.metadata.namespace_ + "/" + ref : ref;
+        else a.report(value->first, "expected \"namespace/name\" of a Secret, got \"" + ref + "\"");
+    }
+}
+
 }  // namespace
 
 std::optional<dataplane::IpPrefix> parse_ip_prefix(const std::string& text) {
@@ -114,17 +140,13 @@ RouteOptions parse_route_options(const k8s::Ingress& ingress, std::vector<std::s
     o.ssl_passthrough = a.boolean("ssl-passthrough").value_or(false);
     if (auto value = a.get("backend-protocol")) {
         if (value->second == "HTTP") o.backend_protocol = BackendProtocol::Http;
-        else if (value->second == "HTTPS") {
-            // Carried in the snapshot for when the proxy speaks TLS upstream;
-            // said out loud until then, since the endpoints get plain HTTP.
-            o.backend_protocol = BackendProtocol::Https;
-            a.report(value->first, "HTTPS to the endpoints is not supported yet; the proxy sends plain HTTP");
-        }
+        else if (value->second == "HTTPS") o.backend_protocol = BackendProtocol::Https;
         else if (value->second == "GRPC" || value->second == "GRPCS")
             a.report(value->first, value->second + " is not supported until HTTP/2 lands; using HTTP");
         else
             a.report(value->first, "expected HTTP or HTTPS, got \"" + value->second + "\"");
     }
+    parse_upstream_tls(a, o);
     if (auto value = a.get("proxy-body-size")) {
         if (auto bytes = k8s::parse_size_bytes(value->second)) o.max_body_bytes = *bytes;
         else a.report(value->first, "expected a size like 8m, 512k or 0 (unlimited), got \"" + value->second + "\"");

@@ -35,6 +35,10 @@ struct RouteOptions {
                                          // as in ingress-nginx)
     bool force_ssl_redirect = false;     // ...even without TLS on the host
     BackendProtocol backend_protocol = BackendProtocol::Http;
+    // Upstream TLS (backend-protocol HTTPS), nginx proxy_ssl_* names:
+    std::string proxy_ssl_name;          // SNI / verified name; "" = the Service's DNS name
+    bool proxy_ssl_verify = false;       // "on": verify the endpoint's certificate
+    std::string proxy_ssl_secret;        // "namespace/name" of a Secret with ca.crt; "" = none
     std::optional<std::uint64_t> max_body_bytes;       // 0 = unlimited
     std::optional<std::uint64_t> connect_timeout_ms;
     std::optional<std::uint64_t> read_timeout_ms;

@@ -31,6 +31,14 @@ void render_tls_metrics(std::string& out, const io::StatsTotals& t) {
     sample(out, "tls_certificate_problems", t.tls_certificate_problems);
     family(out, "tls_ktls", "gauge", "1 when kernel TLS offload is used for new connections.");
     sample(out, "tls_ktls", t.ktls_enabled ? 1 : 0);
+    family(out, "upstream_tls_handshakes_total", "counter",
+           "TLS handshakes with endpoints of backend-protocol HTTPS routes (full and resumed).");
+    sample(out, "upstream_tls_handshakes_total", t.upstream_tls_handshakes);
+    family(out, "upstream_tls_resumed_total", "counter", "Upstream TLS handshakes that resumed an earlier session.");
+    sample(out, "upstream_tls_resumed_total", t.upstream_tls_resumed);
+    family(out, "upstream_tls_errors_total", "counter",
+           "Upstream TLS failures: handshake or certificate verification failed, bad records (the request gets 502).");
+    sample(out, "upstream_tls_errors_total", t.upstream_tls_errors);
 }
 
 // Label values: backslash, double quote and newline escaped (text format 0.0.4).

@@ -195,6 +195,15 @@ void append_route_policy(std::string& out, const Route& r) {
         append_json_string(out, r.hash_by);
     }
     if (r.backend_protocol == BackendProtocol::Https) out += ",\"backend_protocol\":\"https\"";
+    if (!r.upstream_server_name.empty()) {
+        out += ",\"upstream_server_name\":";
+        append_json_string(out, r.upstream_server_name);
+    }
+    if (r.upstream_verify) out += ",\"upstream_verify\":true";
+    if (!r.upstream_ca_pem.empty()) {
+        out += ",\"upstream_ca_pem\":";
+        append_json_string(out, r.upstream_ca_pem);
+    }
 }
 
 // Reads one backend object (shared by snapshots and patches).
@@ -259,6 +268,9 @@ std::expected<void, std::string> decode_route_policy(simdjson::dom::object ro, c
     if (protocol == "https") r.backend_protocol = BackendProtocol::Https;
     else if (protocol != "http")
         return field_error(rwhere + ".backend_protocol", "must be \"http\" or \"https\", got \"" + protocol + "\"");
+    if (auto e = read_optional(ro, "upstream_server_name", rwhere, r.upstream_server_name); !e) return e;
+    if (auto e = read_optional(ro, "upstream_verify", rwhere, r.upstream_verify); !e) return e;
+    if (auto e = read_optional(ro, "upstream_ca_pem", rwhere, r.upstream_ca_pem); !e) return e;
     auto sources = optional_strings(ro, "allowed_sources", rwhere);
     if (!sources) return Error(sources.error());
     for (std::size_t i = 0; i < sources->size(); ++i)
@@ -353,6 +365,10 @@ std::string encode(const Snapshot& snapshot) {
             append_json_string(out, c.cert_pem);
             out += ",\"key_pem\":";
             append_json_string(out, c.key_pem);
+            if (!c.ocsp_staple.empty()) {
+                out += ",\"ocsp_staple\":";
+                append_json_string(out, c.ocsp_staple);
+            }
             out.push_back('}');
         }
         out.push_back(']');
@@ -515,6 +531,7 @@ std::expected<Snapshot, std::string> decode(std::string_view json) {
         if (key->empty()) return field_error(where + ".key_pem", "must not be empty");
         c.cert_pem = std::move(*cert);
         c.key_pem = std::move(*key);
+        if (auto e = read_optional(co, "ocsp_staple", where, c.ocsp_staple); !e) return Error(e.error());
         snap.certificates.push_back(std::move(c));
     }
     if (auto e = read_optional(top, "default_certificate", "snapshot", snap.default_certificate); !e)

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "http/body_framer.h"
@@ -17,6 +18,8 @@
 
 namespace xgress::tls {
 class TlsSession;
+class TlsClientSession;
+class UpstreamTls;
 }
 
 namespace xgress::io {
@@ -100,6 +103,8 @@ struct Session : Stream {
     bool upstream_write_shut = false; // tunnel: the client's EOF was passed on (shutdown SHUT_WR)
     bool client_write_shut = false;   // tunnel: the upstream's EOF was passed on
     RequestExtras extra;              // route policy state (http_flow.cpp)
+    // The route's upstream TLS setting (backend-protocol HTTPS); null = plain HTTP upstream.
+    std::shared_ptr<const tls::UpstreamTls> upstream_tls;
 };
 
 struct Upstream : Stream {
@@ -114,7 +119,10 @@ struct Upstream : Stream {
     bool reused = false;             // taken from the idle pool for this request
     sockaddr_storage addr{};
     socklen_t addr_len = 0;
-    std::string key;  // endpoint text, the idle-pool key
+    std::string key;  // endpoint text (+ the TLS setting's tag), the idle-pool key
+    // TLS to the endpoint (io/upstream_tls.cpp); null on a plain connection. Stays
+    // with the connection while it is pooled: `key` says which setting it was made for.
+    tls::TlsClientSession* tls_session = nullptr;
     bool connected = false;
     bool idle = false;
     bool head_done = false;

@@ -101,6 +101,7 @@ void Worker::start_request(Session& s) {
     std::uint32_t endpoint = upstream::kNoEndpoint;
     if (backend != router::kNoBackend) {
         s.policy = target->policy.resolve(options_.route_defaults);
+        if (target->upstream_tls || s.upstream_tls) [[unlikely]] s.upstream_tls = target->upstream_tls;
         if (s.policy.max_body_bytes && req.body == http::BodyKind::ContentLength &&
             req.content_length > s.policy.max_body_bytes) {
             s.in.clear();
@@ -151,7 +152,7 @@ void Worker::answer_locally(Session& s, int status) {
 
 void Worker::attach_upstream(Session& s, std::uint32_t endpoint, bool allow_pooled) {
     const auto& ep = table_->backends()[s.backend].endpoints[endpoint];
-    Upstream* u = acquire_upstream(ep, allow_pooled);
+    Upstream* u = acquire_upstream(ep, allow_pooled, s.upstream_tls);
     u->session = &s;
     u->request_is_head = s.req.is_head;  // a bool, still valid after the head's bytes are gone
     u->head_done = false;
@@ -432,8 +433,16 @@ void Worker::close_session(Session& s) {
     maybe_release(s, true);
 }
 
-Upstream* Worker::acquire_upstream(const router::EndpointAddress& ep, bool allow_pooled) {
-    auto it = allow_pooled ? idle_.find(std::string_view(ep.text)) : idle_.end();
+Upstream* Worker::acquire_upstream(const router::EndpointAddress& ep, bool allow_pooled,
+                                   const std::shared_ptr<const tls::UpstreamTls>& tls) {
+    // TLS connections pool apart from plain ones (and per TLS setting).
+    std::string_view key = ep.text;
+    if (tls) [[unlikely]] {
+        pool_key_.assign(ep.text);
+        pool_key_ += tls->pool_tag();
+        key = pool_key_;
+    }
+    auto it = allow_pooled ? idle_.find(key) : idle_.end();
     if (it != idle_.end()) {
         while (!it->second.empty()) {
             Upstream* u = it->second.back();
@@ -448,10 +457,15 @@ Upstream* Worker::acquire_upstream(const router::EndpointAddress& ep, bool allow
     }
     Upstream* u = new_upstream();
     u->reused = false;
-    u->key.assign(ep.text);
+    u->key.assign(key);
     u->addr = ep.addr;
     u->addr_len = ep.len;
     u->connected = false;
+    if (tls && !start_upstream_tls(*u, tls)) {
+        u->fd = -1;
+        u->connected = true;  // fails on first send, reported as 502
+        return u;
+    }
     u->fd = socket(ep.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (u->fd < 0) {
         u->connected = true;  // fails on first send below, reported as 502

@@ -97,15 +97,7 @@ void Worker::flush_tls(Session& s) {
 // byte the client sent, starting with the ClientHello, to that backend.
 void Worker::start_passthrough(Session& s) {
     tls::TlsSession& t = *s.tls_session;
-    std::uint32_t backend = router::kNoBackend;
-    if (table_) {
-        const auto& backends = table_->backends();
-        for (std::uint32_t i = 0; i < backends.size(); ++i)
-            if (backends[i].name == t.passthrough_backend()) {
-                backend = i;
-                break;
-            }
-    }
+    const std::uint32_t backend = table_ ? table_->find_backend(t.passthrough_backend()) : router::kNoBackend;
     s.in.swap(t.raw_input());
     release_tls(s);
     s.tls = false;
@@ -116,6 +108,18 @@ void Worker::start_passthrough(Session& s) {
         return;
     }
     start_tunnel(s, backend);
+}
+
+// A tunnel (WebSocket after a 101) over a TLS client connection whose
+// upstream finished sending: the client must see close_notify before the
+// TCP FIN, or it cannot tell a complete stream from a truncated one.
+bool Worker::client_close_notify(Session& s) {
+    if (!s.tls_session) return true;
+    if (!s.tls_session->close_notify_queued()) {
+        s.tls_session->shutdown();
+        flush_tls(s);
+    }
+    return s.pending_out() == 0;
 }
 
 }  // namespace xgress::io

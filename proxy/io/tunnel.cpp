@@ -106,7 +106,7 @@ void Worker::pump_tunnel(Session& s) {
         shutdown(u->fd, SHUT_WR);
         s.upstream_write_shut = true;
     }
-    if (u->eof && !s.client_write_shut && s.pending_out() == 0) {
+    if (u->eof && !s.client_write_shut && s.pending_out() == 0 && client_close_notify(s)) {
         shutdown(s.fd, SHUT_WR);
         s.client_write_shut = true;
     }

@@ -28,6 +28,7 @@ Worker::Worker(unsigned index, int listen_fd, WorkerOptions options)
 Worker::~Worker() {
     stop();
     wait();
+    free_upstream_tls_sessions();
 }
 
 void Worker::start() { thread_ = std::thread([this] { run(); }); }
@@ -191,6 +192,10 @@ void Worker::flush(Stream& s, Op op) {
         flush_tls(static_cast<Session&>(s));
         return;
     }
+    if (op == Op::UpSend && static_cast<Upstream&>(s).tls_session) [[unlikely]] {
+        flush_upstream_tls(static_cast<Upstream&>(s));
+        return;
+    }
     if (s.send_inflight || s.closing || s.out.empty()) return;
     s.sending.swap(s.out);
     s.out.clear();
@@ -246,6 +251,8 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
         if (res > 0 && !s.closing) {
             if (client && static_cast<Session&>(s).tls_session) [[unlikely]]
                 tls_receive(static_cast<Session&>(s), buffers_.data(bid), static_cast<std::size_t>(res));
+            else if (!client && static_cast<Upstream&>(s).tls_session) [[unlikely]]
+                upstream_tls_receive(static_cast<Upstream&>(s), buffers_.data(bid), static_cast<std::size_t>(res));
             else
                 s.in.append(buffers_.data(bid), static_cast<std::size_t>(res));
         }
@@ -281,6 +288,10 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
         auto& u = static_cast<Upstream&>(s);
         if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
             upstream_failed(u, "receive error", UpstreamFailure::Io);
+            return;
+        }
+        if (u.tls_session && u.eof && !u.tls_session->handshake_done()) [[unlikely]] {
+            upstream_tls_closed_early(u);
             return;
         }
         drive_upstream(u);
@@ -347,8 +358,11 @@ void Worker::on_connect(Upstream& u, int res) {
         return;
     }
     // The read timeout starts once the whole request is out (an upload may
-    // take longer than the upstream takes to answer).
-    if (u.session && u.session->state == Session::State::AwaitResponse)
+    // take longer than the upstream takes to answer). A TLS handshake still
+    // counts as connecting: the connect timeout runs on until it is done.
+    if (u.tls_session && !u.tls_session->handshake_done() && u.session)
+        set_upstream_timer(u, Upstream::Timer::Connect, u.session->policy.connect_timeout_ms);
+    else if (u.session && u.session->state == Session::State::AwaitResponse)
         set_upstream_timer(u, Upstream::Timer::Read, u.session->policy.read_timeout_ms);
     else
         set_upstream_timer(u, Upstream::Timer::None, 0);
@@ -403,6 +417,7 @@ void Worker::release_pending() {
             session->upstream_write_shut = session->client_write_shut = false;
             session->tls = false;
             if (session->tls_session) release_tls(*session);
+            session->upstream_tls.reset();  // a recycled Session must not carry a route's TLS into an L4 tunnel
             session->extra.reset_connection();
             session->timer = Session::Timer::None;
             session->replay.clear();
@@ -415,6 +430,7 @@ void Worker::release_pending() {
             u->connected = u->idle = u->head_done = u->reused = false;
             u->timer = Upstream::Timer::None;
             u->parser.reset();
+            if (u->tls_session) release_upstream_tls(*u);
             free_upstreams_.push_back(u);
         }
     }

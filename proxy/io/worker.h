@@ -22,6 +22,7 @@
 #include "io/snapshot_slot.h"
 #include "io/worker_stats.h"
 #include "router/route_table.h"
+#include "tls/tls_client_session.h"
 #include "tls/tls_session.h"
 #include "tls/tls_state.h"
 #include "log/access_log.h"
@@ -144,7 +145,8 @@ private:
     void client_gone(Session& s);
     void respond_local(Session& s, int status, bool keep_alive);
     void after_client_send(Session& s);
-    Upstream* acquire_upstream(const router::EndpointAddress& ep, bool allow_pooled);
+    Upstream* acquire_upstream(const router::EndpointAddress& ep, bool allow_pooled,
+                               const std::shared_ptr<const tls::UpstreamTls>& tls);
     void park_upstream(Upstream& u);
     void unpark_upstream(Upstream& u);
     void close_session(Session& s);
@@ -189,6 +191,17 @@ private:
     void flush_tls(Session& s);
     void release_tls(Session& s);
     void start_passthrough(Session& s);
+    // Tunnels over TLS: queue close_notify before the write side is shut;
+    // true once nothing (any more) waits to be sent.
+    bool client_close_notify(Session& s);
+
+    // Upstream TLS (upstream_tls.cpp): backend-protocol HTTPS routes.
+    bool start_upstream_tls(Upstream& u, const std::shared_ptr<const tls::UpstreamTls>& tls);
+    void upstream_tls_receive(Upstream& u, const char* data, std::size_t n);
+    void flush_upstream_tls(Upstream& u);
+    void upstream_tls_closed_early(Upstream& u);  // EOF before the handshake finished
+    void release_upstream_tls(Upstream& u);
+    void free_upstream_tls_sessions();
 
     Session* new_session();
     Upstream* new_upstream();
@@ -231,12 +244,18 @@ private:
     std::shared_ptr<const tls::TlsState> tls_;
     std::vector<std::unique_ptr<tls::TlsSession>> tls_sessions_;  // owns every TlsSession ever made
     std::vector<tls::TlsSession*> free_tls_;
+    std::vector<std::unique_ptr<tls::TlsClientSession>> client_tls_sessions_;  // upstream side, pooled
+    std::vector<tls::TlsClientSession*> free_client_tls_;
+    std::string pool_key_;  // scratch: endpoint text + TLS tag
 
     struct StringHash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
     std::unordered_map<std::string, std::vector<Upstream*>, StringHash, std::equal_to<>> idle_;
+    // Upstream TLS sessions to resume, per pool key (endpoint + TLS setting): a
+    // new connection to an endpoint skips the full handshake. This worker's only.
+    std::unordered_map<std::string, SSL_SESSION*, StringHash, std::equal_to<>> upstream_tls_sessions_;
 
     std::vector<std::unique_ptr<Session>> sessions_;    // owns every Session ever made
     std::vector<std::unique_ptr<Upstream>> upstreams_;  // owns every Upstream ever made

@@ -43,6 +43,9 @@ struct WorkerStats {
     Counter tls_resumed;          // of which resumed with a session ticket
     Counter tls_handshake_errors; // failed handshakes, malformed ClientHellos, bad records before the handshake ended
     Counter tls_passthrough;      // connections relayed undecrypted by SNI (ssl-passthrough)
+    Counter upstream_tls_handshakes;  // TLS handshakes with endpoints (backend-protocol HTTPS)
+    Counter upstream_tls_resumed;     // of which resumed a session of an earlier connection
+    Counter upstream_tls_errors;      // failed handshakes / verification / bad records with endpoints
     Counter idle_upstreams;       // gauge: pooled keep-alive upstream connections
 };
 
@@ -52,6 +55,7 @@ struct StatsTotals {
     std::uint64_t requests = 0, upstream_retries = 0, endpoint_ejections = 0;
     std::uint64_t client_timeouts = 0, upstream_timeouts = 0, active_connections = 0;
     std::uint64_t tls_handshakes = 0, tls_resumed = 0, tls_handshake_errors = 0, tls_passthrough = 0;
+    std::uint64_t upstream_tls_handshakes = 0, upstream_tls_resumed = 0, upstream_tls_errors = 0;
     // Process-wide, filled by ProxyServer (not per worker).
     std::uint64_t tls_certificate_problems = 0;  // certificates rejected by the last snapshot
     bool ktls_enabled = false;                   // kTLS in use for new connections
@@ -71,6 +75,9 @@ struct StatsTotals {
         tls_resumed += w.tls_resumed.get();
         tls_handshake_errors += w.tls_handshake_errors.get();
         tls_passthrough += w.tls_passthrough.get();
+        upstream_tls_handshakes += w.upstream_tls_handshakes.get();
+        upstream_tls_resumed += w.upstream_tls_resumed.get();
+        upstream_tls_errors += w.upstream_tls_errors.get();
         idle_upstreams += w.idle_upstreams.get();
     }
     std::uint64_t generated_count(int status) const { return generated[generated_index(status)]; }

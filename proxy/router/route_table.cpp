@@ -64,6 +64,11 @@ std::uint32_t RouteTable::match(std::string_view host, std::string_view path, Ma
     return m != kNoRoute ? m : r.default_route;
 }
 
+std::uint32_t RouteTable::find_backend(std::string_view name) const {
+    auto it = routing_->backend_index.find(name);
+    return it == routing_->backend_index.end() ? kNoBackend : it->second;
+}
+
 std::uint32_t RouteTable::route(std::string_view host, std::string_view path) const {
     static thread_local MatchScratch scratch;
     const std::uint32_t m = match(host, path, scratch, nullptr);
@@ -192,6 +197,12 @@ std::expected<RouteTarget, std::string> make_route(const snapshot::Route& r, std
         t.hash_by = std::move(*k);
     }
     t.affinity_cookie = r.affinity_cookie;
+    if (r.backend_protocol == snapshot::BackendProtocol::Https) {
+        auto tls = tls::UpstreamTls::get({.server_name = r.upstream_server_name, .verify = r.upstream_verify,
+                                          .ca_pem = r.upstream_ca_pem});
+        if (!tls) return std::unexpected("upstream TLS: " + tls.error());
+        t.upstream_tls = std::move(*tls);
+    }
     t.plain = t.allowed_sources.empty() && !t.ssl_redirect && !t.redirect_status && t.app_root.empty() &&
               t.rewrite_target.empty() && t.hash_by.empty() && t.affinity_cookie.empty();
     return t;

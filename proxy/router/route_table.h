@@ -42,6 +42,7 @@
 #include "router/key_template.h"
 #include "router/path_regex.h"
 #include "router/route_policy.h"
+#include "tls/upstream_tls.h"
 #include "xgress/snapshot.h"
 
 namespace xgress::router {
@@ -86,6 +87,8 @@ struct RouteTarget {
     std::string rewrite_target;  // "" = no rewrite
     KeyTemplate hash_by;
     std::string affinity_cookie;
+    // backend_protocol Https: how to speak TLS to the endpoints; null = plain HTTP.
+    std::shared_ptr<const tls::UpstreamTls> upstream_tls;
     // Nothing to do before proxying but pick an endpoint: the fast path.
     bool plain = true;
 };
@@ -112,6 +115,9 @@ public:
     // receives a regex route's groups.
     std::uint32_t match(std::string_view host, std::string_view path, MatchScratch& scratch, Captures* caps) const;
     const RouteTarget& target(std::uint32_t route) const { return routing_->routes[route]; }
+
+    // The backend named `name` (snapshot Backend::name), or kNoBackend: one hash lookup.
+    std::uint32_t find_backend(std::string_view name) const;
 
     // Backend index, or kNoBackend: match() then target().backend (tests, tools).
     std::uint32_t route(std::string_view host, std::string_view path) const;
@@ -171,7 +177,7 @@ private:
         std::vector<RouteTarget> routes;
         // Key: port (2 bytes, network order) + address bytes (none for "any").
         std::unordered_map<std::string, FrontendTarget, StringHash, std::equal_to<>> frontends;
-        std::unordered_map<std::string, std::uint32_t> backend_index;
+        std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> backend_index;
         std::vector<bool> hashed_by_routes;  // per backend: a route hashes onto it
     };
 

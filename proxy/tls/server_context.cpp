@@ -37,8 +37,10 @@ std::string openssl_error() {
 }  // namespace
 
 std::expected<std::shared_ptr<const ServerContext>, std::string> ServerContext::create(
-    std::shared_ptr<const CertificateStore> store, std::shared_ptr<TicketKeyRing> tickets, ServerPolicy policy) {
+    std::shared_ptr<const CertificateStore> store, std::shared_ptr<TicketKeyRing> tickets, ServerPolicy policy,
+    std::unordered_map<const Certificate*, std::string> staples) {
     std::shared_ptr<ServerContext> self(new ServerContext());
+    self->staples_ = std::move(staples);
     self->store_ = std::move(store);
     self->tickets_ = std::move(tickets);
     self->policy_ = std::move(policy);
@@ -90,7 +92,23 @@ std::expected<SslCtxPtr, std::string> ServerContext::make_ctx(const Certificate&
     // client's raw bytes are still all the proxy has seen (TlsSession).
     SSL_CTX_set_client_hello_cb(c, TlsSession::on_client_hello, nullptr);
     if (tickets_) SSL_CTX_set_tlsext_ticket_key_evp_cb(c, on_ticket_key);
+    if (auto staple = staples_.find(&cert); staple != staples_.end()) {
+        SSL_CTX_set_tlsext_status_cb(c, on_status);
+        SSL_CTX_set_tlsext_status_arg(c, const_cast<std::string*>(&staple->second));
+    }
     return ctx;
+}
+
+// The client asked for the certificate status (status_request): hand OpenSSL
+// a copy of the staple (it frees what it is given). Runs on the context the
+// SNI callback selected, so each certificate staples its own response.
+int ServerContext::on_status(SSL* ssl, void* arg) {
+    const auto* der = static_cast<const std::string*>(arg);
+    if (der == nullptr || der->empty()) return SSL_TLSEXT_ERR_NOACK;
+    void* copy = OPENSSL_memdup(der->data(), der->size());
+    if (copy == nullptr) return SSL_TLSEXT_ERR_NOACK;
+    SSL_set_tlsext_status_ocsp_resp(ssl, static_cast<unsigned char*>(copy), static_cast<long>(der->size()));
+    return SSL_TLSEXT_ERR_OK;
 }
 
 SSL* ServerContext::new_connection() const { return SSL_new(fallback_ctx_); }

@@ -38,9 +38,11 @@ struct ServerPolicy {
 
 class ServerContext {
 public:
+    // `staples`: DER OCSP responses to staple, per certificate of the store
+    // (already checked, tls/ocsp_staple.h); served to clients that ask (status_request).
     static std::expected<std::shared_ptr<const ServerContext>, std::string> create(
         std::shared_ptr<const CertificateStore> store, std::shared_ptr<TicketKeyRing> tickets,
-        ServerPolicy policy = {});
+        ServerPolicy policy = {}, std::unordered_map<const Certificate*, std::string> staples = {});
 
     // A server-side SSL for a new connection (starts on the fallback
     // certificate; the SNI callback switches it). Caller owns it.
@@ -53,6 +55,7 @@ private:
     static int on_server_name(SSL* ssl, int* alert, void* arg);
     static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                        unsigned int inlen, void* arg);
+    static int on_status(SSL* ssl, void* arg);
     static int on_ticket_key(SSL* ssl, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
                              EVP_MAC_CTX* hmac, int encrypt);
     std::expected<SslCtxPtr, std::string> make_ctx(const Certificate& cert);
@@ -62,6 +65,7 @@ private:
     ServerPolicy policy_;
     std::string alpn_wire_;  // policy_.alpn in ALPN wire format
     std::unordered_map<const Certificate*, SslCtxPtr> contexts_;
+    std::unordered_map<const Certificate*, std::string> staples_;  // node-based: callbacks hold pointers
     SSL_CTX* fallback_ctx_ = nullptr;
 };
 

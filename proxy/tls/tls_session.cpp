@@ -5,28 +5,10 @@
 
 #include <mutex>
 
+#include "tls/string_bio.h"
+
 namespace xgress::tls {
 namespace {
-
-// Outbound BIO: every write is appended to the session's std::string, so
-// ciphertext lands where the worker sends from, with one copy (a memory BIO
-// would need a second one to get it out again).
-int out_write(BIO* b, const char* data, int len) {
-    static_cast<std::string*>(BIO_get_data(b))->append(data, static_cast<std::size_t>(len));
-    return len;
-}
-
-long out_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
-
-BIO_METHOD* out_method() {
-    static BIO_METHOD* method = [] {
-        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "xgress-out");
-        BIO_meth_set_write(m, out_write);
-        BIO_meth_set_ctrl(m, out_ctrl);
-        return m;
-    }();
-    return method;
-}
 
 // The server_name extension body: list length, then (type, length, name)
 // entries; the first host_name entry is the SNI.
@@ -64,7 +46,7 @@ bool TlsSession::start(std::shared_ptr<const ServerContext> context,
     ssl_ = context_->new_connection();
     if (!ssl_) return false;
     rbio_ = BIO_new(BIO_s_mem());
-    BIO* wbio = BIO_new(out_method());
+    BIO* wbio = new_string_bio(&out_);
     if (!rbio_ || !wbio) {
         BIO_free(rbio_);
         BIO_free(wbio);
@@ -72,8 +54,6 @@ bool TlsSession::start(std::shared_ptr<const ServerContext> context,
         return false;
     }
     BIO_set_mem_eof_return(rbio_, -1);  // empty means "wait for more", not EOF
-    BIO_set_data(wbio, &out_);
-    BIO_set_init(wbio, 1);
     SSL_set_bio(ssl_, rbio_, wbio);
     SSL_set_app_data(ssl_, this);
     SSL_set_accept_state(ssl_);

@@ -54,6 +54,11 @@ public:
 
     // Sends close_notify into outbound() (best effort, before closing the socket).
     void shutdown();
+    // shutdown() queued a close_notify (or the session cannot send one: no
+    // finished handshake, or failed), so there is nothing more to queue.
+    bool close_notify_queued() const {
+        return !ssl_ || !handshake_done_ || failed_ || (SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN) != 0;
+    }
 
     // Ciphertext waiting to go to the peer (handshake flights, alerts,
     // tickets, records). The caller takes bytes from the front.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "tls/ocsp_staple.h"
+
 namespace xgress::tls {
 
 TlsStateBuilder::TlsStateBuilder(std::shared_ptr<TicketKeyRing> tickets, ServerPolicy policy)
@@ -13,6 +15,7 @@ std::expected<std::shared_ptr<const TlsState>, std::string> TlsStateBuilder::bui
     std::unordered_map<std::string, Loaded> next;
     std::vector<std::shared_ptr<const Certificate>> certs;
     std::shared_ptr<const Certificate> wanted_default;
+    std::unordered_map<const Certificate*, std::string> staples;
     for (const snapshot::Certificate& c : snap.certificates) {
         Loaded entry;
         auto previous = by_name_.find(c.name);
@@ -31,6 +34,14 @@ std::expected<std::shared_ptr<const TlsState>, std::string> TlsStateBuilder::bui
             } else {
                 state->problems.push_back(loaded.error() + " (not served; its hosts get the default certificate)");
             }
+        }
+        if (entry.cert && !c.ocsp_staple.empty()) {
+            // Checked on every build: a staple ages out (nextUpdate) while the certificate does not.
+            auto der = decode_base64_text(c.ocsp_staple);
+            auto checked = der ? check_ocsp_staple(*entry.cert, *der, now) : std::unexpected(der.error());
+            if (checked) staples.emplace(entry.cert.get(), std::move(*checked));
+            else state->problems.push_back(fmt::format("certificate {}: ocsp_staple: {} (served without a staple)",
+                                                       c.name, checked.error()));
         }
         if (entry.cert) {
             certs.push_back(entry.cert);
@@ -56,7 +67,7 @@ std::expected<std::shared_ptr<const TlsState>, std::string> TlsStateBuilder::bui
     }
     auto store = std::make_shared<CertificateStore>(fallback);
     for (auto& cert : certs) store->add(cert);
-    auto server = ServerContext::create(std::move(store), tickets_, policy_);
+    auto server = ServerContext::create(std::move(store), tickets_, policy_, std::move(staples));
     if (!server) return std::unexpected(server.error());
     state->server = std::move(*server);
     if (wanted_default) last_default_ = wanted_default;

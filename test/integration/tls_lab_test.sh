@@ -3,7 +3,11 @@
 # Python keep-alive client): SNI picks each host's certificate, the default
 # certificate answers SNI misses, TLS 1.0 is refused, an HTTPS frontend on the
 # plain listener is told apart by the dialled address, ssl-passthrough reaches
-# a pod's own TLS server (openssl s_server) undecrypted, a certificate rotation
+# a pod's own TLS server (openssl s_server) undecrypted, upstream TLS
+# (backend-protocol HTTPS) reaches the same s_server with the certificate
+# verified against its CA (and a wrong CA gives 502), an OCSP response made
+# with `openssl ocsp` is stapled for its certificate (`s_client -status`) and
+# not for others, a certificate rotation
 # (SIGHUP re-reads the snapshot file) leaves an open keep-alive connection
 # working while new handshakes get the new certificate, and the TLS counters
 # show in /metrics.
@@ -57,24 +61,38 @@ cert api api.example.com
 cert default default.example.com
 cert pass pass.example.com
 cert shop2 shop.example.com
+# An OCSP response for the shop certificate, signed by itself as responder
+# (empty index: status "unknown" — a valid response; the proxy staples what the Secret carries).
+: >"$work/ocsp-index.txt"
+openssl ocsp -issuer "$work/shop.crt" -cert "$work/shop.crt" -no_nonce -reqout "$work/ocsp-req.der" >/dev/null 2>&1
+openssl ocsp -index "$work/ocsp-index.txt" -rsigner "$work/shop.crt" -rkey "$work/shop.key" -CA "$work/shop.crt" \
+  -reqin "$work/ocsp-req.der" -respout "$work/shop.ocsp.der" -ndays 1 >/dev/null 2>&1
 
 # snapshot VERSION SHOP-CERT-NAME: the proxy's routing snapshot (schema 2).
 snapshot() {
   jq -n --argjson v "$1" --rawfile shop_c "$work/$2.crt" --rawfile shop_k "$work/$2.key" \
     --rawfile api_c "$work/api.crt" --rawfile api_k "$work/api.key" \
     --rawfile def_c "$work/default.crt" --rawfile def_k "$work/default.key" \
+    --rawfile pass_c "$work/pass.crt" \
+    --arg staple "$( [ -f "$work/$2.ocsp.der" ] && base64 -w0 "$work/$2.ocsp.der")" \
     --arg node "$node" --arg web "$web_pod" --arg secure "$secure_pod" '{
     version: $v,
     virtual_hosts: [
       {host: "shop.example.com", routes: [{path: "/", match: "prefix", backend: "demo/web:80"}]},
       {host: "api.example.com", routes: [{path: "/", match: "prefix", backend: "demo/web:80"}]},
-      {host: "pass.example.com", passthrough_backend: "demo/secure:443", routes: []}],
+      {host: "pass.example.com", passthrough_backend: "demo/secure:443", routes: []},
+      {host: "upstream.example.com", routes: [
+        {path: "/", match: "prefix", backend: "demo/secure:443", backend_protocol: "https",
+         upstream_server_name: "pass.example.com", upstream_verify: true, upstream_ca_pem: $pass_c},
+        {path: "/wrong-ca", match: "prefix", backend: "demo/secure:443", backend_protocol: "https",
+         upstream_server_name: "pass.example.com", upstream_verify: true, upstream_ca_pem: $api_c}]}],
     frontends: [{address: $node, port: 8443, protocol: "https"}],
     backends: [
       {name: "demo/web:80", endpoints: [{address: $web, port: 8080}]},
       {name: "demo/secure:443", endpoints: [{address: $secure, port: 8443}]}],
     certificates: [
-      {name: "demo/shop-tls", hosts: ["shop.example.com"], cert_pem: $shop_c, key_pem: $shop_k},
+      ({name: "demo/shop-tls", hosts: ["shop.example.com"], cert_pem: $shop_c, key_pem: $shop_k}
+        + (if $staple == "" then {} else {ocsp_staple: $staple} end)),
       {name: "demo/api-tls", hosts: ["api.example.com"], cert_pem: $api_c, key_pem: $api_k},
       {name: "xgress-system/default-tls", hosts: [], cert_pem: $def_c, key_pem: $def_k}],
     default_certificate: "xgress-system/default-tls"}'
@@ -129,6 +147,15 @@ expect "SNI api.example.com" "$(subject api.example.com)" api.example.com
 expect "SNI miss gets the default certificate" "$(subject nobody.example.com)" default.example.com
 expect "no SNI gets the default certificate" "$(subject '')" default.example.com
 
+echo "--- OCSP stapling ---"
+ocsp_status() {
+  client openssl s_client -connect "$node:443" -servername "$1" -status </dev/null 2>/dev/null |
+    grep -m1 -oE "OCSP Response Status: [a-z]+|OCSP response: no response sent"
+}
+expect "shop.example.com staples its OCSP response" "$(ocsp_status shop.example.com)" "OCSP Response Status: successful"
+expect "api.example.com (no staple in its Secret) sends none" "$(ocsp_status api.example.com)" \
+  "OCSP response: no response sent"
+
 echo "--- TLS 1.0 refused ---"
 out=$(client openssl s_client -connect "$node:443" -servername shop.example.com -tls1 -cipher 'DEFAULT@SECLEVEL=0' </dev/null 2>&1)
 if grep -q "alert protocol version" <<<"$out"; then
@@ -145,6 +172,16 @@ client curl -s --max-time 5 --resolve "pass.example.com:443:$node" --cacert "$wo
 if grep -q "s_server" "$work/pass.body"; then pass "pass.example.com reaches the pod's own TLS server"; else
   fail "passthrough: got $(head -c 300 "$work/pass.body") $(cat "$work/pass.err")"; fi
 expect "passthrough serves the backend's certificate" "$(subject pass.example.com)" pass.example.com
+
+echo "--- upstream TLS (backend-protocol HTTPS) to the pod's openssl s_server ---"
+client curl -sk --max-time 5 --resolve "upstream.example.com:443:$node" https://upstream.example.com/ \
+  -o "$work/up.body" -w '%{http_code}' >"$work/up.status" 2>"$work/up.err" || true
+expect "verified upstream TLS answers 200" "$(cat "$work/up.status")" 200
+if grep -q "s_server" "$work/up.body"; then pass "the request reached s_server through TLS"; else
+  fail "upstream TLS: got $(head -c 300 "$work/up.body") $(cat "$work/up.err")"; fi
+client curl -sk --max-time 5 --resolve "upstream.example.com:443:$node" https://upstream.example.com/wrong-ca \
+  -o /dev/null -w '%{http_code}' >"$work/up.status" 2>/dev/null || true
+expect "upstream certificate from another CA gives 502" "$(cat "$work/up.status")" 502
 
 echo "--- rotation keeps an open keep-alive connection ---"
 client python3 "$repo/test/integration/tls_keepalive_client.py" "$node" 443 shop.example.com "$work/shop.crt" \
@@ -175,6 +212,10 @@ metric() { awk -v m="xgress_proxy_$1" '$1 == m {print $2}' <<<"$metrics"; }
 [ "$(metric tls_handshake_errors_total)" -ge 1 ] 2>/dev/null && pass "tls_handshake_errors_total $(metric tls_handshake_errors_total)" ||
   fail "tls_handshake_errors_total: $(metric tls_handshake_errors_total)"
 expect "kTLS not in use (kernel has no tls ULP)" "$(metric tls_ktls)" 0
+[ "$(metric upstream_tls_handshakes_total)" -ge 1 ] 2>/dev/null &&
+  pass "upstream_tls_handshakes_total $(metric upstream_tls_handshakes_total)" ||
+  fail "upstream_tls_handshakes_total: $(metric upstream_tls_handshakes_total)"
+expect "upstream_tls_errors_total counts the wrong CA" "$(metric upstream_tls_errors_total)" 1
 
 echo "--- down ---"
 kill "$sserver_pid" 2>/dev/null; wait "$sserver_pid" 2>/dev/null; sserver_pid=

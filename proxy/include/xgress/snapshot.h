@@ -35,7 +35,8 @@
 //       "endpoints": [ { "address": "10.244.1.2", "port": 8080 } ] } ],
 //   "certificates": [                            // from kubernetes.io/tls Secrets, PEM text
 //     { "name": "default/shop-tls", "hosts": ["shop.example.com", "*.example.com"],
-//       "cert_pem": "-----BEGIN CERTIFICATE-----...", "key_pem": "-----BEGIN ..." } ],
+//       "cert_pem": "-----BEGIN CERTIFICATE-----...", "key_pem": "-----BEGIN ...",
+//       "ocsp_staple": "MIIB..." } ],           // optional: base64 DER OCSP response
 //   "default_certificate": ""                    // name of the certificate for SNI misses and
 //                                                // clients without SNI; "" = the proxy's own
 //                                                // self-signed one
@@ -93,6 +94,11 @@ struct Route {
                                    // over endpoints, e.g. "$request_uri", "$remote_addr",
                                    // "$host$uri", "$http_x_user", "$cookie_sid", "$arg_id"
     BackendProtocol backend_protocol = BackendProtocol::Http;  // Https: TLS to the endpoints
+    // Upstream TLS (backend_protocol Https only; nginx proxy_ssl_* annotations):
+    std::string upstream_server_name;  // SNI and the name verified; "" = no SNI
+    bool upstream_verify = false;      // verify the endpoint's certificate against upstream_ca_pem
+    std::string upstream_ca_pem;       // trusted CAs, PEM (the proxy-ssl-secret's ca.crt); empty
+                                       // with upstream_verify = trust nothing (fail closed: 502)
     bool operator==(const Route&) const = default;
 };
 
@@ -147,6 +153,8 @@ struct Certificate {
     std::vector<std::string> hosts;  // SNI names, lower-case, "*.example.com" allowed
     std::string cert_pem;            // leaf first, then the chain
     std::string key_pem;
+    std::string ocsp_staple;         // "" = none; else the DER OCSP response, base64 (the
+                                     // Secret's tls.ocsp-staple); stapled when it matches
     bool operator==(const Certificate&) const = default;
 };
 

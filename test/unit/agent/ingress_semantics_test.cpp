@@ -166,9 +166,36 @@ INSTANTIATE_TEST_SUITE_P(
                        [](const snapshot::Route& r) { EXPECT_TRUE(r.ssl_redirect); }, ""},
         AnnotationCase{"BoolBad", "{xgress.io/force-ssl-redirect: 'yes please'}",
                        [](const snapshot::Route& r) { EXPECT_FALSE(r.ssl_redirect); }, "expected \"true\" or \"false\""},
-        AnnotationCase{"BackendHttps", "{nginx.ingress.kubernetes.io/backend-protocol: HTTPS}",
-                       [](const snapshot::Route& r) { EXPECT_EQ(r.backend_protocol, snapshot::BackendProtocol::Https); },
-                       "HTTPS to the endpoints is not supported yet"},
+        AnnotationCase{"BackendHttpsSniIsTheServiceDnsName", "{nginx.ingress.kubernetes.io/backend-protocol: HTTPS}",
+                       [](const snapshot::Route& r) {
+                           EXPECT_EQ(r.backend_protocol, snapshot::BackendProtocol::Https);
+                           EXPECT_EQ(r.upstream_server_name, "web.demo.svc");
+                           EXPECT_FALSE(r.upstream_verify);
+                       },
+                       ""},
+        AnnotationCase{"BackendHttpsProxySslName",
+                       "{xgress.io/backend-protocol: HTTPS, nginx.ingress.kubernetes.io/proxy-ssl-name: api.internal}",
+                       [](const snapshot::Route& r) { EXPECT_EQ(r.upstream_server_name, "api.internal"); }, ""},
+        AnnotationCase{"ProxySslNameIgnoredForHttp", "{xgress.io/proxy-ssl-name: api.internal}",
+                       [](const snapshot::Route& r) { EXPECT_EQ(r, plain_route()); }, ""},
+        AnnotationCase{"ProxySslVerifyWithoutSecretFailsClosed",
+                       "{xgress.io/backend-protocol: HTTPS, xgress.io/proxy-ssl-verify: 'on'}",
+                       [](const snapshot::Route& r) {
+                           EXPECT_TRUE(r.upstream_verify);
+                           EXPECT_EQ(r.upstream_ca_pem, "");
+                       },
+                       "proxy-ssl-verify is on without proxy-ssl-secret"},
+        AnnotationCase{"ProxySslVerifyMissingSecret",
+                       "{xgress.io/backend-protocol: HTTPS, xgress.io/proxy-ssl-verify: 'on', "
+                       "xgress.io/proxy-ssl-secret: demo/nope}",
+                       [](const snapshot::Route& r) { EXPECT_TRUE(r.upstream_verify); },
+                       "proxy-ssl-secret: Secret demo/nope not found"},
+        AnnotationCase{"ProxySslVerifyBad", "{xgress.io/backend-protocol: HTTPS, xgress.io/proxy-ssl-verify: yes}",
+                       [](const snapshot::Route& r) { EXPECT_FALSE(r.upstream_verify); },
+                       "proxy-ssl-verify]: expected \"on\" or \"off\""},
+        AnnotationCase{"ProxySslSecretBad", "{xgress.io/backend-protocol: HTTPS, xgress.io/proxy-ssl-secret: a/b/c}",
+                       [](const snapshot::Route& r) { EXPECT_FALSE(r.upstream_verify); },
+                       "proxy-ssl-secret]: expected \"namespace/name\""},
         AnnotationCase{"BackendGrpcUnsupported", "{nginx.ingress.kubernetes.io/backend-protocol: GRPC}",
                        [](const snapshot::Route& r) { EXPECT_EQ(r.backend_protocol, snapshot::BackendProtocol::Http); },
                        "GRPC is not supported until HTTP/2 lands"},
@@ -326,6 +353,70 @@ spec:
     EXPECT_EQ(state.snapshot.default_certificate, "");
     EXPECT_TRUE(contains_message(state.problems,
                                  "Ingress demo/a: spec.tls[1].secretName: Secret demo/missing not found or not a valid"));
+}
+
+// proxy-ssl-secret: the Secret's ca.crt reaches the route; a ca.crt that
+// does not parse rejects the Secret naming the field.
+TEST(TlsSecrets, ProxySslSecretCaReachesTheRoute) {
+    const std::string secret = tls_secret("upstream-ca", test::kTestCertBase64, test::kTestKeyBase64) +
+                               "  ca.crt: " + test::kTestCertBase64 + "\n";
+    const DesiredState state = compute_desired_state(objects_from_yaml(std::string(kClassAndService) + secret + R"(---
+kind: Ingress
+metadata:
+  name: a
+  namespace: demo
+  annotations: {nginx.ingress.kubernetes.io/backend-protocol: HTTPS, nginx.ingress.kubernetes.io/proxy-ssl-verify: 'on',
+                nginx.ingress.kubernetes.io/proxy-ssl-secret: demo/upstream-ca}
+spec:
+  rules:
+    - host: shop.example.com
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+)"),
+                                                     Settings{});
+    ASSERT_EQ(state.snapshot.virtual_hosts.size(), 1u);
+    const snapshot::Route& r = state.snapshot.virtual_hosts[0].routes[0];
+    EXPECT_EQ(r.backend_protocol, snapshot::BackendProtocol::Https);
+    EXPECT_EQ(r.upstream_server_name, "web.demo.svc");
+    EXPECT_TRUE(r.upstream_verify);
+    EXPECT_NE(r.upstream_ca_pem.find("BEGIN CERTIFICATE"), std::string::npos);
+    for (const auto& p : state.problems) EXPECT_EQ(p.find("proxy-ssl"), std::string::npos) << p;
+    auto decoded = snapshot::decode(snapshot::encode(state.snapshot));
+    ASSERT_TRUE(decoded) << decoded.error();
+    EXPECT_EQ(decoded->virtual_hosts[0].routes[0], r);
+
+    k8s::LoadedManifests bad;
+    k8s::load_manifest_text(tls_secret("bad-ca", test::kTestCertBase64, test::kTestKeyBase64) + "  ca.crt: aGVsbG8=\n",
+                            "s.yaml", bad);
+    ASSERT_EQ(bad.errors.size(), 1u);
+    EXPECT_NE(bad.errors[0].find("Secret demo/bad-ca: data.ca.crt:"), std::string::npos) << bad.errors[0];
+}
+
+// tls.ocsp-staple travels as base64 text to the snapshot's certificate (the
+// proxy checks it matches and staples it); text that is not base64 rejects
+// the Secret naming the field.
+TEST(TlsSecrets, OcspStapleReachesTheCertificate) {
+    const DesiredState state = compute_desired_state(
+        objects_from_yaml(std::string(kClassAndService) +
+                          tls_secret("shop", test::kTestCertBase64, test::kTestKeyBase64) +
+                          "  tls.ocsp-staple: MIIBCgoB\n    AA==\n" + R"(---
+kind: Ingress
+metadata: {name: a, namespace: demo}
+spec:
+  tls: [{hosts: [shop.example.com], secretName: shop}]
+  rules:
+    - host: shop.example.com
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+)"),
+        Settings{});
+    ASSERT_EQ(state.snapshot.certificates.size(), 1u);
+    EXPECT_EQ(state.snapshot.certificates[0].ocsp_staple, "MIIBCgoBAA==");
+    k8s::LoadedManifests bad;
+    k8s::load_manifest_text(tls_secret("shop", test::kTestCertBase64, test::kTestKeyBase64) +
+                                "  tls.ocsp-staple: '%%%'\n",
+                            "s.yaml", bad);
+    ASSERT_EQ(bad.errors.size(), 1u);
+    EXPECT_NE(bad.errors[0].find("Secret demo/shop: data.tls.ocsp-staple: not valid base64"), std::string::npos)
+        << bad.errors[0];
 }
 
 TEST(TlsSecrets, BadSecretsAreRejectedNamingTheField) {

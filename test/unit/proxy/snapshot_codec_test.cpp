@@ -105,6 +105,9 @@ Snapshot sample_v2() {
     api.affinity_cookie = "route";
     api.hash_by = "$request_uri";
     api.backend_protocol = BackendProtocol::Https;
+    api.upstream_server_name = "api.default.svc";
+    api.upstream_verify = true;
+    api.upstream_ca_pem = "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n";
     Route moved;
     moved.path = "/old";
     moved.redirect = {"https://new.example.com/", 308};
@@ -118,6 +121,7 @@ Snapshot sample_v2() {
     cert.hosts = {"shop.example.com", "*.example.com"};
     cert.cert_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
     cert.key_pem = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+    cert.ocsp_staple = "MIIBCgoBAA==";
     s.certificates.push_back(cert);
     s.default_certificate = "default/shop-tls";
     return s;
@@ -157,6 +161,8 @@ TEST(SnapshotCodec, Version2FieldsAreValidated) {
               "virtual_hosts[0].routes[0].regex: must be true or false");
     EXPECT_EQ(decode_error(head + R"("backend":"b","backend_protocol":"grpc"}]}]})"),
               "virtual_hosts[0].routes[0].backend_protocol: must be \"http\" or \"https\", got \"grpc\"");
+    EXPECT_EQ(decode_error(head + R"("backend":"b","upstream_server_name":5}]}]})").substr(0, 47),
+              "virtual_hosts[0].routes[0].upstream_server_name");
     EXPECT_EQ(decode_error(head + R"("backend":"b","rewrite_target":"x"}]}]})"),
               "virtual_hosts[0].routes[0].rewrite_target: must start with '/'");
     EXPECT_EQ(decode_error(R"({"version":1,"virtual_hosts":[{"host":"a","passthrough_backend":"nope"}]})"),

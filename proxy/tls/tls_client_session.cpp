@@ -1,0 +1,131 @@
+#include "tls/tls_client_session.h"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "tls/string_bio.h"
+
+namespace xgress::tls {
+
+TlsClientSession::~TlsClientSession() { reset(); }
+
+bool TlsClientSession::start(std::shared_ptr<const UpstreamTls> context, SSL_SESSION* resume) {
+    reset();
+    context_ = std::move(context);
+    ssl_ = context_->new_connection();
+    if (!ssl_) return false;
+    rbio_ = BIO_new(BIO_s_mem());
+    BIO* wbio = new_string_bio(&out_);
+    if (!rbio_ || !wbio) {
+        BIO_free(rbio_);
+        BIO_free(wbio);
+        rbio_ = nullptr;
+        return false;
+    }
+    BIO_set_mem_eof_return(rbio_, -1);  // empty means "wait for more", not EOF
+    SSL_set_bio(ssl_, rbio_, wbio);
+    SSL_set_app_data(ssl_, this);
+    SSL_set_connect_state(ssl_);
+    if (resume) SSL_set_session(ssl_, resume);
+    const int rc = SSL_do_handshake(ssl_);  // writes the ClientHello
+    if (rc != 1 && SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_READ) {
+        fail("handshake start");
+        return false;
+    }
+    return true;
+}
+
+void TlsClientSession::reset() {
+    if (ssl_) {
+        // Freeing an SSL that never sent close_notify marks its session not
+        // resumable (OpenSSL's "bad session" rule), and that session object is
+        // the one the worker cached. We close upstream connections without
+        // close_notify (pool timeouts, errors after the handshake): a clean
+        // handshake's session stays good, so say the shutdown happened.
+        if (handshake_done_ && !failed_) SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        SSL_free(ssl_);
+        ssl_ = nullptr;
+    }
+    if (fresh_) {
+        SSL_SESSION_free(fresh_);
+        fresh_ = nullptr;
+    }
+    rbio_ = nullptr;
+    context_.reset();
+    out_.clear();
+    error_.clear();
+    handshake_done_ = resumed_ = failed_ = false;
+}
+
+void TlsClientSession::offer_session(SSL_SESSION* session) {
+    if (fresh_) SSL_SESSION_free(fresh_);
+    fresh_ = session;
+}
+
+TlsClientSession::Status TlsClientSession::fail(const char* where) {
+    failed_ = true;
+    error_ = where;
+    if (ssl_) {
+        const long verify = SSL_get_verify_result(ssl_);
+        if (verify != X509_V_OK) {
+            error_ += ": certificate verification failed: ";
+            error_ += X509_verify_cert_error_string(verify);
+        }
+    }
+    if (unsigned long code = ERR_peek_last_error(); code != 0) {
+        char buf[256];
+        ERR_error_string_n(code, buf, sizeof buf);
+        error_ += ": ";
+        error_ += buf;
+    }
+    ERR_clear_error();  // the queue is per thread: do not leak into the next connection
+    return Status::Error;
+}
+
+TlsClientSession::Status TlsClientSession::receive(std::string_view ciphertext, std::string& plain) {
+    if (failed_ || !ssl_) return Status::Error;
+    if (ciphertext.empty()) return Status::Ok;
+    if (BIO_write(rbio_, ciphertext.data(), static_cast<int>(ciphertext.size())) != static_cast<int>(ciphertext.size()))
+        return fail("BIO_write");
+    if (!handshake_done_) {
+        const int rc = SSL_do_handshake(ssl_);
+        if (rc != 1) {
+            const int e = SSL_get_error(ssl_, rc);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return Status::Ok;
+            return fail("handshake");
+        }
+        handshake_done_ = true;
+        resumed_ = SSL_session_reused(ssl_) == 1;
+    }
+    return read_plain(plain);
+}
+
+TlsClientSession::Status TlsClientSession::read_plain(std::string& plain) {
+    constexpr std::size_t kChunk = 16 * 1024;  // one full TLS record
+    for (;;) {
+        int rc = 0;
+        std::size_t got = 0;
+        const std::size_t old = plain.size();
+        plain.resize_and_overwrite(old + kChunk, [&](char* p, std::size_t) {
+            rc = SSL_read_ex(ssl_, p + old, kChunk, &got);
+            return old + (rc == 1 ? got : 0);
+        });
+        if (rc == 1) continue;
+        switch (SSL_get_error(ssl_, rc)) {
+            case SSL_ERROR_WANT_READ:
+            case SSL_ERROR_WANT_WRITE: return Status::Ok;
+            case SSL_ERROR_ZERO_RETURN: return Status::Closed;
+            default: return fail("read");
+        }
+    }
+}
+
+TlsClientSession::Status TlsClientSession::send(std::string_view plain) {
+    if (failed_ || !ssl_ || !handshake_done_) return Status::Error;
+    if (plain.empty()) return Status::Ok;
+    std::size_t written = 0;
+    if (SSL_write_ex(ssl_, plain.data(), plain.size(), &written) != 1 || written != plain.size()) return fail("write");
+    return Status::Ok;
+}
+
+}  // namespace xgress::tls
