@@ -1,6 +1,5 @@
 #include "tls/tls_client_session.h"
 
-#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "tls/string_bio.h"
@@ -14,16 +13,8 @@ bool TlsClientSession::start(std::shared_ptr<const UpstreamTls> context, SSL_SES
     context_ = std::move(context);
     ssl_ = context_->new_connection();
     if (!ssl_) return false;
-    rbio_ = BIO_new(BIO_s_mem());
-    BIO* wbio = new_string_bio(&out_);
-    if (!rbio_ || !wbio) {
-        BIO_free(rbio_);
-        BIO_free(wbio);
-        rbio_ = nullptr;
-        return false;
-    }
-    BIO_set_mem_eof_return(rbio_, -1);  // empty means "wait for more", not EOF
-    SSL_set_bio(ssl_, rbio_, wbio);
+    rbio_ = attach_transport_bios(ssl_, &out_);
+    if (!rbio_) return false;
     SSL_set_app_data(ssl_, this);
     SSL_set_connect_state(ssl_);
     if (resume) SSL_set_session(ssl_, resume);
@@ -72,13 +63,7 @@ TlsClientSession::Status TlsClientSession::fail(const char* where) {
             error_ += X509_verify_cert_error_string(verify);
         }
     }
-    if (unsigned long code = ERR_peek_last_error(); code != 0) {
-        char buf[256];
-        ERR_error_string_n(code, buf, sizeof buf);
-        error_ += ": ";
-        error_ += buf;
-    }
-    ERR_clear_error();  // the queue is per thread: do not leak into the next connection
+    take_openssl_error(error_);
     return Status::Error;
 }
 
@@ -101,31 +86,18 @@ TlsClientSession::Status TlsClientSession::receive(std::string_view ciphertext, 
 }
 
 TlsClientSession::Status TlsClientSession::read_plain(std::string& plain) {
-    constexpr std::size_t kChunk = 16 * 1024;  // one full TLS record
-    for (;;) {
-        int rc = 0;
-        std::size_t got = 0;
-        const std::size_t old = plain.size();
-        plain.resize_and_overwrite(old + kChunk, [&](char* p, std::size_t) {
-            rc = SSL_read_ex(ssl_, p + old, kChunk, &got);
-            return old + (rc == 1 ? got : 0);
-        });
-        if (rc == 1) continue;
-        switch (SSL_get_error(ssl_, rc)) {
-            case SSL_ERROR_WANT_READ:
-            case SSL_ERROR_WANT_WRITE: return Status::Ok;
-            case SSL_ERROR_ZERO_RETURN: return Status::Closed;
-            default: return fail("read");
-        }
+    switch (read_available_plain(ssl_, plain)) {
+        case PlainRead::More: return Status::Ok;
+        case PlainRead::Closed: return Status::Closed;
+        case PlainRead::Error: break;
     }
+    return fail("read");
 }
 
 TlsClientSession::Status TlsClientSession::send(std::string_view plain) {
     if (failed_ || !ssl_ || !handshake_done_) return Status::Error;
     if (plain.empty()) return Status::Ok;
-    std::size_t written = 0;
-    if (SSL_write_ex(ssl_, plain.data(), plain.size(), &written) != 1 || written != plain.size()) return fail("write");
-    return Status::Ok;
+    return write_plain(ssl_, plain) ? Status::Ok : fail("write");
 }
 
 }  // namespace xgress::tls

@@ -45,16 +45,8 @@ bool TlsSession::start(std::shared_ptr<const ServerContext> context,
     if (passthrough && !passthrough->empty()) passthrough_ = std::move(passthrough);
     ssl_ = context_->new_connection();
     if (!ssl_) return false;
-    rbio_ = BIO_new(BIO_s_mem());
-    BIO* wbio = new_string_bio(&out_);
-    if (!rbio_ || !wbio) {
-        BIO_free(rbio_);
-        BIO_free(wbio);
-        rbio_ = nullptr;
-        return false;
-    }
-    BIO_set_mem_eof_return(rbio_, -1);  // empty means "wait for more", not EOF
-    SSL_set_bio(ssl_, rbio_, wbio);
+    rbio_ = attach_transport_bios(ssl_, &out_);
+    if (!rbio_) return false;
     SSL_set_app_data(ssl_, this);
     SSL_set_accept_state(ssl_);
     return true;
@@ -78,13 +70,7 @@ void TlsSession::reset() {
 TlsSession::Status TlsSession::fail(const char* where) {
     failed_ = true;
     error_ = where;
-    if (unsigned long code = ERR_peek_last_error(); code != 0) {
-        char buf[256];
-        ERR_error_string_n(code, buf, sizeof buf);
-        error_ += ": ";
-        error_ += buf;
-    }
-    ERR_clear_error();  // the queue is per thread: do not leak into the next connection
+    take_openssl_error(error_);
     return Status::Error;
 }
 
@@ -114,31 +100,18 @@ TlsSession::Status TlsSession::receive(std::string_view ciphertext, std::string&
 }
 
 TlsSession::Status TlsSession::read_plain(std::string& plain) {
-    constexpr std::size_t kChunk = 16 * 1024;  // one full TLS record
-    for (;;) {
-        int rc = 0;
-        std::size_t got = 0;
-        const std::size_t old = plain.size();
-        plain.resize_and_overwrite(old + kChunk, [&](char* p, std::size_t) {
-            rc = SSL_read_ex(ssl_, p + old, kChunk, &got);
-            return old + (rc == 1 ? got : 0);
-        });
-        if (rc == 1) continue;
-        switch (SSL_get_error(ssl_, rc)) {
-            case SSL_ERROR_WANT_READ:
-            case SSL_ERROR_WANT_WRITE: return Status::Ok;
-            case SSL_ERROR_ZERO_RETURN: return Status::Closed;
-            default: return fail("read");
-        }
+    switch (read_available_plain(ssl_, plain)) {
+        case PlainRead::More: return Status::Ok;
+        case PlainRead::Closed: return Status::Closed;
+        case PlainRead::Error: break;
     }
+    return fail("read");
 }
 
 TlsSession::Status TlsSession::send(std::string_view plain) {
     if (failed_ || !ssl_ || !handshake_done_) return Status::Error;
     if (plain.empty()) return Status::Ok;
-    std::size_t written = 0;
-    if (SSL_write_ex(ssl_, plain.data(), plain.size(), &written) != 1 || written != plain.size()) return fail("write");
-    return Status::Ok;
+    return write_plain(ssl_, plain) ? Status::Ok : fail("write");
 }
 
 void TlsSession::shutdown() {
