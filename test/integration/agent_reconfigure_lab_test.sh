@@ -7,17 +7,8 @@
 # tools and ConfigMap updates do them.
 # Needs root; exits 77 (CTest: skipped) without it. Env: XGRESS_BUILD_DIR.
 set -uo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-lab_dir=$repo/tools/lab
-export XGRESS_LAB=${XGRESS_LAB:-xgh7-$$}
-# shellcheck source=tools/lab/lib.sh
-source "$lab_dir/lib.sh"
-lab_init
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: agent_reconfigure_lab_test needs root"; exit 77; fi
-
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=test/integration/lab_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab_test_lib.sh" agent_reconfigure_lab_test xgh7
 
 work=$(mktemp -d)
 manifests=$work/manifests

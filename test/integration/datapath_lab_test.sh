@@ -16,21 +16,10 @@
 #   - down.sh (agent --cleanup) leaves no pin behind.
 # Needs root; exits 77 (CTest: skipped) without it. Env: XGRESS_BUILD_DIR.
 set -uo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-lab_dir=$repo/tools/lab
-export XGRESS_LAB=${XGRESS_LAB:-xgdp-$$}
 export XGRESS_LAB_PROXY_LISTEN='[::]:10080'
-# shellcheck source=tools/lab/lib.sh
-source "$lab_dir/lib.sh"
-lab_init
-
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: datapath_lab_test needs root"; exit 77; fi
-
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=test/integration/lab_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab_test_lib.sh" datapath_lab_test xgdp
 pending() { echo "PENDING: $*"; }
-expect() { if [ "$2" == "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
 
 work=$(mktemp -d)
 lab_down_done=0

@@ -5,19 +5,8 @@
 # down.sh leaves no namespace, link, bpffs mount, pin or process behind.
 # Needs root; exits 77 (CTest: skipped) without it. Env: XGRESS_BUILD_DIR.
 set -uo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-lab_dir=$repo/tools/lab
-export XGRESS_LAB=${XGRESS_LAB:-xgit-$$}
-# shellcheck source=tools/lab/lib.sh
-source "$lab_dir/lib.sh"
-lab_init
-
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: lab_examples_test needs root"; exit 77; fi
-
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-expect() { if [ "$2" == "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
+# shellcheck source=test/integration/lab_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lab_test_lib.sh" lab_examples_test xgit
 
 work=$(mktemp -d)
 lab_down_done=0
