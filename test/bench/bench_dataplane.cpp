@@ -35,10 +35,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bpf_insn.h"
 #include "dataplane.h"
 #include "xgress/bpf_abi.h"
 
 namespace dp = xgress::agent::dataplane;
+
+using xgress::bench::insn;
 
 namespace {
 
@@ -101,16 +104,6 @@ int serve(const dp::Options& options, const std::string& address, unsigned port)
         int c = accept(fd, nullptr, nullptr);
         if (c >= 0) close(c);
     }
-}
-
-bpf_insn insn(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off, std::int32_t imm) {
-    bpf_insn i{};
-    i.code = code;
-    i.dst_reg = dst & 0xf;
-    i.src_reg = src & 0xf;
-    i.off = off;
-    i.imm = imm;
-    return i;
 }
 
 int floor_program(const std::string& interface, bool off) {

@@ -44,6 +44,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bpf_insn.h"
+
+using xgress::bench::insn;
+
 namespace {
 
 std::uint16_t fold(std::uint32_t sum) {
@@ -97,16 +101,6 @@ std::vector<std::uint8_t> build_syn(const std::uint8_t dst_mac[6], const std::ui
     tcp[16] = static_cast<std::uint8_t>(tcp_sum >> 8);
     tcp[17] = static_cast<std::uint8_t>(tcp_sum);
     return f;
-}
-
-bpf_insn insn(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off, std::int32_t imm) {
-    bpf_insn i{};
-    i.code = code;
-    i.dst_reg = dst & 0xf;
-    i.src_reg = src & 0xf;
-    i.off = off;
-    i.imm = imm;
-    return i;
 }
 
 // The pacer's state: one array entry the program reads and writes through a

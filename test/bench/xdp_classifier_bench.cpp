@@ -33,22 +33,16 @@
 #include "../unit/bpf/packet_builder.h"
 #include "xdp_ingress.skel.h"
 
+#include "bpf_insn.h"
+
+using xgress::bench::insn;
+
 namespace {
 
 using namespace xgress::test;
 
 // Hand-assembled calibration programs (no clang object needed): what the
 // test-run loop itself costs, and what one map lookup of each kind adds.
-bpf_insn insn(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off, std::int32_t imm) {
-    bpf_insn i{};
-    i.code = code;
-    i.dst_reg = dst & 0xf;
-    i.src_reg = src & 0xf;
-    i.off = off;
-    i.imm = imm;
-    return i;
-}
-
 // r0 = XDP_DROP; exit.
 int load_trivial_drop() {
     const bpf_insn insns[] = {
