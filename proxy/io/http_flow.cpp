@@ -91,6 +91,8 @@ void Worker::start_request(Session& s) {
     const std::uint32_t route =
         table_ ? table_->match(req.host, req.path, scratch_, &caps) : router::kNoRoute;
     const router::RouteTarget* target = route != router::kNoRoute ? &table_->target(route) : nullptr;
+    s.extra.route = route;
+    s.extra.route_routing = table_ ? table_->routing_identity() : nullptr;
     s.extra.id_ready = false;
     s.extra.response_bytes = 0;
     if (access_log_) log_begin(s, target, true);
@@ -248,6 +250,7 @@ void Worker::drive_upstream(Upstream& u) {
         u.head_done = true;
         picker_.report_success(u.picker_epoch, u.backend, u.endpoint);
         observe_response(u, u.resp.status);
+        count_route(*s, u.resp.status);
         if (u.resp.body == http::BodyKind::UntilClose) s->keep_alive = false;
         if (draining_.load(std::memory_order_relaxed)) s->keep_alive = false;
         const std::size_t before = s->out.size();
@@ -356,6 +359,11 @@ bool Worker::retry_request(Session& s, Upstream& failed, UpstreamFailure kind) {
     if (endpoint == upstream::kNoEndpoint) return false;
     ++s.retries;
     stats_.upstream_retries.inc();
+    // The affinity cookie must name where the request went, not the failed try.
+    if (s.extra.route != router::kNoRoute && s.extra.route_routing == table_->routing_identity()) {
+        const router::RouteTarget& route = table_->target(s.extra.route);
+        if (!route.affinity_cookie.empty()) set_affinity_cookie(s, route, endpoint);
+    }
     attach_upstream(s, endpoint, false);
     if (s.state == Session::State::AwaitResponse && s.up && s.up->connected)
         set_upstream_timer(*s.up, Upstream::Timer::Read, s.policy.read_timeout_ms);
@@ -366,6 +374,7 @@ void Worker::client_gone(Session& s) { close_session(s); }
 
 void Worker::respond_local(Session& s, int status, bool keep_alive) {
     stats_.generated[generated_index(status)].inc();
+    count_route(s, status);
     set_session_timer(s, Session::Timer::None, 0);
     if (draining_.load(std::memory_order_relaxed)) keep_alive = false;
     // Only redirects carry the headers the policy code prepared (Location);
