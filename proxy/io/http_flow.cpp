@@ -523,7 +523,7 @@ void Worker::log_begin(Session& s, const router::RouteTarget* target, bool parse
         if (target) r.route = target->name;
         for (std::size_t i = 0; i < req.header_count; ++i) {
             const http::Header& h = req.headers[i];
-            if (http::iequals(h.name, "x-request-id")) {
+            if (h.id == http::HeaderId::XRequestId) {
                 r.request_id = h.value;
                 break;
             }
