@@ -342,18 +342,21 @@ void Worker::upstream_failed(Upstream& u, const char* why, UpstreamFailure kind)
 // connection the server had just closed) before any response byte. Timeouts
 // after the request was sent and malformed responses are not retried. The
 // retry uses a fresh connection, on another endpoint after a connect failure.
-// One retry per request, plus one more when that retry's connect fails: an
-// endpoint killed with requests in flight breaks them (Io), and their retry
-// may pick the same, not yet ejected, endpoint and be refused; nothing
-// reached any upstream on that attempt, so a second try elsewhere is safe.
+// One retry per request, plus one more when that retry's connect fails or
+// (idempotent requests) its connection breaks: an endpoint killed with
+// requests in flight breaks them (Io), and their retry may pick the same,
+// not yet ejected, endpoint and be refused, or be accepted from its dying
+// listener's queue and reset. The second try avoids the endpoint that just
+// failed. Both are safe: nothing reached an upstream, or the method may be
+// repeated (nginx tries every server for those by default).
 bool Worker::retry_request(Session& s, Upstream& failed, UpstreamFailure kind) {
     if (s.response_started || !s.replay_ok || s.closing) return false;
     if (failed.head_done || !failed.in.empty()) return false;
     const bool nothing_sent = kind == UpstreamFailure::Connect || kind == UpstreamFailure::ConnectTimeout;
-    if (s.retries >= (nothing_sent ? 2 : 1)) return false;
+    if (s.retries >= (nothing_sent || s.idempotent ? 2 : 1)) return false;
     if (!nothing_sent && !(kind == UpstreamFailure::Io && s.idempotent)) return false;
     if (!table_ || picker_.epoch() != s.picker_epoch) return false;
-    const std::uint32_t avoid = nothing_sent ? failed.endpoint : upstream::kNoEndpoint;
+    const std::uint32_t avoid = nothing_sent || s.retries > 0 ? failed.endpoint : upstream::kNoEndpoint;
     const std::uint32_t endpoint = s.extra.hashed ? picker_.pick_hashed(table_->backends()[s.backend].ring, s.backend, s.extra.hash, now_ms_, avoid)
                                                   : picker_.pick(s.backend, now_ms_, avoid);
     if (endpoint == upstream::kNoEndpoint) return false;
