@@ -87,7 +87,10 @@ std::expected<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(cons
             .metrics =
                 [self] {
                     admin::MetricsInput in{self->stats(), self->applied_version(), self->worker_count_, {}};
-                    for (const auto& w : self->workers_) w->add_backend_metrics(in.backends);
+                    for (const auto& w : self->workers_) {
+                        w->add_backend_metrics(in.backends);
+                        w->add_route_metrics(in.routes);
+                    }
                     return in;
                 },
             .ready = [self] { return self->ready(); },

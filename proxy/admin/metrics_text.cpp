@@ -55,6 +55,21 @@ std::string label(std::string_view v) {
     return out;
 }
 
+// Route label: the route's name "host path" ("* /p" for host-less rules,
+// "default_backend"); "" for requests that matched no route.
+void render_routes(std::string& out, const io::RouteTotalsByName& routes) {
+    family(out, "route_requests_total", "counter",
+           "Requests by route and status class of the response sent to the client (relayed or generated); route=\"\": no route.");
+    static constexpr const char* kClass[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (const auto& [name, counts] : routes) {
+        const std::string l = label(name);
+        for (std::size_t i = 0; i < counts.size(); ++i)
+            if (counts[i])
+                fmt::format_to(std::back_inserter(out), "xgress_proxy_route_requests_total{{route=\"{}\",class=\"{}\"}} {}\n", l,
+                               kClass[i], counts[i]);
+    }
+}
+
 void render_backends(std::string& out, const io::BackendTotalsByName& backends) {
     family(out, "upstream_responses_total", "counter",
            "Responses relayed from upstreams, by backend and status class.");
@@ -91,6 +106,7 @@ std::string render_metrics(const MetricsInput& in) {
     out.reserve(2048);
     family(out, "requests_total", "counter", "Request heads parsed and routed or answered by the proxy.");
     sample(out, "requests_total", t.requests);
+    render_routes(out, in.routes);
     family(out, "generated_responses_total", "counter",
            "Responses the proxy generated itself (no upstream answer), by status; other = 501.");
     for (std::size_t i = 0; i < io::kGeneratedStatuses.size(); ++i)

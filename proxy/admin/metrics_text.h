@@ -16,6 +16,7 @@ struct MetricsInput {
     std::uint64_t snapshot_version = 0;  // 0: no snapshot applied yet
     unsigned workers = 0;
     io::BackendTotalsByName backends;  // per-backend sums over the workers
+    io::RouteTotalsByName routes;      // per-route sums over the workers (routes with requests only)
 };
 
 std::string render_metrics(const MetricsInput& in);

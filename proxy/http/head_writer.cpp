@@ -6,20 +6,41 @@ namespace xgress::http {
 
 namespace {
 
-bool is_hop_by_hop(std::string_view name) {
-    return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
-           iequals(name, "te") || iequals(name, "trailer") || iequals(name, "upgrade");
+// Parsed headers carry their id; hand-built ones (tests, tools) are looked up.
+HeaderId id_of(const Header& h) { return h.line_length ? h.id : header_id(h.name); }
+
+bool is_hop_by_hop(HeaderId id) {
+    return id == HeaderId::Connection || id == HeaderId::KeepAlive || id == HeaderId::ProxyConnection ||
+           id == HeaderId::Te || id == HeaderId::Trailer || id == HeaderId::Upgrade;
 }
 
 // Framing headers are never dropped because Connection names them: doing so
 // would change where the message ends.
-bool is_framing(std::string_view name) {
-    return iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "host");
+bool is_framing(HeaderId id) {
+    return id == HeaderId::ContentLength || id == HeaderId::TransferEncoding || id == HeaderId::Host;
 }
 
-bool dropped(std::string_view name, std::string_view connection) {
-    if (is_hop_by_hop(name)) return true;
-    return !connection.empty() && !is_framing(name) && list_contains_token(connection, name);
+// Whether a Connection value names anything besides hop-by-hop headers
+// (keep-alive, upgrade, te, ...), which are dropped anyway. Usually not
+// ("keep-alive"), and then no header needs looking up in it. "close" counts
+// as other: a header named Close would be dropped.
+bool names_other_headers(std::string_view connection) {
+    while (!connection.empty()) {
+        std::size_t comma = connection.find(',');
+        std::string_view item = connection.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (!item.empty() && !is_hop_by_hop(header_id(item))) return true;
+        if (comma == std::string_view::npos) break;
+        connection.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+// `connection`: the message's Connection value when it names other headers, else empty.
+bool dropped(const Header& h, HeaderId id, std::string_view connection) {
+    if (is_hop_by_hop(id)) return true;
+    return !connection.empty() && !is_framing(id) && list_contains_token(connection, h.name);
 }
 
 void append_header(std::string& out, std::string_view name, std::string_view value) {
@@ -27,6 +48,16 @@ void append_header(std::string& out, std::string_view name, std::string_view val
     out.append(": ");
     out.append(value);
     out.append("\r\n");
+}
+
+// A parsed header is copied as it arrived ("Name: value"), in one piece.
+void append_header(std::string& out, const Header& h) {
+    if (h.line_length) {
+        out.append(h.name.data(), h.line_length);
+        out.append("\r\n", 2);
+    } else {
+        append_header(out, h.name, h.value);
+    }
 }
 
 }  // namespace
@@ -64,22 +95,30 @@ void write_request_head(std::string& out, const RequestHead& req, const Forwardi
     bool has_host_header = false, has_request_id = false;
     std::string_view xff[8];  // the client's X-Forwarded-For copies, in order (more are dropped)
     std::size_t xff_count = 0;
+    const std::string_view connection = names_other_headers(req.connection) ? req.connection : std::string_view();
     for (std::size_t i = 0; i < req.header_count; ++i) {
         const Header& h = req.headers[i];
-        if (dropped(h.name, req.connection)) continue;
-        if (h.name.size() >= 9 && (h.name[0] | 0x20) == 'x' && h.name[1] == '-') {
-            if (iequals(h.name, "x-forwarded-for")) {
+        const HeaderId id = id_of(h);
+        if (dropped(h, id, connection)) continue;
+        switch (id) {
+            case HeaderId::XForwardedFor:
                 if (xff_count < std::size(xff) && !h.value.empty()) xff[xff_count++] = h.value;
                 continue;
-            }
-            if (iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host") ||
-                iequals(h.name, "x-forwarded-port") || iequals(h.name, "x-real-ip"))
+            case HeaderId::XForwardedProto:
+            case HeaderId::XForwardedHost:
+            case HeaderId::XForwardedPort:
+            case HeaderId::XRealIp:
                 continue;
-            if (iequals(h.name, "x-request-id")) has_request_id = true;
-        } else if (iequals(h.name, "host")) {
-            has_host_header = true;
+            case HeaderId::XRequestId:
+                has_request_id = true;
+                break;
+            case HeaderId::Host:
+                has_host_header = true;
+                break;
+            default:
+                break;
         }
-        append_header(out, h.name, h.value);
+        append_header(out, h);
     }
     if (!has_host_header) append_header(out, "Host", req.host.empty() ? info.fallback_host : req.host);
     out.append("X-Forwarded-For: ");
@@ -106,14 +145,12 @@ void write_upgrade_response_head(std::string& out, const ResponseHead& resp) {
     out.append("HTTP/1.1");
     out.append(resp.status_line.substr(8));
     out.append("\r\n");
+    const std::string_view connection = names_other_headers(resp.connection) ? resp.connection : std::string_view();
     for (std::size_t i = 0; i < resp.header_count; ++i) {
         const Header& h = resp.headers[i];
-        if (iequals(h.name, "upgrade")) {
-            append_header(out, h.name, h.value);
-            continue;
-        }
-        if (dropped(h.name, resp.connection)) continue;
-        append_header(out, h.name, h.value);
+        const HeaderId id = id_of(h);
+        if (id != HeaderId::Upgrade && dropped(h, id, connection)) continue;
+        append_header(out, h);
     }
     out.append("Connection: upgrade\r\n\r\n");
 }
@@ -123,10 +160,11 @@ void write_response_head(std::string& out, const ResponseHead& resp, Version cli
     out.append("HTTP/1.1");
     out.append(resp.status_line.substr(8));
     out.append("\r\n");
+    const std::string_view connection = names_other_headers(resp.connection) ? resp.connection : std::string_view();
     for (std::size_t i = 0; i < resp.header_count; ++i) {
         const Header& h = resp.headers[i];
-        if (dropped(h.name, resp.connection)) continue;
-        append_header(out, h.name, h.value);
+        if (dropped(h, id_of(h), connection)) continue;
+        append_header(out, h);
     }
     out.append(extra_headers);
     if (!client_keep_alive) out.append("Connection: close\r\n");

@@ -19,9 +19,40 @@ enum class BodyKind : std::uint8_t {
     UntilClose,     // response only: body ends when the upstream closes
 };
 
+// The header names the proxy acts on, recognised once by the parser so the
+// parsers and head writers switch on an id instead of comparing every name
+// with every known name (that comparison was ~15 % of the instructions per
+// proxied request).
+enum class HeaderId : std::uint8_t {
+    Other,
+    Host,
+    ContentLength,
+    TransferEncoding,
+    Connection,
+    Upgrade,
+    KeepAlive,
+    ProxyConnection,
+    Te,
+    Trailer,
+    XForwardedFor,
+    XForwardedProto,
+    XForwardedHost,
+    XForwardedPort,
+    XRealIp,
+    XRequestId,
+};
+
+// Recognises `name` (any case); Other for the rest.
+HeaderId header_id(std::string_view name);
+
 struct Header {
     std::string_view name;
     std::string_view value;  // without surrounding whitespace
+    HeaderId id = HeaderId::Other;  // set by the parser; header_id(name) otherwise
+    // Bytes from the start of `name` to the end of `value` in the parsed
+    // buffer ("Name: value"), so a writer can copy the line in one go; 0
+    // when the header was not parsed from one buffer.
+    std::uint16_t line_length = 0;
 };
 
 inline constexpr std::size_t kMaxHeaders = 100;

@@ -77,25 +77,34 @@ ParseResult RequestParser::parse(std::string_view buf, RequestHead& head) {
     std::string_view te, upgrade;
     for (std::size_t i = 0; i < head.header_count; ++i) {
         const Header& h = head.headers[i];
-        if (iequals(h.name, "host")) {
-            if (have_host) return ParseResult::error(400, "duplicate Host");
-            have_host = true;
-            head.host = h.value;
-        } else if (iequals(h.name, "content-length")) {
-            std::uint64_t v = 0;
-            if (!parse_content_length(h.value, v)) return ParseResult::error(400, "bad Content-Length");
-            if (have_cl && v != head.content_length) return ParseResult::error(400, "differing Content-Length");
-            have_cl = true;
-            head.content_length = v;
-        } else if (iequals(h.name, "transfer-encoding")) {
-            if (have_te) return ParseResult::error(400, "duplicate Transfer-Encoding");
-            have_te = true;
-            te = h.value;
-        } else if (iequals(h.name, "connection")) {
-            if (!head.connection.empty()) return ParseResult::error(400, "duplicate Connection");
-            head.connection = h.value;
-        } else if (iequals(h.name, "upgrade")) {
-            upgrade = h.value;
+        switch (h.id) {
+            case HeaderId::Host:
+                if (have_host) return ParseResult::error(400, "duplicate Host");
+                have_host = true;
+                head.host = h.value;
+                break;
+            case HeaderId::ContentLength: {
+                std::uint64_t v = 0;
+                if (!parse_content_length(h.value, v)) return ParseResult::error(400, "bad Content-Length");
+                if (have_cl && v != head.content_length) return ParseResult::error(400, "differing Content-Length");
+                have_cl = true;
+                head.content_length = v;
+                break;
+            }
+            case HeaderId::TransferEncoding:
+                if (have_te) return ParseResult::error(400, "duplicate Transfer-Encoding");
+                have_te = true;
+                te = h.value;
+                break;
+            case HeaderId::Connection:
+                if (!head.connection.empty()) return ParseResult::error(400, "duplicate Connection");
+                head.connection = h.value;
+                break;
+            case HeaderId::Upgrade:
+                upgrade = h.value;
+                break;
+            default:
+                break;
         }
     }
     for (char c : head.host)

@@ -37,17 +37,17 @@ ParseResult ResponseParser::parse(std::string_view buf, bool request_was_head, R
     head.content_length = 0;
     for (std::size_t i = 0; i < head.header_count; ++i) {
         const Header& h = head.headers[i];
-        if (iequals(h.name, "content-length")) {
+        if (h.id == HeaderId::ContentLength) {
             std::uint64_t v = 0;
             if (!parse_content_length(h.value, v)) return ParseResult::error(502, "bad Content-Length");
             if (have_cl && v != head.content_length) return ParseResult::error(502, "differing Content-Length");
             have_cl = true;
             head.content_length = v;
-        } else if (iequals(h.name, "transfer-encoding")) {
+        } else if (h.id == HeaderId::TransferEncoding) {
             if (have_te) return ParseResult::error(502, "duplicate Transfer-Encoding");
             have_te = true;
             te = h.value;
-        } else if (iequals(h.name, "connection")) {
+        } else if (h.id == HeaderId::Connection) {
             head.connection = h.value;
         }
     }

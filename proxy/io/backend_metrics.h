@@ -36,10 +36,19 @@ struct BackendCounters {
     }
 };
 
+// Requests of one route by the status class of the response the client got
+// (relayed or generated): xgress_proxy_route_requests_total{route,class}.
+using RouteCounters = std::array<Counter, 5>;
+
 struct BackendMetrics {
     std::vector<std::string> names;                 // by backend index of the table
     std::unique_ptr<BackendCounters[]> counters;    // names.size() entries
     const void* routing = nullptr;                  // the table's routes this block was made for
+    // By route index of the table, plus one last entry for requests that
+    // matched no route (or were rejected before routing): its name is "".
+    // The label set is bounded by the snapshot's routes.
+    std::vector<std::string> route_names;
+    std::unique_ptr<RouteCounters[]> route_counters;  // route_names.size() entries
 };
 
 // A plain-value sum for one backend over the workers.
@@ -56,5 +65,7 @@ struct BackendTotals {
 };
 
 using BackendTotalsByName = std::map<std::string, BackendTotals>;
+// Route name ("host path", "" = no route) → requests by status class 1xx … 5xx.
+using RouteTotalsByName = std::map<std::string, std::array<std::uint64_t, 5>>;
 
 }  // namespace xgress::io

@@ -91,6 +91,8 @@ void Worker::start_request(Session& s) {
     const std::uint32_t route =
         table_ ? table_->match(req.host, req.path, scratch_, &caps) : router::kNoRoute;
     const router::RouteTarget* target = route != router::kNoRoute ? &table_->target(route) : nullptr;
+    s.extra.route = route;
+    s.extra.route_routing = table_ ? table_->routing_identity() : nullptr;
     s.extra.id_ready = false;
     s.extra.response_bytes = 0;
     if (access_log_) log_begin(s, target, true);
@@ -249,6 +251,7 @@ void Worker::drive_upstream(Upstream& u) {
         u.head_done = true;
         picker_.report_success(u.picker_epoch, u.backend, u.endpoint);
         observe_response(u, u.resp.status);
+        count_route(*s, u.resp.status);
         if (u.resp.body == http::BodyKind::UntilClose) s->keep_alive = false;
         if (draining_.load(std::memory_order_relaxed)) s->keep_alive = false;
         const std::size_t before = s->out.size();
@@ -340,23 +343,31 @@ void Worker::upstream_failed(Upstream& u, const char* why, UpstreamFailure kind)
 // connection the server had just closed) before any response byte. Timeouts
 // after the request was sent and malformed responses are not retried. The
 // retry uses a fresh connection, on another endpoint after a connect failure.
-// One retry per request, plus one more when that retry's connect fails: an
-// endpoint killed with requests in flight breaks them (Io), and their retry
-// may pick the same, not yet ejected, endpoint and be refused; nothing
-// reached any upstream on that attempt, so a second try elsewhere is safe.
+// One retry per request, plus one more when that retry's connect fails or
+// (idempotent requests) its connection breaks: an endpoint killed with
+// requests in flight breaks them (Io), and their retry may pick the same,
+// not yet ejected, endpoint and be refused, or be accepted from its dying
+// listener's queue and reset. The second try avoids the endpoint that just
+// failed. Both are safe: nothing reached an upstream, or the method may be
+// repeated (nginx tries every server for those by default).
 bool Worker::retry_request(Session& s, Upstream& failed, UpstreamFailure kind) {
     if (s.response_started || !s.replay_ok || s.closing) return false;
     if (failed.head_done || !failed.in.empty()) return false;
     const bool nothing_sent = kind == UpstreamFailure::Connect || kind == UpstreamFailure::ConnectTimeout;
-    if (s.retries >= (nothing_sent ? 2 : 1)) return false;
+    if (s.retries >= (nothing_sent || s.idempotent ? 2 : 1)) return false;
     if (!nothing_sent && !(kind == UpstreamFailure::Io && s.idempotent)) return false;
     if (!table_ || picker_.epoch() != s.picker_epoch) return false;
-    const std::uint32_t avoid = nothing_sent ? failed.endpoint : upstream::kNoEndpoint;
+    const std::uint32_t avoid = nothing_sent || s.retries > 0 ? failed.endpoint : upstream::kNoEndpoint;
     const std::uint32_t endpoint = s.extra.hashed ? picker_.pick_hashed(table_->backends()[s.backend].ring, s.backend, s.extra.hash, now_ms_, avoid)
                                                   : picker_.pick(s.backend, now_ms_, avoid);
     if (endpoint == upstream::kNoEndpoint) return false;
     ++s.retries;
     stats_.upstream_retries.inc();
+    // The affinity cookie must name where the request went, not the failed try.
+    if (s.extra.route != router::kNoRoute && s.extra.route_routing == table_->routing_identity()) {
+        const router::RouteTarget& route = table_->target(s.extra.route);
+        if (!route.affinity_cookie.empty()) set_affinity_cookie(s, route, endpoint);
+    }
     attach_upstream(s, endpoint, false);
     if (s.state == Session::State::AwaitResponse && s.up && s.up->connected)
         set_upstream_timer(*s.up, Upstream::Timer::Read, s.policy.read_timeout_ms);
@@ -367,6 +378,7 @@ void Worker::client_gone(Session& s) { close_session(s); }
 
 void Worker::respond_local(Session& s, int status, bool keep_alive) {
     stats_.generated[generated_index(status)].inc();
+    count_route(s, status);
     set_session_timer(s, Session::Timer::None, 0);
     if (draining_.load(std::memory_order_relaxed)) keep_alive = false;
     // Only redirects carry the headers the policy code prepared (Location);
@@ -528,7 +540,7 @@ void Worker::log_begin(Session& s, const router::RouteTarget* target, bool parse
         if (target) r.route = target->name;
         for (std::size_t i = 0; i < req.header_count; ++i) {
             const http::Header& h = req.headers[i];
-            if (http::iequals(h.name, "x-request-id")) {
+            if (h.id == http::HeaderId::XRequestId) {
                 r.request_id = h.value;
                 break;
             }

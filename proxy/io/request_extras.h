@@ -31,6 +31,16 @@ struct RequestExtras {
 
     bool id_ready = false;  // request_id generated for the current request
 
+    // Route metrics: the matched route index of the current request (UINT32_MAX:
+    // none yet / no route) and the routing it indexes (a request in flight
+    // across a snapshot swap is not counted by route).
+    std::uint32_t route = UINT32_MAX;
+    const void* route_routing = nullptr;
+
+    // Cookie affinity: the endpoint id the client's cookie named (0: none or
+    // not ours). A retry that lands elsewhere must set the cookie anew.
+    std::uint64_t affinity_client_id = 0;
+
     // Access log (only with --access-log): the line begun when the request
     // was routed, finished when its response ends (Worker::log_end).
     std::string log_line;
@@ -44,6 +54,8 @@ struct RequestExtras {
         response_headers.clear();
         port_len = 0;
         hashed = counted = false;
+        route = UINT32_MAX;
+        route_routing = nullptr;
         log_open = false;
     }
 };

@@ -101,16 +101,8 @@ std::uint32_t Worker::choose_endpoint(Session& s, const router::RouteTarget* rou
         if (found) s.extra.hash = upstream::hash_text(value);
         if (endpoint == upstream::kNoEndpoint)
             endpoint = found ? picker_.pick_hashed(b.ring, backend, s.extra.hash, now_ms_) : picker_.pick(backend, now_ms_);
-        if (!found || b.endpoints[endpoint].id != id) {
-            char idtext[16];
-            hex64(b.endpoints[endpoint].id, idtext);
-            std::string& h = s.extra.response_headers;
-            h.assign("Set-Cookie: ");
-            h.append(route->affinity_cookie);
-            h.push_back('=');
-            h.append(idtext, sizeof idtext);
-            h.append("; Path=/; HttpOnly\r\n");
-        }
+        s.extra.affinity_client_id = found ? id : 0;
+        set_affinity_cookie(s, *route, endpoint);
         return endpoint;
     }
     if (route && !route->hash_by.empty() && !b.ring.empty()) {
@@ -124,6 +116,35 @@ std::uint32_t Worker::choose_endpoint(Session& s, const router::RouteTarget* rou
         return picker_.pick_hashed(b.ring, backend, s.extra.hash, now_ms_);
     }
     return picker_.pick(backend, now_ms_);
+}
+
+void Worker::set_affinity_cookie(Session& s, const router::RouteTarget& route, std::uint32_t endpoint) {
+    const std::uint64_t id = table_->backends()[route.backend].endpoints[endpoint].id;
+    std::string& h = s.extra.response_headers;  // holds nothing else on a proxied request
+    if (s.extra.affinity_client_id == id) {
+        h.clear();  // the client's cookie already names it
+        return;
+    }
+    char idtext[16];
+    hex64(id, idtext);
+    h.assign("Set-Cookie: ");
+    h.append(route.affinity_cookie);
+    h.push_back('=');
+    h.append(idtext, sizeof idtext);
+    h.append("; Path=/; HttpOnly\r\n");
+}
+
+void Worker::count_route(Session& s, int status) {
+    const std::uint32_t route = s.extra.route;
+    s.extra.route = router::kNoRoute;  // once per request; a later parse error counts as unrouted
+    const BackendMetrics* m = metrics_.get();
+    if (!m || status < 100 || status >= 600) return;
+    std::size_t slot = m->route_names.size() - 1;  // the "" (no route) entry
+    if (route != router::kNoRoute) {
+        if (s.extra.route_routing != m->routing || route >= slot) return;  // crossed a swap of the routes
+        slot = route;
+    }
+    m->route_counters[slot][static_cast<std::size_t>(status / 100 - 1)].inc();
 }
 
 void Worker::observe_response(const Upstream& u, int status) {
@@ -189,6 +210,22 @@ void Worker::adopt_table() {
     std::unordered_map<std::string_view, std::size_t> old;
     if (metrics_)
         for (std::size_t i = 0; i < metrics_->names.size(); ++i) old.emplace(metrics_->names[i], i);
+    // Routes, by index, then the no-route entry; counts carried over by name.
+    const std::size_t routes = table_->route_count();
+    block->route_counters = std::make_unique<RouteCounters[]>(routes + 1);
+    block->route_names.reserve(routes + 1);
+    for (std::size_t r = 0; r < routes; ++r) block->route_names.push_back(table_->target(static_cast<std::uint32_t>(r)).name);
+    block->route_names.emplace_back();
+    if (metrics_) {
+        std::unordered_map<std::string_view, std::size_t> old_routes;
+        for (std::size_t r = 0; r < metrics_->route_names.size(); ++r) old_routes.emplace(metrics_->route_names[r], r);
+        for (std::size_t r = 0; r < block->route_names.size(); ++r) {
+            auto it = old_routes.find(block->route_names[r]);
+            if (it == old_routes.end()) continue;
+            for (std::size_t c = 0; c < 5; ++c)
+                block->route_counters[r][c].inc(metrics_->route_counters[it->second][c].get());
+        }
+    }
     for (std::size_t b = 0; b < backends.size(); ++b) {
         block->names.push_back(backends[b].name);
         auto it = old.find(backends[b].name);
@@ -211,6 +248,24 @@ void Worker::add_backend_metrics(BackendTotalsByName& out) const {
     }
     if (!block) return;
     for (std::size_t b = 0; b < block->names.size(); ++b) out[block->names[b]].add(block->counters[b]);
+}
+
+void Worker::add_route_metrics(RouteTotalsByName& out) const {
+    std::shared_ptr<BackendMetrics> block;
+    {
+        std::lock_guard lock(metrics_mutex_);
+        block = metrics_;
+    }
+    if (!block) return;
+    for (std::size_t r = 0; r < block->route_names.size(); ++r) {
+        const RouteCounters& c = block->route_counters[r];
+        std::array<std::uint64_t, 5> v{};
+        bool any = false;
+        for (std::size_t i = 0; i < v.size(); ++i) any |= (v[i] = c[i].get()) != 0;
+        if (!any) continue;  // untouched routes add no series
+        auto& to = out[block->route_names[r]];
+        for (std::size_t i = 0; i < v.size(); ++i) to[i] += v[i];
+    }
 }
 
 }  // namespace xgress::io

@@ -63,6 +63,7 @@ bool Worker::start_tunnel(Session& s, std::uint32_t backend) {
 void Worker::start_upgraded_tunnel(Session& s, Upstream& u) {
     u.head_done = true;
     picker_.report_success(u.picker_epoch, u.backend, u.endpoint);
+    count_route(s, 101);  // the upgrade counts under its route as 1xx
     const std::size_t before = s.out.size();
     http::write_upgrade_response_head(s.out, u.resp);
     s.extra.response_bytes += s.out.size() - before;

@@ -88,6 +88,8 @@ public:
     const WorkerStats& stats() const { return stats_; }
     // Adds this worker's per-backend counters into `out` (admin thread).
     void add_backend_metrics(BackendTotalsByName& out) const;
+    // Adds this worker's per-route request counts into `out` (admin thread).
+    void add_route_metrics(RouteTotalsByName& out) const;
 
 private:
     // The low 3 bits of user_data (objects are 8-aligned). Control
@@ -163,6 +165,12 @@ private:
     void answer_locally(Session& s, int status);  // consumes the request head, keeps the connection if it can
     void count_outstanding(Session& s, std::uint32_t endpoint);
     void observe_response(const Upstream& u, int status);  // per-backend status class + latency
+    // Counts the request under its route (s.extra.route) and the status class
+    // of its response, once per request: when a response head goes out.
+    void count_route(Session& s, int status);
+    // Adds (or drops) the affinity Set-Cookie so it names `endpoint`; used
+    // by the first choice and again when a retry moves the request.
+    void set_affinity_cookie(Session& s, const router::RouteTarget& route, std::uint32_t endpoint);
     void end_outstanding(Session& s);
     void fill_forwarding(Session& s);  // request id and dialled port for the upstream head
     void ensure_request_id(Session& s);

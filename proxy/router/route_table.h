@@ -115,6 +115,8 @@ public:
     // receives a regex route's groups.
     std::uint32_t match(std::string_view host, std::string_view path, MatchScratch& scratch, Captures* caps) const;
     const RouteTarget& target(std::uint32_t route) const { return routing_->routes[route]; }
+    // Routes are indexed 0 .. route_count()-1, stable for one routing_identity().
+    std::size_t route_count() const { return routing_->routes.size(); }
 
     // The backend named `name` (snapshot Backend::name), or kNoBackend: one hash lookup.
     std::uint32_t find_backend(std::string_view name) const;

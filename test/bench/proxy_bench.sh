@@ -10,6 +10,10 @@
 #        [--load-cpu 0] [--proxy-cpu 1] [--work] [--work-only]
 #        [--latency] [--latency-only] [--latency-duration S]
 #        [--xgress-args "ARGS"] [--contenders "xgress nginx haproxy"]
+#        [--keep-callgrind DIR]
+#
+# --keep-callgrind copies the work phase's callgrind outputs to DIR
+# (callgrind.NAME.N[.*]) for `callgrind_annotate --inclusive=no FILE`.
 #
 # --xgress-args adds flags to every xgress-proxy run (e.g. "--access-log
 # /tmp/a.log" to price the access log); --contenders limits which proxies are
@@ -73,7 +77,8 @@ while [[ $# -gt 0 ]]; do
         --latency-duration) latency_duration=$2; shift 2 ;;
         --xgress-args) xgress_args=$2; shift 2 ;;
         --contenders) contenders_arg=$2; shift 2 ;;
-        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+        --keep-callgrind) keep_callgrind=$2; shift 2 ;;
+        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -514,6 +519,9 @@ if command -v valgrind >/dev/null && command -v h2load >/dev/null; then
                         [ -s "$f" ] && awk '/^(summary|totals):/ { print $2; exit }' "$f"
                     done | awk '{ s += $1 } END { print s + 0 }')
             tot+=("$total")
+            if [[ -n ${keep_callgrind:-} ]]; then
+                mkdir -p "$keep_callgrind" && cp "$out" "$out".* "$keep_callgrind"/ 2>/dev/null || true
+            fi
             echo "  $n N=$count succeeded=$ok instructions=$total"
         done
         if [[ ${#tot[@]} == 2 ]]; then ipr[$n]=$(( (tot[1] - tot[0]) / (work_n2 - work_n1) )); else ipr[$n]=0; fi

@@ -75,7 +75,16 @@ TEST(MetricsText, EveryFamilyHasHelpTypeAndSamples) {
     counters.observe(503, 20000);    // 20 ms
     counters.observe(204, 20000000); // 20 s: +Inf
     in.backends["ns/svc:80"].add(counters);
+    in.routes["a.test /api"] = {0, 6, 0, 1, 0};
+    in.routes[""] = {0, 0, 0, 2, 0};
+    in.routes["q\"uote /"] = {0, 1, 0, 0, 0};
     std::string text = admin::render_metrics(in);
+    EXPECT_EQ(metric(text, "xgress_proxy_route_requests_total{route=\"a.test /api\",class=\"2xx\"}"), 6);
+    EXPECT_EQ(metric(text, "xgress_proxy_route_requests_total{route=\"a.test /api\",class=\"4xx\"}"), 1);
+    EXPECT_EQ(metric(text, "xgress_proxy_route_requests_total{route=\"a.test /api\",class=\"5xx\"}"), -1)
+        << "zero classes are left out";
+    EXPECT_EQ(metric(text, "xgress_proxy_route_requests_total{route=\"\",class=\"4xx\"}"), 2);
+    EXPECT_EQ(metric(text, "xgress_proxy_route_requests_total{route=\"q\\\"uote /\",class=\"2xx\"}"), 1) << "escaped";
     EXPECT_EQ(metric(text, "xgress_proxy_idle_upstream_connections"), 4);
     EXPECT_EQ(metric(text, "xgress_proxy_upstream_responses_total{backend=\"ns/svc:80\",class=\"2xx\"}"), 2);
     EXPECT_EQ(metric(text, "xgress_proxy_upstream_responses_total{backend=\"ns/svc:80\",class=\"5xx\"}"), 1);
@@ -92,7 +101,8 @@ TEST(MetricsText, EveryFamilyHasHelpTypeAndSamples) {
     EXPECT_EQ(metric(text, "xgress_proxy_active_connections"), 2);
     EXPECT_EQ(metric(text, "xgress_proxy_snapshot_version"), 9);
     // Exposition format: each sample's family was declared with HELP and TYPE before it.
-    std::regex sample_re(R"(^(xgress_proxy_[a-z_]+)(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? [0-9.e+-]+$)");
+    // Label values may hold escaped quotes and backslashes.
+    std::regex sample_re(R"(^(xgress_proxy_[a-z_]+)(\{[a-z]+="([^"\\]|\\.)*"(,[a-z]+="([^"\\]|\\.)*")*\})? [0-9.e+-]+$)");
     std::set<std::string> helped, typed;
     std::size_t start = 0, samples = 0;
     while (start < text.size()) {
@@ -239,6 +249,29 @@ TEST(AdminE2E, ProbesMetricsAndConfig) {
     EXPECT_EQ(metric(after, "xgress_proxy_upstream_responses_total{backend=\"ok\",class=\"2xx\"}"), 5) << after;
     EXPECT_EQ(metric(after, "xgress_proxy_upstream_latency_seconds_count{backend=\"ok\"}"), 5);
     EXPECT_GE(metric(after, "xgress_proxy_idle_upstream_connections"), 1) << "the keep-alive upstream is pooled";
+    // By route: the routed ones under the route's name, the 404s under "".
+    EXPECT_EQ(metric(after, "xgress_proxy_route_requests_total{route=\"ok.test /\",class=\"2xx\"}"), 5) << after;
+    EXPECT_EQ(metric(after, "xgress_proxy_route_requests_total{route=\"\",class=\"4xx\"}"), 3) << after;
+
+    // A snapshot with other routes: the surviving route keeps its count (by
+    // name), a new one starts at zero, a removed one drops out.
+    s.version = 43;
+    s.virtual_hosts = {{"ok.test", {{"/", snapshot::PathMatch::Prefix, "ok"}, {"/new", snapshot::PathMatch::Prefix, "ok"}}}};
+    ASSERT_TRUE(proxy.apply(s));
+    std::this_thread::sleep_for(100ms);  // apply() wakes the workers; they adopt the table at once
+    reqs = "GET /new/x HTTP/1.1\r\nHost: ok.test\r\n\r\nGET /other HTTP/1.1\r\nHost: ok.test\r\n\r\n";
+    got.clear();
+    send(fd, reqs.data(), reqs.size(), MSG_NOSIGNAL);
+    while (count(got, "HTTP/1.1 ") < 2) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        ASSERT_GT(n, 0) << got;
+        got.append(buf, static_cast<std::size_t>(n));
+    }
+    EXPECT_EQ(count(got, "HTTP/1.1 200"), 2u) << got;
+    std::string swapped = body(get(admin, "/metrics"));
+    EXPECT_EQ(metric(swapped, "xgress_proxy_route_requests_total{route=\"ok.test /\",class=\"2xx\"}"), 6) << swapped;
+    EXPECT_EQ(metric(swapped, "xgress_proxy_route_requests_total{route=\"ok.test /new\",class=\"2xx\"}"), 1) << swapped;
+    EXPECT_EQ(metric(swapped, "xgress_proxy_route_requests_total{route=\"\",class=\"4xx\"}"), 3) << swapped;
     close(fd);
     for (int i = 0; i < 100 && metric(body(get(admin, "/metrics")), "xgress_proxy_active_connections") != 0; ++i)
         std::this_thread::sleep_for(10ms);

@@ -2,12 +2,15 @@
 // allow lists, redirects, app root, rewrites, per-route timeouts, the
 // forwarding headers, consistent hashing and cookie affinity.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <map>
 #include <set>
 
 #include "loopback_http.h"
 #include "proxy_server.h"
+#include "router/route_table.h"
 
 using namespace xgress;
 using namespace xgress::testing;
@@ -26,6 +29,8 @@ class PolicyE2E : public ::testing::Test {
 protected:
     void SetUp() override {
         for (int i = 0; i < 3; ++i) echo_.push_back(std::make_unique<EchoBackend>("E" + std::to_string(i)));
+        int dead_fd = listen_loopback(dead_port_);
+        close(dead_fd);  // nothing listens there any more: connect is refused
         auto server = ProxyServer::start(ProxyOptions{.listen = "127.0.0.1:0", .workers = 2, .worker = {}, .admin = ""});
         ASSERT_TRUE(server) << server.error();
         proxy_ = std::move(*server);
@@ -42,7 +47,8 @@ protected:
         snapshot::Backend sticky = three;
         sticky.name = "sticky";
         sticky.affinity = snapshot::Affinity::ClientIp;
-        s.backends = {one, three, sticky};
+        snapshot::Backend half{"half", {{"127.0.0.1", static_cast<std::uint16_t>(dead_port_)}, {"127.0.0.1", echo_[1]->port()}}};
+        s.backends = {one, three, sticky, half};
         std::vector<snapshot::Route> routes;
         routes.push_back(route("/deny", "one"));
         routes.back().allowed_sources = {"10.0.0.0/8", "2001:db8::/32"};
@@ -66,6 +72,8 @@ protected:
         routes.back().max_body_bytes = 10;
         routes.push_back(route("/cookie", "three"));
         routes.back().affinity_cookie = "route";
+        routes.push_back(route("/retry-cookie", "half"));
+        routes.back().affinity_cookie = "route";
         routes.push_back(route("/hash", "three"));
         routes.back().hash_by = "$arg_id";
         routes.push_back(route("/sticky", "sticky"));
@@ -77,6 +85,7 @@ protected:
 
     std::vector<std::unique_ptr<EchoBackend>> echo_;
     std::unique_ptr<ProxyServer> proxy_;
+    int dead_port_ = 0;
 };
 
 }  // namespace
@@ -194,6 +203,30 @@ TEST_F(PolicyE2E, CookieAffinityRoundTrip) {
         EXPECT_TRUE(header_of(r.head, "set-cookie").starts_with("route=")) << "replaced by one of ours";
     }
     EXPECT_EQ(foreign.size(), 1u);
+}
+
+// A cookie naming an endpoint that refuses connections: the request is
+// retried on the other endpoint, and the Set-Cookie must name that one (it
+// used to be left out: the client's cookie "already" named the endpoint).
+TEST_F(PolicyE2E, CookieFollowsTheRetry) {
+    char dead[17], live[17];
+    std::snprintf(dead, sizeof dead, "%016llx",
+                  static_cast<unsigned long long>(router::endpoint_id("127.0.0.1:" + std::to_string(dead_port_))));
+    std::snprintf(live, sizeof live, "%016llx",
+                  static_cast<unsigned long long>(router::endpoint_id("127.0.0.1:" + std::to_string(echo_[1]->port()))));
+    // Several fresh connections: each worker tries the dead one first, until ejected.
+    for (int i = 0; i < 6; ++i) {
+        Conn c(proxy_->port());
+        auto r = c.get("p.test", "/retry-cookie", std::string("Cookie: route=") + dead + "\r\n");
+        ASSERT_EQ(r.status, 200) << r.head;
+        EXPECT_EQ(backend_of(r.body), "E1");
+        EXPECT_EQ(header_of(r.head, "set-cookie"), std::string("route=") + live + "; Path=/; HttpOnly") << r.head;
+    }
+    // And a client that has the live endpoint's cookie is not told again.
+    Conn c(proxy_->port());
+    auto r = c.get("p.test", "/retry-cookie", std::string("Cookie: route=") + live + "\r\n");
+    EXPECT_EQ(backend_of(r.body), "E1");
+    EXPECT_EQ(header_of(r.head, "set-cookie"), "");
 }
 
 TEST_F(PolicyE2E, HashByAndClientIpAffinityAreStable) {

@@ -833,3 +833,75 @@ TEST_F(ProxyTunnelTimeout, IdleTunnelIsClosedButBusyOneIsNot) {
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
     close(fd);
 }
+
+namespace {
+
+// Accepts every connection, reads the request and hangs up without an
+// answer (a backend dying with requests queued on its listener looks so).
+class HangUpEndpoint {
+public:
+    HangUpEndpoint() {
+        fd_ = listen_loopback(port_);
+        thread_ = std::thread([this] {
+            for (;;) {
+                int c = accept(fd_, nullptr, nullptr);
+                if (c < 0) return;
+                Reader r{c, {}};
+                r.message(true);
+                close(c);
+            }
+        });
+    }
+    ~HangUpEndpoint() {
+        shutdown(fd_, SHUT_RDWR);
+        thread_.join();
+        close(fd_);
+    }
+    int port() const { return port_; }
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+    std::thread thread_;
+};
+
+// Round robin over [H1, H2, A], one worker: a GET breaks on H1, its retry
+// breaks on H2, and (idempotent) it gets a second retry that avoids H2 and
+// reaches A. In the lab this is an endpoint killed with connections still
+// in its accept queue: the retry's connect succeeds, then is reset.
+class ProxyTwoBrokenTries : public ProxyTimeouts {
+protected:
+    void SetUp() override {
+        h1_ = std::make_unique<HangUpEndpoint>();
+        h2_ = std::make_unique<HangUpEndpoint>();
+        ProxyTimeouts::SetUp();
+    }
+    ProxyOptions options() override {
+        ProxyOptions o = ProxyTimeouts::options();
+        o.worker.balance = upstream::Balance::RoundRobin;
+        return o;
+    }
+    snapshot::Snapshot snapshot() override {
+        snapshot::Snapshot s = ProxyTimeouts::snapshot();
+        s.backends.push_back({"hangup",
+                              {{"127.0.0.1", static_cast<std::uint16_t>(h1_->port())},
+                               {"127.0.0.1", static_cast<std::uint16_t>(h2_->port())},
+                               {"127.0.0.1", static_cast<std::uint16_t>(a_->port())}}});
+        s.virtual_hosts.push_back({"hangup.test", {{"/", snapshot::PathMatch::Prefix, "hangup"}}});
+        return s;
+    }
+    std::unique_ptr<HangUpEndpoint> h1_, h2_;
+};
+
+}  // namespace
+
+TEST_F(ProxyTwoBrokenTries, IdempotentRequestGetsASecondRetryElsewhere) {
+    int fd = connect_loopback(proxy_->port());
+    Reader r{fd, {}};
+    auto [head, body] = request(fd, r, "hangup.test", "/g");
+    EXPECT_EQ(status(head), 200) << head;
+    EXPECT_EQ(body, "A /g xff=127.0.0.1 host=hangup.test body=0");
+    close(fd);
+    EXPECT_EQ(proxy_->stats().upstream_retries, 2u);
+    EXPECT_EQ(proxy_->stats().generated_count(502), 0u);
+}

@@ -193,3 +193,51 @@ TEST(BodyFramer, ContentLengthStopsAtBoundary) {
     EXPECT_EQ(*n, 1u);
     EXPECT_TRUE(f.done());
 }
+
+TEST(HeaderId, RecognisedInAnyCaseOnlyWhole) {
+    EXPECT_EQ(header_id("Host"), HeaderId::Host);
+    EXPECT_EQ(header_id("CONTENT-LENGTH"), HeaderId::ContentLength);
+    EXPECT_EQ(header_id("Transfer-Encoding"), HeaderId::TransferEncoding);
+    EXPECT_EQ(header_id("connection"), HeaderId::Connection);
+    EXPECT_EQ(header_id("Keep-Alive"), HeaderId::KeepAlive);
+    EXPECT_EQ(header_id("Proxy-Connection"), HeaderId::ProxyConnection);
+    EXPECT_EQ(header_id("TE"), HeaderId::Te);
+    EXPECT_EQ(header_id("Trailer"), HeaderId::Trailer);
+    EXPECT_EQ(header_id("Upgrade"), HeaderId::Upgrade);
+    EXPECT_EQ(header_id("X-Forwarded-For"), HeaderId::XForwardedFor);
+    EXPECT_EQ(header_id("x-forwarded-proto"), HeaderId::XForwardedProto);
+    EXPECT_EQ(header_id("X-Forwarded-Host"), HeaderId::XForwardedHost);
+    EXPECT_EQ(header_id("X-Forwarded-Port"), HeaderId::XForwardedPort);
+    EXPECT_EQ(header_id("X-Real-IP"), HeaderId::XRealIp);
+    EXPECT_EQ(header_id("X-Request-Id"), HeaderId::XRequestId);
+    for (std::string_view near : {"", "Hos", "Hostt", "Ho_t", "Content-Lengtj", "Connectiom", "Keep_Alive", "X-Forwarded-Fo",
+                                  "User-Agent", "Accept", "Trailers", "T"})
+        EXPECT_EQ(header_id(near), HeaderId::Other) << near;
+}
+
+// Header values are checked 8 bytes at a time: a forbidden byte must be
+// found at every offset, and allowed ones (HTAB, obs-text) must pass.
+TEST(RequestParser, ValueBytesCheckedAtEveryOffset) {
+    for (std::size_t at = 0; at < 24; ++at) {
+        for (char bad : {'\0', '\x01', '\x1f', '\x7f', '\r', '\n'}) {
+            std::string value(24, 'v');
+            value[at] = bad;
+            RequestParser p;
+            RequestHead h;
+            auto r = p.parse("GET / HTTP/1.1\r\nHost: a\r\nX-V: " + value + "\r\n\r\n", h);
+            EXPECT_EQ(r.status, ParseStatus::Error) << "offset " << at << " byte " << int(bad);
+        }
+        std::string value(24, 'v');
+        value[at] = '\t';
+        value[(at + 5) % 24] = '\xe9';
+        RequestParser p;
+        RequestHead h;
+        auto r = p.parse("GET / HTTP/1.1\r\nHost: a\r\nX-V: " + value + "\r\nX-W:\tz\t \r\n\r\n", h);
+        ASSERT_EQ(r.status, ParseStatus::Complete) << "offset " << at << ": " << r.reason;
+        ASSERT_EQ(h.header_count, 3u);
+        EXPECT_EQ(h.headers[1].value, value.substr(at == 0 ? 1 : 0, at == 23 ? 23 : 24)) << "OWS trimmed only at the ends";
+        EXPECT_EQ(h.headers[2].value, "z");
+        EXPECT_EQ(h.headers[1].id, HeaderId::Other);
+        EXPECT_EQ(h.headers[0].id, HeaderId::Host);
+    }
+}
