@@ -83,91 +83,18 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-proxy_bin="$build/proxy/xgress-proxy"
-[[ $EUID -eq 0 ]] || { echo "proxy_bench.sh: needs root (netns)" >&2; exit 2; }
-[[ -x $proxy_bin ]] || { echo "missing $proxy_bin (build xgress-proxy, or pass --build)" >&2; exit 2; }
-for tool in wrk nginx haproxy ss taskset ip; do
-    command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
-done
-py=$(command -v /usr/bin/python3 || command -v python3)
+# shellcheck source=test/bench/proxy_bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/proxy_bench_lib.sh"
+bench_prepare proxy_bench.sh xgress-proxy wrk nginx haproxy ss taskset ip
 
-ns="xgh9-bench-$$"
-tmp=$(mktemp -d /tmp/xgress-proxy-bench.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    done
-    ip netns del "$ns" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
-in_ns() { ip netns exec "$ns" "$@"; }
-
-backend_port=18000
 declare -A port=([xgress]=18080 [nginx]=18081 [haproxy]=18082)
-declare -A ppid_of=()
 # shellcheck disable=SC2206  # word-split on purpose
 contenders=(${contenders_arg:-xgress nginx haproxy})
 # shellcheck disable=SC2206
 xgress_extra=(${xgress_args:-})
 
 # ---------------------------------------------------------------- backend
-mkdir -p "$tmp/backend/www" "$tmp/backend/tmp"
-head -c 100 /dev/zero | tr '\0' 'x' >"$tmp/backend/www/small"
-head -c 16384 /dev/zero | tr '\0' 'y' >"$tmp/backend/www/16k"
-
-# Temp paths and pid/error log under the prefix: nothing touches /var or /etc.
-nginx_common() {
-    local dir=$1
-    cat <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-worker_rlimit_nofile 8192;
-events { worker_connections 4096; }
-EOF
-}
-nginx_http_common() {
-    local dir=$1
-    cat <<EOF
-    access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
-    keepalive_requests 100000000;
-    keepalive_timeout 300s;
-    default_type application/octet-stream;
-EOF
-}
-
-{
-    nginx_common "$tmp/backend"
-    echo "http {"
-    nginx_http_common "$tmp/backend"
-    cat <<EOF
-    sendfile on;
-    server {
-        listen 127.0.0.1:$backend_port backlog=4096;
-        root $tmp/backend/www;
-        location / { }
-    }
-}
-EOF
-} >"$tmp/backend/nginx.conf"
+bench_backend_config
 
 # ---------------------------------------------------------------- contenders
 mkdir -p "$tmp/nginx/tmp" "$tmp/haproxy" "$tmp/xgress"
@@ -222,29 +149,8 @@ cat >"$tmp/xgress/snapshot.json" <<EOF
 EOF
 
 # Each command is exec'd by ip netns exec and taskset, so $! is the server.
-start_pinned() {
-    local name=$1; shift
-    ip netns exec "$ns" taskset -c "$proxy_cpu" "$@" >"$tmp/$name.out" 2>&1 &
-    pids+=($!)
-    ppid_of[$name]=$!
-}
 
-wait_port() {
-    local p=$1
-    for _ in $(seq 100); do
-        in_ns ss -Htln "sport = :$p" | grep -q . && return 0
-        sleep 0.05
-    done
-    echo "nothing listens on :$p; logs:" >&2; tail -n 20 "$tmp"/*.out >&2; exit 1
-}
 
-# Every pid of a server: the process (ss names threads by their process) and
-# its descendants (nginx workers).
-pids_of() {
-    local p=$1 child
-    echo "$p"
-    for child in $(cat /proc/"$p"/task/*/children 2>/dev/null); do pids_of "$child"; done
-}
 
 # ESTABLISHED upstream connections (to the backend port) owned by a server.
 upstream_established() {
@@ -256,15 +162,6 @@ timewait_to_backend() {
     in_ns ss -Htn state time-wait "( dport = :$backend_port )" | wc -l
 }
 
-# /proc/stat for cpu0 and cpu1: "idle total steal" each (idle includes iowait).
-stat_snap() {
-    awk '/^cpu[01] / { idle=$5+$6; t=0; for (i=2;i<=NF;i++) t+=$i; printf "%d %d %d ", idle, t, $9 }' /proc/stat
-}
-# idle% cpu0, idle% cpu1, steal% (both CPUs) between two snapshots.
-stat_diff() {
-    echo "$1 $2" | awk '{ d0=$8-$2; d1=$11-$5; if (d0<1) d0=1; if (d1<1) d1=1;
-        printf "%.0f %.0f %.1f", 100*($7-$1)/d0, 100*($10-$4)/d1, 100*(($12-$6)+($9-$3))/(d0+d1) }'
-}
 
 # wrk --latency output -> "rps p50_us p99_us errors requests"
 parse_wrk() {

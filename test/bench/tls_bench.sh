@@ -50,38 +50,11 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-proxy_bin="$build/proxy/xgress-proxy"
-[[ $EUID -eq 0 ]] || { echo "tls_bench.sh: needs root (netns)" >&2; exit 2; }
-[[ -x $proxy_bin ]] || { echo "missing $proxy_bin (build xgress-proxy, or pass --build)" >&2; exit 2; }
-for tool in wrk nginx haproxy openssl ss taskset ip jq; do
-    command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
-done
-py=$(command -v /usr/bin/python3 || command -v python3)
+# shellcheck source=test/bench/proxy_bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/proxy_bench_lib.sh"
+bench_prepare tls_bench.sh xgress-tls wrk nginx haproxy openssl ss taskset ip jq
 
-ns="xgtls-bench-$$"
-tmp=$(mktemp -d /tmp/xgress-tls-bench.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    done
-    ip netns del "$ns" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
-in_ns() { ip netns exec "$ns" "$@"; }
-
-backend_port=18000
 declare -A port=([xgress]=18443 [nginx]=18444 [haproxy]=18445)
-declare -A ppid_of=()
 contenders=(xgress nginx haproxy)
 
 # ---------------------------------------------------------------- certificates
@@ -93,41 +66,13 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench.example.com \
 for k in ecdsa rsa; do cat "$tmp/certs/$k.crt" "$tmp/certs/$k.key" >"$tmp/certs/$k.pem"; done
 
 # ---------------------------------------------------------------- backend
-mkdir -p "$tmp/backend/www" "$tmp/backend/tmp" "$tmp/nginx/tmp" "$tmp/haproxy" "$tmp/xgress"
-head -c 100 /dev/zero | tr '\0' 'x' >"$tmp/backend/www/small"
-head -c 16384 /dev/zero | tr '\0' 'y' >"$tmp/backend/www/16k"
-nginx_common() {
-    cat <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-worker_rlimit_nofile 8192;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $1/tmp/body;
-    proxy_temp_path $1/tmp/proxy;
-    fastcgi_temp_path $1/tmp/fastcgi;
-    uwsgi_temp_path $1/tmp/uwsgi;
-    scgi_temp_path $1/tmp/scgi;
-    keepalive_requests 100000000;
-    keepalive_timeout 300s;
-    default_type application/octet-stream;
-EOF
-}
-{ nginx_common "$tmp/backend"; cat <<EOF
-    sendfile on;
-    server { listen 127.0.0.1:$backend_port backlog=4096; root $tmp/backend/www; location / { } }
-}
-EOF
-} >"$tmp/backend/nginx.conf"
+mkdir -p "$tmp/nginx/tmp" "$tmp/haproxy" "$tmp/xgress"
+bench_backend_config
 
 # configs KEY: the three contenders with certificate KEY (ecdsa | rsa).
 configs() {
     local key=$1
-    { nginx_common "$tmp/nginx"; cat <<EOF
+    { nginx_common "$tmp/nginx"; echo "http {"; nginx_http_common "$tmp/nginx"; cat <<EOF
     upstream backend { server 127.0.0.1:$backend_port; keepalive 512; keepalive_requests 100000000; keepalive_timeout 300s; }
     server {
         listen 127.0.0.1:${port[nginx]} ssl backlog=4096;
@@ -167,21 +112,6 @@ EOF
         default_certificate: "bench/tls"}' >"$tmp/xgress/snapshot.json"
 }
 
-start_pinned() {
-    local name=$1; shift
-    ip netns exec "$ns" taskset -c "$proxy_cpu" "$@" >"$tmp/$name.out" 2>&1 &
-    pids+=($!)
-    ppid_of[$name]=$!
-}
-wait_port() {
-    for _ in $(seq 100); do in_ns ss -Htln "sport = :$1" | grep -q . && return 0; sleep 0.05; done
-    echo "nothing listens on :$1" >&2; tail -n 20 "$tmp"/*.out >&2; exit 1
-}
-pids_of() {
-    local p=$1 child
-    echo "$p"
-    for child in $(cat /proc/"$p"/task/*/children 2>/dev/null); do pids_of "$child"; done
-}
 # utime+stime ticks of a server and its children (nginx's worker).
 cpu_ticks() {
     local total=0 p
@@ -189,11 +119,6 @@ cpu_ticks() {
         total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
     done
     echo "$total"
-}
-stat_snap() { awk '/^cpu[01] / { idle=$5+$6; t=0; for (i=2;i<=NF;i++) t+=$i; printf "%d %d %d ", idle, t, $9 }' /proc/stat; }
-stat_diff() {
-    echo "$1 $2" | awk '{ d0=$8-$2; d1=$11-$5; if (d0<1) d0=1; if (d1<1) d1=1;
-        printf "%.0f %.0f %.1f", 100*($7-$1)/d0, 100*($10-$4)/d1, 100*(($12-$6)+($9-$3))/(d0+d1) }'
 }
 
 start_contenders() {
