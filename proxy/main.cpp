@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
     if (!control_socket.empty()) {
         control = std::make_unique<xgress::control::ControlClient>(
             control_socket, (*server)->announced_listener(), options.listen,
-            [&](const xgress::snapshot::Snapshot& snap) { return (*server)->apply(snap); },
+            [&](xgress::snapshot::Snapshot&& snap) { return (*server)->apply(std::move(snap)); },
             [&](const xgress::snapshot::EndpointsPatch& patch) { return (*server)->apply_patch(patch); });
         control->start();
     }

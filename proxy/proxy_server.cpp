@@ -104,8 +104,16 @@ std::expected<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(cons
 
 ProxyServer::~ProxyServer() { stop(); }
 
-std::expected<void, std::string> ProxyServer::apply(const snapshot::Snapshot& snap) {
-    auto table = router::RouteTable::build(snap);
+std::expected<void, std::string> ProxyServer::apply(snapshot::Snapshot&& snap) {
+    // What the last apply replaced: every worker has long moved on from it.
+    retired_table_.reset();
+    retired_snapshot_ = snapshot::Snapshot{};
+    std::shared_ptr<const router::RouteTable> current;
+    {
+        std::lock_guard lock(applied_mutex_);
+        current = table_;
+    }
+    auto table = router::RouteTable::build(snap, current.get());
     if (!table) return std::unexpected(table.error());
     auto tls_state = build_tls_state(snap);
     if (!tls_state) return std::unexpected(tls_state.error());
@@ -113,13 +121,12 @@ std::expected<void, std::string> ProxyServer::apply(const snapshot::Snapshot& sn
     // finds the new certificates.
     for (auto& w : workers_) w->tls_slot().publish(*tls_state);
     for (auto& w : workers_) w->snapshot_slot().publish(*table);
-    std::unordered_map<std::string, std::size_t> index;
-    for (std::size_t i = 0; i < snap.backends.size(); ++i) index.emplace(snap.backends[i].name, i);
     std::lock_guard lock(applied_mutex_);
+    retired_table_ = std::move(table_);
     table_ = std::move(*table);
     applied_version_ = snap.version;
-    applied_ = snap;
-    applied_backend_index_ = std::move(index);
+    retired_snapshot_ = std::move(applied_);
+    applied_ = std::move(snap);
     ready_ = true;
     return {};
 }
@@ -153,7 +160,7 @@ std::expected<void, std::string> ProxyServer::apply_patch(const snapshot::Endpoi
     table_ = std::move(*table);
     applied_version_ = patch.version;
     applied_.version = patch.version;
-    for (const auto& b : patch.backends) applied_.backends[applied_backend_index_.at(b.name)] = b;
+    for (const auto& b : patch.backends) applied_.backends[table_->find_backend(b.name)] = b;
     return {};
 }
 

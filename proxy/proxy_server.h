@@ -45,7 +45,12 @@ public:
     // Builds the routing table and the TLS state once and hands them to every
     // worker. Certificate problems do not fail it (tls/tls_state.h): they are
     // logged naming the certificate and counted.
-    std::expected<void, std::string> apply(const snapshot::Snapshot& snap);
+    // Unchanged backends are shared with the serving table (RouteTable::build
+    // with `previous`). The table and snapshot it replaces are released on the
+    // next apply, on this (control) thread: a worker dropping the last
+    // reference would free 10,000 routes between two requests.
+    std::expected<void, std::string> apply(snapshot::Snapshot&& snap);
+    std::expected<void, std::string> apply(const snapshot::Snapshot& snap) { return apply(snapshot::Snapshot(snap)); }
     // Applies an EndpointsPatch to the serving snapshot: only the patched
     // backends are rebuilt (RouteTable::with_endpoints); routes are shared.
     // Errors (version mismatch, unknown backend) leave everything as it was.
@@ -96,8 +101,12 @@ private:
     mutable std::mutex applied_mutex_;  // admin thread vs. apply(); never taken by workers
     std::uint64_t applied_version_ = 0;
     snapshot::Snapshot applied_;  // encoded on demand (/config): a patch must not cost a full encode
-    std::unordered_map<std::string, std::size_t> applied_backend_index_;
     std::shared_ptr<const router::RouteTable> table_;  // the table the workers were last given
+    // Its backend indices are applied_'s (both come from the same snapshot and
+    // patches), so apply_patch finds a backend with table_->find_backend.
+    // Replaced at the last apply; released at the next one (see apply).
+    std::shared_ptr<const router::RouteTable> retired_table_;
+    snapshot::Snapshot retired_snapshot_;
     bool ready_ = false;
     unsigned worker_count_ = 0;
     std::unique_ptr<admin::AdminServer> admin_;  // declared last: stopped first

@@ -197,7 +197,8 @@ void collect_certificates(const k8s::ObjectCache& objects, const std::vector<con
 // The oldest Ingress wins a contested host.
 void collect_passthrough(const std::vector<const k8s::Ingress*>& ingresses,
                          const std::map<std::string, RouteOptions>& options_by_owner, BackendResolver& resolver,
-                         std::map<std::string, snapshot::VirtualHost>& hosts, std::map<std::string, std::string>& owners,
+                         std::map<std::pair<std::string, std::string>, snapshot::VirtualHost>& hosts,
+                         std::map<std::string, std::string>& owners,
                          std::vector<std::string>& problems) {
     for (const k8s::Ingress* ingress : ingresses) {
         const std::string owner = owner_of(*ingress);
@@ -223,7 +224,8 @@ void collect_passthrough(const std::vector<const k8s::Ingress*>& ingresses,
                                        " wins over Ingress " + owner);
                 continue;
             }
-            snapshot::VirtualHost& vh = hosts[host];
+            // SNI passthrough is decided before any routing table: default table.
+            snapshot::VirtualHost& vh = hosts[{std::string(), host}];
             vh.host = host;
             vh.passthrough_backend = resolver.resolve(ingress->metadata.namespace_, chosen->backend,
                                                       "Ingress " + owner + ": " + field + " (ssl-passthrough)");
@@ -247,21 +249,30 @@ DesiredState compute_desired_state(const k8s::ObjectCache& objects, const Settin
     FrontendInputs inputs;
     inputs.class_parameters = class_parameters(objects, selector, state, every_class_has_parameters);
 
+    // Classes with listeners of their own get their own routing table (their
+    // hosts and frontends carry the class name); every other class shares the
+    // default table served on the publish Service's frontends.
+    std::set<std::string> classes_with_listeners;
+    for (std::size_t i = 0; i < inputs.class_parameters.size(); ++i) {
+        inputs.class_names.push_back(state.classes[i].class_name);
+        if (!inputs.class_parameters[i]->listeners.empty()) classes_with_listeners.insert(state.classes[i].class_name);
+    }
+
     std::map<std::string, RouteOptions> options_by_owner;
     std::map<std::string, const ClassPolicy*> class_by_owner;
     RouteClaims claims(state.problems);
     for (const k8s::Ingress* ingress : ours) {
-        claims.add(*ingress);
+        const std::string class_name = selector.class_of(*ingress);
+        claims.add(*ingress, classes_with_listeners.contains(class_name) ? class_name : std::string());
         const std::string owner = owner_of(*ingress);
         options_by_owner[owner] = parse_route_options(*ingress, state.problems);
-        const std::string class_name = selector.class_of(*ingress);
         for (const ClassPolicy& c : state.classes)
             if (c.class_name == class_name) class_by_owner[owner] = &c;
     }
 
     const TlsHosts tls_hosts(ours);
     BackendResolver resolver(objects, state.problems);
-    std::map<std::string, snapshot::VirtualHost> hosts;
+    std::map<std::pair<std::string, std::string>, snapshot::VirtualHost> hosts;  // (class table, host)
     for (const auto& [key, claim] : claims.routes()) {
         const RouteOptions& options = options_by_owner[claim.owner];
         snapshot::Route route{key.path, key.match, {}};
@@ -271,8 +282,9 @@ DesiredState compute_desired_state(const k8s::ObjectCache& objects, const Settin
         route.backend = resolver.resolve(claim.namespace_, claim.backend, "Ingress " + claim.owner + ": " + claim.field);
         apply_upstream_tls(route, options, claim.namespace_, claim.backend.service_name, objects, claim.owner,
                            state.problems);
-        snapshot::VirtualHost& host = hosts[key.host];
+        snapshot::VirtualHost& host = hosts[{key.ingress_class, key.host}];
         host.host = key.host;
+        host.ingress_class = key.ingress_class;
         host.routes.push_back(std::move(route));
     }
     std::map<std::string, std::string> passthrough_owners;
@@ -280,6 +292,11 @@ DesiredState compute_desired_state(const k8s::ObjectCache& objects, const Settin
     if (const auto& fallback = claims.default_backend()) {
         state.snapshot.default_backend =
             resolver.resolve(fallback->namespace_, fallback->backend, "Ingress " + fallback->owner + ": " + fallback->field);
+    }
+    for (const auto& [class_name, fallback] : claims.class_default_backends()) {
+        std::string backend =
+            resolver.resolve(fallback.namespace_, fallback.backend, "Ingress " + fallback.owner + ": " + fallback.field);
+        if (!backend.empty()) state.snapshot.class_default_backends.push_back({class_name, std::move(backend)});
     }
     for (auto& [name, host] : hosts) {
         std::sort(host.routes.begin(), host.routes.end(), route_order);

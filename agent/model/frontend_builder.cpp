@@ -88,7 +88,7 @@ public:
         }
     }
 
-    void add_class_listeners(const k8s::IngressClassParameters& params) {
+    void add_class_listeners(const k8s::IngressClassParameters& params, const std::string& class_name) {
         for (std::size_t i = 0; i < params.listeners.size(); ++i) {
             const k8s::ClassListener& listener = params.listeners[i];
             const std::string name = "IngressClassParameters/" + params.metadata.name + ":" +
@@ -96,6 +96,7 @@ public:
             snapshot::Frontend proxy;  // Ingress routing, after TLS termination for HTTPS
             proxy.protocol = listener.protocol == "HTTPS" ? snapshot::FrontendProtocol::Https
                                                           : snapshot::FrontendProtocol::Http;
+            proxy.ingress_class = class_name;  // requests here route with the class's own table
             if (listener.node_port != 0) add(node_port_spec(listener.node_port, name), proxy, {});
             if (listener.port == 0) continue;
             if (listener.addresses.empty()) {
@@ -196,7 +197,9 @@ private:
 Frontends build_frontends(const k8s::ObjectCache& objects, const FrontendInputs& inputs, BackendResolver& resolver,
                           std::vector<std::string>& problems) {
     Builder builder(inputs, resolver, problems);
-    for (const k8s::IngressClassParameters* params : inputs.class_parameters) builder.add_class_listeners(*params);
+    for (std::size_t i = 0; i < inputs.class_parameters.size(); ++i)
+        builder.add_class_listeners(*inputs.class_parameters[i],
+                                    i < inputs.class_names.size() ? inputs.class_names[i] : std::string());
     for (const k8s::Service* service : objects.list<k8s::Service>()) builder.add_service(*service);
     Frontends out = builder.finish();
 

@@ -31,6 +31,9 @@ struct FrontendInputs {
     bool use_publish_service = true;   // false when every class of ours has its own listeners
     std::string node_name;             // for externalTrafficPolicy: Local; "" = unknown
     std::vector<const k8s::IngressClassParameters*> class_parameters;  // of our classes
+    // The class each of class_parameters belongs to (same order): its
+    // listeners' frontends route with that class's table (Frontend::ingress_class).
+    std::vector<std::string> class_names;
 };
 
 struct Frontends {

@@ -34,7 +34,7 @@ void order_by_age(std::vector<const k8s::Ingress*>& ingresses) {
     });
 }
 
-void RouteClaims::add(const k8s::Ingress& ingress) {
+void RouteClaims::add(const k8s::Ingress& ingress, const std::string& table_class) {
     const std::string owner = ingress.metadata.namespace_ + "/" + ingress.metadata.name;
     created_[owner] = ingress.metadata.creation_timestamp;
     auto describe_owner = [&](const std::string& who) {
@@ -42,7 +42,13 @@ void RouteClaims::add(const k8s::Ingress& ingress) {
         return "Ingress " + who + " (created " + (ts.empty() ? std::string("unknown") : ts) + ")";
     };
 
-    if (ingress.default_backend) {
+    if (ingress.default_backend && !table_class.empty()) {
+        RouteClaim claim{ingress.metadata.namespace_, *ingress.default_backend, owner, "spec.defaultBackend"};
+        auto [it, inserted] = class_default_backends_.try_emplace(table_class, claim);
+        if (!inserted)
+            problems_.push_back("conflict: default backend of class " + table_class + ": " +
+                                describe_owner(it->second.owner) + " wins over " + describe_owner(owner));
+    } else if (ingress.default_backend) {
         RouteClaim claim{ingress.metadata.namespace_, *ingress.default_backend, owner, "spec.defaultBackend"};
         if (!default_backend_) {
             default_backend_ = std::move(claim);
@@ -58,14 +64,14 @@ void RouteClaims::add(const k8s::Ingress& ingress) {
             const k8s::IngressPath& path = rule.paths[p];
             const auto match = path.path_type == "Exact" ? snapshot::PathMatch::Exact
                                                          : snapshot::PathMatch::Prefix;  // ImplementationSpecific too
-            RouteKey key{lower(rule.host), normalize_path(path.path, match), match};
+            RouteKey key{table_class, lower(rule.host), normalize_path(path.path, match), match};
             const std::string field =
                 "spec.rules[" + std::to_string(r) + "].http.paths[" + std::to_string(p) + "]";
             auto [it, inserted] = routes_.try_emplace(key, RouteClaim{ingress.metadata.namespace_,
                                                                       path.backend, owner, field});
             if (inserted) continue;
             const std::string what = "host \"" + key.host + "\" " + match_name(match) + " path \"" +
-                                     key.path + "\"";
+                                     key.path + "\"" + (table_class.empty() ? "" : " in class " + table_class);
             if (it->second.owner == owner) {
                 problems_.push_back("Ingress " + owner + ": " + field + ": duplicate of " + it->second.field +
                                     " (" + what + "), ignored");

@@ -22,6 +22,7 @@ struct RouteClaim {
 };
 
 struct RouteKey {
+    std::string ingress_class;  // the routing table: "" = default, else a class with listeners of its own
     std::string host;           // lower-case, "" = any
     std::string path;
     snapshot::PathMatch match = snapshot::PathMatch::Prefix;
@@ -32,17 +33,22 @@ class RouteClaims {
 public:
     explicit RouteClaims(std::vector<std::string>& problems) : problems_(problems) {}
 
-    // Ingresses must be added oldest first (see order_by_age).
-    void add(const k8s::Ingress& ingress);
+    // Ingresses must be added oldest first (see order_by_age). `table_class`:
+    // the class table the Ingress's rules go to ("" = the default table);
+    // claims conflict only within one table.
+    void add(const k8s::Ingress& ingress, const std::string& table_class = "");
 
     const std::map<RouteKey, RouteClaim>& routes() const { return routes_; }
     const std::optional<RouteClaim>& default_backend() const { return default_backend_; }
+    // The defaultBackend of each class table (oldest Ingress of the class wins).
+    const std::map<std::string, RouteClaim>& class_default_backends() const { return class_default_backends_; }
 
 private:
     std::vector<std::string>& problems_;
     std::map<RouteKey, RouteClaim> routes_;
     std::map<std::string, std::string> created_;  // owner -> creationTimestamp, for messages
     std::optional<RouteClaim> default_backend_;
+    std::map<std::string, RouteClaim> class_default_backends_;
 };
 
 // Oldest first; objects without a creationTimestamp (hand-written manifests)

@@ -88,7 +88,7 @@ std::expected<void, std::string> ControlClient::handle(MessageType type, std::st
     if (type == MessageType::Snapshot) {
         auto snap = snapshot::decode(payload);
         if (!snap) return std::unexpected(snap.error());
-        return apply_(*snap);
+        return apply_(std::move(*snap));
     }
     if (!apply_patch_) return std::unexpected("endpoints patches are not supported");
     auto patch = snapshot::decode_patch(payload);

@@ -20,7 +20,9 @@ namespace xgress::control {
 
 class ControlClient {
 public:
-    using Apply = std::function<std::expected<void, std::string>(const snapshot::Snapshot&)>;
+    // The decoded snapshot is handed over (moved): the proxy keeps it as the
+    // applied one, and copying 10,000 hosts was a visible part of a swap.
+    using Apply = std::function<std::expected<void, std::string>(snapshot::Snapshot&&)>;
     using ApplyPatch = std::function<std::expected<void, std::string>(const snapshot::EndpointsPatch&)>;
 
     // Without `apply_patch`, EndpointsPatch frames are NACKed.

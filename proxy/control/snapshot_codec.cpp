@@ -6,7 +6,10 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
+
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <limits>
 #include <vector>
@@ -44,33 +47,71 @@ void append_json_string(std::string& out, std::string_view s) {
 
 using Error = std::unexpected<std::string>;
 
+// Where a value sits in the document ("virtual_hosts[3].routes[0]"), spelled
+// out only when an error needs it: formatting it eagerly for each of 10,000
+// hosts, routes and backends was a large part of decoding a big snapshot.
+struct Where {
+    const Where* parent = nullptr;
+    std::string_view name;                        // member name; "" for the document itself
+    std::size_t index = std::string_view::npos;   // element index when an array element
+
+    std::string str() const {
+        std::string s = parent ? parent->str() : std::string();
+        if (!name.empty()) {
+            if (!s.empty()) s.push_back('.');
+            s += name;
+        }
+        if (index != std::string_view::npos) s += "[" + std::to_string(index) + "]";
+        return s;
+    }
+    // The path of member `key` of this value.
+    std::string field(std::string_view key) const {
+        std::string s = str();
+        if (!s.empty()) s.push_back('.');
+        s += key;
+        return s;
+    }
+};
+
 Error field_error(const std::string& field, std::string_view what) {
     return Error(field + ": " + std::string(what));
 }
 
-// Reads a required string member.
-std::expected<std::string, std::string> get_string(simdjson::dom::object obj, const char* key,
-                                                   const std::string& where) {
+Error field_error(const Where& where, std::string_view what) { return field_error(where.str(), what); }
+
+// Reads a required string member (a view into the parsed document).
+std::expected<std::string_view, std::string> get_string(simdjson::dom::object obj, const char* key,
+                                                        const Where& where) {
     std::string_view v;
     auto err = obj[key].get_string().get(v);
-    if (err == simdjson::NO_SUCH_FIELD) return field_error(where + "." + key, "missing");
-    if (err) return field_error(where + "." + key, "must be a string");
-    return std::string(v);
+    if (err == simdjson::NO_SUCH_FIELD) return field_error(where.field(key), "missing");
+    if (err) return field_error(where.field(key), "must be a string");
+    return v;
 }
 
-// The elements of an optional array member; a missing member is empty.
-std::expected<std::vector<simdjson::dom::element>, std::string> optional_array(simdjson::dom::object obj, const char* key,
-                                                                                const std::string& field) {
-    simdjson::dom::array arr;
-    auto err = obj[key].get_array().get(arr);
-    if (err == simdjson::NO_SUCH_FIELD) return std::vector<simdjson::dom::element>{};
-    if (err) return field_error(field, "must be an array");
-    return std::vector<simdjson::dom::element>(arr.begin(), arr.end());
+// An optional array member; a missing member has no elements.
+struct Items {
+    simdjson::dom::array array;
+    bool present = false;
+    std::size_t size() const { return present ? array.size() : 0; }
+};
+
+std::expected<Items, std::string> optional_array(simdjson::dom::object obj, const char* key, const Where& where) {
+    Items items;
+    auto err = obj[key].get_array().get(items.array);
+    if (err == simdjson::NO_SUCH_FIELD) return items;
+    if (err) return field_error(where.field(key), "must be an array");
+    items.present = true;
+    return items;
 }
 
-bool valid_address(const std::string& a) {
+bool valid_address(std::string_view a) {
+    char text[INET6_ADDRSTRLEN + 1];
+    if (a.size() >= sizeof text) return false;
+    std::memcpy(text, a.data(), a.size());
+    text[a.size()] = 0;
     unsigned char buf[16];
-    return inet_pton(AF_INET, a.c_str(), buf) == 1 || inet_pton(AF_INET6, a.c_str(), buf) == 1;
+    return inet_pton(AF_INET, text, buf) == 1 || inet_pton(AF_INET6, text, buf) == 1;
 }
 
 // "10.0.0.0/8", "2001:db8::/32"; the prefix length must fit the family.
@@ -90,51 +131,61 @@ bool valid_cidr(const std::string& c) {
 }
 
 // Optional members: absent means the default; present with the wrong type is an error.
-std::expected<void, std::string> read_optional(simdjson::dom::object obj, const char* key, const std::string& where,
+std::expected<void, std::string> read_optional(simdjson::dom::object obj, const char* key, const Where& where,
                                                std::string& out) {
     std::string_view v;
     auto err = obj[key].get_string().get(v);
     if (err == simdjson::NO_SUCH_FIELD) return {};
-    if (err) return field_error(where + "." + key, "must be a string");
-    out = std::string(v);
+    if (err) return field_error(where.field(key), "must be a string");
+    out.assign(v);
     return {};
 }
 
-std::expected<void, std::string> read_optional(simdjson::dom::object obj, const char* key, const std::string& where,
+std::expected<void, std::string> read_optional(simdjson::dom::object obj, const char* key, const Where& where,
                                                bool& out) {
     bool v = false;
     auto err = obj[key].get_bool().get(v);
     if (err == simdjson::NO_SUCH_FIELD) return {};
-    if (err) return field_error(where + "." + key, "must be true or false");
+    if (err) return field_error(where.field(key), "must be true or false");
     out = v;
     return {};
 }
 
 template <typename Int>
-std::expected<void, std::string> read_optional(simdjson::dom::object obj, const char* key, const std::string& where,
+std::expected<void, std::string> read_optional(simdjson::dom::object obj, const char* key, const Where& where,
                                                Int& out) {
     std::uint64_t v = 0;
     auto err = obj[key].get_uint64().get(v);
     if (err == simdjson::NO_SUCH_FIELD) return {};
     if (err || v > std::numeric_limits<Int>::max())
-        return field_error(where + "." + key,
+        return field_error(where.field(key),
                            "must be an integer in 0.." + std::to_string(std::numeric_limits<Int>::max()));
     out = static_cast<Int>(v);
     return {};
 }
 
 std::expected<std::vector<std::string>, std::string> optional_strings(simdjson::dom::object obj, const char* key,
-                                                                       const std::string& where) {
-    auto arr = optional_array(obj, key, where + "." + key);
+                                                                       const Where& where) {
+    auto arr = optional_array(obj, key, where);
     if (!arr) return Error(arr.error());
     std::vector<std::string> out;
-    for (std::size_t i = 0; i < arr->size(); ++i) {
+    if (!arr->present) return out;
+    out.reserve(arr->size());
+    std::size_t i = 0;
+    for (simdjson::dom::element e : arr->array) {
         std::string_view v;
-        if ((*arr)[i].get_string().get(v))
-            return field_error(where + "." + key + "[" + std::to_string(i) + "]", "must be a string");
+        if (e.get_string().get(v)) return field_error(Where{&where, key, i}, "must be a string");
         out.emplace_back(v);
+        ++i;
     }
     return out;
+}
+
+void append_uint(std::string& out, std::uint64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    (void)ec;
+    out.append(buf, end);
 }
 
 void append_strings(std::string& out, const std::vector<std::string>& items) {
@@ -156,7 +207,9 @@ void append_backend(std::string& out, const Backend& b) {
         if (j) out.push_back(',');
         out += "{\"address\":";
         append_json_string(out, b.endpoints[j].address);
-        out += ",\"port\":" + std::to_string(b.endpoints[j].port) + "}";
+        out += ",\"port\":";
+        append_uint(out, b.endpoints[j].port);
+        out.push_back('}');
     }
     out += "]}";
 }
@@ -206,49 +259,46 @@ void append_route_policy(std::string& out, const Route& r) {
     }
 }
 
-// Reads one backend object (shared by snapshots and patches).
-std::expected<Backend, std::string> decode_backend(simdjson::dom::element be, const std::string& where) {
+// Reads one backend object into `b` (shared by snapshots and patches).
+std::expected<void, std::string> decode_backend(simdjson::dom::element be, const Where& where, Backend& b) {
     simdjson::dom::object bo;
     if (be.get_object().get(bo)) return field_error(where, "must be an object");
-    Backend b;
     auto name = get_string(bo, "name", where);
     if (!name) return Error(name.error());
-    if (name->empty()) return field_error(where + ".name", "must not be empty");
-    b.name = std::move(*name);
-    std::string affinity = "none";
-    if (auto r = read_optional(bo, "affinity", where, affinity); !r) return Error(r.error());
+    if (name->empty()) return field_error(where.field("name"), "must not be empty");
+    b.name.assign(*name);
+    std::string_view affinity = "none";
+    if (auto err = bo["affinity"].get_string().get(affinity); err && err != simdjson::NO_SUCH_FIELD)
+        return field_error(where.field("affinity"), "must be a string");
     if (affinity == "client_ip") b.affinity = Affinity::ClientIp;
-    else if (affinity != "none") return field_error(where + ".affinity", "must be \"none\" or \"client_ip\", got \"" + affinity + "\"");
+    else if (affinity != "none")
+        return field_error(where.field("affinity"), "must be \"none\" or \"client_ip\", got \"" + std::string(affinity) + "\"");
     if (auto r = read_optional(bo, "affinity_timeout_s", where, b.affinity_timeout_s); !r) return Error(r.error());
-    auto eps_opt = optional_array(bo, "endpoints", where + ".endpoints");
-    if (!eps_opt) return Error(eps_opt.error());
-    b.endpoints.reserve(eps_opt->size());
-    std::size_t ei = 0;
-    for (simdjson::dom::element ee : *eps_opt) {
-        // The field path is only spelled out for an error: building it for
-        // each of 100,000 endpoints was a measurable part of a decode.
-        const std::size_t index = ei++;
-        auto ewhere = [&] { return where + ".endpoints[" + std::to_string(index) + "]"; };
+    auto eps = optional_array(bo, "endpoints", where);
+    if (!eps) return Error(eps.error());
+    if (!eps->present) return {};
+    b.endpoints.reserve(eps->size());
+    const Where list{&where, "endpoints"};
+    std::size_t index = 0;
+    for (simdjson::dom::element ee : eps->array) {
+        const Where ewhere{&list, "", index++};
         simdjson::dom::object eo;
-        if (ee.get_object().get(eo)) return field_error(ewhere(), "must be an object");
-        Endpoint ep;
+        if (ee.get_object().get(eo)) return field_error(ewhere, "must be an object");
         std::string_view address;
         if (auto err = eo["address"].get_string().get(address))
-            return field_error(ewhere() + ".address", err == simdjson::NO_SUCH_FIELD ? "missing" : "must be a string");
-        ep.address = std::string(address);
-        if (!valid_address(ep.address))
-            return field_error(ewhere() + ".address", "not an IP address: \"" + ep.address + "\"");
+            return field_error(ewhere.field("address"), err == simdjson::NO_SUCH_FIELD ? "missing" : "must be a string");
+        if (!valid_address(address))
+            return field_error(ewhere.field("address"), "not an IP address: \"" + std::string(address) + "\"");
         std::uint64_t port = 0;
         if (eo["port"].get_uint64().get(port) || port == 0 || port > 65535)
-            return field_error(ewhere() + ".port", "must be an integer in 1..65535");
-        ep.port = static_cast<std::uint16_t>(port);
-        b.endpoints.push_back(std::move(ep));
+            return field_error(ewhere.field("port"), "must be an integer in 1..65535");
+        b.endpoints.push_back(Endpoint{std::string(address), static_cast<std::uint16_t>(port)});
     }
-    return b;
+    return {};
 }
 
 // Reads the schema-2 route fields; `r.backend` is already set ("" allowed here).
-std::expected<void, std::string> decode_route_policy(simdjson::dom::object ro, const std::string& rwhere, Route& r) {
+std::expected<void, std::string> decode_route_policy(simdjson::dom::object ro, const Where& rwhere, Route& r) {
     if (auto e = read_optional(ro, "regex", rwhere, r.regex); !e) return e;
     if (auto e = read_optional(ro, "rewrite_target", rwhere, r.rewrite_target); !e) return e;
     if (auto e = read_optional(ro, "ssl_redirect", rwhere, r.ssl_redirect); !e) return e;
@@ -260,14 +310,14 @@ std::expected<void, std::string> decode_route_policy(simdjson::dom::object ro, c
     if (auto e = read_optional(ro, "affinity_cookie", rwhere, r.affinity_cookie); !e) return e;
     if (auto e = read_optional(ro, "hash_by", rwhere, r.hash_by); !e) return e;
     if (!r.rewrite_target.empty() && r.rewrite_target.front() != '/')
-        return field_error(rwhere + ".rewrite_target", "must start with '/'");
+        return field_error(rwhere.field("rewrite_target"), "must start with '/'");
     if (!r.app_root.empty() && r.app_root.front() != '/')
-        return field_error(rwhere + ".app_root", "must start with '/'");
+        return field_error(rwhere.field("app_root"), "must start with '/'");
     std::string protocol = "http";
     if (auto e = read_optional(ro, "backend_protocol", rwhere, protocol); !e) return e;
     if (protocol == "https") r.backend_protocol = BackendProtocol::Https;
     else if (protocol != "http")
-        return field_error(rwhere + ".backend_protocol", "must be \"http\" or \"https\", got \"" + protocol + "\"");
+        return field_error(rwhere.field("backend_protocol"), "must be \"http\" or \"https\", got \"" + protocol + "\"");
     if (auto e = read_optional(ro, "upstream_server_name", rwhere, r.upstream_server_name); !e) return e;
     if (auto e = read_optional(ro, "upstream_verify", rwhere, r.upstream_verify); !e) return e;
     if (auto e = read_optional(ro, "upstream_ca_pem", rwhere, r.upstream_ca_pem); !e) return e;
@@ -275,42 +325,60 @@ std::expected<void, std::string> decode_route_policy(simdjson::dom::object ro, c
     if (!sources) return Error(sources.error());
     for (std::size_t i = 0; i < sources->size(); ++i)
         if (!valid_cidr((*sources)[i]))
-            return field_error(rwhere + ".allowed_sources[" + std::to_string(i) + "]",
-                               "not a CIDR: \"" + (*sources)[i] + "\"");
+            return field_error(Where{&rwhere, "allowed_sources", i}, "not a CIDR: \"" + (*sources)[i] + "\"");
     r.allowed_sources = std::move(*sources);
     simdjson::dom::object redirect;
     if (auto err = ro["redirect"].get_object().get(redirect); err != simdjson::NO_SUCH_FIELD) {
-        if (err) return field_error(rwhere + ".redirect", "must be an object");
-        auto url = get_string(redirect, "url", rwhere + ".redirect");
+        const Where rw{&rwhere, "redirect"};
+        if (err) return field_error(rw, "must be an object");
+        auto url = get_string(redirect, "url", rw);
         if (!url) return Error(url.error());
-        if (url->empty()) return field_error(rwhere + ".redirect.url", "must not be empty");
-        r.redirect.url = std::move(*url);
+        if (url->empty()) return field_error(rw.field("url"), "must not be empty");
+        r.redirect.url.assign(*url);
         std::uint64_t status = 0;
         if (redirect["status"].get_uint64().get(status) ||
             (status != 301 && status != 302 && status != 307 && status != 308))
-            return field_error(rwhere + ".redirect.status", "must be 301, 302, 307 or 308");
+            return field_error(rw.field("status"), "must be 301, 302, 307 or 308");
         r.redirect.status = static_cast<std::uint16_t>(status);
     }
     return {};
 }
 
-std::string lower(std::string s) {
+std::string lower(std::string_view v) {
+    std::string s(v);
     for (char& c : s)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
     return s;
 }
 
+// A (class, host) pair, for the per-class uniqueness of hosts.
+struct ClassHost {
+    std::string_view ingress_class, host;
+    bool operator==(const ClassHost&) const = default;
+};
+struct ClassHostHash {
+    std::size_t operator()(const ClassHost& k) const {
+        std::hash<std::string_view> h;
+        return h(k.host) * 31 + h(k.ingress_class);
+    }
+};
+
 }  // namespace
 
 std::string encode(const Snapshot& snapshot) {
     std::string out;
-    out.reserve(256);
+    // Rough size: growing a 1.6 MiB string by doubling copied it ~20 times.
+    out.reserve(256 + 128 * snapshot.virtual_hosts.size() + 96 * snapshot.backends.size());
     out += "{\"version\":" + std::to_string(snapshot.version) + ",\"virtual_hosts\":[";
     for (std::size_t i = 0; i < snapshot.virtual_hosts.size(); ++i) {
         const VirtualHost& vh = snapshot.virtual_hosts[i];
         if (i) out.push_back(',');
         out += "{\"host\":";
         append_json_string(out, vh.host);
+        if (!vh.ingress_class.empty()) {
+            out += ",\"ingress_class\":";
+            append_json_string(out, vh.ingress_class);
+        }
         if (!vh.passthrough_backend.empty()) {
             out += ",\"passthrough_backend\":";
             append_json_string(out, vh.passthrough_backend);
@@ -332,6 +400,18 @@ std::string encode(const Snapshot& snapshot) {
     }
     out += "],\"default_backend\":";
     append_json_string(out, snapshot.default_backend);
+    if (!snapshot.class_default_backends.empty()) {
+        out += ",\"class_default_backends\":[";
+        for (std::size_t i = 0; i < snapshot.class_default_backends.size(); ++i) {
+            if (i) out.push_back(',');
+            out += "{\"ingress_class\":";
+            append_json_string(out, snapshot.class_default_backends[i].ingress_class);
+            out += ",\"backend\":";
+            append_json_string(out, snapshot.class_default_backends[i].backend);
+            out.push_back('}');
+        }
+        out.push_back(']');
+    }
     out += ",\"frontends\":[";
     for (std::size_t i = 0; i < snapshot.frontends.size(); ++i) {
         const Frontend& f = snapshot.frontends[i];
@@ -344,6 +424,10 @@ std::string encode(const Snapshot& snapshot) {
                                                        : ",\"protocol\":\"http\"";
         out += ",\"backend\":";
         append_json_string(out, f.backend);
+        if (!f.ingress_class.empty()) {
+            out += ",\"ingress_class\":";
+            append_json_string(out, f.ingress_class);
+        }
         out.push_back('}');
     }
     out += "],\"backends\":[";
@@ -382,12 +466,21 @@ std::string encode(const Snapshot& snapshot) {
 }
 
 std::expected<Snapshot, std::string> decode(std::string_view json) {
-    simdjson::dom::parser parser;
-    simdjson::padded_string padded(json);
+    // One parser and one padded copy buffer per thread, kept between
+    // snapshots: allocating them afresh for each (megabytes, so mmap) made
+    // every decode of a large snapshot fault its pages in again. The proxy
+    // decodes on its control thread only; the buffers keep the size of the
+    // largest snapshot seen.
+    thread_local simdjson::dom::parser parser;
+    thread_local std::string padded;
+    padded.resize(json.size() + simdjson::SIMDJSON_PADDING);
+    std::memcpy(padded.data(), json.data(), json.size());
     simdjson::dom::element root;
-    if (auto err = parser.parse(padded).get(root)) return Error(std::string("invalid JSON: ") + simdjson::error_message(err));
+    if (auto err = parser.parse(padded.data(), json.size(), false).get(root))
+        return Error(std::string("invalid JSON: ") + simdjson::error_message(err));
     simdjson::dom::object top;
     if (root.get_object().get(top)) return Error("snapshot: must be an object");
+    const Where doc;
 
     Snapshot snap;
     std::uint64_t version = 0;
@@ -395,146 +488,190 @@ std::expected<Snapshot, std::string> decode(std::string_view json) {
         return field_error("version", err == simdjson::NO_SUCH_FIELD ? "missing" : "must be a non-negative integer");
     snap.version = version;
 
-    // Backends first, so routes can be checked against them.
-    auto backends_opt = optional_array(top, "backends", "backends");
-    if (!backends_opt) return Error(backends_opt.error());
-    std::unordered_set<std::string> names;
-    names.reserve(backends_opt->size());
-    snap.backends.reserve(backends_opt->size());
-    std::size_t bi = 0;
-    for (simdjson::dom::element be : *backends_opt) {
-        std::string where = "backends[" + std::to_string(bi++) + "]";
-        auto b = decode_backend(be, where);
-        if (!b) return Error(b.error());
-        if (!names.insert(b->name).second) return field_error(where + ".name", "duplicate backend \"" + b->name + "\"");
-        snap.backends.push_back(std::move(*b));
+    // Backends first, so routes can be checked against them. Elements are
+    // filled in place in reserved vectors, so the name sets can hold views.
+    auto backends = optional_array(top, "backends", doc);
+    if (!backends) return Error(backends.error());
+    std::unordered_set<std::string_view> names;
+    names.reserve(backends->size());
+    snap.backends.reserve(backends->size());
+    const Where backends_where{&doc, "backends"};
+    if (backends->present) {
+        std::size_t bi = 0;
+        for (simdjson::dom::element be : backends->array) {
+            const Where where{&backends_where, "", bi++};
+            Backend& b = snap.backends.emplace_back();
+            if (auto r = decode_backend(be, where, b); !r) return Error(r.error());
+            if (!names.insert(b.name).second)
+                return field_error(where.field("name"), "duplicate backend \"" + b.name + "\"");
+        }
     }
+    auto known = [&](std::string_view name) { return names.contains(name); };
 
-    auto hosts_opt = optional_array(top, "virtual_hosts", "virtual_hosts");
-    if (!hosts_opt) return Error(hosts_opt.error());
-    std::unordered_set<std::string> seen_hosts;
-    seen_hosts.reserve(hosts_opt->size());
-    snap.virtual_hosts.reserve(hosts_opt->size());
+    auto hosts = optional_array(top, "virtual_hosts", doc);
+    if (!hosts) return Error(hosts.error());
+    std::unordered_set<ClassHost, ClassHostHash> seen_hosts;
+    seen_hosts.reserve(hosts->size());
+    snap.virtual_hosts.reserve(hosts->size());
+    const Where hosts_where{&doc, "virtual_hosts"};
     std::size_t hi = 0;
-    for (simdjson::dom::element he : *hosts_opt) {
-        std::string where = "virtual_hosts[" + std::to_string(hi++) + "]";
+    if (hosts->present) for (simdjson::dom::element he : hosts->array) {
+        const Where where{&hosts_where, "", hi++};
         simdjson::dom::object ho;
         if (he.get_object().get(ho)) return field_error(where, "must be an object");
-        VirtualHost vh;
+        VirtualHost& vh = snap.virtual_hosts.emplace_back();
         auto host = get_string(ho, "host", where);
         if (!host) return Error(host.error());
-        vh.host = lower(std::move(*host));
-        if (!seen_hosts.insert(vh.host).second) return field_error(where + ".host", "duplicate host \"" + vh.host + "\"");
+        vh.host = lower(*host);
+        if (auto e = read_optional(ho, "ingress_class", where, vh.ingress_class); !e) return Error(e.error());
+        if (!seen_hosts.insert(ClassHost{vh.ingress_class, vh.host}).second)
+            return field_error(where.field("host"), "duplicate host \"" + vh.host + "\"" +
+                                                        (vh.ingress_class.empty() ? std::string()
+                                                                                  : " in class \"" + vh.ingress_class + "\""));
         if (auto e = read_optional(ho, "passthrough_backend", where, vh.passthrough_backend); !e) return Error(e.error());
-        if (!vh.passthrough_backend.empty() && !names.contains(vh.passthrough_backend))
-            return field_error(where + ".passthrough_backend", "unknown backend \"" + vh.passthrough_backend + "\"");
-        auto routes_opt = optional_array(ho, "routes", where + ".routes");
-        if (!routes_opt) return Error(routes_opt.error());
+        if (!vh.passthrough_backend.empty() && !known(vh.passthrough_backend))
+            return field_error(where.field("passthrough_backend"), "unknown backend \"" + vh.passthrough_backend + "\"");
+        auto routes = optional_array(ho, "routes", where);
+        if (!routes) return Error(routes.error());
+        if (!routes->present) continue;
+        vh.routes.reserve(routes->size());
+        const Where routes_where{&where, "routes"};
         std::size_t ri = 0;
-        for (simdjson::dom::element re : *routes_opt) {
-            std::string rwhere = where + ".routes[" + std::to_string(ri++) + "]";
+        for (simdjson::dom::element re : routes->array) {
+            const Where rwhere{&routes_where, "", ri++};
             simdjson::dom::object ro;
             if (re.get_object().get(ro)) return field_error(rwhere, "must be an object");
-            Route r;
+            Route& r = vh.routes.emplace_back();
             auto path = get_string(ro, "path", rwhere);
             if (!path) return Error(path.error());
-            if (path->empty() || path->front() != '/') return field_error(rwhere + ".path", "must start with '/'");
-            r.path = std::move(*path);
+            if (path->empty() || path->front() != '/') return field_error(rwhere.field("path"), "must start with '/'");
+            r.path.assign(*path);
             auto match = get_string(ro, "match", rwhere);
             if (!match) return Error(match.error());
             if (*match == "prefix") r.match = PathMatch::Prefix;
             else if (*match == "exact") r.match = PathMatch::Exact;
-            else return field_error(rwhere + ".match", "must be \"prefix\" or \"exact\", got \"" + *match + "\"");
+            else return field_error(rwhere.field("match"), "must be \"prefix\" or \"exact\", got \"" + std::string(*match) + "\"");
             auto backend = get_string(ro, "backend", rwhere);
             if (!backend) return Error(backend.error());
-            r.backend = std::move(*backend);
-            if (auto e = decode_route_policy(ro, rwhere, r); !e) return Error(e.error());
-            if (r.backend.empty() ? r.redirect.status == 0 : !names.contains(r.backend))
-                return field_error(rwhere + ".backend", r.backend.empty()
-                                                            ? std::string("must not be empty unless the route redirects")
-                                                            : "unknown backend \"" + r.backend + "\"");
-            vh.routes.push_back(std::move(r));
+            r.backend.assign(*backend);
+            // Most routes carry only path, match and backend: skip the
+            // sixteen lookups of the optional policy fields for them.
+            if (ro.size() > 3)
+                if (auto e = decode_route_policy(ro, rwhere, r); !e) return Error(e.error());
+            if (r.backend.empty() ? r.redirect.status == 0 : !known(r.backend))
+                return field_error(rwhere.field("backend"), r.backend.empty()
+                                                                ? std::string("must not be empty unless the route redirects")
+                                                                : "unknown backend \"" + r.backend + "\"");
         }
-        snap.virtual_hosts.push_back(std::move(vh));
     }
 
     std::string_view def;
     if (auto err = top["default_backend"].get_string().get(def); err && err != simdjson::NO_SUCH_FIELD)
         return field_error("default_backend", "must be a string");
-    if (!def.empty() && !names.contains(std::string(def)))
+    if (!def.empty() && !known(def))
         return field_error("default_backend", "unknown backend \"" + std::string(def) + "\"");
     snap.default_backend = std::string(def);
 
-    auto frontends_opt = optional_array(top, "frontends", "frontends");
-    if (!frontends_opt) return Error(frontends_opt.error());
+    auto class_defaults = optional_array(top, "class_default_backends", doc);
+    if (!class_defaults) return Error(class_defaults.error());
+    std::unordered_set<std::string_view> seen_classes;
+    snap.class_default_backends.reserve(class_defaults->size());
+    const Where class_defaults_where{&doc, "class_default_backends"};
+    std::size_t cdi = 0;
+    if (class_defaults->present) for (simdjson::dom::element ce : class_defaults->array) {
+        const Where where{&class_defaults_where, "", cdi++};
+        simdjson::dom::object co;
+        if (ce.get_object().get(co)) return field_error(where, "must be an object");
+        ClassDefaultBackend& c = snap.class_default_backends.emplace_back();
+        auto cls = get_string(co, "ingress_class", where);
+        if (!cls) return Error(cls.error());
+        if (cls->empty()) return field_error(where.field("ingress_class"), "must not be empty");
+        c.ingress_class.assign(*cls);
+        if (!seen_classes.insert(c.ingress_class).second)
+            return field_error(where.field("ingress_class"), "duplicate class \"" + c.ingress_class + "\"");
+        auto backend = get_string(co, "backend", where);
+        if (!backend) return Error(backend.error());
+        c.backend.assign(*backend);
+        if (!known(c.backend)) return field_error(where.field("backend"), "unknown backend \"" + c.backend + "\"");
+    }
+
+    auto frontends = optional_array(top, "frontends", doc);
+    if (!frontends) return Error(frontends.error());
     std::unordered_set<std::string> seen_frontends;
+    const Where frontends_where{&doc, "frontends"};
     std::size_t fi = 0;
-    for (simdjson::dom::element fe : *frontends_opt) {
-        std::string where = "frontends[" + std::to_string(fi++) + "]";
+    if (frontends->present) for (simdjson::dom::element fe : frontends->array) {
+        const Where where{&frontends_where, "", fi++};
         simdjson::dom::object fo;
         if (fe.get_object().get(fo)) return field_error(where, "must be an object");
         Frontend f;
         std::string_view addr;
         if (auto err = fo["address"].get_string().get(addr); err && err != simdjson::NO_SUCH_FIELD)
-            return field_error(where + ".address", "must be a string");
+            return field_error(where.field("address"), "must be a string");
         f.address = std::string(addr);
         if (!f.address.empty() && !valid_address(f.address))
-            return field_error(where + ".address", "not an IP address: \"" + f.address + "\"");
+            return field_error(where.field("address"), "not an IP address: \"" + f.address + "\"");
         std::uint64_t port = 0;
         if (fo["port"].get_uint64().get(port) || port == 0 || port > 65535)
-            return field_error(where + ".port", "must be an integer in 1..65535");
+            return field_error(where.field("port"), "must be an integer in 1..65535");
         f.port = static_cast<std::uint16_t>(port);
         auto protocol = get_string(fo, "protocol", where);
         if (!protocol) return Error(protocol.error());
         if (*protocol == "http") f.protocol = FrontendProtocol::Http;
         else if (*protocol == "https") f.protocol = FrontendProtocol::Https;
         else if (*protocol == "tcp") f.protocol = FrontendProtocol::Tcp;
-        else return field_error(where + ".protocol", "must be \"http\", \"https\" or \"tcp\", got \"" + *protocol + "\"");
+        else return field_error(where.field("protocol"), "must be \"http\", \"https\" or \"tcp\", got \"" + std::string(*protocol) + "\"");
         std::string_view backend;
         if (auto err = fo["backend"].get_string().get(backend); err && err != simdjson::NO_SUCH_FIELD)
-            return field_error(where + ".backend", "must be a string");
+            return field_error(where.field("backend"), "must be a string");
         f.backend = std::string(backend);
         if (f.protocol == FrontendProtocol::Tcp) {
-            if (f.backend.empty()) return field_error(where + ".backend", "required for protocol \"tcp\"");
-            if (!names.contains(f.backend)) return field_error(where + ".backend", "unknown backend \"" + f.backend + "\"");
+            if (f.backend.empty()) return field_error(where.field("backend"), "required for protocol \"tcp\"");
+            if (!known(f.backend)) return field_error(where.field("backend"), "unknown backend \"" + f.backend + "\"");
         } else if (!f.backend.empty()) {
-            return field_error(where + ".backend", "must be empty for protocol \"" + *protocol + "\" (Ingress rules route it)");
+            return field_error(where.field("backend"), "must be empty for protocol \"" + std::string(*protocol) +
+                                                           "\" (Ingress rules route it)");
         }
+        if (auto e = read_optional(fo, "ingress_class", where, f.ingress_class); !e) return Error(e.error());
+        if (f.protocol == FrontendProtocol::Tcp && !f.ingress_class.empty())
+            return field_error(where.field("ingress_class"), "must be empty for protocol \"tcp\"");
         if (!seen_frontends.insert(f.address + "|" + std::to_string(f.port)).second)
             return field_error(where, "duplicate frontend " + (f.address.empty() ? std::string("*") : f.address) + ":" +
                                           std::to_string(f.port));
         snap.frontends.push_back(std::move(f));
     }
 
-    auto certs_opt = optional_array(top, "certificates", "certificates");
-    if (!certs_opt) return Error(certs_opt.error());
+    auto certs = optional_array(top, "certificates", doc);
+    if (!certs) return Error(certs.error());
     std::unordered_set<std::string> cert_names;
+    const Where certs_where{&doc, "certificates"};
     std::size_t ci = 0;
-    for (simdjson::dom::element ce : *certs_opt) {
-        std::string where = "certificates[" + std::to_string(ci++) + "]";
+    if (certs->present) for (simdjson::dom::element ce : certs->array) {
+        const Where where{&certs_where, "", ci++};
         simdjson::dom::object co;
         if (ce.get_object().get(co)) return field_error(where, "must be an object");
         Certificate c;
         auto name = get_string(co, "name", where);
         if (!name) return Error(name.error());
-        if (name->empty()) return field_error(where + ".name", "must not be empty");
-        if (!cert_names.insert(*name).second) return field_error(where + ".name", "duplicate certificate \"" + *name + "\"");
-        c.name = std::move(*name);
-        auto hosts = optional_strings(co, "hosts", where);
-        if (!hosts) return Error(hosts.error());
-        for (std::string& h : *hosts) c.hosts.push_back(lower(std::move(h)));
+        if (name->empty()) return field_error(where.field("name"), "must not be empty");
+        if (!cert_names.emplace(*name).second)
+            return field_error(where.field("name"), "duplicate certificate \"" + std::string(*name) + "\"");
+        c.name.assign(*name);
+        auto cert_hosts = optional_strings(co, "hosts", where);
+        if (!cert_hosts) return Error(cert_hosts.error());
+        for (std::string& h : *cert_hosts) c.hosts.push_back(lower(h));
         auto cert = get_string(co, "cert_pem", where);
         if (!cert) return Error(cert.error());
         auto key = get_string(co, "key_pem", where);
         if (!key) return Error(key.error());
-        if (cert->empty()) return field_error(where + ".cert_pem", "must not be empty");
-        if (key->empty()) return field_error(where + ".key_pem", "must not be empty");
-        c.cert_pem = std::move(*cert);
-        c.key_pem = std::move(*key);
+        if (cert->empty()) return field_error(where.field("cert_pem"), "must not be empty");
+        if (key->empty()) return field_error(where.field("key_pem"), "must not be empty");
+        c.cert_pem.assign(*cert);
+        c.key_pem.assign(*key);
         if (auto e = read_optional(co, "ocsp_staple", where, c.ocsp_staple); !e) return Error(e.error());
         snap.certificates.push_back(std::move(c));
     }
-    if (auto e = read_optional(top, "default_certificate", "snapshot", snap.default_certificate); !e)
+    if (auto e = read_optional(top, "default_certificate", doc, snap.default_certificate); !e)
         return Error("default_certificate: must be a string");
     if (!snap.default_certificate.empty() && !cert_names.contains(snap.default_certificate))
         return field_error("default_certificate", "unknown certificate \"" + snap.default_certificate + "\"");
@@ -565,15 +702,18 @@ std::expected<EndpointsPatch, std::string> decode_patch(std::string_view json) {
     if (auto err = top["version"].get_uint64().get(patch.version))
         return field_error("version", err == simdjson::NO_SUCH_FIELD ? "missing" : "must be a non-negative integer");
     if (patch.version <= patch.base_version) return field_error("version", "must be greater than base_version");
-    auto backends = optional_array(top, "backends", "backends");
+    const Where doc;
+    auto backends = optional_array(top, "backends", doc);
     if (!backends) return Error(backends.error());
-    std::unordered_set<std::string> names;
-    for (std::size_t i = 0; i < backends->size(); ++i) {
-        std::string where = "backends[" + std::to_string(i) + "]";
-        auto b = decode_backend((*backends)[i], where);
-        if (!b) return Error(b.error());
-        if (!names.insert(b->name).second) return field_error(where + ".name", "duplicate backend \"" + b->name + "\"");
-        patch.backends.push_back(std::move(*b));
+    std::unordered_set<std::string_view> names;
+    patch.backends.reserve(backends->size());
+    const Where backends_where{&doc, "backends"};
+    std::size_t i = 0;
+    if (backends->present) for (simdjson::dom::element be : backends->array) {
+        const Where where{&backends_where, "", i++};
+        Backend& b = patch.backends.emplace_back();
+        if (auto r = decode_backend(be, where, b); !r) return Error(r.error());
+        if (!names.insert(b.name).second) return field_error(where.field("name"), "duplicate backend \"" + b.name + "\"");
     }
     return patch;
 }

@@ -82,6 +82,13 @@ struct Session : Stream {
     bool close_after_send = false;
     bool response_started = false;  // bytes of a response already queued for the client
     char client_ip[48] = {};
+    // The address the client dialled (getsockname at accept, taken while the
+    // table has frontends; family 0 otherwise) and the class table it routes
+    // with (RouteTable::table_for), cached for the routes of `table_routing`:
+    // a new snapshot may renumber the tables.
+    sockaddr_storage local{};
+    const void* table_routing = nullptr;
+    std::uint32_t table_index = 0;
     // The client connection arrived on an HTTPS frontend and TLS is
     // terminated here: X-Forwarded-Proto says https, ssl_redirect does not apply.
     bool tls = false;

@@ -77,6 +77,22 @@ void Worker::drive_client(Session& s) {
     }
 }
 
+namespace {
+
+// The host set this connection's requests route with: its frontend's class
+// table (snapshot Frontend::ingress_class), else the default one. One hash
+// lookup per connection and snapshot; nothing when the snapshot has no classes.
+std::uint32_t request_table(const router::RouteTable& table, Session& s) {
+    if (table.table_count() == 1 || s.local.ss_family == AF_UNSPEC) return 0;
+    if (s.table_routing != table.routing_identity()) {
+        s.table_index = table.table_for(reinterpret_cast<const sockaddr*>(&s.local));
+        s.table_routing = table.routing_identity();
+    }
+    return s.table_index;
+}
+
+}  // namespace
+
 void Worker::start_request(Session& s) {
     const http::RequestHead& req = s.req;
     stats_.requests.inc();
@@ -89,7 +105,7 @@ void Worker::start_request(Session& s) {
     s.extra.hashed = false;
     router::Captures caps;
     const std::uint32_t route =
-        table_ ? table_->match(req.host, req.path, scratch_, &caps) : router::kNoRoute;
+        table_ ? table_->match(request_table(*table_, s), req.host, req.path, scratch_, &caps) : router::kNoRoute;
     const router::RouteTarget* target = route != router::kNoRoute ? &table_->target(route) : nullptr;
     s.extra.route = route;
     s.extra.route_routing = table_ ? table_->routing_identity() : nullptr;

@@ -19,9 +19,12 @@ namespace xgress::io {
 // `https` for an HTTPS frontend, starts the tunnel of a tcp one. Returns
 // false when the connection was closed (a tcp frontend with no endpoints).
 bool Worker::start_frontend(Session& s, bool& https) {
-    sockaddr_storage local{};
+    sockaddr_storage& local = s.local;  // kept: each request finds its class table from it
     socklen_t len = sizeof local;
-    if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return true;
+    if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) {
+        local.ss_family = AF_UNSPEC;
+        return true;
+    }
     const router::FrontendTarget* f = table_->frontend(reinterpret_cast<const sockaddr*>(&local));
     if (!f) return true;  // HTTP
     if (f->protocol == snapshot::FrontendProtocol::Https) {

@@ -229,6 +229,8 @@ void Worker::on_accept(int res, bool tls_listener) {
             inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr, s->client_ip, sizeof s->client_ip);
     }
     bool https = tls_listener;
+    s->local.ss_family = AF_UNSPEC;
+    s->table_routing = nullptr;
     if (!tls_listener && table_ && table_->has_frontends() && !start_frontend(*s, https)) return;
     if (https && !start_tls(*s)) {
         spdlog::warn("worker {}: no TLS context for a connection from {}", index_, s->client_ip);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 namespace xgress::router {
@@ -38,9 +39,10 @@ std::uint32_t RouteTable::HostRules::match(std::string_view path, MatchScratch& 
     return kNoRoute;
 }
 
-std::uint32_t RouteTable::match(std::string_view host, std::string_view path, MatchScratch& scratch,
-                                Captures* caps) const {
-    const Routing& r = *routing_;
+std::uint32_t RouteTable::match(std::uint32_t table, std::string_view host, std::string_view path,
+                                MatchScratch& scratch, Captures* caps) const {
+    const Routing& rt = *routing_;
+    const HostSet& r = rt.tables[table < rt.tables.size() ? table : 0];
     char buf[256];
     std::string_view h = normalize_host(host, buf, sizeof buf);
     if (!h.empty()) {
@@ -69,9 +71,14 @@ std::uint32_t RouteTable::find_backend(std::string_view name) const {
     return it == routing_->backend_index.end() ? kNoBackend : it->second;
 }
 
-std::uint32_t RouteTable::route(std::string_view host, std::string_view path) const {
+std::uint32_t RouteTable::class_table(std::string_view ingress_class) const {
+    auto it = routing_->class_tables.find(ingress_class);
+    return it == routing_->class_tables.end() ? 0 : it->second;
+}
+
+std::uint32_t RouteTable::route(std::uint32_t table, std::string_view host, std::string_view path) const {
     static thread_local MatchScratch scratch;
-    const std::uint32_t m = match(host, path, scratch, nullptr);
+    const std::uint32_t m = match(table, host, path, scratch, nullptr);
     return m == kNoRoute ? kNoBackend : routing_->routes[m].backend;
 }
 
@@ -93,21 +100,51 @@ std::expected<EndpointAddress, std::string> resolve(const snapshot::Endpoint& ep
     EndpointAddress out;
     auto* v4 = reinterpret_cast<sockaddr_in*>(&out.addr);
     auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.addr);
+    // "[" address "]:" port, built in place: temporaries per endpoint showed up
+    // when building 100,000 endpoints.
+    char text[INET6_ADDRSTRLEN + 16];
+    std::size_t n = 0;
+    if (ep.address.size() >= INET6_ADDRSTRLEN) return std::unexpected("bad endpoint address \"" + ep.address + "\"");
     if (inet_pton(AF_INET, ep.address.c_str(), &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons(ep.port);
         out.len = sizeof(sockaddr_in);
-        out.text = ep.address + ":" + std::to_string(ep.port);
+        std::memcpy(text, ep.address.data(), ep.address.size());
+        n = ep.address.size();
     } else if (inet_pton(AF_INET6, ep.address.c_str(), &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons(ep.port);
         out.len = sizeof(sockaddr_in6);
-        out.text = "[" + ep.address + "]:" + std::to_string(ep.port);
+        text[0] = '[';
+        std::memcpy(text + 1, ep.address.data(), ep.address.size());
+        n = ep.address.size() + 1;
+        text[n++] = ']';
     } else {
         return std::unexpected("bad endpoint address \"" + ep.address + "\"");
     }
+    text[n++] = ':';
+    n = static_cast<std::size_t>(std::to_chars(text + n, text + sizeof text, ep.port).ptr - text);
+    out.text.assign(text, n);
     out.id = endpoint_id(out.text);
     return out;
+}
+
+// Whether `e` was resolved from `ep` (its text is "addr:port" or "[addr]:port").
+bool same_endpoint(const EndpointAddress& e, const snapshot::Endpoint& ep) {
+    std::string_view t = e.text;
+    const bool v6 = !t.empty() && t.front() == '[';
+    if (v6) t.remove_prefix(1);
+    if (!t.starts_with(ep.address)) return false;
+    t.remove_prefix(ep.address.size());
+    if (v6) {
+        if (t.empty() || t.front() != ']') return false;
+        t.remove_prefix(1);
+    }
+    if (t.empty() || t.front() != ':') return false;
+    t.remove_prefix(1);
+    char port[8];
+    const auto end = std::to_chars(port, port + sizeof port, ep.port).ptr;
+    return t == std::string_view(port, static_cast<std::size_t>(end - port));
 }
 
 }  // namespace
@@ -164,6 +201,7 @@ std::expected<std::shared_ptr<const BackendTarget>, std::string> make_backend(co
         t->endpoints.push_back(std::move(*addr));
     }
     if (hashed_by_routes || b.affinity == snapshot::Affinity::ClientIp) {
+        t->hashed = true;
         std::vector<std::uint64_t> ids;
         ids.reserve(t->endpoints.size());
         for (std::uint32_t i = 0; i < t->endpoints.size(); ++i) {
@@ -210,15 +248,37 @@ std::expected<RouteTarget, std::string> make_route(const snapshot::Route& r, std
 
 }  // namespace
 
-std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(const snapshot::Snapshot& snap) {
+namespace {
+
+// Whether `old` (a built backend of the same name) can serve for `b` as it is.
+bool unchanged(const BackendTarget& old, const snapshot::Backend& b, bool hashed) {
+    if (old.affinity != b.affinity || old.hashed != hashed || old.endpoints.size() != b.endpoints.size()) return false;
+    for (std::size_t i = 0; i < b.endpoints.size(); ++i)
+        if (!same_endpoint(old.endpoints[i], b.endpoints[i])) return false;
+    return true;
+}
+
+}  // namespace
+
+std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(const snapshot::Snapshot& snap,
+                                                                                const RouteTable* previous) {
     auto routing = std::make_shared<Routing>();
     Routing& rt = *routing;
+    // Host sets: the default one, then one per class named anywhere (classes
+    // numbered in order of first mention, so the numbering is deterministic).
+    rt.tables.emplace_back();
+    auto table_of = [&](const std::string& ingress_class) -> HostSet& {
+        if (ingress_class.empty()) return rt.tables[0];
+        auto [it, added] = rt.class_tables.try_emplace(ingress_class, static_cast<std::uint32_t>(rt.tables.size()));
+        if (added) rt.tables.emplace_back();
+        return rt.tables[it->second];
+    };
     // Sized once: rehashing 10,000-entry tables while filling them was a
     // visible part of a full build.
     std::size_t route_count = 0;
     for (const auto& vh : snap.virtual_hosts) route_count += vh.routes.size();
-    rt.routes.reserve(route_count + 1);
-    rt.hosts.reserve(snap.virtual_hosts.size());
+    rt.routes.reserve(route_count + 1 + snap.class_default_backends.size());
+    rt.tables[0].hosts.reserve(snap.virtual_hosts.size());
     rt.backend_index.reserve(snap.backends.size());
     for (const auto& b : snap.backends)
         rt.backend_index.emplace(b.name, static_cast<std::uint32_t>(rt.backend_index.size()));
@@ -228,39 +288,50 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
         if (it == rt.backend_index.end()) return std::unexpected("unknown backend \"" + name + "\"");
         return it->second;
     };
+    std::vector<HostRules*> to_sort;  // host rules (map nodes: stable addresses)
     for (const auto& vh : snap.virtual_hosts) {
+        HostSet& set = table_of(vh.ingress_class);
         char buf[256];
-        std::string host(normalize_host(vh.host, buf, sizeof buf));
-        HostRules* target = &rt.any_host;
+        std::string_view host = normalize_host(vh.host, buf, sizeof buf);
+        HostRules* target = &set.any_host;
         if (host.starts_with("*.") && host.size() > 2)
-            target = &rt.wildcards[host.substr(1)];  // key ".example.com"
+            target = &set.wildcards[std::string(host.substr(1))];  // key ".example.com"
         else if (!vh.host.empty())
-            target = &rt.hosts[host];
+            target = &set.hosts.try_emplace(std::string(host)).first->second;
         HostRules& rules = *target;
+        // Route names ("host path"; "[class] host path" in a class table) label
+        // metrics and logs; a class prefix keeps a host served by two classes apart.
+        std::string name_prefix;
+        if (!vh.ingress_class.empty()) name_prefix = "[" + vh.ingress_class + "] ";
+        name_prefix += vh.host.empty() ? std::string_view("*") : std::string_view(vh.host);
+        name_prefix.push_back(' ');
         for (const auto& r : vh.routes) {
-            std::string name = (vh.host.empty() ? std::string("*") : vh.host) + " " + r.path;
-            auto route = make_route(r, name);
-            if (!route) return std::unexpected("route " + name + ": " + route.error());
+            std::string name = name_prefix + r.path;
+            auto route = make_route(r, std::move(name));
+            if (!route) return std::unexpected("route " + name_prefix + r.path + ": " + route.error());
             if (!r.backend.empty()) {
                 auto b = lookup(r.backend);
-                if (!b) return std::unexpected("route " + name + ": " + b.error());
+                if (!b) return std::unexpected("route " + route->name + ": " + b.error());
                 route->backend = *b;
                 if (!route->hash_by.empty() || !route->affinity_cookie.empty()) rt.hashed_by_routes[*b] = true;
             } else if (!route->redirect_status) {
-                return std::unexpected("route " + name + ": no backend and no redirect");
+                return std::unexpected("route " + route->name + ": no backend and no redirect");
             }
             const auto index = static_cast<std::uint32_t>(rt.routes.size());
+            // Only hosts with more than one prefix or regex need sorting;
+            // walking all 10,000 hosts' nodes again afterwards was measurable.
+            if (rules.prefixes.size() + rules.regexes.size() == 1 && target != &set.any_host) to_sort.push_back(target);
             if (r.regex) {
                 auto re = PathRegex::compile(r.path);
-                if (!re) return std::unexpected("route " + name + ": " + re.error());
+                if (!re) return std::unexpected("route " + route->name + ": " + re.error());
                 rules.regexes.push_back({std::move(*re), r.path.size(), index});
             } else if (r.match == snapshot::PathMatch::Exact) {
                 rules.exact.emplace(r.path, index);  // first rule for a path wins
             } else {
-                std::string prefix = r.path;
-                while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
-                route->prefix = prefix;
-                rules.prefixes.push_back({std::move(prefix), index});
+                std::string_view prefix = r.path;
+                while (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
+                route->prefix.assign(prefix);
+                rules.prefixes.push_back({std::string(prefix), index});
             }
             rt.routes.push_back(std::move(*route));
         }
@@ -273,24 +344,32 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
             std::stable_sort(rules.regexes.begin(), rules.regexes.end(),
                          [](const RegexRule& a, const RegexRule& b) { return a.length > b.length; });
     };
-    sort_rules(rt.any_host);
-    for (auto& [_, rules] : rt.hosts) sort_rules(rules);
-    for (auto& [_, rules] : rt.wildcards) sort_rules(rules);
-    if (!snap.default_backend.empty()) {
-        auto b = lookup(snap.default_backend);
-        if (!b) return std::unexpected("default_backend: " + b.error());
+    auto add_default = [&](HostSet& set, const std::string& backend, std::string name) -> std::expected<void, std::string> {
+        auto b = lookup(backend);
+        if (!b) return std::unexpected(name + ": " + b.error());
         RouteTarget def;
         def.backend = *b;
-        def.name = "default_backend";
-        rt.default_route = static_cast<std::uint32_t>(rt.routes.size());
+        def.name = std::move(name);
+        set.default_route = static_cast<std::uint32_t>(rt.routes.size());
         rt.routes.push_back(std::move(def));
-    }
+        return {};
+    };
+    if (!snap.default_backend.empty())
+        if (auto e = add_default(rt.tables[0], snap.default_backend, "default_backend"); !e) return std::unexpected(e.error());
+    for (const auto& c : snap.class_default_backends)
+        if (auto e = add_default(table_of(c.ingress_class), c.backend, "[" + c.ingress_class + "] default_backend"); !e)
+            return std::unexpected(e.error());
     for (const auto& f : snap.frontends) {
-        FrontendTarget target{f.protocol, kNoBackend};
+        FrontendTarget target{f.protocol, kNoBackend, 0};
         if (f.protocol == snapshot::FrontendProtocol::Tcp) {
             auto b = lookup(f.backend);
             if (!b) return std::unexpected("frontend port " + std::to_string(f.port) + ": " + b.error());
             target.backend = *b;
+        } else if (!f.ingress_class.empty()) {
+            // A class whose listeners serve no host yet still gets its own
+            // (empty) table: its requests must not fall into the default one.
+            HostSet& set = table_of(f.ingress_class);
+            target.table = static_cast<std::uint32_t>(&set - rt.tables.data());
         }
         EndpointAddress where;  // reuse the endpoint parser for the address
         if (!f.address.empty()) {
@@ -306,11 +385,22 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
         std::size_t n = frontend_key(reinterpret_cast<const sockaddr*>(&where.addr), !f.address.empty(), key);
         rt.frontends.emplace(std::string(key, n), target);
     }
+    for (HostSet& set : rt.tables) sort_rules(set.any_host);
+    for (HostRules* rules : to_sort) sort_rules(*rules);
     auto table = std::make_shared<RouteTable>();
     table->version_ = snap.version;
     table->backends_.reserve(snap.backends.size());
     for (std::size_t i = 0; i < snap.backends.size(); ++i) {
-        auto b = make_backend(snap.backends[i], rt.hashed_by_routes[i]);
+        const snapshot::Backend& sb = snap.backends[i];
+        const bool hashed = rt.hashed_by_routes[i] || sb.affinity == snapshot::Affinity::ClientIp;
+        if (previous) {
+            const std::uint32_t old = previous->find_backend(sb.name);
+            if (old != kNoBackend && unchanged(*previous->backends_[old], sb, hashed)) {
+                table->backends_.push_back(previous->backends_[old]);
+                continue;
+            }
+        }
+        auto b = make_backend(sb, rt.hashed_by_routes[i]);
         if (!b) return std::unexpected(b.error());
         table->backends_.push_back(std::move(*b));
     }

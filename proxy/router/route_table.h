@@ -18,6 +18,13 @@
 //   3. the longest Prefix. Prefixes match whole path elements: "/foo" matches
 //      "/foo", "/foo/" and "/foo/bar", never "/foobar".
 //
+// Per-class tables: hosts of a snapshot VirtualHost with an ingress_class
+// (and that class's default backend) form a host set of their own, numbered
+// from 1; table 0 is the default one. A connection's frontend names the
+// table its requests route with (FrontendTarget::table); connections that
+// match no frontend use table 0. The same host can route differently on two
+// listeners this way.
+//
 // A match names a RouteTarget (the route with its policy: source allow list,
 // redirects, rewrite, timeouts, body limit, hashing) and through it a
 // BackendTarget. Backends are held by shared pointer so that an
@@ -64,6 +71,7 @@ struct BackendTarget {
     // a route's hash_by or affinity_cookie); else empty.
     MaglevTable ring;
     std::vector<std::pair<std::uint64_t, std::uint32_t>> by_id;  // sorted (id, endpoint index)
+    bool hashed = false;  // `ring` and `by_id` were built
     // The endpoint whose id is `id`, or UINT32_MAX.
     std::uint32_t find_id(std::uint64_t id) const;
 };
@@ -98,11 +106,17 @@ struct RouteTarget {
 struct FrontendTarget {
     snapshot::FrontendProtocol protocol = snapshot::FrontendProtocol::Http;
     std::uint32_t backend = kNoBackend;  // Tcp only
+    std::uint32_t table = 0;             // Http/Https: the host set requests route with (0 = default)
 };
 
 class RouteTable {
 public:
-    static std::expected<std::shared_ptr<const RouteTable>, std::string> build(const snapshot::Snapshot& snap);
+    // `previous` (the serving table, may be null): backends whose name,
+    // affinity and endpoints are unchanged are shared with it instead of
+    // being built again, so workers keep their picker state for them and a
+    // snapshot that changes a few Services costs little more than its routes.
+    static std::expected<std::shared_ptr<const RouteTable>, std::string> build(const snapshot::Snapshot& snap,
+                                                                               const RouteTable* previous = nullptr);
 
     // A table at patch.version with the listed backends' endpoints replaced;
     // routes and the other backends are shared with this one. Errors: version
@@ -113,7 +127,12 @@ public:
     // Index of the matching route (target()), or kNoRoute (404). `host` as
     // received (any case, optional port); `path` without query. `caps`
     // receives a regex route's groups.
-    std::uint32_t match(std::string_view host, std::string_view path, MatchScratch& scratch, Captures* caps) const;
+    // `table`: the host set (FrontendTarget::table; 0 = default; out of range = 0).
+    std::uint32_t match(std::uint32_t table, std::string_view host, std::string_view path, MatchScratch& scratch,
+                        Captures* caps) const;
+    std::uint32_t match(std::string_view host, std::string_view path, MatchScratch& scratch, Captures* caps) const {
+        return match(0, host, path, scratch, caps);
+    }
     const RouteTarget& target(std::uint32_t route) const { return routing_->routes[route]; }
     // Routes are indexed 0 .. route_count()-1, stable for one routing_identity().
     std::size_t route_count() const { return routing_->routes.size(); }
@@ -122,7 +141,16 @@ public:
     std::uint32_t find_backend(std::string_view name) const;
 
     // Backend index, or kNoBackend: match() then target().backend (tests, tools).
-    std::uint32_t route(std::string_view host, std::string_view path) const;
+    std::uint32_t route(std::string_view host, std::string_view path) const { return route(0, host, path); }
+    std::uint32_t route(std::uint32_t table, std::string_view host, std::string_view path) const;
+    // Host sets: 1 + the number of classes with a table; the index of a class's, or 0.
+    std::size_t table_count() const { return routing_->tables.size(); }
+    std::uint32_t class_table(std::string_view ingress_class) const;
+    // The table requests on a connection with this local address route with.
+    std::uint32_t table_for(const sockaddr* local) const {
+        const FrontendTarget* f = frontend(local);
+        return f ? f->table : 0;
+    }
 
     // The frontend for a connection's local address (getsockname): the exact
     // address first, then any address on that port. nullptr: no frontend
@@ -168,14 +196,19 @@ private:
         std::vector<PrefixRule> prefixes;  // longest first
         std::uint32_t match(std::string_view path, MatchScratch& scratch, Captures* caps) const;
     };
-    // Everything but the backends: shared between a table and its patched successors.
-    struct Routing {
+    // One routing table: the default one or a class's.
+    struct HostSet {
         std::unordered_map<std::string, HostRules, StringHash, std::equal_to<>> hosts;
         // "*.example.com" is stored under ".example.com" so a lookup is the request
         // host from its first '.' on: no allocation on the request path.
         std::unordered_map<std::string, HostRules, StringHash, std::equal_to<>> wildcards;
         HostRules any_host;
         std::uint32_t default_route = kNoRoute;
+    };
+    // Everything but the backends: shared between a table and its patched successors.
+    struct Routing {
+        std::vector<HostSet> tables;  // [0] = default; then one per class
+        std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> class_tables;
         std::vector<RouteTarget> routes;
         // Key: port (2 bytes, network order) + address bytes (none for "any").
         std::unordered_map<std::string, FrontendTarget, StringHash, std::equal_to<>> frontends;

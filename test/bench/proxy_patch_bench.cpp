@@ -4,11 +4,16 @@
 // to a full rebuild (RouteTable::build) and the codec's copying
 // snapshot::apply_patch. Prints medians of repeated runs; asserts nothing.
 //
-//   proxy_patch_bench [--routes 10000] [--endpoints-per-backend 10] [--reps 21]
+// The swap part (the agent_scale_bench swap's shape) prints each step's
+// median wall time and median CPU time of this thread: on a machine shared
+// with other work the CPU time moves far less than the wall time.
+//
+//   proxy_patch_bench [--routes 10000] [--endpoints-per-backend 10] [--reps 21] [--swap-only]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,14 +27,25 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-double median_us(int reps, const std::function<void()>& f) {
-    std::vector<double> t;
+double thread_cpu_us() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+// Median wall time; `cpu` (optional) receives the median thread CPU time.
+double median_us(int reps, const std::function<void()>& f, double* cpu = nullptr) {
+    std::vector<double> t, c;
     for (int i = 0; i < reps; ++i) {
         auto t0 = clock_type::now();
+        const double c0 = thread_cpu_us();
         f();
+        c.push_back(thread_cpu_us() - c0);
         t.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
     }
     std::sort(t.begin(), t.end());
+    std::sort(c.begin(), c.end());
+    if (cpu) *cpu = c[c.size() / 2];
     return t[t.size() / 2];
 }
 
@@ -42,11 +58,72 @@ std::string ip(std::size_t i) {
 int main(int argc, char** argv) {
     std::size_t routes = 10000, per_backend = 10;
     int reps = 21;
+    bool swap_only = false;
+    for (int i = 1; i < argc; ++i)
+        if (!std::strcmp(argv[i], "--swap-only")) swap_only = true;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--routes")) routes = std::stoul(argv[i + 1]);
         if (!std::strcmp(argv[i], "--endpoints-per-backend")) per_backend = std::stoul(argv[i + 1]);
         if (!std::strcmp(argv[i], "--reps")) reps = std::stoi(argv[i + 1]);
     }
+    auto server = ProxyServer::start(ProxyOptions{.listen = "127.0.0.1:0", .workers = 1, .worker = {}, .admin = ""});
+    if (!server) {
+        std::printf("proxy: %s\n", server.error().c_str());
+        return 1;
+    }
+
+    // The agent_scale_bench swap's shape: 10,000 hosts with one Prefix "/"
+    // route and one endpoint each, nothing hashed, every backend new (blue ->
+    // green). Its proxy-side cost is decode + RouteTable::build +
+    // ProxyServer::apply's own work (TLS state, keeping the applied
+    // snapshot); workers then adopt the table.
+    auto swap_snapshot = [&](const char* color, std::uint16_t port) {
+        snapshot::Snapshot swap;
+        for (std::size_t r = 0; r < routes; ++r) {
+            const std::string backend = std::string(color) + "-" + std::to_string(r);
+            swap.virtual_hosts.push_back({"h" + std::to_string(r) + ".example.com",
+                                          {snapshot::Route{"/", snapshot::PathMatch::Prefix, backend}}, ""});
+            swap.backends.push_back({backend, {snapshot::Endpoint{"127.0.0.1", port}}});
+        }
+        return swap;
+    };
+    {
+        snapshot::Snapshot blue = swap_snapshot("blue", 8080), green = swap_snapshot("green", 8081);
+        const std::string green_json = snapshot::encode(green);
+        const int swap_reps = std::max(3, reps / 4);
+        double encode_cpu = 0, decode_cpu = 0, build_cpu = 0, apply_cpu = 0, same_cpu = 0;
+        const double encode = median_us(swap_reps, [&] { (void)snapshot::encode(green); }, &encode_cpu);
+        const double decode = median_us(swap_reps, [&] { (void)*snapshot::decode(green_json); }, &decode_cpu);
+        const double build = median_us(swap_reps, [&] { (void)*router::RouteTable::build(green); }, &build_cpu);
+        // Alternate blue and green so every apply replaces every backend; the
+        // copies are made before timing (apply takes the snapshot over).
+        std::uint64_t version = 100;
+        std::vector<snapshot::Snapshot> queue;
+        for (int i = 0; i < 2 * swap_reps; ++i) {
+            queue.push_back(i < swap_reps ? (i % 2 ? blue : green) : ((swap_reps - 1) % 2 ? blue : green));
+            queue.back().version = ++version;
+        }
+        std::size_t next = 0;
+        const double apply = median_us(swap_reps, [&] { (void)(*server)->apply(std::move(queue[next++])); }, &apply_cpu);
+        // The same routing again (a snapshot that changed nothing the table
+        // holds, e.g. a certificate): every backend is shared with the serving table.
+        const double same = median_us(swap_reps, [&] { (void)(*server)->apply(std::move(queue[next++])); }, &same_cpu);
+        std::printf("swap-shaped snapshot (%zu hosts x 1 route x 1 endpoint, %.1f MiB JSON), median of %d, wall us "
+                    "(thread CPU us):\n"
+                    "  encode                                    %8.0f (%8.0f)\n"
+                    "  decode                                    %8.0f (%8.0f)\n"
+                    "  RouteTable::build                         %8.0f (%8.0f)\n"
+                    "  ProxyServer::apply, every backend new     %8.0f (%8.0f)  (build + TLS state + bookkeeping)\n"
+                    "  decode + apply                            %8.0f (%8.0f)\n"
+                    "  ProxyServer::apply, same backends again   %8.0f (%8.0f)\n",
+                    routes, green_json.size() / 1048576.0, swap_reps, encode, encode_cpu, decode, decode_cpu, build,
+                    build_cpu, apply, apply_cpu, decode + apply, decode_cpu + apply_cpu, same, same_cpu);
+    }
+    if (swap_only) {
+        (*server)->stop();
+        return 0;
+    }
+
     snapshot::Snapshot s;
     s.version = 1;
     std::size_t ep = 0;
@@ -92,11 +169,6 @@ int main(int argc, char** argv) {
 
     // The whole proxy path (no workers' loop involved: they pick the table up
     // on their next completion batch): ProxyServer::apply_patch.
-    auto server = ProxyServer::start(ProxyOptions{.listen = "127.0.0.1:0", .workers = 1, .worker = {}, .admin = ""});
-    if (!server) {
-        std::printf("proxy: %s\n", server.error().c_str());
-        return 1;
-    }
     (void)(*server)->apply(s);
     std::uint64_t version = 1;
     const double server_patch = median_us(reps, [&] {
@@ -105,29 +177,6 @@ int main(int argc, char** argv) {
         ++version;
     });
 
-    // The agent_scale_bench swap's shape: 10,000 hosts with one Prefix "/"
-    // route and one endpoint each, nothing hashed. Its proxy-side cost is
-    // decode + RouteTable::build + ProxyServer::apply's own work (TLS state,
-    // keeping the applied snapshot); workers then adopt the table.
-    snapshot::Snapshot swap;
-    swap.version = 100;
-    for (std::size_t r = 0; r < routes; ++r) {
-        const std::string backend = "green-" + std::to_string(r);
-        swap.virtual_hosts.push_back({"h" + std::to_string(r) + ".example.com",
-                                      {snapshot::Route{"/", snapshot::PathMatch::Prefix, backend}}, ""});
-        swap.backends.push_back({backend, {snapshot::Endpoint{"127.0.0.1", 8080}}});
-    }
-    const std::string swap_json = snapshot::encode(swap);
-    const double swap_decode = median_us(std::max(3, reps / 4), [&] { (void)*snapshot::decode(swap_json); });
-    const double swap_build = median_us(std::max(3, reps / 4), [&] { (void)*router::RouteTable::build(swap); });
-    const double swap_apply = median_us(std::max(3, reps / 4), [&] {
-        ++swap.version;
-        (void)(*server)->apply(swap);
-    });
-
-    std::printf("swap-shaped snapshot (%zu hosts x 1 route x 1 endpoint, %.1f MiB JSON): decode %0.0f us, "
-                "RouteTable::build %0.0f us, ProxyServer::apply %0.0f us (build + TLS state + bookkeeping)\n",
-                routes, swap_json.size() / 1048576.0, swap_decode, swap_build, swap_apply);
     std::printf("RouteTable::build (full snapshot)          %10.0f us\n", build);
     std::printf("with_endpoints, 1 plain backend            %10.0f us\n", with_plain);
     std::printf("with_endpoints, 1 hashed backend (Maglev)  %10.0f us\n", with_hashed);

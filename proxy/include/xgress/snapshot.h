@@ -13,15 +13,25 @@
 //   "version": 7,                                // agent's monotonically increasing number
 //   "virtual_hosts": [
 //     { "host": "shop.example.com",              // "" = rules without host (match any Host)
+//       "ingress_class": "",                     // optional: the class table this host belongs
+//                                                // to; omitted/"" = the default table (hosts
+//                                                // are unique per (ingress_class, host))
 //       "passthrough_backend": "",               // non-empty: TLS connections whose SNI is this
 //                                                // host are relayed undecrypted to this backend
 //       "routes": [ { "path": "/api", "match": "prefix" | "exact",
 //                     "backend": "default/api:80",
 //                     ...RoutePolicy fields, see struct Route below } ] } ],
 //   "default_backend": "default/web:80",         // "" = none: unmatched requests get 404
+//                                                // (the default table's)
+//   "class_default_backends": [                  // optional, omitted when empty: a class
+//     { "ingress_class": "internal",             // table's default backend (that class's
+//       "backend": "default/internal-web:80" } ],// Ingress defaultBackend)
 //   "frontends": [                               // what each dialled address:port speaks
 //     { "address": "",                           // "" = any node address (NodePort); else a VIP
 //       "port": 30080, "protocol": "http" | "https" | "tcp",
+//       "ingress_class": "",                     // optional, http/https only: the class table
+//                                                // requests on this frontend route with;
+//                                                // omitted/"" = the default table
 //       "backend": "" } ],                       // "tcp": the backend bytes are relayed to
 //                                                // (L4 passthrough); "http"/"https": "" (Ingress
 //                                                // routing; "https" terminates TLS first)
@@ -106,6 +116,11 @@ struct VirtualHost {
     std::string host;      // lower-case; "" matches any host
     std::vector<Route> routes;
     std::string passthrough_backend;  // "" = none (see the schema above)
+    // The routing table this host belongs to: "" = the default table (the
+    // publish Service's frontends and every class without listeners of its
+    // own); else the IngressClass whose own listeners serve it. A host name
+    // may appear once per class.
+    std::string ingress_class;
     bool operator==(const VirtualHost&) const = default;
 };
 
@@ -142,6 +157,8 @@ struct Frontend {
     std::uint16_t port = 0;
     FrontendProtocol protocol = FrontendProtocol::Http;
     std::string backend;   // Tcp: backend to relay to; Http/Https: ""
+    std::string ingress_class;  // Http/Https: the class table its requests route with
+                                // ("" = the default table); Tcp: ""
     bool operator==(const Frontend&) const = default;
 };
 
@@ -158,10 +175,18 @@ struct Certificate {
     bool operator==(const Certificate&) const = default;
 };
 
+// The default backend of one class table (the class's Ingress defaultBackend).
+struct ClassDefaultBackend {
+    std::string ingress_class;  // non-empty
+    std::string backend;        // a Backend::name
+    bool operator==(const ClassDefaultBackend&) const = default;
+};
+
 struct Snapshot {
     std::uint64_t version = 0;
     std::vector<VirtualHost> virtual_hosts;
-    std::string default_backend;
+    std::string default_backend;  // the default table's
+    std::vector<ClassDefaultBackend> class_default_backends;  // one per class at most
     std::vector<Frontend> frontends;
     std::vector<Backend> backends;
     std::vector<Certificate> certificates;
@@ -190,7 +215,7 @@ struct EndpointsPatch {
 std::string encode(const Snapshot& snapshot);
 
 // Parses and validates (every route names an existing backend, paths start
-// with '/', addresses parse, ports non-zero, CIDRs parse, redirect statuses
+// with '/', hosts unique per class, class default backends unique per class, addresses parse, ports non-zero, CIDRs parse, redirect statuses
 // are 301/302/307/308, certificate names are unique and default_certificate
 // names one). Regex syntax and PEM contents are checked by the proxy when it
 // builds its tables, not here (the agent links this codec without PCRE2 or
