@@ -39,6 +39,7 @@ struct Stream {
     bool eof = false;
     bool closing = false;
     bool release_queued = false;
+    bool flush_queued = false;   // in the worker's end-of-batch send list
     // Timers, in the worker's monotonic milliseconds; 0 = not armed. The
     // worker's tick compares them with the clock (worker_timers.cpp).
     std::uint64_t read_deadline_ms = 0;  // meaning depends on the side's timer kind
@@ -52,7 +53,7 @@ struct Stream {
         sending.clear();
         sent = 0;
         inflight = 0;
-        recv_armed = cancel_sent = send_inflight = eof = closing = release_queued = false;
+        recv_armed = cancel_sent = send_inflight = eof = closing = release_queued = flush_queued = false;
         read_deadline_ms = send_deadline_ms = 0;
     }
 };

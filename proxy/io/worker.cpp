@@ -105,6 +105,7 @@ void Worker::loop() {
         }
         io_uring_cq_advance(&ring_, count);
         if (draining_.load(std::memory_order_relaxed) && !drain_started_) start_drain();
+        send_queued();  // before release_pending: queued streams are still valid objects
         release_pending();
         if (access_log_) access_log_->publish();  // once per batch: one short lock, never a write()
     }
@@ -196,6 +197,24 @@ void Worker::flush(Stream& s, Op op) {
         flush_upstream_tls(static_cast<Upstream&>(s));
         return;
     }
+    if (s.send_inflight || s.closing || s.out.empty() || s.flush_queued) return;
+    // The send is prepared at the end of the completion batch, not now:
+    // SQEs only reach the kernel at the next submit anyway, and bytes that
+    // later completions of the same batch add (the rest of a response that
+    // arrived in two receives) then go in the same send.
+    s.flush_queued = true;
+    to_flush_.emplace_back(&s, op);
+}
+
+void Worker::send_queued() {
+    for (auto [s, op] : to_flush_) {
+        s->flush_queued = false;
+        send_out(*s, op);
+    }
+    to_flush_.clear();
+}
+
+void Worker::send_out(Stream& s, Op op) {
     if (s.send_inflight || s.closing || s.out.empty()) return;
     s.sending.swap(s.out);
     s.out.clear();
@@ -246,6 +265,11 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
         s.cancel_sent = false;
         --s.inflight;
     }
+    // A plain upstream's bytes stay in the receive buffer until
+    // drive_upstream has read them in place (it keeps only leftovers); the
+    // buffer goes back to the ring after that.
+    std::string_view fresh;
+    std::uint16_t fresh_bid = 0;
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
         if (res > 0 && !s.closing) {
@@ -253,10 +277,14 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
                 tls_receive(static_cast<Session&>(s), buffers_.data(bid), static_cast<std::size_t>(res));
             else if (!client && static_cast<Upstream&>(s).tls_session) [[unlikely]]
                 upstream_tls_receive(static_cast<Upstream&>(s), buffers_.data(bid), static_cast<std::size_t>(res));
-            else
+            else if (client)
                 s.in.append(buffers_.data(bid), static_cast<std::size_t>(res));
+            else {
+                fresh = std::string_view(buffers_.data(bid), static_cast<std::size_t>(res));
+                fresh_bid = bid;
+            }
         }
-        buffers_.recycle(bid);
+        if (fresh.empty()) buffers_.recycle(bid);
     }
     if (s.closing) {
         maybe_release(s, client);
@@ -294,7 +322,8 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
             upstream_tls_closed_early(u);
             return;
         }
-        drive_upstream(u);
+        drive_upstream(u, fresh);
+        if (!fresh.empty()) buffers_.recycle(fresh_bid);
         if (!u.closing) update_upstream_recv(u);
     }
 }

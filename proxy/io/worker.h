@@ -111,7 +111,9 @@ private:
     void arm_wake();
     void arm_recv(Stream& s, Op op);
     void cancel_recv(Stream& s, Op op);
-    void flush(Stream& s, Op op);
+    void flush(Stream& s, Op op);  // queues a send of s.out for the end of the batch
+    void send_queued();             // prepares the queued sends
+    void send_out(Stream& s, Op op);
     void on_accept(int res, bool tls_listener);
     void on_recv(Stream& s, bool client, io_uring_cqe* cqe);
     void on_send(Stream& s, bool client, int res);
@@ -137,7 +139,8 @@ private:
     void drive_client(Session& s);
     void start_request(Session& s);
     void forward_request_body(Session& s);
-    void drive_upstream(Upstream& u);
+    // `fresh`: received bytes not yet copied anywhere (read in place when possible).
+    void drive_upstream(Upstream& u, std::string_view fresh = {});
     void finish_response(Session& s, Upstream& u);
     // How an upstream attempt failed decides retry and passive health.
     enum class UpstreamFailure : std::uint8_t { Connect, ConnectTimeout, Io, ReadTimeout, SendTimeout, Protocol };
@@ -270,6 +273,7 @@ private:
     std::vector<Session*> free_sessions_;
     std::vector<Upstream*> free_upstreams_;
     std::vector<std::pair<Stream*, bool>> to_release_;
+    std::vector<std::pair<Stream*, Op>> to_flush_;  // streams whose output is sent at the end of the batch
     std::size_t live_sessions_ = 0;
     log::AccessLogBuffer* access_log_ = nullptr;
 };
