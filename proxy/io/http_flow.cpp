@@ -28,6 +28,11 @@ namespace {
 // without a copy and are not retried once a byte of them went upstream.
 constexpr std::size_t kMaxReplayBytes = 64 * 1024;
 
+// Body bytes at least this many are sent from their receive buffer instead
+// of being copied into the client's output; fewer are cheaper to copy than
+// a receive buffer is to hold.
+constexpr std::size_t kMinHeldBytes = 2048;
+
 // RFC 9110 9.2.2: repeating these has the same effect as sending them once.
 bool idempotent_method(std::string_view m) {
     return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
@@ -290,7 +295,17 @@ void Worker::drive_upstream(Upstream& u, std::string_view fresh) {
             upstream_failed(u, "bad response body framing", UpstreamFailure::Protocol);
             return;
         }
-        s->out.append(data.data() + used, *n);
+        if (in_place && *n >= kMinHeldBytes && !s->tls_session && !fresh_taken_ &&
+            s->held_count < Stream::kMaxHeld && held_buffers_ < options_.buffer_count / 4) {
+            // Sent straight from the receive buffer (sendmsg): no copy in user space.
+            s->held[s->held_count++] = HeldSlice{data.data() + used, static_cast<std::uint32_t>(*n),
+                                                 static_cast<std::uint32_t>(s->out.size()), fresh_bid_};
+            s->held_bytes += *n;
+            ++held_buffers_;
+            fresh_taken_ = true;
+        } else {
+            s->out.append(data.data() + used, *n);
+        }
         s->extra.response_bytes += *n;
         used += *n;
     }
