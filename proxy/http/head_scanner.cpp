@@ -63,40 +63,6 @@ std::size_t next_control(const char* p, std::size_t i, std::size_t n) {
     return i;
 }
 
-// The first byte in [i, n) that is not a token character (RFC 9110 5.6.2),
-// or n. Eight bytes at a time while they are all letters, digits or '-'
-// (what header names are made of in practice); any other byte is looked up
-// in the token table on its own.
-std::size_t token_end(const char* p, std::size_t i, std::size_t n) {
-    for (;;) {
-        for (; i + 8 <= n; i += 8) {
-            const std::uint64_t w = load8(p + i);
-            // For bytes below 0x80, adding (0x80 - lo) sets a byte's high bit
-            // exactly when the byte is >= lo, without a carry into the next.
-            // Bytes with the high bit set are never tokens: they end the run.
-            const auto at_least = [](std::uint64_t x, unsigned lo) { return x + kOnes * (0x80 - lo); };
-            const std::uint64_t lower = w | (kOnes * 0x20);  // maps 'A'-'Z' onto 'a'-'z' and no other byte there
-            const std::uint64_t letter = at_least(lower, 'a') & ~at_least(lower, 'z' + 1);
-            const std::uint64_t digit = at_least(w, '0') & ~at_least(w, '9' + 1);
-            // Exact per byte (zero_bytes() may also mark a ',' above a '-').
-            const std::uint64_t x = w ^ (kOnes * '-');
-            const std::uint64_t dash = ~((((x & ~kHighs) + ~kHighs) | x)) & kHighs;
-            const std::uint64_t fast = (letter | digit | dash) & ~w & kHighs;
-            if (fast != kHighs) {
-                i += static_cast<std::size_t>(__builtin_ctzll(~fast & kHighs) >> 3);
-                break;
-            }
-        }
-        // At a byte outside the fast set (or near the end): one at a time.
-        if (i >= n || !kTokenTable[static_cast<unsigned char>(p[i])]) return i;
-        ++i;
-        while (i < n && i + 8 > n) {  // the tail shorter than a word
-            if (!kTokenTable[static_cast<unsigned char>(p[i])]) return i;
-            ++i;
-        }
-    }
-}
-
 // `name` equals the lower-case literal `lit` ([a-z-] only) in any case.
 // (c | 0x20) maps only 'A'-'Z' onto letters and only CR onto '-', and a
 // header name (a token) holds no CR.
@@ -210,7 +176,8 @@ ParseResult parse_header_fields(std::string_view lines, Header* headers, std::si
     while (i < n) {
         if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') break;  // the blank line that ends the head
         if (p[i] == ' ' || p[i] == '\t') return fail(400, "obsolete line folding");
-        const std::size_t colon = token_end(p, i, n);
+        std::size_t colon = i;
+        while (colon < n && is_token_char(static_cast<unsigned char>(p[colon]))) ++colon;
         if (colon == i || colon >= n || p[colon] != ':') return fail(400, "bad header name");
         // The value runs to the first control character, which must be the
         // CR of CRLF (HTAB is allowed inside).
