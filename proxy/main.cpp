@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
@@ -57,6 +58,10 @@ int main(int argc, char** argv) {
     app.add_option("--upstream-max-idle", w.max_idle_per_endpoint, "Idle upstream keep-alive connections kept per endpoint and worker")->capture_default_str();
     app.add_option("--tunnel-idle-timeout-ms", w.tunnel_idle_timeout_ms, "WebSocket / L4 tunnels with no byte either way close after")->capture_default_str();
     app.add_option("--max-body-bytes", w.route_defaults.max_body_bytes, "Request body limit, 0 = none (413)")->capture_default_str();
+    app.add_option("--recv-buffers", w.buffer_count, "Receive buffers per worker (provided-buffer ring; a power of two)")
+        ->check(CLI::Range(16u, 32768u))->capture_default_str();
+    app.add_option("--recv-buffer-size", w.buffer_size, "Bytes per receive buffer: one receive takes at most this much")
+        ->check(CLI::Range(4096u, 1u << 20))->capture_default_str();
     std::string balance = "p2c";
     app.add_option("--balance", balance, "Endpoint choice: p2c (two random choices, fewer in-flight requests wins) or round_robin")
         ->check(CLI::IsMember({"p2c", "round_robin"}))->capture_default_str();
@@ -65,6 +70,10 @@ int main(int argc, char** argv) {
     app.add_option("--access-log", options.access_log, "Append one JSON line per request to this file (default: off; written off the workers, lines dropped and counted if the disk falls behind)");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+    if (w.buffer_count & (w.buffer_count - 1)) {
+        std::fprintf(stderr, "--recv-buffers: %u is not a power of two\n", w.buffer_count);
+        return 2;
+    }
     spdlog::set_level(spdlog::level::from_str(log_level));
     w.balance = balance == "round_robin" ? xgress::upstream::Balance::RoundRobin : xgress::upstream::Balance::P2c;
 

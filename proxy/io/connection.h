@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <memory>
@@ -24,14 +25,37 @@ class UpstreamTls;
 
 namespace xgress::io {
 
+// A receive buffer (or part of one) queued for sending as it is, without a
+// copy: it goes out at byte `at` of the output it was queued with, so bytes
+// appended to that output later follow it. The buffer returns to the ring
+// once the send that carried it completes (or the connection is released).
+struct HeldSlice {
+    const char* data = nullptr;
+    std::uint32_t len = 0;
+    std::uint32_t at = 0;
+    std::uint16_t bid = 0;
+};
+
 // One socket with its buffered input and double-buffered output: `sending` is
 // in flight in the kernel and must not move, `out` collects what comes next.
+// Either may carry held receive buffers (plain client connections only: a
+// response body relayed from the upstream's receive buffer), sent with
+// sendmsg between the string's bytes.
 struct Stream {
+    static constexpr std::size_t kMaxHeld = 4;
     int fd = -1;
     std::string in;
     std::string out;
     std::string sending;
-    std::size_t sent = 0;
+    std::size_t sent = 0;            // bytes of sending (+ its held slices) already sent
+    HeldSlice held[kMaxHeld];        // queued with `out`
+    HeldSlice sending_held[kMaxHeld];  // in flight with `sending`
+    std::uint8_t held_count = 0;
+    std::uint8_t sending_held_count = 0;
+    std::size_t held_bytes = 0;
+    std::size_t sending_held_bytes = 0;
+    msghdr msg{};                    // the in-flight sendmsg when sending_held_count > 0
+    iovec iov[2 * kMaxHeld + 1]{};
     int inflight = 0;            // io_uring operations not yet completed
     bool recv_armed = false;
     bool cancel_sent = false;
@@ -39,20 +63,24 @@ struct Stream {
     bool eof = false;
     bool closing = false;
     bool release_queued = false;
+    bool flush_queued = false;   // in the worker's end-of-batch send list
     // Timers, in the worker's monotonic milliseconds; 0 = not armed. The
     // worker's tick compares them with the clock (worker_timers.cpp).
     std::uint64_t read_deadline_ms = 0;  // meaning depends on the side's timer kind
     std::uint64_t send_deadline_ms = 0;  // no send progress for this long: give up
 
-    std::size_t pending_out() const { return out.size() + sending.size() - sent; }
+    std::size_t pending_out() const { return out.size() + held_bytes + sending.size() + sending_held_bytes - sent; }
+    bool has_output() const { return !out.empty() || held_count > 0; }
     void reset_stream() {
         fd = -1;
         in.clear();
         out.clear();
         sending.clear();
         sent = 0;
+        held_count = sending_held_count = 0;  // the worker returned their buffers first
+        held_bytes = sending_held_bytes = 0;
         inflight = 0;
-        recv_armed = cancel_sent = send_inflight = eof = closing = release_queued = false;
+        recv_armed = cancel_sent = send_inflight = eof = closing = release_queued = flush_queued = false;
         read_deadline_ms = send_deadline_ms = 0;
     }
 };

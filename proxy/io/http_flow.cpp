@@ -28,6 +28,11 @@ namespace {
 // without a copy and are not retried once a byte of them went upstream.
 constexpr std::size_t kMaxReplayBytes = 64 * 1024;
 
+// Body bytes at least this many are sent from their receive buffer instead
+// of being copied into the client's output; fewer are cheaper to copy than
+// a receive buffer is to hold.
+constexpr std::size_t kMinHeldBytes = 2048;
+
 // RFC 9110 9.2.2: repeating these has the same effect as sending them once.
 bool idempotent_method(std::string_view m) {
     return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
@@ -223,8 +228,17 @@ void Worker::forward_request_body(Session& s) {
     }
 }
 
-void Worker::drive_upstream(Upstream& u) {
+void Worker::drive_upstream(Upstream& u, std::string_view fresh) {
     Session* s = u.session;
+    // `fresh`: bytes just received, still in the ring's receive buffer. When
+    // nothing older waits in u.in they are read in place: the response head
+    // is parsed there and the body copied from there into the client's
+    // output once, instead of buffer -> u.in -> (erase the head: a memmove
+    // of the whole body) -> s.out. Only what is left over is kept in u.in.
+    if (!fresh.empty() && (!s || s->state == Session::State::Tunnel || !u.in.empty())) {
+        u.in.append(fresh);
+        fresh = {};
+    }
     if (s && s->state == Session::State::Tunnel) {
         pump_tunnel(*s);
         return;
@@ -237,18 +251,30 @@ void Worker::drive_upstream(Upstream& u) {
         maybe_release(u, false);
         return;
     }
+    const bool in_place = !fresh.empty();
+    const std::string_view data = in_place ? fresh : std::string_view(u.in);
+    std::size_t used = 0;  // leading bytes of `data` consumed
+    // Leaves exactly the unconsumed bytes in u.in (one copy or one erase).
+    auto keep_rest = [&] {
+        if (in_place) u.in.assign(data.substr(used));
+        else u.in.erase(0, used);
+        used = 0;
+    };
     while (!u.head_done) {
-        http::ParseResult r = u.parser.parse(u.in, u.request_is_head, u.resp);
+        http::ParseResult r = u.parser.parse(data.substr(used), u.request_is_head, u.resp);
         if (r.status == http::ParseStatus::Incomplete) {
+            keep_rest();
             if (u.eof) upstream_failed(u, "closed before response head", UpstreamFailure::Io);
             return;
         }
         if (r.status == http::ParseStatus::Error) {
+            keep_rest();
             upstream_failed(u, r.reason.data(), UpstreamFailure::Protocol);
             return;
         }
         if (u.resp.status >= 100 && u.resp.status < 200) {
             if (u.resp.status == 101) {
+                keep_rest();  // the tunnel takes over u.in, head first
                 // Only an answer to an Upgrade request whose body is done
                 // (it has none) may switch; anything else is a broken upstream.
                 if (!s->upgrade || s->state != Session::State::AwaitResponse) {
@@ -259,8 +285,8 @@ void Worker::drive_upstream(Upstream& u) {
                 return;
             }
             // Interim responses (100 Continue, 103) pass through to 1.1 clients.
-            if (s->req.version == http::Version::Http11) s->out.append(u.in, 0, u.resp.head_length);
-            u.in.erase(0, u.resp.head_length);
+            if (s->req.version == http::Version::Http11) s->out.append(data.substr(used, u.resp.head_length));
+            used += u.resp.head_length;
             u.parser.reset();
             continue;
         }
@@ -276,18 +302,30 @@ void Worker::drive_upstream(Upstream& u) {
         s->extra.log_status = static_cast<std::uint16_t>(u.resp.status);
         s->response_started = true;
         u.body.start(u.resp.body, u.resp.content_length);
-        u.in.erase(0, u.resp.head_length);
+        used += u.resp.head_length;  // the head's views into `data` are not used past this point
     }
-    if (!u.body.done() && !u.in.empty()) {
-        auto n = u.body.consume(u.in);
+    if (!u.body.done() && used < data.size()) {
+        auto n = u.body.consume(data.substr(used));
         if (!n) {
+            keep_rest();
             upstream_failed(u, "bad response body framing", UpstreamFailure::Protocol);
             return;
         }
-        s->out.append(u.in, 0, *n);
+        if (in_place && *n >= kMinHeldBytes && !s->tls_session && !fresh_taken_ &&
+            s->held_count < Stream::kMaxHeld && held_buffers_ < options_.buffer_count / 4) {
+            // Sent straight from the receive buffer (sendmsg): no copy in user space.
+            s->held[s->held_count++] = HeldSlice{data.data() + used, static_cast<std::uint32_t>(*n),
+                                                 static_cast<std::uint32_t>(s->out.size()), fresh_bid_};
+            s->held_bytes += *n;
+            ++held_buffers_;
+            fresh_taken_ = true;
+        } else {
+            s->out.append(data.data() + used, *n);
+        }
         s->extra.response_bytes += *n;
-        u.in.erase(0, *n);
+        used += *n;
     }
+    if (used > 0 || in_place) keep_rest();
     flush(*s, Op::ClientSend);
     if (u.body.done()) {
         finish_response(*s, u);

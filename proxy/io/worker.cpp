@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -105,6 +106,7 @@ void Worker::loop() {
         }
         io_uring_cq_advance(&ring_, count);
         if (draining_.load(std::memory_order_relaxed) && !drain_started_) start_drain();
+        send_queued();  // before release_pending: queued streams are still valid objects
         release_pending();
         if (access_log_) access_log_->publish();  // once per batch: one short lock, never a write()
     }
@@ -196,16 +198,83 @@ void Worker::flush(Stream& s, Op op) {
         flush_upstream_tls(static_cast<Upstream&>(s));
         return;
     }
-    if (s.send_inflight || s.closing || s.out.empty()) return;
+    if (s.send_inflight || s.closing || !s.has_output() || s.flush_queued) return;
+    // The send is prepared at the end of the completion batch, not now:
+    // SQEs only reach the kernel at the next submit anyway, and bytes that
+    // later completions of the same batch add (the rest of a response that
+    // arrived in two receives) then go in the same send.
+    s.flush_queued = true;
+    to_flush_.emplace_back(&s, op);
+}
+
+void Worker::send_queued() {
+    for (auto [s, op] : to_flush_) {
+        s->flush_queued = false;
+        send_out(*s, op);
+    }
+    to_flush_.clear();
+}
+
+void Worker::send_out(Stream& s, Op op) {
+    if (s.send_inflight || s.closing || !s.has_output()) return;
     s.sending.swap(s.out);
     s.out.clear();
     s.sent = 0;
+    if (s.held_count) {
+        std::copy_n(s.held, s.held_count, s.sending_held);
+        s.sending_held_count = s.held_count;
+        s.sending_held_bytes = s.held_bytes;
+        s.held_count = 0;
+        s.held_bytes = 0;
+        send_with_held(s, op);
+        if (!s.send_deadline_ms) s.send_deadline_ms = now_ms_ + send_timeout_for(s, op == Op::ClientSend);
+        return;
+    }
     io_uring_sqe* e = sqe();
     io_uring_prep_send(e, s.fd, s.sending.data(), s.sending.size(), MSG_NOSIGNAL);
     io_uring_sqe_set_data64(e, tag(&s, op));
     s.send_inflight = true;
     ++s.inflight;
     if (!s.send_deadline_ms) s.send_deadline_ms = now_ms_ + send_timeout_for(s, op == Op::ClientSend);
+}
+
+void Worker::send_with_held(Stream& s, Op op) {
+    // The logical output is `sending` with each slice inserted at its offset;
+    // skip what a short send already delivered.
+    std::size_t skip = s.sent;
+    int k = 0;
+    auto add = [&](const char* p, std::size_t n) {
+        if (skip >= n) {
+            skip -= n;
+            return;
+        }
+        s.iov[k++] = iovec{const_cast<char*>(p + skip), n - skip};
+        skip = 0;
+    };
+    std::size_t pos = 0;
+    for (std::uint8_t j = 0; j < s.sending_held_count; ++j) {
+        const HeldSlice& h = s.sending_held[j];
+        add(s.sending.data() + pos, h.at - pos);
+        pos = h.at;
+        add(h.data, h.len);
+    }
+    add(s.sending.data() + pos, s.sending.size() - pos);
+    s.msg = msghdr{};
+    s.msg.msg_iov = s.iov;
+    s.msg.msg_iovlen = static_cast<std::size_t>(k);
+    io_uring_sqe* e = sqe();
+    io_uring_prep_sendmsg(e, s.fd, &s.msg, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(e, tag(&s, op));
+    s.send_inflight = true;
+    ++s.inflight;
+}
+
+void Worker::recycle_held(Stream& s) {
+    for (std::uint8_t j = 0; j < s.sending_held_count; ++j) buffers_.recycle(s.sending_held[j].bid);
+    for (std::uint8_t j = 0; j < s.held_count; ++j) buffers_.recycle(s.held[j].bid);
+    held_buffers_ -= s.sending_held_count + s.held_count;
+    s.sending_held_count = s.held_count = 0;
+    s.sending_held_bytes = s.held_bytes = 0;
 }
 
 void Worker::on_accept(int res, bool tls_listener) {
@@ -248,6 +317,11 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
         s.cancel_sent = false;
         --s.inflight;
     }
+    // A plain upstream's bytes stay in the receive buffer until
+    // drive_upstream has read them in place (it keeps only leftovers); the
+    // buffer goes back to the ring after that.
+    std::string_view fresh;
+    std::uint16_t fresh_bid = 0;
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
         if (res > 0 && !s.closing) {
@@ -255,10 +329,14 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
                 tls_receive(static_cast<Session&>(s), buffers_.data(bid), static_cast<std::size_t>(res));
             else if (!client && static_cast<Upstream&>(s).tls_session) [[unlikely]]
                 upstream_tls_receive(static_cast<Upstream&>(s), buffers_.data(bid), static_cast<std::size_t>(res));
-            else
+            else if (client)
                 s.in.append(buffers_.data(bid), static_cast<std::size_t>(res));
+            else {
+                fresh = std::string_view(buffers_.data(bid), static_cast<std::size_t>(res));
+                fresh_bid = bid;
+            }
         }
-        buffers_.recycle(bid);
+        if (fresh.empty()) buffers_.recycle(bid);
     }
     if (s.closing) {
         maybe_release(s, client);
@@ -296,7 +374,11 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
             upstream_tls_closed_early(u);
             return;
         }
-        drive_upstream(u);
+        fresh_taken_ = false;
+        fresh_bid_ = fresh_bid;
+        drive_upstream(u, fresh);
+        if (!fresh.empty() && !fresh_taken_) buffers_.recycle(fresh_bid);
+        fresh_taken_ = false;
         if (!u.closing) update_upstream_recv(u);
     }
 }
@@ -317,6 +399,17 @@ void Worker::on_send(Stream& s, bool client, int res) {
     // Progress: the send timeout measures a stall, not the whole transfer.
     s.send_deadline_ms = now_ms_ + send_timeout_for(s, client);
     const Op op = client ? Op::ClientSend : Op::UpSend;
+    if (s.sending_held_count) {
+        if (s.sent < s.sending.size() + s.sending_held_bytes) {
+            send_with_held(s, op);  // short send: the rest first, before anything newer
+            return;
+        }
+        // Sent whole: its buffers go back (slices queued since stay held).
+        for (std::uint8_t j = 0; j < s.sending_held_count; ++j) buffers_.recycle(s.sending_held[j].bid);
+        held_buffers_ -= s.sending_held_count;
+        s.sending_held_count = 0;
+        s.sending_held_bytes = 0;
+    }
     if (s.sent < s.sending.size()) {
         // Short send: the rest of the same buffer goes next, before anything newer.
         io_uring_sqe* e = sqe();
@@ -407,6 +500,7 @@ void Worker::maybe_release(Stream& s, bool client) {
 void Worker::release_pending() {
     for (auto [s, client] : to_release_) {
         if (s->fd >= 0) close(s->fd);
+        if (s->held_count || s->sending_held_count) recycle_held(*s);
         s->reset_stream();
         if (client) {
             auto* session = static_cast<Session*>(s);

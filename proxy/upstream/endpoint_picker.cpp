@@ -26,17 +26,26 @@ void EndpointPicker::reset(const router::RouteTable& table, std::uint32_t seed, 
 }
 
 std::uint32_t EndpointPicker::round_robin(Backend& b, std::uint64_t now_ms, std::uint32_t avoid) {
+    // The cursor moves past the endpoint chosen, not just one step: were it
+    // to advance by one, an ejected endpoint's turn would fall to its
+    // successor, which then served two turns per rotation (double share
+    // after a kill). Skipping over the live set keeps the rotation fair.
     const auto n = static_cast<std::uint32_t>(b.endpoints.size());
-    const std::uint32_t start = b.next++;
+    const std::uint32_t start = b.next % n;
     std::uint32_t fallback = kNoEndpoint;
     for (std::uint32_t i = 0; i < n; ++i) {
         const std::uint32_t idx = (start + i) % n;
         if (idx == avoid && n > 1) continue;
-        if (b.endpoints[idx].ejected_until_ms <= now_ms) return idx;
+        if (b.endpoints[idx].ejected_until_ms <= now_ms) {
+            b.next = idx + 1;
+            return idx;
+        }
         if (fallback == kNoEndpoint) fallback = idx;
     }
     // Everything (else) is ejected: fail open rather than answer 503.
-    return fallback != kNoEndpoint ? fallback : start % n;
+    const std::uint32_t chosen = fallback != kNoEndpoint ? fallback : start;
+    b.next = chosen + 1;
+    return chosen;
 }
 
 std::uint32_t EndpointPicker::pick(std::uint32_t backend, std::uint64_t now_ms, std::uint32_t avoid) {

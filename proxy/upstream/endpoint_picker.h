@@ -6,7 +6,9 @@
 //   no synchronisation and, with SO_REUSEPORT spreading clients, approximate
 //   the global ones (Mitzenmacher: two choices already give an exponential
 //   improvement over one).
-// - Balance::RoundRobin: rotate.
+// - Balance::RoundRobin: rotate over the usable endpoints; the cursor moves
+//   past each choice, so an ejected endpoint's turn is not inherited by its
+//   successor (which would otherwise get a double share).
 // - pick_hashed(): consistent hashing on the backend's Maglev table (client_ip
 //   affinity, hash_by, affinity cookies); an ejected or avoided endpoint moves
 //   the choice to the next slot of the table.
@@ -88,7 +90,7 @@ private:
     };
     struct Backend {
         std::uint64_t token = 0;
-        std::uint32_t next = 0;  // round robin position
+        std::uint32_t next = 0;  // round robin cursor: the endpoint after the last choice
         const void* identity = nullptr;  // the BackendTarget this state belongs to
         std::vector<Endpoint> endpoints;
     };

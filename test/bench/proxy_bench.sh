@@ -10,7 +10,7 @@
 #        [--load-cpu 0] [--proxy-cpu 1] [--work] [--work-only]
 #        [--latency] [--latency-only] [--latency-duration S]
 #        [--xgress-args "ARGS"] [--contenders "xgress nginx haproxy"]
-#        [--keep-callgrind DIR]
+#        [--keep-callgrind DIR] [--work-body small|16k]
 #
 # --keep-callgrind copies the work phase's callgrind outputs to DIR
 # (callgrind.NAME.N[.*]) for `callgrind_annotate --inclusive=no FILE`.
@@ -31,6 +31,8 @@
 # request (xgress vs nginx vs haproxy, fixed request count with h2load, by
 # the difference of two counts so start-up and shutdown cancel out), and
 # syscalls / io_uring_enter calls per request with perf tracepoints.
+# --work-body small|16k picks the response those requests fetch (default
+# small); 16k shows what relaying a body costs.
 #
 # --latency adds a fixed-rate phase: nginx's maximum is measured first (wrk,
 # 64 connections, small body), then each contender gets 50 % and 80 % of that
@@ -55,6 +57,7 @@ do_bench=1
 do_work=0
 work_n1=${XGRESS_BENCH_WORK_N1:-3000}
 work_n2=${XGRESS_BENCH_WORK_N2:-15000}
+work_body=small
 do_latency=0
 latency_duration=30
 
@@ -78,7 +81,8 @@ while [[ $# -gt 0 ]]; do
         --xgress-args) xgress_args=$2; shift 2 ;;
         --contenders) contenders_arg=$2; shift 2 ;;
         --keep-callgrind) keep_callgrind=$2; shift 2 ;;
-        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+        --work-body) work_body=$2; shift 2 ;;
+        -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -331,10 +335,10 @@ fi
 # Syscalls per request: perf tracepoints on the running servers during a wrk run.
 if [[ $do_bench == 0 ]]; then start_all; fi
 echo
-echo "# CPU time and syscalls per request (perf task-clock + tracepoints on the proxy only, wrk -c64 small body, ${duration}s)"
+echo "# CPU time and syscalls per request (perf task-clock + tracepoints on the proxy only, wrk -c64 $work_body body, ${duration}s)"
 for n in "${contenders[@]}"; do
     plist=$(pids_of "${ppid_of[$n]}" | paste -sd,)
-    in_ns taskset -c "$load_cpu" wrk -t1 -c64 -d"$((duration + 2))s" "http://127.0.0.1:${port[$n]}/small" >"$tmp/wrk.out" 2>&1 &
+    in_ns taskset -c "$load_cpu" wrk -t1 -c64 -d"$((duration + 2))s" "http://127.0.0.1:${port[$n]}$(path_of "$work_body")" >"$tmp/wrk.out" 2>&1 &
     wrk_pid=$!
     sleep 1   # perf counts a window inside wrk's run; requests = wrk's rate x window
     perf stat -x, -e task-clock,raw_syscalls:sys_enter,syscalls:sys_enter_io_uring_enter -p "$plist" \
@@ -356,7 +360,7 @@ done
 # difference between N2 and N1 requests cancels start-up and shutdown.
 if command -v valgrind >/dev/null && command -v h2load >/dev/null; then
     echo
-    echo "# user-space instructions per proxied request (callgrind, h2load --h1 -c64, (I(N2)-I(N1))/(N2-N1), N1=$work_n1 N2=$work_n2, small body)"
+    echo "# user-space instructions per proxied request (callgrind, h2load --h1 -c64, (I(N2)-I(N1))/(N2-N1), N1=$work_n1 N2=$work_n2, $work_body body)"
     # Stop the contenders: each gets re-run alone under valgrind.
     for n in "${contenders[@]}"; do kill "${ppid_of[$n]}"; wait "${ppid_of[$n]}" 2>/dev/null || true; done
     sed 's/^daemon off;/daemon off;\nmaster_process off;/' "$tmp/nginx/nginx.conf" >"$tmp/nginx/single.conf"
@@ -408,7 +412,7 @@ if command -v valgrind >/dev/null && command -v h2load >/dev/null; then
                 tot=(); break
             fi
             in_ns taskset -c "$load_cpu" h2load --h1 -t1 -c64 -n "$count" \
-                "http://127.0.0.1:${port[$n]}/small" >"$tmp/h2load.out" 2>&1 || true
+                "http://127.0.0.1:${port[$n]}$(path_of "$work_body")" >"$tmp/h2load.out" 2>&1 || true
             ok=$(awk '/^requests:/ { print $8 }' "$tmp/h2load.out")
             stop_under_callgrind "$vg" "$out"
             # Every part (the dump and, after a clean exit, the rest) adds up to the whole run.

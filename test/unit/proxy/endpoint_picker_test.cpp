@@ -42,8 +42,39 @@ TEST(EndpointPicker, EjectedEndpointIsSkippedUntilBackoffEnds) {
     p.reset(*table(2), 0);
     EXPECT_TRUE(p.report_failure(p.token(0), 0, 1, 1000));
     for (int i = 0; i < 6; ++i) EXPECT_EQ(p.pick(0, 1500), 0u);
-    EXPECT_EQ(p.pick(0, 2000), 0u);  // round robin resumes once the 1 s backoff ends
-    EXPECT_EQ(p.pick(0, 2000), 1u);
+    EXPECT_EQ(p.pick(0, 2000), 1u);  // round robin resumes once the 1 s backoff ends
+    EXPECT_EQ(p.pick(0, 2000), 0u);
+}
+
+// With one of three endpoints ejected, the two live ones share evenly. A
+// cursor that advanced by one per pick gave the ejected endpoint's turn to
+// its successor: 2 of every 3 requests went to endpoint 2.
+TEST(EndpointPicker, RoundRobinSharesEvenlyOverTheLiveEndpoints) {
+    for (std::uint32_t dead = 0; dead < 3; ++dead) {
+        EndpointPicker p;
+        p.set_balance(upstream::Balance::RoundRobin);
+        p.reset(*table(3), 0);
+        ASSERT_TRUE(p.report_failure(p.token(0), 0, dead, 0));
+        unsigned count[3] = {};
+        for (int i = 0; i < 300; ++i) ++count[p.pick(0, 10)];
+        EXPECT_EQ(count[dead], 0u) << "dead " << dead;
+        for (std::uint32_t e = 0; e < 3; ++e) {
+            if (e != dead) {
+                EXPECT_EQ(count[e], 150u) << "endpoint " << e << " with " << dead << " ejected";
+            }
+        }
+    }
+}
+
+// A retry that avoids an endpoint does not distort the rotation either.
+TEST(EndpointPicker, RoundRobinAvoidKeepsTheRotation) {
+    EndpointPicker p;
+    p.set_balance(upstream::Balance::RoundRobin);
+    p.reset(*table(3), 0);
+    EXPECT_EQ(p.pick(0, 0), 0u);
+    EXPECT_EQ(p.pick(0, 0, 1), 2u);  // 1's turn, but avoided
+    EXPECT_EQ(p.pick(0, 0), 0u);
+    EXPECT_EQ(p.pick(0, 0), 1u);
 }
 
 TEST(EndpointPicker, BackoffDoublesAndSuccessResetsIt) {
