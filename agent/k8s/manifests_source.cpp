@@ -59,7 +59,7 @@ void load_document(const Document& document, const std::string& source, const st
                               (unknown->name.empty() ? "" : " " + unknown->name));
         return;
     }
-    out.objects.push_back(std::get<Object>(std::move(*decoded)));
+    out.objects.push_back(std::make_shared<const Object>(std::get<Object>(std::move(*decoded))));
     out.object_sources.push_back(source);
 }
 
@@ -185,9 +185,9 @@ LoadedManifests load_manifest_files(const std::filesystem::path& directory, cons
 
 ObjectCache build_cache(const LoadedManifests& manifests, std::vector<std::string>& messages) {
     ObjectCache cache;
-    for (const Object& object : manifests.objects) {
+    for (const std::shared_ptr<const Object>& object : manifests.objects) {
         if (cache.upsert(object)) {
-            messages.push_back("duplicate " + describe(key_of(object)) + ": the later definition wins");
+            messages.push_back("duplicate " + describe(key_of(*object)) + ": the later definition wins");
         }
     }
     return cache;
@@ -199,13 +199,14 @@ namespace xgress::agent::k8s {
 
 const ObjectCache& LastGoodObjects::update(const LoadedManifests& loaded, std::vector<std::string>& messages) {
     touched_.clear();
+    previous_.clear();
     // The files this load speaks for, and what each now holds.
     std::map<std::string, std::map<ObjectKey, Shared>> next;
     for (const std::string& file : loaded.files) next[file];
     for (const std::string& file : loaded.files_with_errors) next[file];
     for (std::size_t i = 0; i < loaded.objects.size(); ++i) {
         const std::string& file = i < loaded.object_sources.size() ? loaded.object_sources[i] : std::string();
-        next[file].insert_or_assign(key_of(loaded.objects[i]), std::make_shared<const Object>(loaded.objects[i]));
+        next[file].insert_or_assign(key_of(*loaded.objects[i]), loaded.objects[i]);  // shared, not copied
     }
     // Files not in this load: a full load means they are gone; a partial one names the removed ones.
     std::vector<std::string> gone;
@@ -232,10 +233,11 @@ const ObjectCache& LastGoodObjects::update(const LoadedManifests& loaded, std::v
         std::vector<std::string> kept;
         if (loaded.files_with_errors.contains(file)) {
             if (auto previous = by_file_.find(file); previous != by_file_.end()) {
-                for (const auto& [key, object] : previous->second) {
+                for (const Shared& object : previous->second) {
+                    ObjectKey key = key_of(*object);
                     if (objects.contains(key)) continue;
                     kept.push_back(file + ": " + describe(key) + " did not load; keeping its last good version");
-                    objects.emplace(key, object);
+                    objects.emplace(std::move(key), object);
                 }
             }
         }
@@ -251,46 +253,87 @@ const ObjectCache& LastGoodObjects::update(const LoadedManifests& loaded, std::v
     return cache_;
 }
 
+namespace {
+
+// Orders an object against a key the way ObjectKey's operator<=> does, without copying names.
+int compare(const Object& object, const ObjectKey& key) {
+    const Kind kind = kind_of(object);
+    if (kind != key.kind) return kind < key.kind ? -1 : 1;
+    const ObjectMeta& meta = metadata_of(object);
+    if (const int c = meta.namespace_.compare(key.namespace_)) return c;
+    return meta.name.compare(key.name);
+}
+
+const std::shared_ptr<const Object>* find_object(const std::vector<std::shared_ptr<const Object>>& objects,
+                                                 const ObjectKey& key) {
+    auto it = std::lower_bound(objects.begin(), objects.end(), key,
+                               [](const auto& object, const ObjectKey& k) { return compare(*object, k) < 0; });
+    return it != objects.end() && compare(**it, key) == 0 ? &*it : nullptr;
+}
+
+// The file whose path sorts last wins.
+const std::string* last_file(const std::vector<const std::string*>& files) {
+    return *std::max_element(files.begin(), files.end(), [](const auto* a, const auto* b) { return *a < *b; });
+}
+
+}  // namespace
+
 void LastGoodObjects::replace_file(const std::string& file, std::map<ObjectKey, Shared> objects) {
-    auto& held = by_file_[file];
-    std::vector<ObjectKey> changed;
-    for (const auto& [key, object] : held) {
+    const auto slot = by_file_.try_emplace(file).first;
+    const std::string* self = &slot->first;  // stable while the file is known: owner lists point here
+    FileObjects& held = slot->second;
+    std::vector<std::pair<ObjectKey, const std::string*>> changed;  // key, the file serving it now (null: none)
+
+    for (const Shared& object : held) {  // objects this file no longer defines
+        ObjectKey key = key_of(*object);
         if (objects.contains(key)) continue;
-        auto owners = owners_.find(key);
-        if (owners != owners_.end()) {
-            owners->second.erase(file);
-            if (owners->second.empty()) owners_.erase(owners);
+        const std::string* winner = nullptr;
+        if (auto shared = shared_owners_.find(key); shared != shared_owners_.end()) {
+            std::erase(shared->second, self);
+            winner = last_file(shared->second);
+            if (shared->second.size() < 2) shared_owners_.erase(shared);
         }
-        changed.push_back(key);
+        changed.emplace_back(std::move(key), winner);
     }
-    for (auto& [key, object] : objects) {
-        auto previous = held.find(key);
-        if (previous != held.end() && (previous->second == object || *previous->second == *object)) {
-            object = previous->second;  // unchanged: keep the one copy the cache shares, nothing to redo
+    FileObjects now;
+    now.reserve(objects.size());
+    for (auto& [key, object] : objects) {  // in key order, so `now` is sorted
+        const Shared* previous = find_object(held, key);
+        if (previous && (*previous == object || **previous == *object)) {
+            now.push_back(*previous);  // unchanged: keep the one copy the cache shares, nothing to redo
             continue;
         }
-        owners_[key].insert(file);
-        changed.push_back(key);
+        now.push_back(object);
+        auto shared = shared_owners_.find(key);
+        if (!previous) {  // newly defined here: another file may define it too (rare: a duplicate)
+            if (shared != shared_owners_.end()) {
+                shared->second.push_back(self);
+            } else if (cache_.find(key)) {
+                for (const auto& [other, other_objects] : by_file_) {
+                    if (&other != self && find_object(other_objects, key)) {
+                        shared = shared_owners_.emplace(key, std::vector<const std::string*>{&other, self}).first;
+                        break;
+                    }
+                }
+            }
+        }
+        changed.emplace_back(key, shared != shared_owners_.end() ? last_file(shared->second) : self);
     }
-    held = std::move(objects);
-    for (const ObjectKey& key : changed) {
-        refresh_key(key);
-        touched_.insert(key);
+    held = std::move(now);
+    for (auto& [key, winner] : changed) {
+        if (!touched_.contains(key)) previous_.emplace(key, cache_.shared(key));
+        if (winner) cache_.upsert(*find_object(by_file_.at(*winner), key));  // shared, not copied
+        else cache_.erase(key);
+        if (winner && shared_owners_.contains(key))
+            duplicates_[key] = "duplicate " + describe(key) + " (again in " + *winner + "): the later file wins";
+        else duplicates_.erase(key);
+        touched_.insert(std::move(key));
     }
 }
 
-// The cache entry of `key` comes from the last file (in path order) defining it.
-void LastGoodObjects::refresh_key(const ObjectKey& key) {
-    auto owners = owners_.find(key);
-    if (owners == owners_.end()) {
-        cache_.erase(key);
-        duplicates_.erase(key);
-        return;
-    }
-    const std::string& winner = *owners->second.rbegin();
-    cache_.upsert(by_file_.at(winner).at(key));  // shared, not copied
-    if (owners->second.size() > 1) duplicates_[key] = "duplicate " + describe(key) + " (again in " + winner + "): the later file wins";
-    else duplicates_.erase(key);
+std::shared_ptr<const Object> LastGoodObjects::previous(const ObjectKey& key) const {
+    auto it = previous_.find(key);
+    return it == previous_.end() ? nullptr : it->second;
 }
 
 std::vector<std::string> LastGoodObjects::errors() const {

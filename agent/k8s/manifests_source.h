@@ -20,7 +20,9 @@
 namespace xgress::agent::k8s {
 
 struct LoadedManifests {
-    std::vector<Object> objects;       // in file, document, item order
+    // In file, document, item order; each decoded once and then shared (by
+    // LastGoodObjects and the cache), never copied.
+    std::vector<std::shared_ptr<const Object>> objects;
     std::vector<std::string> errors;   // "FILE: document 2: Service demo/web: spec.ports[0].port: ..."
     std::vector<std::string> error_sources;    // parallel to errors: the file each is about
     std::vector<std::string> skipped;  // unknown kinds, one line each
@@ -74,17 +76,27 @@ public:
     // Keys whose cache entry changed in the last update (added, replaced or removed).
     const std::set<ObjectKey>& last_touched() const { return touched_; }
 
+    // The cache entry `key` had before the last update (null when it had
+    // none). The reconciler reads the Service a changed slice belonged to.
+    std::shared_ptr<const Object> previous(const ObjectKey& key) const;
+
 private:
     using Shared = std::shared_ptr<const Object>;  // one copy, shared by by_file_ and cache_
+    // A file's objects, sorted by key: the key is read from the object, not
+    // held again (a map node per object cost ~128 bytes at cluster scale).
+    using FileObjects = std::vector<Shared>;
     void replace_file(const std::string& file, std::map<ObjectKey, Shared> objects);
-    void refresh_key(const ObjectKey& key);
 
-    std::map<std::string, std::map<ObjectKey, Shared>> by_file_;
-    std::map<ObjectKey, std::set<std::string>> owners_;       // which files define each object
+    std::map<std::string, FileObjects> by_file_;
+    // Which files define each object, kept only for objects defined in more
+    // than one file; an object with one owner needs no entry: replace_file
+    // knows the file it works on. Pointers are by_file_'s keys.
+    std::map<ObjectKey, std::vector<const std::string*>> shared_owners_;
     std::map<std::string, std::vector<std::string>> errors_;  // per file: this load's errors
     std::map<std::string, std::vector<std::string>> kept_;    // per file: "kept last good" lines
     std::map<ObjectKey, std::string> duplicates_;             // objects defined in several files
     std::set<ObjectKey> touched_;
+    std::map<ObjectKey, Shared> previous_;                    // touched_ keys' cache entries before
     ObjectCache cache_;
 };
 

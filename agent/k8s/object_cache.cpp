@@ -40,6 +40,11 @@ bool ObjectCache::erase(const ObjectKey& key) {
     return objects_.erase(key) > 0;
 }
 
+std::shared_ptr<const Object> ObjectCache::shared(const ObjectKey& key) const {
+    auto it = objects_.find(key);
+    return it == objects_.end() ? nullptr : it->second;
+}
+
 const Object* ObjectCache::find(const ObjectKey& key) const {
     auto it = objects_.find(key);
     return it == objects_.end() ? nullptr : it->second.get();

@@ -36,6 +36,7 @@ public:
     bool upsert(std::shared_ptr<const Object> object);
     bool erase(const ObjectKey& key);
     const Object* find(const ObjectKey& key) const;
+    std::shared_ptr<const Object> shared(const ObjectKey& key) const;  // null when absent
     std::size_t size() const { return objects_.size(); }
     bool operator==(const ObjectCache& other) const;  // same keys, equal objects
 

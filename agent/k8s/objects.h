@@ -8,10 +8,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "k8s/interned_string.h"
+#include "k8s/packed_strings.h"
 
 namespace xgress::agent::k8s {
 
@@ -64,28 +66,37 @@ struct EndpointPort {
 
 // One endpoint of a slice, kept small: with 100,000 endpoints in a cluster
 // every byte here is ~100 KB of agent memory (target: <= 500 B per endpoint
-// for everything the agent holds). So: the first address inline (every
-// controller writes exactly one; the API allows more, kept in
-// more_addresses), conditions as three optional bools, the node name
-// interned (a few hundred distinct values shared by every endpoint), and
-// only the fields something reads (targetRef.kind is not kept).
+// for everything the agent holds). So: the pod name and the addresses
+// (every controller writes exactly one; the API allows more) packed in one
+// heap block, conditions as three optional bools, the node name interned (a
+// few hundred distinct values shared by every endpoint), and only the fields
+// something reads (targetRef.kind/namespace/uid, zone, hints are not kept).
+// 24 bytes plus one ~48-byte block.
 struct Endpoint {
-    std::string address;                      // addresses[0]
-    std::vector<std::string> more_addresses;  // addresses[1..], normally empty
     // Absent conditions mean "unknown"; Kubernetes says to treat an unknown
     // ready as ready.
     std::optional<bool> ready;
     std::optional<bool> serving;
     std::optional<bool> terminating;
     InternedString node_name;
-    std::string target_ref_name;  // the Pod, for --dump-endpoints
-    // Calls f(address) for every address, first one first.
+
+    void set_text(std::string_view target_ref_name, const std::vector<std::string>& addresses) {
+        std::vector<std::string_view> parts{target_ref_name};
+        parts.insert(parts.end(), addresses.begin(), addresses.end());
+        text_ = PackedStrings(parts);
+    }
+    std::string_view target_ref_name() const { return text_[0]; }  // the Pod, for --dump-endpoints; "" = none
+    std::string_view address() const { return text_[1]; }          // addresses[0]
+    std::size_t address_count() const { return text_.size() > 0 ? text_.size() - 1 : 0; }
+    // Calls f(std::string_view address) for every address, first one first.
     template <class F>
     void for_each_address(F&& f) const {
-        f(address);
-        for (const std::string& a : more_addresses) f(a);
+        for (std::size_t i = 1; i < text_.size(); ++i) f(text_[i]);
     }
     bool operator==(const Endpoint&) const = default;
+
+private:
+    PackedStrings text_;  // [targetRef.name, addresses...]
 };
 
 struct EndpointSlice {

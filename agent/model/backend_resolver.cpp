@@ -137,7 +137,7 @@ snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePo
             const bool is_ready = endpoint.ready.value_or(true);
             const bool is_draining = !is_ready && endpoint.serving.value_or(false) &&
                                      endpoint.terminating.value_or(false);
-            endpoint.for_each_address([&](const std::string& address) {
+            endpoint.for_each_address([&](std::string_view address) {
                 if (is_ready) ready.emplace(address, *target);
                 else if (is_draining) draining.emplace(address, *target);
             });

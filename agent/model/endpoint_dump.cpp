@@ -9,9 +9,10 @@ std::string format_endpoint_dump(const k8s::ObjectCache& objects) {
         const std::string service =
             label != slice->metadata.labels.end() ? label->second : slice->metadata.name;
         for (const k8s::Endpoint& endpoint : slice->endpoints) {
-            endpoint.for_each_address([&](const std::string& address) {
-                const std::string pod =
-                    endpoint.target_ref_name.empty() ? service + "-" + address : endpoint.target_ref_name;
+            endpoint.for_each_address([&](std::string_view view) {
+                const std::string address(view);
+                const std::string pod = endpoint.target_ref_name().empty() ? service + "-" + address
+                                                                           : std::string(endpoint.target_ref_name());
                 for (const k8s::EndpointPort& port : slice->ports) {
                     if (port.port == 0) continue;
                     out += address + "\t" + slice->metadata.namespace_ + "\t" + pod + "\t" + service + "\t" +

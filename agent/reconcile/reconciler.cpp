@@ -14,21 +14,30 @@ Reconciler::Reconciler(model::Settings settings, ApplyTarget& target, std::uint6
 std::set<Reconciler::ServiceKey> Reconciler::index_touched_slices() {
     std::set<ServiceKey> affected;
     const k8s::ObjectCache& objects = last_good_.cache();
+    auto service_of = [](const k8s::EndpointSlice& slice) -> const std::string* {
+        auto label = slice.metadata.labels.find(k8s::kServiceNameLabel);
+        return label == slice.metadata.labels.end() ? nullptr : &label->second;
+    };
     for (const k8s::ObjectKey& key : last_good_.last_touched()) {
         if (key.kind != k8s::Kind::EndpointSlice) continue;
-        if (auto old = slice_service_.find(key); old != slice_service_.end()) {
-            affected.insert(old->second);
-            auto slices = service_slices_.find(old->second);
-            slices->second.erase(key);
-            if (slices->second.empty()) service_slices_.erase(slices);
-            slice_service_.erase(old);
+        // The Service the slice belonged to before this load (its old version
+        // names it), so a slice moved to another Service leaves the old one's index.
+        const auto before = last_good_.previous(key);
+        if (const auto* old = before ? std::get_if<k8s::EndpointSlice>(before.get()) : nullptr) {
+            if (const std::string* name = service_of(*old)) {
+                ServiceKey service{key.namespace_, *name};
+                if (auto slices = service_slices_.find(service); slices != service_slices_.end()) {
+                    slices->second.erase(key);
+                    if (slices->second.empty()) service_slices_.erase(slices);
+                }
+                affected.insert(std::move(service));
+            }
         }
         const auto* slice = objects.find<k8s::EndpointSlice>(key.namespace_, key.name);
         if (!slice) continue;
-        auto label = slice->metadata.labels.find(k8s::kServiceNameLabel);
-        if (label == slice->metadata.labels.end()) continue;
-        ServiceKey service{key.namespace_, label->second};
-        slice_service_[key] = service;
+        const std::string* name = service_of(*slice);
+        if (!name) continue;
+        ServiceKey service{key.namespace_, *name};
         service_slices_[service].insert(key);
         affected.insert(std::move(service));
     }

@@ -78,7 +78,7 @@ public:
 
 private:
     using ServiceKey = std::pair<std::string, std::string>;  // (namespace, name)
-    // Keeps slice_service_ / service_slices_ in step with the touched keys;
+    // Keeps service_slices_ in step with the touched keys;
     // returns the Services whose slices changed (before and after).
     std::set<ServiceKey> index_touched_slices();
     // The endpoint fast path; false when the whole model must run.
@@ -96,7 +96,6 @@ private:
     bool retry_pending_ = false;  // a datapath write failed: the next pass runs the whole model
     std::optional<model::NodePortPolicy> applied_policy_;
     std::set<std::string> reported_;
-    std::map<k8s::ObjectKey, ServiceKey> slice_service_;
     std::map<ServiceKey, std::set<k8s::ObjectKey>> service_slices_;
 };
 

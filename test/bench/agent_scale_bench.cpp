@@ -218,16 +218,69 @@ std::string address_of(int n) {
     return "10." + std::to_string(n >> 16 & 255) + "." + std::to_string(n >> 8 & 255) + "." + std::to_string(n & 255);
 }
 
-std::string slice_yaml(int s, int endpoints, int generation) {
-    std::string out = "kind: EndpointSlice\napiVersion: discovery.k8s.io/v1\nmetadata: {name: svc-" +
-                      std::to_string(s) + "-abc, namespace: bench, labels: {kubernetes.io/service-name: svc-" +
-                      std::to_string(s) + "}}\naddressType: IPv4\nports: [{name: http, port: 8080}]\nendpoints:\n";
-    for (int e = 0; e < endpoints; ++e) {
-        const bool ready = !(generation & 1) || e != 0;  // a change flips endpoint 0
-        out += "  - {addresses: [\"" + address_of(s * endpoints + e) + "\"], conditions: {ready: " +
-               (ready ? "true" : "false") + "}, nodeName: node-" + std::to_string(e % 50) + "}\n";
+// Slices as the EndpointSlice controller writes them, so the memory figure
+// is honest: the controller's labels and trigger-time annotation, every
+// condition, nodeName, zone and a targetRef to a Deployment-style Pod
+// ("svc-7-5d8c7f9b6d-x2k4q") with its uid. The decoder drops what the model
+// does not read; the bytes it keeps (pod names) are counted.
+std::string pseudo_random(std::uint64_t seed, int length, const char* alphabet) {
+    const std::size_t size = std::strlen(alphabet);
+    std::string out;
+    for (int i = 0; i < length; ++i) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        out += alphabet[(seed >> 33) % size];
     }
     return out;
+}
+
+std::string pod_name(int s, int e) {
+    return "svc-" + std::to_string(s) + "-" + pseudo_random(static_cast<std::uint64_t>(s) * 7 + 1, 10, "bcdfghjklmnpqrstvwxz2456789") +
+           "-" + pseudo_random(static_cast<std::uint64_t>(s) * 1000 + static_cast<std::uint64_t>(e) + 3, 5, "bcdfghjklmnpqrstvwxz2456789");
+}
+
+std::string pod_uid(int s, int e) {
+    const std::string hex = pseudo_random(static_cast<std::uint64_t>(s) * 100003 + static_cast<std::uint64_t>(e), 32, "0123456789abcdef");
+    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+// Endpoint e of Service s; `terminating` makes it a Pod being shut down
+// (not ready, still serving), which is what each change flips.
+struct EndpointText {
+    std::string address, pod, uid, node, zone;
+    bool terminating = false;
+};
+
+EndpointText endpoint_text(int s, int e, int endpoints, bool terminating) {
+    return EndpointText{address_of(s * endpoints + e), pod_name(s, e), pod_uid(s, e), "node-" + std::to_string(e % 50),
+                        "zone-" + std::string(1, static_cast<char>('a' + e % 3)), terminating};
+}
+
+const char* kSliceAnnotation = "2026-11-22T08:00:00Z";
+
+std::string slice_yaml(int s, int endpoints, int generation) {
+    const std::string n = std::to_string(s);
+    std::string out = "kind: EndpointSlice\napiVersion: discovery.k8s.io/v1\nmetadata:\n  name: svc-" + n +
+                      "-abcde\n  generateName: svc-" + n + "-\n  namespace: bench\n"
+                      "  labels: {endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io, "
+                      "kubernetes.io/service-name: svc-" + n + "}\n"
+                      "  annotations: {endpoints.kubernetes.io/last-change-trigger-time: \"" + kSliceAnnotation +
+                      "\"}\naddressType: IPv4\nports: [{name: http, port: 8080, protocol: TCP}]\nendpoints:\n";
+    for (int e = 0; e < endpoints; ++e) {
+        const EndpointText t = endpoint_text(s, e, endpoints, (generation & 1) && e == 0);  // a change flips endpoint 0
+        out += "  - {addresses: [\"" + t.address + "\"], conditions: {ready: " + (t.terminating ? "false" : "true") +
+               ", serving: true, terminating: " + (t.terminating ? "true" : "false") + "}, nodeName: " + t.node +
+               ", zone: " + t.zone + ", targetRef: {kind: Pod, name: " + t.pod + ", namespace: bench, uid: " + t.uid +
+               "}}\n";
+    }
+    return out;
+}
+
+std::string endpoint_json(int s, int e, int endpoints) {
+    const EndpointText t = endpoint_text(s, e, endpoints, false);
+    return R"({"addresses": [")" + t.address +
+           R"("], "conditions": {"ready": true, "serving": true, "terminating": false}, "nodeName": ")" + t.node +
+           R"(", "zone": ")" + t.zone + R"(", "targetRef": {"kind": "Pod", "name": ")" + t.pod +
+           R"(", "namespace": "bench", "uid": ")" + t.uid + "\"}}";
 }
 
 std::string service_file_yaml(int s, int endpoints, int generation) {
@@ -281,13 +334,12 @@ void generate_json(const std::filesystem::path& dir, int services, int endpoints
         const std::string n = std::to_string(s);
         svc += std::string(s ? ",\n" : "") + R"( {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc-)" + n +
                R"(", "namespace": "bench"}, "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})";
-        eps += std::string(s ? ",\n" : "") + R"( {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "svc-)" +
-               n + R"(-abc", "namespace": "bench", "labels": {"kubernetes.io/service-name": "svc-)" + n +
-               R"("}}, "addressType": "IPv4", "ports": [{"name": "http", "port": 8080}], "endpoints": [)";
-        for (int e = 0; e < endpoints; ++e) {
-            eps += std::string(e ? ", " : "") + R"({"addresses": [")" + address_of(s * endpoints + e) +
-                   R"("], "conditions": {"ready": true}, "nodeName": "node-)" + std::to_string(e % 50) + "\"}";
-        }
+        eps += std::string(s ? ",\n" : "") +
+               R"( {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "svc-)" + n +
+               R"(-abcde", "generateName": "svc-)" + n + R"(-", "namespace": "bench", "labels": {"endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io", "kubernetes.io/service-name": "svc-)" +
+               n + R"("}, "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": ")" + kSliceAnnotation +
+               R"("}}, "addressType": "IPv4", "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}], "endpoints": [)";
+        for (int e = 0; e < endpoints; ++e) eps += std::string(e ? ", " : "") + endpoint_json(s, e, endpoints);
         eps += "]}";
         if (s % 2 == 0) {
             const std::string b = std::to_string(s + 1);
@@ -314,8 +366,9 @@ std::size_t vector_block(const std::vector<T>& v) { return v.capacity() ? v.capa
 std::size_t bytes_of(const k8s::EndpointSlice& slice) {
     std::size_t total = sizeof(k8s::Object) + 16 + vector_block(slice.endpoints) + vector_block(slice.ports);
     for (const auto& e : slice.endpoints) {
-        total += vector_block(e.more_addresses) + heap_of(e.address) + heap_of(e.target_ref_name);
-        for (const auto& a : e.more_addresses) total += heap_of(a);
+        std::size_t packed = 1 + 2 + e.target_ref_name().size();  // PackedStrings block
+        e.for_each_address([&](std::string_view a) { packed += 2 + a.size(); });
+        total += std::max<std::size_t>(32, (packed + 8 + 15) & ~std::size_t{15});
     }
     for (const auto& [k, v] : slice.metadata.labels) total += 64 + 16 + heap_of(k) + heap_of(v);  // map node
     return total;

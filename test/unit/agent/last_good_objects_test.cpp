@@ -21,6 +21,55 @@ LoadedManifests load(const std::vector<std::pair<std::string, std::string>>& fil
 constexpr const char* kGood = "kind: Service\nmetadata: {name: a, namespace: d}\nspec: {ports: [{port: 80}]}\n"
                               "---\nkind: Service\nmetadata: {name: b, namespace: d}\nspec: {ports: [{port: 81}]}\n";
 
+std::string service_on_port(int port) {
+    return "kind: Service\nmetadata: {name: a, namespace: d}\nspec: {ports: [{port: " + std::to_string(port) + "}]}\n";
+}
+
+LoadedManifests partial(const std::vector<std::pair<std::string, std::string>>& files,
+                        const std::vector<std::string>& removed = {}) {
+    LoadedManifests out = load(files);
+    out.partial = true;
+    out.removed = removed;
+    return out;
+}
+
+// The same object in several files: the file whose path sorts last serves
+// it, through every add, edit and removal, and the duplicate is reported
+// while it lasts.
+TEST(LastGoodObjects, DuplicateDefinitionsFollowTheLastFile) {
+    LastGoodObjects last_good;
+    std::vector<std::string> messages;
+    auto port = [&] { return last_good.cache().find<Service>("d", "a")->ports[0].port; };
+    last_good.update(load({{"a.yaml", service_on_port(1)}, {"b.yaml", service_on_port(2)}}), messages);
+    EXPECT_EQ(port(), 2);
+    EXPECT_EQ(messages, std::vector<std::string>{"duplicate Service d/a (again in b.yaml): the later file wins"});
+
+    messages.clear();
+    last_good.update(partial({}, {"b.yaml"}), messages);  // b.yaml deleted: a.yaml's version serves
+    EXPECT_EQ(port(), 1);
+    EXPECT_TRUE(messages.empty());
+    EXPECT_EQ(last_good.previous(ObjectKey{Kind::Service, "d", "a"}) != nullptr, true);
+
+    last_good.update(partial({{"c.yaml", service_on_port(3)}, {"b.yaml", service_on_port(2)}}), messages);
+    EXPECT_EQ(port(), 3);
+    messages.clear();
+    last_good.update(partial({{"a.yaml", service_on_port(5)}}), messages);  // not the winner: still c
+    EXPECT_EQ(port(), 3);
+    EXPECT_EQ(messages, std::vector<std::string>{"duplicate Service d/a (again in c.yaml): the later file wins"});
+    last_good.update(partial({}, {"c.yaml"}), messages);
+    EXPECT_EQ(port(), 2);
+    last_good.update(partial({}, {"b.yaml"}), messages);
+    EXPECT_EQ(port(), 5);
+    messages.clear();
+    last_good.update(partial({}, {"a.yaml"}), messages);
+    EXPECT_EQ(last_good.cache().size(), 0u);
+    EXPECT_TRUE(messages.empty());
+    // Back again in one file after all that: served, no duplicate.
+    last_good.update(partial({{"b.yaml", service_on_port(7)}}), messages);
+    EXPECT_EQ(port(), 7);
+    EXPECT_TRUE(messages.empty());
+}
+
 TEST(LastGoodObjects, BrokenObjectKeepsItsPreviousVersion) {
     LastGoodObjects last_good;
     std::vector<std::string> messages;

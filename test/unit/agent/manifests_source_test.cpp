@@ -46,14 +46,14 @@ spec: {controller: xgress.io/ingress-controller}
                        "a.yaml", out);
     EXPECT_TRUE(out.errors.empty());
     ASSERT_EQ(out.objects.size(), 2u);
-    const auto& service = std::get<Service>(out.objects[0]);
+    const auto& service = std::get<Service>(*out.objects[0]);
     EXPECT_EQ(service.metadata.namespace_, "demo");
     ASSERT_EQ(service.ports.size(), 1u);
     EXPECT_EQ(service.ports[0].port, 80);
     ASSERT_TRUE(service.ports[0].target_port);
     EXPECT_EQ(service.ports[0].target_port->number, 8080);
-    EXPECT_EQ(std::get<IngressClass>(out.objects[1]).controller, "xgress.io/ingress-controller");
-    EXPECT_EQ(std::get<IngressClass>(out.objects[1]).metadata.namespace_, "");  // cluster-scoped
+    EXPECT_EQ(std::get<IngressClass>(*out.objects[1]).controller, "xgress.io/ingress-controller");
+    EXPECT_EQ(std::get<IngressClass>(*out.objects[1]).metadata.namespace_, "");  // cluster-scoped
 }
 
 TEST(ManifestsSource, JsonListWithItems) {
@@ -68,16 +68,58 @@ TEST(ManifestsSource, JsonListWithItems) {
                        "list.json", out);
     ASSERT_TRUE(out.errors.empty()) << out.errors[0];
     ASSERT_EQ(out.objects.size(), 2u);
-    const auto& service = std::get<Service>(out.objects[0]);
+    const auto& service = std::get<Service>(*out.objects[0]);
     EXPECT_EQ(service.metadata.namespace_, "default");
     EXPECT_EQ(service.type, "NodePort");
     EXPECT_EQ(service.ports[0].node_port, 30081);
     EXPECT_EQ(service.ports[0].target_port->name, "http");
-    const auto& slice = std::get<EndpointSlice>(out.objects[1]);
+    const auto& slice = std::get<EndpointSlice>(*out.objects[1]);
     EXPECT_EQ(slice.ports[0].port, 9090);
     ASSERT_EQ(slice.endpoints.size(), 1u);
     EXPECT_EQ(slice.endpoints[0].ready, std::optional<bool>(false));
     EXPECT_FALSE(slice.endpoints[0].serving.has_value());
+}
+
+// An endpoint keeps its pod name and every address (packed in one block);
+// a slice keeps only the label the model reads.
+TEST(ManifestsSource, EndpointKeepsPodNameAndEveryAddress) {
+    LoadedManifests out;
+    load_manifest_text(R"(kind: EndpointSlice
+metadata:
+  name: web-x
+  namespace: d
+  labels: {kubernetes.io/service-name: web, endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io}
+  annotations: {endpoints.kubernetes.io/last-change-trigger-time: "2026-01-01T00:00:00Z"}
+ports: [{port: 80}]
+endpoints:
+  - addresses: ["10.0.0.1", "10.0.0.2"]
+    targetRef: {kind: Pod, name: web-5d8c7f9b6d-x2k4q, namespace: d, uid: 0f0e}
+    nodeName: node-a
+  - addresses: ["10.0.0.3"]
+)",
+                       "s.yaml", out);
+    ASSERT_TRUE(out.errors.empty()) << out.errors[0];
+    const auto& slice = std::get<EndpointSlice>(*out.objects.at(0));
+    ASSERT_EQ(slice.endpoints.size(), 2u);
+    const Endpoint& first = slice.endpoints[0];
+    EXPECT_EQ(first.target_ref_name(), "web-5d8c7f9b6d-x2k4q");
+    EXPECT_EQ(first.address(), "10.0.0.1");
+    EXPECT_EQ(first.address_count(), 2u);
+    std::vector<std::string> addresses;
+    first.for_each_address([&](std::string_view a) { addresses.emplace_back(a); });
+    EXPECT_EQ(addresses, (std::vector<std::string>{"10.0.0.1", "10.0.0.2"}));
+    EXPECT_EQ(first.node_name, "node-a");
+    EXPECT_EQ(slice.endpoints[1].target_ref_name(), "");
+    EXPECT_EQ(slice.endpoints[1].address(), "10.0.0.3");
+    // Copies compare equal and own their text.
+    Endpoint copy = first;
+    EXPECT_TRUE(copy == first);
+    EXPECT_FALSE(copy == slice.endpoints[1]);
+    copy = slice.endpoints[1];
+    EXPECT_EQ(copy.address(), "10.0.0.3");
+    EXPECT_EQ(first.address(), "10.0.0.1");
+    EXPECT_EQ(slice.metadata.labels, (std::map<std::string, std::string>{{kServiceNameLabel, "web"}}));
+    EXPECT_TRUE(slice.metadata.annotations.empty());
 }
 
 TEST(ManifestsSource, UnknownKindIsSkippedWithALogLine) {
@@ -169,8 +211,8 @@ TEST(ManifestsSource, DirectoryLoadsSortedAndReportsUnparseableFile) {
     ASSERT_TRUE(loaded.has_value()) << loaded.error();
     ASSERT_EQ(loaded->files.size(), 3u);
     ASSERT_EQ(loaded->objects.size(), 2u);
-    EXPECT_EQ(std::get<IngressClass>(loaded->objects[0]).metadata.name, "a");
-    EXPECT_EQ(std::get<IngressClass>(loaded->objects[1]).metadata.name, "b");
+    EXPECT_EQ(std::get<IngressClass>(*loaded->objects[0]).metadata.name, "a");
+    EXPECT_EQ(std::get<IngressClass>(*loaded->objects[1]).metadata.name, "b");
     ASSERT_EQ(loaded->errors.size(), 1u);
     EXPECT_NE(loaded->errors[0].find("15-broken.yaml: line "), std::string::npos) << loaded->errors[0];
 }
