@@ -267,7 +267,7 @@ std::expected<VipTable, Error> read_vip_table(int fd) {
     VipTable table;
     const xgress_vip_slot empty{};
     for (std::uint32_t i = 0; i < count; ++i)
-        if (!(values[i] == empty)) table[keys[i]] = values[i];
+        if (!same_vip_slot(values[i], empty)) table[keys[i]] = values[i];
     return table;
 }
 
@@ -332,7 +332,7 @@ std::expected<void, Error> sync_vip_table(int fd, std::optional<VipTable>& track
     for (const auto& write : vip_table_writes(table, target)) {
         if (bpf_map_update_elem(fd, &write.index, &write.slot, BPF_ANY) != 0)
             return fail(fmt::format("vip_frontends slot {}: {}", write.index, errno_text(errno)));
-        if (write.slot == empty) table.erase(write.index);
+        if (same_vip_slot(write.slot, empty)) table.erase(write.index);
         else table[write.index] = write.slot;
     }
     return {};

@@ -5,7 +5,7 @@
 
 namespace xgress::agent::dataplane {
 
-bool operator==(const xgress_vip_slot& a, const xgress_vip_slot& b) { return std::memcmp(&a, &b, sizeof(a)) == 0; }
+bool same_vip_slot(const xgress_vip_slot& a, const xgress_vip_slot& b) { return std::memcmp(&a, &b, sizeof(a)) == 0; }
 
 namespace {
 
@@ -38,7 +38,7 @@ VipTable build_vip_table(const std::map<FrontendKey, xgress_frontend_value>& vip
 
 std::vector<xgress_vip_slot> vip_slot_transition(const xgress_vip_slot& from, const xgress_vip_slot& to) {
     std::vector<xgress_vip_slot> writes;
-    if (from == to) return writes;
+    if (same_vip_slot(from, to)) return writes;
     const bool same_owner = from.value.id != 0 && to.value.id == from.value.id &&
                             std::memcmp(&from.key, &to.key, sizeof(from.key)) == 0;
     if (same_owner) {
@@ -63,7 +63,7 @@ std::vector<xgress_vip_slot> vip_slot_transition(const xgress_vip_slot& from, co
         cur.value.id = to.value.id;
         writes.push_back(cur);
     }
-    if (!(cur == to)) writes.push_back(to);
+    if (!same_vip_slot(cur, to)) writes.push_back(to);
     return writes;
 }
 

@@ -19,7 +19,8 @@ namespace xgress::agent::dataplane {
 // Slot contents by index; a missing index is an all-zero slot.
 using VipTable = std::map<std::uint32_t, xgress_vip_slot>;
 
-bool operator==(const xgress_vip_slot& a, const xgress_vip_slot& b);
+// Byte-wise equality (the C struct has no operator==).
+bool same_vip_slot(const xgress_vip_slot& a, const xgress_vip_slot& b);
 
 // The table for `vips` (exact keys and their values). A slot keeps its
 // current owner when that VIP is still wanted (no churn on unrelated
