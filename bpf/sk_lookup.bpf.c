@@ -41,7 +41,8 @@ int xgress_sk_lookup(struct bpf_sk_lookup *ctx)
 	 * otherwise clang merges the two branches' loads into one load through a
 	 * computed context pointer, which the verifier rejects ("dereference of
 	 * modified ctx ptr"). */
-	struct xgress_frontend_key key = {};
+	struct xgress_frontend_key key XGRESS_KEY_ALIGN = {};
+	__u8 key_flags = 0;
 	__u32 source[4] = {};
 	if (ctx->family == AF_INET) {
 		__u32 local = ctx->local_ip4;
@@ -59,7 +60,7 @@ int xgress_sk_lookup(struct bpf_sk_lookup *ctx)
 		asm volatile("" : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3));
 		__u32 local[4] = {l0, l1, l2, l3};
 		__builtin_memcpy(key.addr, local, 16);
-		key.flags = XGRESS_FRONTEND_KEY_IPV6;
+		key_flags = XGRESS_FRONTEND_KEY_IPV6;
 		source[0] = r0;
 		source[1] = r1;
 		source[2] = r2;
@@ -67,8 +68,9 @@ int xgress_sk_lookup(struct bpf_sk_lookup *ctx)
 	} else {
 		return SK_PASS;
 	}
-	key.port = bpf_htons((__u16)ctx->local_port);
-	key.proto = (__u8)ctx->protocol;
+	/* Port, protocol and flags in one word store (see xgress_key_fill). */
+	((xgress_u32_alias *)&key)[4] =
+		(__u32)bpf_htons((__u16)ctx->local_port) | (__u32)(__u8)ctx->protocol << 16 | (__u32)key_flags << 24;
 
 	int to_node = -1;
 	struct xgress_frontend_value *frontend = xgress_lookup_frontend(&key, kinds, &to_node);

@@ -52,36 +52,29 @@ int xgress_xdp(struct xdp_md *ctx)
 	struct xgress_global_stats *g = xgress_global_stats();
 	XGRESS_COUNT(g, xdp_packets);
 
-	struct xgress_packet pkt = {};
+	struct xgress_packet pkt XGRESS_KEY_ALIGN = {};
 	int result = xgress_parse_packet(data, data_end, &pkt);
 	if (result != XGRESS_PARSE_OK) {
 		count_parse_failure(g, result);
 		return XDP_PASS;
 	}
 
-	/* The common case on a node, a port no frontend uses outside the
-	 * NodePort range, leaves here after two array reads. */
+	/* A port some frontend uses: look it up first, so a served packet never
+	 * reads settings. */
 	const __u32 kinds = xgress_port_kinds(pkt.dport, pkt.proto);
-	const struct xgress_settings *settings_entry = xgress_settings();
-	const int in_range = xgress_in_node_port_range(settings_entry, bpf_ntohs(pkt.dport));
-	if (!kinds && !in_range) {
-		XGRESS_COUNT(g, xdp_not_ours);
-		return XDP_PASS;
-	}
-
-	struct xgress_frontend_key key = {};
-	__builtin_memcpy(key.addr, pkt.daddr, sizeof(key.addr));
-	key.port = pkt.dport;
-	key.proto = pkt.proto;
-	key.flags = pkt.ipv6 ? XGRESS_FRONTEND_KEY_IPV6 : 0;
+	struct xgress_frontend_key key XGRESS_KEY_ALIGN;
+	const xgress_u32_alias *daddr = (const xgress_u32_alias *)pkt.daddr;
+	xgress_key_fill(&key, daddr[0], daddr[1], daddr[2], daddr[3], pkt.dport, pkt.proto,
+			pkt.ipv6 ? XGRESS_FRONTEND_KEY_IPV6 : 0);
 	int to_node = -1;
 	struct xgress_frontend_value *frontend = 0;
 	if (kinds)
 		frontend = xgress_lookup_frontend(&key, kinds, &to_node);
 	if (!frontend) {
-		/* The node-address hash lookup only for ports inside the range,
-		 * and only if the lookup above did not run it already. */
-		if (in_range && settings_entry) {
+		/* Unallocated NodePort? The node-address check only for ports
+		 * inside the range, and only if the lookup above did not run it. */
+		const struct xgress_settings *settings_entry = xgress_settings();
+		if (xgress_in_node_port_range(settings_entry, bpf_ntohs(pkt.dport))) {
 			if (to_node < 0)
 				to_node = xgress_is_node_address(&key);
 			if (to_node) {

@@ -25,6 +25,7 @@
 #include "local_routes.h"
 #include "pin_layout.h"
 #include "port_flags.h"
+#include "vip_table.h"
 #include "sk_lookup.skel.h"
 #include "xdp_attach.h"
 #include "xgress/bpf_abi.h"
@@ -44,6 +45,9 @@ struct Dataplane::State {
     // nodeport_frontends is rewritten whole by this process's first
     // apply_frontends (a previous agent may have died half-way), then per change.
     bool nodeport_mirror_synced = false;
+    // What vip_frontends holds: read whole at this process's first
+    // apply_frontends, then tracked write by write.
+    std::optional<VipTable> vip_table;
 
     ~State() {
         if (link_fd >= 0) close(link_fd);
@@ -252,6 +256,21 @@ std::expected<void, Error> write_nodeport_mirror(int fd,
     return {};
 }
 
+// The non-empty slots of vip_frontends, read in one batch.
+std::expected<VipTable, Error> read_vip_table(int fd) {
+    std::vector<std::uint32_t> keys(XGRESS_VIP_SLOTS);
+    std::vector<xgress_vip_slot> values(XGRESS_VIP_SLOTS);
+    std::uint32_t count = XGRESS_VIP_SLOTS, out_batch = 0;
+    if (bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), values.data(), &count, nullptr) != 0 &&
+        errno != ENOENT)
+        return fail(fmt::format("vip_frontends batch read: {}", errno_text(errno)));
+    VipTable table;
+    const xgress_vip_slot empty{};
+    for (std::uint32_t i = 0; i < count; ++i)
+        if (!same_vip_slot(values[i], empty)) table[keys[i]] = values[i];
+    return table;
+}
+
 // node_addr_list (see bpf_abi.h) in three writes, so no reader trusts a
 // half-written list: (1) the old list with its COMPLETE flags cleared —
 // readers now fall back to node_addrs on a miss; (2) the new addresses, flags
@@ -288,6 +307,34 @@ std::expected<void, Error> write_node_addr_list(int fd, const std::vector<IpAddr
         spdlog::info("node addresses: {} IPv4 / {} IPv6, more than the {} / {} kept inline: the rest cost a hash "
                      "lookup per NodePort packet",
                      v4_total, v6_total, XGRESS_NODE_ADDR_INLINE_V4, XGRESS_NODE_ADDR_INLINE_V6);
+    return {};
+}
+
+// Moves vip_frontends to the VIPs the hash holds after `plan` (see vip_table.h);
+// `tracked` is what the array holds, read on first use, updated per write.
+std::expected<void, Error> sync_vip_table(int fd, std::optional<VipTable>& tracked,
+                                          const std::map<FrontendKey, CurrentFrontend>& current,
+                                          const FrontendPlan& plan) {
+    if (!tracked) {
+        auto read = read_vip_table(fd);
+        if (!read) return std::unexpected(read.error());
+        tracked = std::move(*read);
+    }
+    std::map<FrontendKey, xgress_frontend_value> vips;
+    for (const auto& [key, frontend] : current)
+        if (!is_node_port(key.raw())) vips[key] = {frontend.id, frontend.listener_slot, frontend.flags};
+    for (const auto& write : plan.writes)
+        if (!is_node_port(write.key.raw())) vips[write.key] = write.value;
+    for (const auto& stale : plan.deletes) vips.erase(stale);
+    VipTable& table = *tracked;
+    const auto target = build_vip_table(vips, table);
+    const xgress_vip_slot empty{};
+    for (const auto& write : vip_table_writes(table, target)) {
+        if (bpf_map_update_elem(fd, &write.index, &write.slot, BPF_ANY) != 0)
+            return fail(fmt::format("vip_frontends slot {}: {}", write.index, errno_text(errno)));
+        if (same_vip_slot(write.slot, empty)) table.erase(write.index);
+        else table[write.index] = write.slot;
+    }
     return {};
 }
 
@@ -412,6 +459,10 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
             if (is_node_port(stale.raw())) mirror.erase(nodeport_index(stale.raw()));
         if (auto ok = write_nodeport_mirror(mirror_fd, mirror); !ok) return ok;
     }
+    // The VIP copy between the hash writes and the hash deletes: every
+    // intermediate slot state finds each VIP that stays (see vip_table.h).
+    if (auto ok = sync_vip_table(state_->fd(state_->skel->maps.vip_frontends), state_->vip_table, current, *plan); !ok)
+        return ok;
     const xgress_frontend_value no_frontend{};
     for (const auto& stale : plan->deletes) {
         const auto raw = stale.raw();

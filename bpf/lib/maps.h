@@ -44,6 +44,14 @@ struct {
 } nodeport_frontends SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XGRESS_VIP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct xgress_vip_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vip_frontends SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XGRESS_MAX_FRONTENDS);
 	__type(key, __u32);

@@ -154,7 +154,9 @@ static __always_inline int xgress_parse_packet(void *data, void *data_end, struc
 	if ((void *)(eth + 1) > data_end)
 		return XGRESS_PARSE_TRUNCATED;
 
-	__be16 proto = eth->h_proto;
+	/* One 16-bit load: struct ethhdr is packed, so eth->h_proto compiles to
+	 * two byte loads and a shift (the field itself is 2-byte aligned). */
+	__be16 proto = *(const __be16 *)((const __u8 *)data + 12);
 	void *cursor = eth + 1;
 #pragma unroll
 	for (int i = 0; i < XGRESS_MAX_VLAN_TAGS; i++) {

@@ -304,6 +304,71 @@ TEST_F(DataplaneTest, NodePortArrayCopyFollowsTheHashAndIsResyncedAfterRestart) 
     EXPECT_EQ(mirror(30081).id, pinned_frontends().at("*node*:30081").id);
 }
 
+// vip_frontends follows the hash through add, replace, collision, delete and
+// an agent restart that finds a stale slot.
+TEST_F(DataplaneTest, VipSlotCopyFollowsTheHashAndIsReconciledAfterRestart) {
+    auto slot_of = [&](const xgress_frontend_key& key) {
+        int fd = bpf_obj_get(pin(XGRESS_MAP_VIP_FRONTENDS).c_str());
+        EXPECT_GE(fd, 0);
+        xgress_vip_slot slot{};
+        const std::uint32_t index = xgress_vip_slot_index(&key);
+        EXPECT_EQ(bpf_map_lookup_elem(fd, &index, &slot), 0);
+        close(fd);
+        return slot;
+    };
+    const auto a = exact_key("203.0.113.10", 80);
+    const auto b = vip_colliding_with(a);
+    char b_text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, b.addr, b_text, sizeof(b_text));
+    const std::string b_name = std::string(b_text) + ":80";
+    {
+        auto dataplane = dp::Dataplane::open(options_);
+        ASSERT_TRUE(dataplane) << dataplane.error().message;
+        ASSERT_TRUE(dataplane->apply_frontends({vip("203.0.113.10", 80, 1, "a/a:http"), node_port(30080, 0, "a/n:http")}));
+        const auto hashed = pinned_frontends().at("203.0.113.10:80");
+        auto slot = slot_of(a);
+        EXPECT_EQ(std::memcmp(&slot.key, &a, sizeof(a)), 0);
+        EXPECT_EQ(slot.value.id, hashed.id);
+        EXPECT_EQ(slot.value.listener_slot, 1u);
+        EXPECT_EQ(slot.flags, 0u);
+
+        ASSERT_TRUE(dataplane->apply_frontends({vip("203.0.113.10", 80, 2, "a/a:http")}));
+        EXPECT_EQ(slot_of(a).value.listener_slot, 2u) << "replaced in place";
+        EXPECT_EQ(slot_of(a).value.id, hashed.id);
+
+        ASSERT_TRUE(dataplane->apply_frontends({vip("203.0.113.10", 80, 2, "a/a:http"), vip(b_text, 80, 3, "a/b:http")}));
+        slot = slot_of(a);
+        EXPECT_EQ(std::memcmp(&slot.key, &a, sizeof(a)), 0) << "the owner keeps the slot";
+        EXPECT_EQ(slot.flags, static_cast<std::uint32_t>(XGRESS_VIP_SLOT_OVERFLOW)) << "b lives in the hash";
+        ASSERT_TRUE(pinned_frontends().contains(b_name));
+
+        ASSERT_TRUE(dataplane->apply_frontends({vip(b_text, 80, 3, "a/b:http")}));
+        slot = slot_of(a);
+        EXPECT_EQ(std::memcmp(&slot.key, &b, sizeof(b)), 0) << "b moves into the slot when a goes";
+        EXPECT_EQ(slot.value.id, pinned_frontends().at(b_name).id);
+        EXPECT_EQ(slot.value.listener_slot, 3u);
+        EXPECT_EQ(slot.flags, 0u);
+    }
+    // A stale slot (no hash entry behind it) left by an agent that died half-way.
+    const auto c = exact_key("203.0.113.77", 443);
+    int fd = bpf_obj_get(pin(XGRESS_MAP_VIP_FRONTENDS).c_str());
+    ASSERT_GE(fd, 0);
+    xgress_vip_slot stale{};
+    stale.key = c;
+    stale.value = {42, 0, 0};
+    const std::uint32_t index = xgress_vip_slot_index(&c);
+    ASSERT_EQ(bpf_map_update_elem(fd, &index, &stale, BPF_ANY), 0);
+    close(fd);
+    auto restarted = dp::Dataplane::open(options_);
+    ASSERT_TRUE(restarted) << restarted.error().message;
+    ASSERT_TRUE(restarted->apply_frontends({vip(b_text, 80, 3, "a/b:http")}));
+    EXPECT_EQ(slot_of(c).value.id, 0u) << "first apply reads the array and clears what the hash lacks";
+    EXPECT_EQ(slot_of(b).value.id, pinned_frontends().at(b_name).id);
+    ASSERT_TRUE(restarted->apply_frontends({}));
+    EXPECT_EQ(slot_of(b).value.id, 0u);
+    EXPECT_EQ(slot_of(b).flags, 0u);
+}
+
 TEST_F(DataplaneTest, NodeAddressListKeepsTheFirstAddressesInlineAndSaysWhenItOverflows) {
     auto dataplane = dp::Dataplane::open(options_);
     ASSERT_TRUE(dataplane) << dataplane.error().message;

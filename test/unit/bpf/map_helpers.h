@@ -103,6 +103,37 @@ inline int mark_port(int port_flags_fd, const xgress_frontend_key& key) {
     return bpf_map_update_elem(port_flags_fd, &port, &flags, BPF_ANY);
 }
 
+// Copies an exact (VIP) entry into vip_frontends as the agent does: the
+// slot's owner when the slot is free, else the slot's OVERFLOW flag (the
+// classifiers then ask the frontends hash, which must hold the entry).
+inline int place_vip(int vip_fd, const xgress_frontend_key& key, const xgress_frontend_value& value) {
+    std::uint32_t index = xgress_vip_slot_index(&key);
+    xgress_vip_slot slot{};
+    if (bpf_map_lookup_elem(vip_fd, &index, &slot) != 0) return -1;
+    if (slot.value.id == 0 || std::memcmp(&slot.key, &key, sizeof(key)) == 0) {
+        slot.key = key;
+        slot.value = value;
+    } else {
+        slot.flags |= XGRESS_VIP_SLOT_OVERFLOW;
+    }
+    return bpf_map_update_elem(vip_fd, &index, &slot, BPF_ANY);
+}
+
+// An exact key other than `key` (same port and protocol, an address in
+// 10.0.0.0/8) that falls into the same vip_frontends slot.
+inline xgress_frontend_key vip_colliding_with(const xgress_frontend_key& key) {
+    const std::uint32_t want = xgress_vip_slot_index(&key);
+    for (std::uint32_t i = 1; i < (1u << 24); ++i) {
+        xgress_frontend_key other = key;
+        std::memset(other.addr, 0, sizeof(other.addr));
+        other.flags = 0;
+        const std::uint32_t addr = htonl((10u << 24) | i);
+        std::memcpy(other.addr, &addr, 4);
+        if (xgress_vip_slot_index(&other) == want && std::memcmp(&other, &key, sizeof(key)) != 0) return other;
+    }
+    return key;
+}
+
 // Writes node_addr_list (the classifiers' inline copy of the node
 // addresses): the listed addresses, with the COMPLETE flag of each family in
 // `complete_flags` (a family not complete falls back to node_addrs on a miss).

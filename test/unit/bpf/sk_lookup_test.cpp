@@ -88,6 +88,9 @@ protected:
     void add_frontend(const xgress_frontend_key& key, xgress_frontend_value value) {
         ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.frontends), &key, &value, BPF_ANY), 0);
         ASSERT_EQ(mark_port(bpf_map__fd(skel_->maps.port_flags), key), 0);
+        if (!(key.flags & XGRESS_FRONTEND_KEY_NODEPORT)) {
+            ASSERT_EQ(place_vip(bpf_map__fd(skel_->maps.vip_frontends), key, value), 0);
+        }
     }
     void add_range(const xgress_source_range_key& key) {
         xgress_source_range_value value{};
@@ -223,6 +226,30 @@ TEST_F(SkLookupTest, NodePortThroughTheArrayCopiesSteersToTheCopysSlot) {
     ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.nodeport_frontends), &index, &copy, BPF_ANY), 0);
     EXPECT_EQ(run("198.18.0.9", 30080), other) << "listed address, copied entry";
     EXPECT_EQ(run("198.18.0.1", 30080), 0u) << "complete list without it: not a node address any more";
+}
+
+// vip_frontends is shared with XDP: a VIP in its slot steers without a hash
+// entry; a colliding VIP in the hash steers once its slot says OVERFLOW.
+TEST_F(SkLookupTest, VipThroughTheSlotAndThroughOverflow) {
+    const std::uint64_t other = install(AF_INET, SOCK_STREAM, kSlot + 3);
+    const auto owner = exact_key("203.0.113.10", 80);
+    ASSERT_EQ(bpf_map_delete_elem(bpf_map__fd(skel_->maps.frontends), &owner), 0);
+    const std::uint32_t index = xgress_vip_slot_index(&owner);
+    xgress_vip_slot slot{};
+    ASSERT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.vip_frontends), &index, &slot), 0);
+    slot.value.listener_slot = kSlot;
+    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.vip_frontends), &index, &slot, BPF_ANY), 0);
+    EXPECT_EQ(run("203.0.113.10", 80), cookie_) << "slot only";
+
+    const auto colliding = vip_colliding_with(owner);
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, colliding.addr, text, sizeof(text));
+    const xgress_frontend_value value{9, kSlot + 3, 0};
+    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.frontends), &colliding, &value, BPF_ANY), 0);
+    EXPECT_EQ(run(text, 80), 0u) << "hash only, OVERFLOW clear";
+    ASSERT_EQ(place_vip(bpf_map__fd(skel_->maps.vip_frontends), colliding, value), 0);
+    EXPECT_EQ(run(text, 80), other) << "hash, OVERFLOW set";
+    EXPECT_EQ(run("203.0.113.10", 80), cookie_);
 }
 
 }  // namespace

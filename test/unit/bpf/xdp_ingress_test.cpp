@@ -50,6 +50,22 @@ protected:
                                        sizeof(value), BPF_ANY),
                   0);
         ASSERT_EQ(mark_port(bpf_map__fd(skel_->maps.port_flags), key), 0);
+        if (!(key.flags & XGRESS_FRONTEND_KEY_NODEPORT)) {
+            ASSERT_EQ(place_vip(bpf_map__fd(skel_->maps.vip_frontends), key, value), 0);
+        }
+    }
+    void remove_from_hash(const xgress_frontend_key& key) {
+        ASSERT_EQ(bpf_map__delete_elem(skel_->maps.frontends, &key, sizeof(key), 0), 0);
+    }
+    xgress_vip_slot vip_slot(const xgress_frontend_key& key) {
+        std::uint32_t index = xgress_vip_slot_index(&key);
+        xgress_vip_slot slot{};
+        EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.vip_frontends), &index, &slot), 0);
+        return slot;
+    }
+    void set_vip_slot(const xgress_frontend_key& key, const xgress_vip_slot& slot) {
+        std::uint32_t index = xgress_vip_slot_index(&key);
+        ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.vip_frontends), &index, &slot, BPF_ANY), 0);
     }
     void add_node_address(const std::string& address) {
         auto key = node_key(address);
@@ -536,6 +552,7 @@ TEST_F(XdpIngressTest, EntryWithoutPortFlagIsNotLookedUp) {
     auto key = exact_key("203.0.113.40", 8080);
     xgress_frontend_value value{9, 0, 0};
     ASSERT_EQ(bpf_map__update_elem(skel_->maps.frontends, &key, sizeof(key), &value, sizeof(value), BPF_ANY), 0);
+    ASSERT_EQ(place_vip(bpf_map__fd(skel_->maps.vip_frontends), key, value), 0);
     PacketSpec spec;
     spec.dst = "203.0.113.40";
     spec.dport = 8080;
@@ -777,6 +794,100 @@ TEST_F(XdpIngressTest, NodePortArrayCopyCarriesSourceRanges) {
     EXPECT_EQ(run(build_packet(spec)), XDP_DROP);
     EXPECT_EQ(stats(kRangedNodePortId).packets, 1u);
     EXPECT_EQ(stats(kRangedNodePortId).source_range_drops, 1u);
+}
+
+// vip_frontends: the direct-mapped copy of the VIP entries. The fixture
+// places every VIP there, as the agent does.
+TEST_F(XdpIngressTest, VipSlotHitNeedsNoHashEntry) {
+    remove_from_hash(exact_key("203.0.113.10", 80));
+    remove_from_hash(exact_key("2001:db8::10", 443));
+    PacketSpec spec;
+    spec.dst = "203.0.113.10";
+    spec.dport = 80;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kVipId).packets, 1u);
+    spec.v6 = true;
+    spec.src = "2001:db8::2";
+    spec.dst = "2001:db8::10";
+    spec.dport = 443;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kV6VipId).packets, 1u);
+    spec.dport = 444;  // same address, other port: the key compare says no
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(global().xdp_matched, 2u);
+}
+
+TEST_F(XdpIngressTest, VipSlotCopyWinsOverTheHash) {
+    auto key = exact_key("203.0.113.10", 80);
+    auto slot = vip_slot(key);
+    ASSERT_EQ(slot.value.id, kVipId);
+    slot.value.id = 9;  // differs from the hash entry's id: shows which one matched
+    set_vip_slot(key, slot);
+    PacketSpec spec;
+    spec.dst = "203.0.113.10";
+    spec.dport = 80;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(9).packets, 1u);
+    EXPECT_EQ(stats(kVipId).packets, 0u);
+}
+
+TEST_F(XdpIngressTest, VipCollisionGoesToTheHashOnlyWithOverflow) {
+    const auto owner = exact_key("203.0.113.10", 80);
+    const auto other = vip_colliding_with(owner);
+    ASSERT_NE(std::memcmp(&other, &owner, sizeof(owner)), 0) << "no colliding key found";
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, other.addr, text, sizeof(text));
+    // In the hash only, the slot owned by another VIP, OVERFLOW clear: absent.
+    xgress_frontend_value value{20, 0, 0};
+    ASSERT_EQ(bpf_map__update_elem(skel_->maps.frontends, &other, sizeof(other), &value, sizeof(value), BPF_ANY),
+              0);
+    PacketSpec spec;
+    spec.dst = text;
+    spec.dport = 80;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(20).packets, 0u);
+    EXPECT_EQ(global().xdp_not_ours, 1u);
+    // OVERFLOW set (what place_vip does for the second VIP of a slot): found.
+    ASSERT_EQ(place_vip(bpf_map__fd(skel_->maps.vip_frontends), other, value), 0);
+    EXPECT_EQ(vip_slot(owner).flags, static_cast<std::uint32_t>(XGRESS_VIP_SLOT_OVERFLOW));
+    EXPECT_EQ(vip_slot(owner).value.id, kVipId);
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(20).packets, 1u);
+    spec.dst = "203.0.113.10";  // the owner still served from the slot
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kVipId).packets, 1u);
+}
+
+TEST_F(XdpIngressTest, EmptyVipSlotWithoutOverflowMeansAbsent) {
+    // A hash entry whose slot is empty and not flagged is not looked up: the
+    // slot array is authoritative for "no VIP here".
+    const auto key = exact_key("203.0.113.50", 80);
+    xgress_frontend_value value{21, 0, 0};
+    ASSERT_EQ(bpf_map__update_elem(skel_->maps.frontends, &key, sizeof(key), &value, sizeof(value), BPF_ANY), 0);
+    ASSERT_EQ(vip_slot(key).value.id, 0u);
+    PacketSpec spec;
+    spec.dst = "203.0.113.50";
+    spec.dport = 80;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(21).packets, 0u);
+    xgress_vip_slot flagged{};
+    flagged.flags = XGRESS_VIP_SLOT_OVERFLOW;
+    set_vip_slot(key, flagged);
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(21).packets, 1u);
+}
+
+TEST_F(XdpIngressTest, VipSlotCarriesSourceRanges) {
+    remove_from_hash(exact_key("203.0.113.20", 443));  // only the copy is left
+    PacketSpec spec;
+    spec.dst = "203.0.113.20";
+    spec.dport = 443;
+    spec.src = "198.18.0.2";  // inside 198.18.0.0/24
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    spec.src = "10.1.2.3";
+    EXPECT_EQ(run(build_packet(spec)), XDP_DROP);
+    EXPECT_EQ(stats(kRangedVipId).packets, 1u);
+    EXPECT_EQ(stats(kRangedVipId).source_range_drops, 1u);
 }
 
 }  // namespace
