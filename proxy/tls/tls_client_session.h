@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "tls/string_bio.h"
 #include "tls/upstream_tls.h"
 
 namespace xgress::tls {
@@ -70,7 +71,7 @@ private:
 
     std::shared_ptr<const UpstreamTls> context_;
     SSL* ssl_ = nullptr;
-    BIO* rbio_ = nullptr;  // owned by ssl_
+    CiphertextInput in_;  // read by ssl_'s input BIO
     SSL_SESSION* fresh_ = nullptr;
     std::string out_;
     std::string error_;
