@@ -1,5 +1,6 @@
 #include "tls/tls_client_session.h"
 
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "tls/string_bio.h"
@@ -100,6 +101,13 @@ TlsClientSession::Status TlsClientSession::send(std::string_view plain) {
     if (failed_ || !ssl_ || !handshake_done_) return Status::Error;
     if (plain.empty()) return Status::Ok;
     return write_plain(ssl_, plain) ? Status::Ok : fail("write");
+}
+
+void TlsClientSession::shutdown() {
+    if (ssl_ && handshake_done_ && !failed_) {
+        SSL_shutdown(ssl_);
+        ERR_clear_error();
+    }
 }
 
 }  // namespace xgress::tls
