@@ -5,7 +5,8 @@
 // backpressure as HTTP bodies (update_*_recv stop reading a side whose peer
 // has high_water bytes queued). Half-close is honoured: one side's EOF
 // becomes shutdown(SHUT_WR) towards the other once everything before it was
-// sent, and the pair closes when both directions have ended.
+// sent (a TLS side first gets close_notify), and the pair closes when both
+// directions have ended.
 #include <sys/socket.h>
 
 #include <spdlog/spdlog.h>
@@ -105,6 +106,11 @@ void Worker::pump_tunnel(Session& s) {
         s.out.append(u->in);
         u->in.clear();
         flush(s, Op::ClientSend);
+    }
+    if (s.eof && !s.upstream_write_shut && u->connected && u->pending_out() == 0 && u->tls_session &&
+        !u->tls_session->close_notify_queued()) {
+        u->tls_session->shutdown();  // a TLS upstream sees close_notify before the FIN
+        flush(*u, Op::UpSend);
     }
     if (s.eof && !s.upstream_write_shut && u->connected && u->pending_out() == 0) {
         shutdown(u->fd, SHUT_WR);

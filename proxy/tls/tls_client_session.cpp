@@ -1,5 +1,6 @@
 #include "tls/tls_client_session.h"
 
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "tls/string_bio.h"
@@ -13,8 +14,7 @@ bool TlsClientSession::start(std::shared_ptr<const UpstreamTls> context, SSL_SES
     context_ = std::move(context);
     ssl_ = context_->new_connection();
     if (!ssl_) return false;
-    rbio_ = attach_transport_bios(ssl_, &out_);
-    if (!rbio_) return false;
+    if (!attach_transport_bios(ssl_, &in_, &out_)) return false;
     SSL_set_app_data(ssl_, this);
     SSL_set_connect_state(ssl_);
     if (resume) SSL_set_session(ssl_, resume);
@@ -41,7 +41,7 @@ void TlsClientSession::reset() {
         SSL_SESSION_free(fresh_);
         fresh_ = nullptr;
     }
-    rbio_ = nullptr;
+    in_.clear();
     context_.reset();
     out_.clear();
     error_.clear();
@@ -70,8 +70,11 @@ TlsClientSession::Status TlsClientSession::fail(const char* where) {
 TlsClientSession::Status TlsClientSession::receive(std::string_view ciphertext, std::string& plain) {
     if (failed_ || !ssl_) return Status::Error;
     if (ciphertext.empty()) return Status::Ok;
-    if (BIO_write(rbio_, ciphertext.data(), static_cast<int>(ciphertext.size())) != static_cast<int>(ciphertext.size()))
-        return fail("BIO_write");
+    in_.feed(ciphertext);
+    struct KeepRest {
+        CiphertextInput& in;
+        ~KeepRest() { in.keep_rest(); }
+    } keep_rest{in_};  // the caller reuses its buffer once this returns
     if (!handshake_done_) {
         const int rc = SSL_do_handshake(ssl_);
         if (rc != 1) {
@@ -86,7 +89,7 @@ TlsClientSession::Status TlsClientSession::receive(std::string_view ciphertext, 
 }
 
 TlsClientSession::Status TlsClientSession::read_plain(std::string& plain) {
-    switch (read_available_plain(ssl_, plain)) {
+    switch (read_available_plain(ssl_, in_, plain)) {
         case PlainRead::More: return Status::Ok;
         case PlainRead::Closed: return Status::Closed;
         case PlainRead::Error: break;
@@ -98,6 +101,13 @@ TlsClientSession::Status TlsClientSession::send(std::string_view plain) {
     if (failed_ || !ssl_ || !handshake_done_) return Status::Error;
     if (plain.empty()) return Status::Ok;
     return write_plain(ssl_, plain) ? Status::Ok : fail("write");
+}
+
+void TlsClientSession::shutdown() {
+    if (ssl_ && handshake_done_ && !failed_) {
+        SSL_shutdown(ssl_);
+        ERR_clear_error();
+    }
 }
 
 }  // namespace xgress::tls

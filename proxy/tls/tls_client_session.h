@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "tls/string_bio.h"
 #include "tls/upstream_tls.h"
 
 namespace xgress::tls {
@@ -45,6 +46,16 @@ public:
     // Encrypts `plain` into outbound(). Only once handshake_done().
     Status send(std::string_view plain);
 
+    // Queues close_notify into outbound(): a tunnel whose client half-closed
+    // ends its TLS stream before the TCP FIN, so the upstream can tell the end
+    // from a truncation.
+    void shutdown();
+    // Nothing more to queue: close_notify sent, or none can be (no finished
+    // handshake, failed session).
+    bool close_notify_queued() const {
+        return !ssl_ || !handshake_done_ || failed_ || (SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN) != 0;
+    }
+
     std::string& outbound() { return out_; }
     bool handshake_done() const { return handshake_done_; }
     bool resumed() const { return resumed_; }
@@ -70,7 +81,7 @@ private:
 
     std::shared_ptr<const UpstreamTls> context_;
     SSL* ssl_ = nullptr;
-    BIO* rbio_ = nullptr;  // owned by ssl_
+    CiphertextInput in_;  // read by ssl_'s input BIO
     SSL_SESSION* fresh_ = nullptr;
     std::string out_;
     std::string error_;

@@ -45,8 +45,7 @@ bool TlsSession::start(std::shared_ptr<const ServerContext> context,
     if (passthrough && !passthrough->empty()) passthrough_ = std::move(passthrough);
     ssl_ = context_->new_connection();
     if (!ssl_) return false;
-    rbio_ = attach_transport_bios(ssl_, &out_);
-    if (!rbio_) return false;
+    if (!attach_transport_bios(ssl_, &in_, &out_)) return false;
     SSL_set_app_data(ssl_, this);
     SSL_set_accept_state(ssl_);
     return true;
@@ -57,7 +56,7 @@ void TlsSession::reset() {
         SSL_free(ssl_);
         ssl_ = nullptr;
     }
-    rbio_ = nullptr;
+    in_.clear();
     context_.reset();
     passthrough_.reset();
     out_.clear();
@@ -78,8 +77,11 @@ TlsSession::Status TlsSession::receive(std::string_view ciphertext, std::string&
     if (failed_ || !ssl_) return Status::Error;
     if (ciphertext.empty()) return Status::Ok;
     if (passthrough_ && !hello_seen_) raw_.append(ciphertext);
-    if (BIO_write(rbio_, ciphertext.data(), static_cast<int>(ciphertext.size())) != static_cast<int>(ciphertext.size()))
-        return fail("BIO_write");
+    in_.feed(ciphertext);
+    struct KeepRest {
+        CiphertextInput& in;
+        ~KeepRest() { in.keep_rest(); }
+    } keep_rest{in_};  // the caller reuses its buffer once this returns
     if (!handshake_done_) {
         const int rc = SSL_do_handshake(ssl_);
         if (!passthrough_backend_.empty()) {
@@ -100,7 +102,7 @@ TlsSession::Status TlsSession::receive(std::string_view ciphertext, std::string&
 }
 
 TlsSession::Status TlsSession::read_plain(std::string& plain) {
-    switch (read_available_plain(ssl_, plain)) {
+    switch (read_available_plain(ssl_, in_, plain)) {
         case PlainRead::More: return Status::Ok;
         case PlainRead::Closed: return Status::Closed;
         case PlainRead::Error: break;

@@ -1,7 +1,7 @@
 // One server-side TLS connection driven by bytes, not sockets: the worker
 // hands it the ciphertext io_uring received and gets plaintext for the HTTP
 // code; plaintext the HTTP code produced is encrypted into outbound(), which
-// the worker sends. OpenSSL never touches the socket (a memory BIO in, an
+// the worker sends. OpenSSL never touches the socket (a BIO reading the receive buffer in place, an
 // append-to-string BIO out), so nothing here blocks and the same object can
 // be fed one byte or 64 KiB at a time.
 //
@@ -24,6 +24,7 @@
 
 #include "tls/passthrough_hosts.h"
 #include "tls/server_context.h"
+#include "tls/string_bio.h"
 
 namespace xgress::tls {
 
@@ -84,7 +85,7 @@ private:
     std::shared_ptr<const ServerContext> context_;
     std::shared_ptr<const PassthroughHosts> passthrough_;
     SSL* ssl_ = nullptr;
-    BIO* rbio_ = nullptr;  // owned by ssl_
+    CiphertextInput in_;  // read by ssl_'s input BIO
     std::string out_;
     std::string raw_;
     std::string passthrough_backend_;
