@@ -17,29 +17,6 @@ using snapshot::PathMatch;
 
 namespace {
 
-int connect_to(const char* address, int port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    inet_pton(AF_INET, address, &a.sin_addr);
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-// A keep-alive client connection to address:port.
-struct ClientAt : Conn {
-    ClientAt(const char* address, int port) : Conn(-1) {
-        if (fd >= 0) close(fd);
-        fd = connect_to(address, port);
-    }
-};
-
 snapshot::Snapshot snapshot_for(std::uint16_t port, std::uint16_t public_port, std::uint16_t internal_port,
                                 std::uint64_t version, bool extra_class_first) {
     snapshot::Snapshot s;
@@ -64,7 +41,7 @@ TEST(ClassTablesE2E, SameHostRoutesPerDialledAddress) {
     const auto port = static_cast<std::uint16_t>(proxy.port());
     ASSERT_TRUE(proxy.apply(snapshot_for(port, pub.port(), internal.port(), 1, false)));
 
-    ClientAt a("127.0.0.1", port), b("127.0.0.2", port);
+    Conn a("127.0.0.1", port), b("127.0.0.2", port);
     ASSERT_GE(a.fd, 0);
     ASSERT_GE(b.fd, 0);
     auto ra = a.get("shop.test", "/");

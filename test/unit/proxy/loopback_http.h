@@ -30,11 +30,12 @@ inline int listen_loopback(int& port) {
     return fd;
 }
 
-inline int connect_loopback(int port) {
+// A blocking IPv4 connection to address:port with a 5 s receive timeout; -1 on failure.
+inline int connect_ipv4(const char* address, int port) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    inet_pton(AF_INET, address, &a.sin_addr);
     a.sin_port = htons(static_cast<std::uint16_t>(port));
     timeval tv{5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -44,6 +45,8 @@ inline int connect_loopback(int port) {
     }
     return fd;
 }
+
+inline int connect_loopback(int port) { return connect_ipv4("127.0.0.1", port); }
 
 inline void send_all(int fd, std::string_view s) {
     while (!s.empty()) {
@@ -70,6 +73,7 @@ struct Conn {
     int fd = -1;
     std::string pending;
     explicit Conn(int port) : fd(connect_loopback(port)) {}
+    Conn(const char* address, int port) : fd(connect_ipv4(address, port)) {}
     ~Conn() {
         if (fd >= 0) close(fd);
     }
