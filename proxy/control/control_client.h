@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <expected>
 #include <functional>
 #include <string>
@@ -44,6 +45,8 @@ private:
     Apply apply_;
     ApplyPatch apply_patch_;
     std::atomic<bool> stop_{false};
+    // Timestamps of the frame being handled (control thread only), for the log.
+    std::chrono::steady_clock::time_point received_at_, decoded_at_;
     std::thread thread_;
 };
 

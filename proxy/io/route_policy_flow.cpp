@@ -9,9 +9,12 @@
 #include <sys/socket.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <unordered_map>
+
+#include <spdlog/spdlog.h>
 
 #include "http/request_fields.h"
 #include "io/worker.h"
@@ -198,6 +201,15 @@ void Worker::fill_forwarding(Session& s) {
 }
 
 void Worker::adopt_table() {
+    // Logged at debug (swap timing, issue 5): adoption runs on the data path.
+    struct Timer {
+        unsigned index;
+        std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+        ~Timer() {
+            spdlog::debug("worker {}: adopted a table in {:.2f} ms", index,
+                          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+        }
+    } timer{index_};
     picker_.set_balance(options_.balance);
     if (next_table_) picker_.reset(*next_table_, index_, table_.get());
     table_ = std::move(next_table_);
