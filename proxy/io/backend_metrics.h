@@ -17,10 +17,6 @@
 
 #include "io/worker_stats.h"
 
-namespace xgress::router {
-class RouteTable;
-}
-
 namespace xgress::io {
 
 // Upper bounds in microseconds (Prometheus `le` in seconds: 0.0005 … 10).
@@ -46,10 +42,12 @@ struct BackendCounters {
 using RouteCounters = std::array<Counter, 5>;
 
 struct BackendMetrics {
-    // The table the names below point into (views, not copies: adopting a
-    // 10,000-route table copied 20,000 strings on the worker, issue 5).
-    std::shared_ptr<const router::RouteTable> table;
-    std::vector<std::string_view> names;            // by backend index of the table
+    // Owns the routes route_names point into (views, not copies: adopting a
+    // 10,000-route table copied 10,000 names on the worker, issue 5). Only the
+    // routes, shared by endpoint patches: holding the whole table would keep
+    // patched-away backends alive until the next routing change.
+    std::shared_ptr<const void> routing_owner;
+    std::vector<std::string> names;                 // by backend index of the table
     std::unique_ptr<BackendCounters[]> counters;    // names.size() entries
     const void* routing = nullptr;                  // the table's routes this block was made for
     // By route index of the table, plus one last entry for requests that

@@ -220,7 +220,7 @@ void Worker::adopt_table() {
     // rest looked up in a map of the old block's counted names. On a
     // 10,000-route swap this replaced two 10,000-entry maps on the data path.
     auto block = std::make_shared<BackendMetrics>();
-    block->table = table_;
+    block->routing_owner = table_->routing_owner();
     const auto backends = table_->backends();
     block->routing = table_->routing_identity();
     block->counters = std::make_unique<BackendCounters[]>(backends.size());
@@ -293,7 +293,7 @@ void Worker::add_backend_metrics(BackendTotalsByName& out) const {
         block = metrics_;
     }
     if (!block) return;
-    for (std::size_t b = 0; b < block->names.size(); ++b) out[std::string(block->names[b])].add(block->counters[b]);
+    for (std::size_t b = 0; b < block->names.size(); ++b) out[block->names[b]].add(block->counters[b]);
 }
 
 void Worker::add_route_metrics(RouteTotalsByName& out) const {
