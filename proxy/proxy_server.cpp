@@ -111,7 +111,10 @@ std::expected<void, std::string> ProxyServer::apply(snapshot::Snapshot&& snap) {
     };
     const auto t0 = clock::now();
     // What the last apply replaced: every worker has long moved on from it.
-    retired_table_.reset();
+    // It is only moved aside here and freed after the ACK (release_retired).
+    release_retired();  // a previous one not yet freed (no control client: --snapshot-file)
+    released_table_ = std::move(retired_table_);
+    released_snapshot_ = std::move(retired_snapshot_);
     retired_snapshot_ = snapshot::Snapshot{};
     const auto t1 = clock::now();
     std::shared_ptr<const router::RouteTable> current;
@@ -138,6 +141,11 @@ std::expected<void, std::string> ProxyServer::apply(snapshot::Snapshot&& snap) {
     applied_ = std::move(snap);
     ready_ = true;
     return {};
+}
+
+void ProxyServer::release_retired() {
+    released_table_.reset();
+    released_snapshot_ = snapshot::Snapshot{};
 }
 
 std::expected<std::shared_ptr<const tls::TlsState>, std::string> ProxyServer::build_tls_state(

@@ -14,9 +14,9 @@
 namespace xgress::control {
 
 ControlClient::ControlClient(std::string socket_path, int listener_fd, std::string listen_address, Apply apply,
-                             ApplyPatch apply_patch)
+                             ApplyPatch apply_patch, std::function<void()> after_answer)
     : path_(std::move(socket_path)), listener_fd_(listener_fd), listen_address_(std::move(listen_address)),
-      apply_(std::move(apply)), apply_patch_(std::move(apply_patch)) {}
+      apply_(std::move(apply)), after_answer_(std::move(after_answer)), apply_patch_(std::move(apply_patch)) {}
 
 ControlClient::~ControlClient() { stop(); }
 
@@ -87,6 +87,7 @@ void ControlClient::session(int sock) {
             spdlog::warn("control: rejected {} version {}: {}", what, frame->version, applied.error());
             if (auto r = write_frame(sock, MessageType::Nack, frame->version, applied.error()); !r) return;
         }
+        if (after_answer_) after_answer_();
     }
 }
 
