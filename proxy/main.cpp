@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
         control = std::make_unique<xgress::control::ControlClient>(
             control_socket, (*server)->announced_listener(), options.listen,
             [&](xgress::snapshot::Snapshot&& snap) { return (*server)->apply(std::move(snap)); },
-            [&](const xgress::snapshot::EndpointsPatch& patch) { return (*server)->apply_patch(patch); });
+            [&](const xgress::snapshot::EndpointsPatch& patch) { return (*server)->apply_patch(patch); },
+            [&] { (*server)->release_retired(); });
         control->start();
     }
 

@@ -105,9 +105,18 @@ std::expected<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(cons
 ProxyServer::~ProxyServer() { stop(); }
 
 std::expected<void, std::string> ProxyServer::apply(snapshot::Snapshot&& snap) {
+    using clock = std::chrono::steady_clock;
+    const auto ms = [](clock::time_point from, clock::time_point to) {
+        return std::chrono::duration<double, std::milli>(to - from).count();
+    };
+    const auto t0 = clock::now();
     // What the last apply replaced: every worker has long moved on from it.
-    retired_table_.reset();
+    // It is only moved aside here and freed after the ACK (release_retired).
+    release_retired();  // a previous one not yet freed (no control client: --snapshot-file)
+    released_table_ = std::move(retired_table_);
+    released_snapshot_ = std::move(retired_snapshot_);
     retired_snapshot_ = snapshot::Snapshot{};
+    const auto t1 = clock::now();
     std::shared_ptr<const router::RouteTable> current;
     {
         std::lock_guard lock(applied_mutex_);
@@ -115,8 +124,11 @@ std::expected<void, std::string> ProxyServer::apply(snapshot::Snapshot&& snap) {
     }
     auto table = router::RouteTable::build(snap, current.get());
     if (!table) return std::unexpected(table.error());
+    const auto t2 = clock::now();
     auto tls_state = build_tls_state(snap);
     if (!tls_state) return std::unexpected(tls_state.error());
+    spdlog::debug("apply version {}: retire {:.1f} ms, route table {:.1f} ms, TLS state {:.1f} ms", snap.version,
+                  ms(t0, t1), ms(t1, t2), ms(t2, clock::now()));
     // TLS first: a connection routed by the new table to an https frontend
     // finds the new certificates.
     for (auto& w : workers_) w->tls_slot().publish(*tls_state);
@@ -129,6 +141,11 @@ std::expected<void, std::string> ProxyServer::apply(snapshot::Snapshot&& snap) {
     applied_ = std::move(snap);
     ready_ = true;
     return {};
+}
+
+void ProxyServer::release_retired() {
+    released_table_.reset();
+    released_snapshot_ = snapshot::Snapshot{};
 }
 
 std::expected<std::shared_ptr<const tls::TlsState>, std::string> ProxyServer::build_tls_state(

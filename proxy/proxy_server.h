@@ -47,14 +47,19 @@ public:
     // logged naming the certificate and counted.
     // Unchanged backends are shared with the serving table (RouteTable::build
     // with `previous`). The table and snapshot it replaces are released on the
-    // next apply, on this (control) thread: a worker dropping the last
-    // reference would free 10,000 routes between two requests.
+    // next apply (freed by release_retired() after that apply's ACK), on this
+    // (control) thread: a worker dropping the last reference would free 10,000
+    // routes between two requests.
     std::expected<void, std::string> apply(snapshot::Snapshot&& snap);
     std::expected<void, std::string> apply(const snapshot::Snapshot& snap) { return apply(snapshot::Snapshot(snap)); }
     // Applies an EndpointsPatch to the serving snapshot: only the patched
     // backends are rebuilt (RouteTable::with_endpoints); routes are shared.
     // Errors (version mismatch, unknown backend) leave everything as it was.
     std::expected<void, std::string> apply_patch(const snapshot::EndpointsPatch& patch);
+    // Frees what the last apply took out of service (called by the control
+    // client after it sent the ACK, so the freeing is not part of a swap's
+    // time). Control thread only, like apply().
+    void release_retired();
 
     // Graceful shutdown: workers stop accepting and close idle keep-alive
     // connections, the listeners close, in-flight requests finish (responses
@@ -107,6 +112,11 @@ private:
     // Replaced at the last apply; released at the next one (see apply).
     std::shared_ptr<const router::RouteTable> retired_table_;
     snapshot::Snapshot retired_snapshot_;
+    // What the next apply takes out of retired_*: destroyed by release_retired()
+    // once the ACK is out (a 10,000-route table and snapshot take milliseconds
+    // to free), else at the start of the apply after.
+    std::shared_ptr<const router::RouteTable> released_table_;
+    snapshot::Snapshot released_snapshot_;
     bool ready_ = false;
     unsigned worker_count_ = 0;
     std::unique_ptr<admin::AdminServer> admin_;  // declared last: stopped first

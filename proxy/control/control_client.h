@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <expected>
 #include <functional>
 #include <string>
@@ -25,9 +26,11 @@ public:
     using Apply = std::function<std::expected<void, std::string>(snapshot::Snapshot&&)>;
     using ApplyPatch = std::function<std::expected<void, std::string>(const snapshot::EndpointsPatch&)>;
 
-    // Without `apply_patch`, EndpointsPatch frames are NACKed.
+    // Without `apply_patch`, EndpointsPatch frames are NACKed. `after_answer`
+    // (optional) runs once the Ack/Nack is sent: deferred work (freeing the
+    // replaced table) that must not delay the agent.
     ControlClient(std::string socket_path, int listener_fd, std::string listen_address, Apply apply,
-                  ApplyPatch apply_patch = {});
+                  ApplyPatch apply_patch = {}, std::function<void()> after_answer = {});
     ~ControlClient();
 
     void start();
@@ -42,8 +45,11 @@ private:
     int listener_fd_;
     std::string listen_address_;
     Apply apply_;
+    std::function<void()> after_answer_;
     ApplyPatch apply_patch_;
     std::atomic<bool> stop_{false};
+    // Timestamps of the frame being handled (control thread only), for the log.
+    std::chrono::steady_clock::time_point received_at_, decoded_at_;
     std::thread thread_;
 };
 

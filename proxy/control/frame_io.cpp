@@ -101,9 +101,11 @@ std::expected<void, std::string> write_frame(int sock, MessageType type, std::ui
     return write_all(sock, payload.data(), payload.size());
 }
 
-std::expected<Frame, std::string> read_frame(int sock, const std::atomic<bool>& stop) {
+std::expected<Frame, std::string> read_frame(int sock, const std::atomic<bool>& stop,
+                                             std::chrono::steady_clock::time_point* header_at) {
     FrameHeader h{};
     if (auto r = read_all(sock, reinterpret_cast<char*>(&h), sizeof h, stop); !r) return std::unexpected(r.error());
+    if (header_at) *header_at = std::chrono::steady_clock::now();
     if (h.magic != kFrameMagic) return std::unexpected("bad frame magic");
     if (h.length > kMaxPayload) return std::unexpected("frame too large");
     Frame f;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <string>
@@ -26,6 +27,9 @@ std::expected<void, std::string> write_frame(int sock, MessageType type, std::ui
 // Blocks until a whole frame arrived; gives up (error "stopped") once `stop`
 // is set, checking it a few times a second. Received fds are closed: the
 // proxy never expects any.
-std::expected<Frame, std::string> read_frame(int sock, const std::atomic<bool>& stop);
+// `header_at`, when given, is set to when the frame's header arrived (the
+// payload's transfer time is then measurable by the caller).
+std::expected<Frame, std::string> read_frame(int sock, const std::atomic<bool>& stop,
+                                             std::chrono::steady_clock::time_point* header_at = nullptr);
 
 }  // namespace xgress::control

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/worker_stats.h"
@@ -41,13 +42,18 @@ struct BackendCounters {
 using RouteCounters = std::array<Counter, 5>;
 
 struct BackendMetrics {
+    // Owns the routes route_names point into (views, not copies: adopting a
+    // 10,000-route table copied 10,000 names on the worker, issue 5). Only the
+    // routes, shared by endpoint patches: holding the whole table would keep
+    // patched-away backends alive until the next routing change.
+    std::shared_ptr<const void> routing_owner;
     std::vector<std::string> names;                 // by backend index of the table
     std::unique_ptr<BackendCounters[]> counters;    // names.size() entries
     const void* routing = nullptr;                  // the table's routes this block was made for
     // By route index of the table, plus one last entry for requests that
     // matched no route (or were rejected before routing): its name is "".
     // The label set is bounded by the snapshot's routes.
-    std::vector<std::string> route_names;
+    std::vector<std::string_view> route_names;
     std::unique_ptr<RouteCounters[]> route_counters;  // route_names.size() entries
 };
 

@@ -175,6 +175,9 @@ public:
     std::uint64_t version() const { return version_; }
     // Identity of the routes: shared by a table and its patched successors.
     const void* routing_identity() const { return routing_.get(); }
+    // Keeps the routes (and so every target(r).name) alive without the rest
+    // of the table: endpoint patches share it, a new routing replaces it.
+    std::shared_ptr<const void> routing_owner() const { return routing_; }
 
 private:
     struct StringHash {

@@ -65,11 +65,24 @@ std::expected<std::shared_ptr<const TlsState>, std::string> TlsStateBuilder::bui
         }
         fallback = self_signed_;
     }
-    auto store = std::make_shared<CertificateStore>(fallback);
-    for (auto& cert : certs) store->add(cert);
-    auto server = ServerContext::create(std::move(store), tickets_, policy_, std::move(staples));
-    if (!server) return std::unexpected(server.error());
-    state->server = std::move(*server);
+    // The server context is a function of the certificates (by identity),
+    // the fallback and the staples (the ticket ring and policy never change):
+    // when none changed, the last one serves on. A 10,000-host routing swap
+    // then skips an SSL_CTX per certificate (issue 5: swaps in <= 50 ms).
+    if (last_server_ && certs == last_certs_ && fallback == last_fallback_ && staples == last_staples_) {
+        state->server = last_server_;
+    } else {
+        auto store = std::make_shared<CertificateStore>(fallback);
+        for (auto& cert : certs) store->add(cert);
+        auto kept_staples = staples;
+        auto server = ServerContext::create(std::move(store), tickets_, policy_, std::move(staples));
+        if (!server) return std::unexpected(server.error());
+        state->server = std::move(*server);
+        last_server_ = state->server;
+        last_certs_ = std::move(certs);
+        last_fallback_ = fallback;
+        last_staples_ = std::move(kept_staples);
+    }
     if (wanted_default) last_default_ = wanted_default;
 
     for (const snapshot::VirtualHost& vh : snap.virtual_hosts)

@@ -36,7 +36,9 @@ class TlsStateBuilder {
 public:
     explicit TlsStateBuilder(std::shared_ptr<TicketKeyRing> tickets, ServerPolicy policy = {});
 
-    // Unchanged PEM text is not parsed again. Fails only when OpenSSL cannot
+    // Unchanged PEM text is not parsed again, and when no certificate, the
+    // default or a staple changed, the previous ServerContext is reused (so
+    // its address is stable too). Fails only when OpenSSL cannot
     // build a context at all (then the caller NACKs and keeps its state).
     std::expected<std::shared_ptr<const TlsState>, std::string> build(const snapshot::Snapshot& snap, std::time_t now);
 
@@ -53,6 +55,11 @@ private:
     std::unordered_map<std::string, Loaded> by_name_;
     std::shared_ptr<const Certificate> self_signed_;
     std::shared_ptr<const Certificate> last_default_;
+    // The last server context and what it was made from (reused while equal).
+    std::shared_ptr<const ServerContext> last_server_;
+    std::vector<std::shared_ptr<const Certificate>> last_certs_;
+    std::shared_ptr<const Certificate> last_fallback_;
+    std::unordered_map<const Certificate*, std::string> last_staples_;
 };
 
 }  // namespace xgress::tls

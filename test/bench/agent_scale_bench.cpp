@@ -28,7 +28,11 @@
 //
 //   agent_scale_bench [--services 10000] [--endpoints-per-service 10]
 //                     [--changes 1000] [--format yaml|json|both] [--keep DIR]
-//                     [--proxy-bin PATH --echo-bin PATH [--rules 10000]]
+//                     [--proxy-bin PATH --echo-bin PATH [--rules 10000]
+//                      [--swap-only 1] [--proxy-log-level warn|info|debug]]
+// --swap-only 1 runs only the swap against the real proxy (seconds, not
+// minutes); --proxy-log-level info/debug shows the proxy's own timings of the
+// swap (transfer, decode, apply, worker adoption).
 #include <arpa/inet.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -480,7 +484,7 @@ int http_get(int& fd, std::uint16_t port, const std::string& host, std::string& 
 }
 
 void swap_bench(const std::filesystem::path& dir, const std::string& proxy_bin, const std::string& echo_bin,
-                int rules) {
+                int rules, const std::string& proxy_log_level) {
     const std::uint16_t base = static_cast<std::uint16_t>(20000 + getpid() % 20000);
     const std::uint16_t blue = base, green = base + 1, listen = base + 2;
     const pid_t echo = spawn({echo_bin, "--pod", "bench", "--namespace", "bench", "--listen",
@@ -495,7 +499,7 @@ void swap_bench(const std::filesystem::path& dir, const std::string& proxy_bin, 
     }
     const pid_t proxy = spawn({proxy_bin, "--listen", "127.0.0.1:" + std::to_string(listen), "--admin", "",
                                "--workers", "1", "--control-socket", (dir / "swap.sock").string(), "--log-level",
-                               "warn"});
+                               proxy_log_level});
     const auto deadline = clock_type::now() + std::chrono::seconds(10);
     while ((*server)->proxy_count() == 0 && clock_type::now() < deadline) (*server)->poll_once(50);
     if ((*server)->proxy_count() == 0) {
@@ -536,7 +540,9 @@ void swap_bench(const std::filesystem::path& dir, const std::string& proxy_bin, 
     snapshot::Snapshot b = routing_table(rules, "green", green);
     b.version = 2;
     t = clock_type::now();
-    (*server)->publish(2, snapshot::encode(b));
+    std::string encoded = snapshot::encode(b);
+    const double encode_ms = ms_since(t);
+    (*server)->publish(2, std::move(encoded));
     wait_for_ack(**server, 2);
     const double ack_ms = ms_since(t);
     const auto swap_start = t;
@@ -549,9 +555,10 @@ void swap_bench(const std::filesystem::path& dir, const std::string& proxy_bin, 
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     running = false;
     loop.join();
-    std::printf("proxy: %d-rule swap under a request loop: encoded+sent+ACKed in %.0f ms, first response from the new "
-                "table %.0f ms after publish; %ld requests (%ld before the swap), %ld failed; proxy peak RSS %.1f MiB\n",
-                rules, ack_ms, effect_ms, requests.load(), before_swap, failures.load(),
+    std::printf("proxy: %d-rule swap under a request loop: encoded+sent+ACKed in %.0f ms (encode %.0f ms), first "
+                "response from the new table %.0f ms after publish; %ld requests (%ld before the swap), %ld failed; "
+                "proxy peak RSS %.1f MiB\n",
+                rules, ack_ms, encode_ms, effect_ms, requests.load(), before_swap, failures.load(),
                 child_rss_kib(proxy, "VmHWM:") / 1024.0);
     server->reset();
     stop(proxy);
@@ -598,7 +605,8 @@ int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
     spdlog::set_level(spdlog::level::warn);
     int services = 10000, endpoints = 10, changes = 1000, rules = 10000;
-    std::string keep, format = "both", proxy_bin, echo_bin;
+    std::string keep, format = "both", proxy_bin, echo_bin, proxy_log_level = "warn";
+    bool swap_only = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         if (flag == "--services") services = std::atoi(argv[i + 1]);
@@ -609,6 +617,8 @@ int main(int argc, char** argv) {
         else if (flag == "--proxy-bin") proxy_bin = argv[i + 1];
         else if (flag == "--echo-bin") echo_bin = argv[i + 1];
         else if (flag == "--rules") rules = std::atoi(argv[i + 1]);
+        else if (flag == "--proxy-log-level") proxy_log_level = argv[i + 1];
+        else if (flag == "--swap-only") swap_only = std::string(argv[i + 1]) != "0";
         else {
             std::fprintf(stderr, "unknown flag %s\n", argv[i]);
             return 2;
@@ -616,6 +626,16 @@ int main(int argc, char** argv) {
     }
     const auto dir = keep.empty() ? std::filesystem::temp_directory_path() / ("agent-scale-" + std::to_string(getpid()))
                                   : std::filesystem::path(keep);
+    if (swap_only) {
+        if (proxy_bin.empty() || echo_bin.empty()) {
+            std::fprintf(stderr, "--swap-only 1 needs --proxy-bin and --echo-bin\n");
+            return 2;
+        }
+        std::filesystem::create_directories(dir);
+        swap_bench(dir, proxy_bin, echo_bin, rules, proxy_log_level);
+        if (keep.empty()) std::filesystem::remove_all(dir);
+        return 0;
+    }
     const auto yaml_dir = dir / "yaml", json_dir = dir / "json";
     std::filesystem::create_directories(yaml_dir);
     std::filesystem::create_directories(json_dir);
@@ -722,7 +742,7 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(proxy.counters().patches.load()),
                 static_cast<unsigned long long>(proxy.counters().nacks.load()), rss_kib("VmHWM:") / 1024.0);
     server->reset();
-    if (!proxy_bin.empty() && !echo_bin.empty()) swap_bench(dir, proxy_bin, echo_bin, rules);
+    if (!proxy_bin.empty() && !echo_bin.empty()) swap_bench(dir, proxy_bin, echo_bin, rules, proxy_log_level);
     if (keep.empty()) std::filesystem::remove_all(dir);
     return 0;
 }

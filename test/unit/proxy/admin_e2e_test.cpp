@@ -272,6 +272,30 @@ TEST(AdminE2E, ProbesMetricsAndConfig) {
     EXPECT_EQ(metric(swapped, "xgress_proxy_route_requests_total{route=\"ok.test /\",class=\"2xx\"}"), 6) << swapped;
     EXPECT_EQ(metric(swapped, "xgress_proxy_route_requests_total{route=\"ok.test /new\",class=\"2xx\"}"), 1) << swapped;
     EXPECT_EQ(metric(swapped, "xgress_proxy_route_requests_total{route=\"\",class=\"4xx\"}"), 3) << swapped;
+
+    // Every counted route and backend at another index: counts follow the
+    // names (the worker matches in place first, then looks the rest up).
+    s.version = 44;
+    s.backends = {{"another", {{"127.0.0.1", static_cast<std::uint16_t>(backend.port())}}},
+                  {"ok", {{"127.0.0.1", static_cast<std::uint16_t>(backend.port())}}}};
+    s.virtual_hosts = {{"a.test", {{"/", snapshot::PathMatch::Prefix, "another"}}},
+                       {"ok.test", {{"/new", snapshot::PathMatch::Prefix, "ok"}, {"/", snapshot::PathMatch::Prefix, "ok"}}}};
+    ASSERT_TRUE(proxy.apply(s));
+    std::this_thread::sleep_for(100ms);
+    reqs = "GET / HTTP/1.1\r\nHost: ok.test\r\n\r\n";
+    got.clear();
+    send(fd, reqs.data(), reqs.size(), MSG_NOSIGNAL);
+    while (count(got, "HTTP/1.1 ") < 1) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        ASSERT_GT(n, 0) << got;
+        got.append(buf, static_cast<std::size_t>(n));
+    }
+    std::string moved = body(get(admin, "/metrics"));
+    EXPECT_EQ(metric(moved, "xgress_proxy_route_requests_total{route=\"ok.test /\",class=\"2xx\"}"), 7) << moved;
+    EXPECT_EQ(metric(moved, "xgress_proxy_route_requests_total{route=\"ok.test /new\",class=\"2xx\"}"), 1) << moved;
+    EXPECT_EQ(metric(moved, "xgress_proxy_route_requests_total{route=\"\",class=\"4xx\"}"), 3) << moved;
+    EXPECT_EQ(metric(moved, "xgress_proxy_upstream_responses_total{backend=\"ok\",class=\"2xx\"}"), 8) << moved;
+    EXPECT_EQ(metric(moved, "xgress_proxy_upstream_latency_seconds_count{backend=\"ok\"}"), 8) << moved;
     close(fd);
     for (int i = 0; i < 100 && metric(body(get(admin, "/metrics")), "xgress_proxy_active_connections") != 0; ++i)
         std::this_thread::sleep_for(10ms);

@@ -5,7 +5,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -55,10 +58,19 @@ TEST(ControlPatch, PatchesAreAppliedAckedOrNackedWithTheReason) {
     ASSERT_TRUE(server) << server.error();
     auto& proxy = *server;
     FakeAgent agent;
+    std::atomic<int> answered{0};  // after_answer runs once per Ack or Nack
+    auto answers_reach = [&](int n) {
+        for (int i = 0; i < 200 && answered.load() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return answered.load();
+    };
     control::ControlClient client(
         agent.path, proxy->announced_listener(), proxy->listen_address(),
         [&](const snapshot::Snapshot& s) { return proxy->apply(s); },
-        [&](const snapshot::EndpointsPatch& p) { return proxy->apply_patch(p); });
+        [&](const snapshot::EndpointsPatch& p) { return proxy->apply_patch(p); },
+        [&] {
+            proxy->release_retired();
+            ++answered;
+        });
     client.start();
     agent.conn = accept(agent.listen_fd, nullptr, nullptr);
     ASSERT_GE(agent.conn, 0);
@@ -73,6 +85,7 @@ TEST(ControlPatch, PatchesAreAppliedAckedOrNackedWithTheReason) {
     auto ack = agent.exchange(control::MessageType::Snapshot, 1, snapshot::encode(s));
     EXPECT_EQ(ack.type, control::MessageType::Ack);
     EXPECT_EQ(ack.version, 1u);
+    EXPECT_EQ(answers_reach(1), 1);
     {
         Conn c(proxy->port());
         EXPECT_EQ(backend_of(c.get("x.test", "/").body), "A");
@@ -106,6 +119,7 @@ TEST(ControlPatch, PatchesAreAppliedAckedOrNackedWithTheReason) {
         EXPECT_EQ(backend_of(c.get("x.test", "/").body), "B") << "rejected patches change nothing";
     }
     EXPECT_EQ(proxy->applied_version(), 2u);
+    EXPECT_EQ(answers_reach(4), 4) << "two Acks and two Nacks";
     agent.stop = true;
     client.stop();
 }

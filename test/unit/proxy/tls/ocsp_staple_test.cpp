@@ -151,6 +151,32 @@ TEST(OcspStaple, ExpiredAndGarbageResponsesAreReported) {
     EXPECT_NE(not_base64->problems[0].find("not valid base64"), std::string::npos);
 }
 
+// The builder reuses its server context while nothing it is made from
+// changed: a staple added to, or dropped from, an unchanged certificate must
+// still reach (or leave) the handshakes.
+TEST(OcspStaple, StapleChangesOnAnUnchangedCertificateAreServed) {
+    auto pem = test::make_certificate("shop.example.com", "DNS:shop.example.com");
+    const std::string der = ocsp_response(pem);
+    TlsStateBuilder builder(std::make_shared<TicketKeyRing>());
+    snapshot::Snapshot snap;
+    snap.certificates.push_back({"demo/shop", {"shop.example.com"}, pem.cert, pem.key, ""});
+    auto plain = builder.build(snap, std::time(nullptr));
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(staple_seen(**plain, true), "");
+    snap.certificates[0].ocsp_staple = base64(der);
+    auto stapled = builder.build(snap, std::time(nullptr));
+    ASSERT_TRUE(stapled);
+    EXPECT_EQ(staple_seen(**stapled, true), der);
+    auto again = builder.build(snap, std::time(nullptr));
+    ASSERT_TRUE(again);
+    EXPECT_EQ((*again)->server.get(), (*stapled)->server.get());  // same staple: reused
+    EXPECT_EQ(staple_seen(**again, true), der);
+    snap.certificates[0].ocsp_staple.clear();
+    auto dropped = builder.build(snap, std::time(nullptr));
+    ASSERT_TRUE(dropped);
+    EXPECT_EQ(staple_seen(**dropped, true), "");
+}
+
 TEST(OcspStaple, Base64RoundTrips) {
     for (std::string s : {std::string("a"), std::string("ab"), std::string("abc"), std::string("abcd")}) {
         auto back = decode_base64_text(base64(s));

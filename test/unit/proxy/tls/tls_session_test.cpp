@@ -271,6 +271,70 @@ TEST(TlsStateBuilder, BadCertificateKeepsTheLastGoodOne) {
     EXPECT_NE((*third)->server->store().select("b.example.com"), served);
 }
 
+// A routing-only snapshot (10,000 hosts swapped) must not rebuild an SSL_CTX
+// per certificate; anything the context is made from must.
+TEST(TlsStateBuilder, ServerContextIsReusedOnlyWhileCertificatesAreUnchanged) {
+    auto a = test::make_certificate("a.example.com", "DNS:a.example.com");
+    auto b = test::make_certificate("b.example.com", "DNS:b.example.com");
+    TlsStateBuilder builder(std::make_shared<TicketKeyRing>());
+    snapshot::Snapshot snap;
+    snap.certificates.push_back({"demo/a", {"a.example.com"}, a.cert, a.key});
+    snap.default_certificate = "demo/a";
+    auto first = builder.build(snap, std::time(nullptr));
+    ASSERT_TRUE(first) << first.error();
+    const ServerContext* context = (*first)->server.get();
+
+    // Routing changed, certificates did not: the same context serves on.
+    snap.virtual_hosts.push_back({"h1.example.com", {snapshot::Route{"/", snapshot::PathMatch::Prefix, "x"}}, ""});
+    auto same = builder.build(snap, std::time(nullptr));
+    ASSERT_TRUE(same);
+    EXPECT_EQ((*same)->server.get(), context);
+    EXPECT_EQ((*same)->server->store().select("a.example.com")->name, "demo/a");
+
+    // A certificate added: a new context that knows it.
+    snap.certificates.push_back({"demo/b", {"b.example.com"}, b.cert, b.key});
+    auto added = builder.build(snap, std::time(nullptr));
+    ASSERT_TRUE(added);
+    EXPECT_NE((*added)->server.get(), context);
+    EXPECT_EQ((*added)->server->store().select("b.example.com")->name, "demo/b");
+    context = (*added)->server.get();
+
+    // Rotated PEM under the same name: a new context with the new certificate.
+    const Certificate* old_a = (*added)->server->store().select("a.example.com");
+    snap.certificates[0] = {"demo/a", {"a.example.com"}, b.cert, b.key};
+    auto rotated = builder.build(snap, std::time(nullptr));
+    ASSERT_TRUE(rotated);
+    EXPECT_NE((*rotated)->server.get(), context);
+    EXPECT_EQ((*rotated)->server->store().fallback().name, "demo/a");
+    EXPECT_NE(&(*rotated)->server->store().fallback(), old_a);
+    context = (*rotated)->server.get();
+
+    // Another default (the self-signed fallback): a new context.
+    snap.default_certificate.clear();
+    auto undefaulted = builder.build(snap, std::time(nullptr));
+    ASSERT_TRUE(undefaulted);
+    EXPECT_NE((*undefaulted)->server.get(), context);
+    EXPECT_EQ((*undefaulted)->server->store().fallback().name, "self-signed default");
+    context = (*undefaulted)->server.get();
+
+    // A certificate removed: a new context that no longer serves it.
+    snap.certificates.pop_back();
+    auto removed = builder.build(snap, std::time(nullptr));
+    ASSERT_TRUE(removed);
+    EXPECT_NE((*removed)->server.get(), context);
+    EXPECT_EQ((*removed)->server->store().size(), 1u);
+
+    // A failing rotation keeps the last good certificate: nothing the context
+    // is made from changed, so it is reused, and the problem still reported.
+    context = (*removed)->server.get();
+    snap.certificates[0].key_pem = a.key;
+    auto broken = builder.build(snap, std::time(nullptr));
+    ASSERT_TRUE(broken);
+    EXPECT_EQ((*broken)->server.get(), context);
+    ASSERT_EQ((*broken)->problems.size(), 1u);
+    EXPECT_NE((*broken)->problems[0].find("previous good"), std::string::npos);
+}
+
 TEST(TlsStateBuilder, SelfSignedDefaultWhenNoneConfigured) {
     TlsStateBuilder builder(std::make_shared<TicketKeyRing>());
     auto built = builder.build(snapshot::Snapshot{}, std::time(nullptr));
