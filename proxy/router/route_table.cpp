@@ -289,6 +289,7 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
         return it->second;
     };
     std::vector<HostRules*> to_sort;  // host rules (map nodes: stable addresses)
+    std::string name_prefix;
     for (const auto& vh : snap.virtual_hosts) {
         HostSet& set = table_of(vh.ingress_class);
         char buf[256];
@@ -301,12 +302,14 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
         HostRules& rules = *target;
         // Route names ("host path"; "[class] host path" in a class table) label
         // metrics and logs; a class prefix keeps a host served by two classes apart.
-        std::string name_prefix;
-        if (!vh.ingress_class.empty()) name_prefix = "[" + vh.ingress_class + "] ";
+        name_prefix.clear();  // one buffer for every host
+        if (!vh.ingress_class.empty()) name_prefix.append("[").append(vh.ingress_class).append("] ");
         name_prefix += vh.host.empty() ? std::string_view("*") : std::string_view(vh.host);
         name_prefix.push_back(' ');
         for (const auto& r : vh.routes) {
-            std::string name = name_prefix + r.path;
+            std::string name;
+            name.reserve(name_prefix.size() + r.path.size());
+            name.append(name_prefix).append(r.path);
             auto route = make_route(r, std::move(name));
             if (!route) return std::unexpected("route " + name_prefix + r.path + ": " + route.error());
             if (!r.backend.empty()) {
