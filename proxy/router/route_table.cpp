@@ -46,9 +46,8 @@ std::uint32_t RouteTable::match(std::uint32_t table, std::string_view host, std:
     char buf[256];
     std::string_view h = normalize_host(host, buf, sizeof buf);
     if (!h.empty()) {
-        auto it = r.hosts.find(h);
-        if (it != r.hosts.end()) {
-            std::uint32_t m = it->second.match(path, scratch, caps);
+        if (const std::uint32_t at = r.host_index.find(h); at != NameIndex::npos) {
+            std::uint32_t m = r.host_rules[at].match(path, scratch, caps);
             if (m != kNoRoute) return m;
         }
         // One label, then the suffix: ".example.com". An empty first label
@@ -67,8 +66,8 @@ std::uint32_t RouteTable::match(std::uint32_t table, std::string_view host, std:
 }
 
 std::uint32_t RouteTable::find_backend(std::string_view name) const {
-    auto it = routing_->backend_index.find(name);
-    return it == routing_->backend_index.end() ? kNoBackend : it->second;
+    const std::uint32_t at = routing_->backend_index.find(name);
+    return at == NameIndex::npos ? kNoBackend : at;
 }
 
 std::uint32_t RouteTable::class_table(std::string_view ingress_class) const {
@@ -278,35 +277,55 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
     std::size_t route_count = 0;
     for (const auto& vh : snap.virtual_hosts) route_count += vh.routes.size();
     rt.routes.reserve(route_count + 1 + snap.class_default_backends.size());
-    rt.tables[0].hosts.reserve(snap.virtual_hosts.size());
-    rt.backend_index.reserve(snap.backends.size());
-    for (const auto& b : snap.backends)
-        rt.backend_index.emplace(b.name, static_cast<std::uint32_t>(rt.backend_index.size()));
+    std::size_t host_bytes = 0, name_bytes = 0;
+    for (const auto& vh : snap.virtual_hosts) host_bytes += vh.host.size();
+    for (const auto& b : snap.backends) name_bytes += b.name.size();
+    rt.tables[0].host_index.reserve(snap.virtual_hosts.size(), host_bytes);
+    rt.tables[0].host_rules.reserve(snap.virtual_hosts.size());
+    rt.backend_index.reserve(snap.backends.size(), name_bytes);
+    // Backend i of the snapshot is index i (the decoder rejected duplicate names).
+    for (const auto& b : snap.backends) rt.backend_index.insert(b.name);
+    if (rt.backend_index.size() != snap.backends.size()) return std::unexpected("duplicate backend names");
     rt.hashed_by_routes.assign(snap.backends.size(), false);
     auto lookup = [&](const std::string& name) -> std::expected<std::uint32_t, std::string> {
-        auto it = rt.backend_index.find(name);
-        if (it == rt.backend_index.end()) return std::unexpected("unknown backend \"" + name + "\"");
-        return it->second;
+        const std::uint32_t at = rt.backend_index.find(name);
+        if (at == NameIndex::npos) return std::unexpected("unknown backend \"" + name + "\"");
+        return at;
     };
-    std::vector<HostRules*> to_sort;  // host rules (map nodes: stable addresses)
+    // Host rules to sort once filled: (host set, index in its host_rules), or
+    // the set's wildcard rules (map nodes: stable addresses).
+    struct SortLater {
+        std::uint32_t set;
+        std::uint32_t exact_host;  // kNoRoute: `wildcard` instead
+        HostRules* wildcard;
+    };
+    std::vector<SortLater> to_sort;
+    std::string name_prefix;
     for (const auto& vh : snap.virtual_hosts) {
         HostSet& set = table_of(vh.ingress_class);
         char buf[256];
         std::string_view host = normalize_host(vh.host, buf, sizeof buf);
         HostRules* target = &set.any_host;
-        if (host.starts_with("*.") && host.size() > 2)
-            target = &set.wildcards[std::string(host.substr(1))];  // key ".example.com"
-        else if (!vh.host.empty())
-            target = &set.hosts.try_emplace(std::string(host)).first->second;
+        SortLater later{static_cast<std::uint32_t>(&set - rt.tables.data()), kNoRoute, nullptr};
+        if (host.starts_with("*.") && host.size() > 2) {
+            target = later.wildcard = &set.wildcards[std::string(host.substr(1))];  // key ".example.com"
+        } else if (!vh.host.empty()) {
+            const auto [at, added] = set.host_index.insert(host);
+            if (added) set.host_rules.emplace_back();
+            target = &set.host_rules[at];  // valid until the next host of this set is added
+            later.exact_host = at;
+        }
         HostRules& rules = *target;
         // Route names ("host path"; "[class] host path" in a class table) label
         // metrics and logs; a class prefix keeps a host served by two classes apart.
-        std::string name_prefix;
-        if (!vh.ingress_class.empty()) name_prefix = "[" + vh.ingress_class + "] ";
+        name_prefix.clear();  // one buffer for every host
+        if (!vh.ingress_class.empty()) name_prefix.append("[").append(vh.ingress_class).append("] ");
         name_prefix += vh.host.empty() ? std::string_view("*") : std::string_view(vh.host);
         name_prefix.push_back(' ');
         for (const auto& r : vh.routes) {
-            std::string name = name_prefix + r.path;
+            std::string name;
+            name.reserve(name_prefix.size() + r.path.size());
+            name.append(name_prefix).append(r.path);
             auto route = make_route(r, std::move(name));
             if (!route) return std::unexpected("route " + name_prefix + r.path + ": " + route.error());
             if (!r.backend.empty()) {
@@ -320,7 +339,7 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
             const auto index = static_cast<std::uint32_t>(rt.routes.size());
             // Only hosts with more than one prefix or regex need sorting;
             // walking all 10,000 hosts' nodes again afterwards was measurable.
-            if (rules.prefixes.size() + rules.regexes.size() == 1 && target != &set.any_host) to_sort.push_back(target);
+            if (rules.prefixes.size() + rules.regexes.size() == 1 && target != &set.any_host) to_sort.push_back(later);
             if (r.regex) {
                 auto re = PathRegex::compile(r.path);
                 if (!re) return std::unexpected("route " + route->name + ": " + re.error());
@@ -386,7 +405,8 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
         rt.frontends.emplace(std::string(key, n), target);
     }
     for (HostSet& set : rt.tables) sort_rules(set.any_host);
-    for (HostRules* rules : to_sort) sort_rules(*rules);
+    for (const SortLater& l : to_sort)
+        sort_rules(l.wildcard ? *l.wildcard : rt.tables[l.set].host_rules[l.exact_host]);
     auto table = std::make_shared<RouteTable>();
     table->version_ = snap.version;
     table->backends_.reserve(snap.backends.size());
@@ -418,11 +438,11 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::with_e
     table->backends_ = backends_;  // pointer copies; the patched ones are replaced below
     table->version_ = patch.version;
     for (const auto& b : patch.backends) {
-        auto it = routing_->backend_index.find(b.name);
-        if (it == routing_->backend_index.end()) return std::unexpected("patch names unknown backend \"" + b.name + "\"");
-        auto built = make_backend(b, routing_->hashed_by_routes[it->second]);
+        const std::uint32_t at = routing_->backend_index.find(b.name);
+        if (at == NameIndex::npos) return std::unexpected("patch names unknown backend \"" + b.name + "\"");
+        auto built = make_backend(b, routing_->hashed_by_routes[at]);
         if (!built) return std::unexpected(built.error());
-        table->backends_[it->second] = std::move(*built);
+        table->backends_[at] = std::move(*built);
     }
     return std::shared_ptr<const RouteTable>(std::move(table));
 }

@@ -47,6 +47,7 @@
 #include "router/cidr.h"
 #include "router/consistent_hash.h"
 #include "router/key_template.h"
+#include "router/name_index.h"
 #include "router/path_regex.h"
 #include "router/route_policy.h"
 #include "tls/upstream_tls.h"
@@ -201,7 +202,8 @@ private:
     };
     // One routing table: the default one or a class's.
     struct HostSet {
-        std::unordered_map<std::string, HostRules, StringHash, std::equal_to<>> hosts;
+        NameIndex host_index;              // exact host -> its rules in host_rules
+        std::vector<HostRules> host_rules;
         // "*.example.com" is stored under ".example.com" so a lookup is the request
         // host from its first '.' on: no allocation on the request path.
         std::unordered_map<std::string, HostRules, StringHash, std::equal_to<>> wildcards;
@@ -215,7 +217,7 @@ private:
         std::vector<RouteTarget> routes;
         // Key: port (2 bytes, network order) + address bytes (none for "any").
         std::unordered_map<std::string, FrontendTarget, StringHash, std::equal_to<>> frontends;
-        std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> backend_index;
+        NameIndex backend_index;  // backend name -> index (snapshot order)
         std::vector<bool> hashed_by_routes;  // per backend: a route hashes onto it
     };
 

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,10 @@ double thread_cpu_us() {
 }
 
 // Median wall time; `cpu` (optional) receives the median thread CPU time.
-double median_us(int reps, const std::function<void()>& f, double* cpu = nullptr) {
+// `after` (optional) runs after each timed call, outside the timing: freeing
+// what the call produced, which the proxy does after its ACK.
+double median_us(int reps, const std::function<void()>& f, double* cpu = nullptr,
+                 const std::function<void()>& after = {}) {
     std::vector<double> t, c;
     for (int i = 0; i < reps; ++i) {
         auto t0 = clock_type::now();
@@ -42,6 +46,7 @@ double median_us(int reps, const std::function<void()>& f, double* cpu = nullptr
         f();
         c.push_back(thread_cpu_us() - c0);
         t.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+        if (after) after();
     }
     std::sort(t.begin(), t.end());
     std::sort(c.begin(), c.end());
@@ -92,9 +97,18 @@ int main(int argc, char** argv) {
         const std::string green_json = snapshot::encode(green);
         const int swap_reps = std::max(3, reps / 4);
         double encode_cpu = 0, decode_cpu = 0, build_cpu = 0, apply_cpu = 0, same_cpu = 0;
-        const double encode = median_us(swap_reps, [&] { (void)snapshot::encode(green); }, &encode_cpu);
-        const double decode = median_us(swap_reps, [&] { (void)*snapshot::decode(green_json); }, &decode_cpu);
-        const double build = median_us(swap_reps, [&] { (void)*router::RouteTable::build(green); }, &build_cpu);
+        // What each step produced is freed outside the timing (`after`): the
+        // proxy keeps the decoded snapshot and the table, and frees the ones
+        // they replace after its ACK.
+        std::string encoded;
+        std::optional<snapshot::Snapshot> decoded;
+        std::shared_ptr<const router::RouteTable> built;
+        const double encode = median_us(
+            swap_reps, [&] { encoded = snapshot::encode(green); }, &encode_cpu, [&] { encoded = std::string(); });
+        const double decode = median_us(
+            swap_reps, [&] { decoded.emplace(*snapshot::decode(green_json)); }, &decode_cpu, [&] { decoded.reset(); });
+        const double build = median_us(
+            swap_reps, [&] { built = *router::RouteTable::build(green); }, &build_cpu, [&] { built.reset(); });
         // Alternate blue and green so every apply replaces every backend; the
         // copies are made before timing (apply takes the snapshot over).
         std::uint64_t version = 100;
@@ -104,10 +118,15 @@ int main(int argc, char** argv) {
             queue.back().version = ++version;
         }
         std::size_t next = 0;
-        const double apply = median_us(swap_reps, [&] { (void)(*server)->apply(std::move(queue[next++])); }, &apply_cpu);
+        // No control client ACKs here: release_retired() stands for the
+        // post-ACK free, outside the timing.
+        const auto release = [&] { (*server)->release_retired(); };
+        const double apply = median_us(
+            swap_reps, [&] { (void)(*server)->apply(std::move(queue[next++])); }, &apply_cpu, release);
         // The same routing again (a snapshot that changed nothing the table
         // holds, e.g. a certificate): every backend is shared with the serving table.
-        const double same = median_us(swap_reps, [&] { (void)(*server)->apply(std::move(queue[next++])); }, &same_cpu);
+        const double same = median_us(
+            swap_reps, [&] { (void)(*server)->apply(std::move(queue[next++])); }, &same_cpu, release);
         std::printf("swap-shaped snapshot (%zu hosts x 1 route x 1 endpoint, %.1f MiB JSON), median of %d, wall us "
                     "(thread CPU us):\n"
                     "  encode                                    %8.0f (%8.0f)\n"

@@ -180,3 +180,23 @@ TEST(RouteTable, WildcardFallsThroughToHostlessThenDefault) {
     ASSERT_TRUE(t2);
     EXPECT_EQ(route(**t2, "x.example.com", "/nothing"), "404");
 }
+
+// The flat index behind backend names and exact hosts: dense indices in
+// insertion order, growth past what was reserved, the empty name, misses.
+TEST(NameIndex, IndicesSurviveGrowth) {
+    xgress::router::NameIndex index;
+    EXPECT_EQ(index.find("x"), xgress::router::NameIndex::npos);
+    index.reserve(4);
+    for (int i = 0; i < 3000; ++i) {
+        const auto [at, added] = index.insert("name-" + std::to_string(i));
+        ASSERT_TRUE(added);
+        ASSERT_EQ(at, static_cast<std::uint32_t>(i));
+    }
+    EXPECT_EQ(index.insert("name-17"), std::make_pair(std::uint32_t{17}, false));
+    EXPECT_EQ(index.insert("").first, 3000u);
+    EXPECT_EQ(index.find(""), 3000u);
+    EXPECT_EQ(index.size(), 3001u);
+    for (int i = 0; i < 3000; ++i) ASSERT_EQ(index.find("name-" + std::to_string(i)), static_cast<std::uint32_t>(i));
+    EXPECT_EQ(index.find("name-3000"), xgress::router::NameIndex::npos);
+    EXPECT_EQ(index.name(42), "name-42");
+}

@@ -249,3 +249,51 @@ TEST(SnapshotCodec, PatchInPlaceLeavesTheSnapshotAloneOnError) {
     EXPECT_EQ(s.backends[1].endpoints, (std::vector<Endpoint>{{"10.0.0.9", 80}}));
     EXPECT_EQ(s.backends[0], before.backends[0]);
 }
+
+// encode() appends runs of plain characters whole and escapes the rest: an
+// escape at the start, in the middle, at the end, back to back, and every
+// control character must come back unchanged.
+TEST(SnapshotCodec, EscapesRoundTripWherever) {
+    std::string controls;
+    for (char c = 1; c < 0x20; ++c) controls.push_back(c);
+    const std::vector<std::string> texts = {"\"start", "mid\\dle", "end\n", "\"\"\\\\\r\t", "", controls,
+                                            "plain/ascii:80", "caf\xc3\xa9 \x7f"};
+    Snapshot s;
+    s.version = 3;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        Route r{"/p" + texts[i], PathMatch::Exact, "b" + std::to_string(i)};
+        r.rewrite_target = "/" + texts[i];
+        s.virtual_hosts.push_back({"h" + std::to_string(i), {r}});
+        s.backends.push_back({"b" + std::to_string(i), {}});
+    }
+    const std::string json = encode(s);
+    EXPECT_EQ(json.find('\n'), std::string::npos);
+    auto back = decode(json);
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(*back, s);
+}
+
+// Duplicate and reference checks over large documents (the flat name and
+// host sets) still report the first offending element in document order.
+TEST(SnapshotCodec, DuplicatesInLargeSnapshotsNameTheFirstRepeat) {
+    Snapshot s;
+    s.version = 1;
+    for (int i = 0; i < 5000; ++i) {
+        s.backends.push_back({"ns/svc-" + std::to_string(i) + ":80", {{"10.0.0.1", 80}}});
+        s.virtual_hosts.push_back({"h" + std::to_string(i) + ".example.com", {{"/", PathMatch::Prefix, s.backends.back().name}}});
+    }
+    ASSERT_TRUE(decode(encode(s)));
+    Snapshot dup_backend = s;
+    dup_backend.backends[4321].name = "ns/svc-17:80";
+    dup_backend.backends[4999].name = "ns/svc-3:80";
+    EXPECT_EQ(decode_error(encode(dup_backend)), "backends[4321].name: duplicate backend \"ns/svc-17:80\"");
+    Snapshot dup_host = s;
+    dup_host.virtual_hosts[3999].host = "H12.example.com";  // lower-cased before the check
+    EXPECT_EQ(decode_error(encode(dup_host)), "virtual_hosts[3999].host: duplicate host \"h12.example.com\"");
+    Snapshot other_class = dup_host;
+    other_class.virtual_hosts[3999].ingress_class = "internal";  // unique per (class, host)
+    EXPECT_EQ(decode_error(encode(other_class)), "ok");
+    Snapshot unknown = s;
+    unknown.virtual_hosts[4500].routes[0].backend = "ns/svc-5000:80";
+    EXPECT_EQ(decode_error(encode(unknown)), "virtual_hosts[4500].routes[0].backend: unknown backend \"ns/svc-5000:80\"");
+}
