@@ -45,6 +45,25 @@ static __always_inline void count_parse_failure(struct xgress_global_stats *g, i
 	}
 }
 
+/* xgress_source_allowed for a parsed packet: the source in the ranges
+ * form (IPv6, or IPv4-mapped ::ffff:a.b.c.d) is built only here, for the
+ * frontends that have ranges. */
+static __always_inline int packet_source_allowed(const struct xgress_frontend_value *frontend,
+						 const struct xgress_packet *pkt)
+{
+	if (!(frontend->flags & XGRESS_FRONTEND_SOURCE_RANGES))
+		return 1;
+	__u8 source[16] = {};
+	if (pkt->ipv6) {
+		__builtin_memcpy(source, pkt->saddr, 16);
+	} else {
+		source[10] = 0xff;
+		source[11] = 0xff;
+		__builtin_memcpy(&source[12], pkt->saddr, 4);
+	}
+	return xgress_source_allowed(frontend, source);
+}
+
 SEC("xdp")
 int xgress_xdp(struct xdp_md *ctx)
 {
@@ -98,7 +117,7 @@ int xgress_xdp(struct xdp_md *ctx)
 
 	__u32 id = frontend->id;
 	struct xgress_frontend_stats *stats = bpf_map_lookup_elem(&frontend_stats, &id);
-	if (!xgress_source_allowed(frontend, pkt.saddr)) {
+	if (!packet_source_allowed(frontend, &pkt)) {
 		XGRESS_COUNT(g, xdp_source_denied);
 		if (stats)
 			stats->source_range_drops++;
@@ -107,7 +126,8 @@ int xgress_xdp(struct xdp_md *ctx)
 	if (stats) {
 		stats->packets++;
 		stats->bytes += data_end - data;
-		stats->syns += pkt.tcp_syn;
+		if (pkt.tcp_syn) /* most packets are not: no third store for them */
+			stats->syns++;
 	}
 	return XDP_PASS;
 }

@@ -10,8 +10,8 @@
 // whose lookup hits (the VIP's key), so the test-run loop's own cost and the
 // price of each lookup are visible.
 //
-// Scenarios: a SYN to a served NodePort on a node address; a SYN to a VIP
-// (10.0.0.5:80, present in both frontend sets); a SYN to an
+// Scenarios: a SYN to a served NodePort on a node address; a SYN and an ACK
+// to a VIP (10.0.0.5:80, present in both frontend sets); a SYN to an
 // unallocated NodePort (dropped); unrelated traffic (TCP port 22 to the node);
 // traffic to another address on the VIP port (its vip_frontends slot decides);
 // each with 10 and with 10,000 frontends loaded (VIPs + the NodePort). Rounds
@@ -270,10 +270,12 @@ int main(int argc, char** argv) {
         std::uint16_t dport;
         std::uint32_t want;
         const char* dst = "198.18.0.1";
+        bool syn = true;  // else an ACK: a packet of an established flow, most of served traffic
     };
     const Scenario scenarios[] = {
         {"served NodePort SYN", 30080, XDP_PASS},
         {"served VIP SYN", 80, XDP_PASS, "10.0.0.5"},
+        {"served VIP ACK", 80, XDP_PASS, "10.0.0.5", false},
         {"unallocated NodePort", 30999, XDP_DROP},
         {"unrelated (tcp/22)", 22, XDP_PASS},
         {"other addr on VIP port", 80, XDP_PASS, "10.200.0.1"},
@@ -291,6 +293,8 @@ int main(int argc, char** argv) {
         for (const auto& s : scenarios) {
             spec.dport = s.dport;
             spec.dst = s.dst;
+            spec.syn = s.syn;
+            spec.ack = !s.syn;
             const auto frame = build_packet(spec);
             // Alternate the order of the objects from round to round, so no
             // object always runs right after the calibration programs.
@@ -324,6 +328,30 @@ int main(int argc, char** argv) {
         std::printf("%-34s %6.1f [%5.1f] %14s %8.2f %8s %8.2f   (+%.1f ns over trivial)\n", calibration, ns, lo, "",
                     ns / base, "", lo / base_min, ns - base);
     }
+    // Per-round ratios: each figure against the trivial program (or the first
+    // object) of the SAME round, then the median. Drift between rounds on a
+    // shared host cancels out of these; it does not out of a ratio of medians.
+    auto paired = [&](const std::vector<double>& a, const std::vector<double>& b) {
+        std::vector<double> r;
+        for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) r.push_back(a[i] / b[i]);
+        return median(r);
+    };
+    const auto& triv = samples["trivial XDP_DROP"];
+    std::printf("\nper-round ratios (median over rounds of x / trivial of the same round)%s\n",
+                contenders.size() > 1 ? ", and x / the first object's figure in the same round" : "");
+    std::printf("%-34s %10s %10s %12s %12s\n", "scenario", "10/triv", "10k/triv", "10 vs first", "10k vs first");
+    for (const auto& s : scenarios) {
+        for (const auto& c : contenders) {
+            const auto& sa = samples[row(s.name, c.label) + " | 10"];
+            const auto& sb = samples[row(s.name, c.label) + " | 10000"];
+            const auto& fa = samples[row(s.name, contenders.front().label) + " | 10"];
+            const auto& fb = samples[row(s.name, contenders.front().label) + " | 10000"];
+            std::printf("%-34s %10.2f %10.2f", row(s.name, c.label).c_str(), paired(sa, triv), paired(sb, triv));
+            if (contenders.size() > 1) std::printf(" %12.3f %12.3f", paired(sa, fa), paired(sb, fb));
+            std::printf("\n");
+        }
+    }
+    std::printf("\n");
     for (const auto& s : scenarios) {
         for (const auto& c : contenders) {
             const auto& sa = samples[row(s.name, c.label) + " | 10"];
