@@ -131,6 +131,11 @@ std::expected<void, Error> write_abi_version(int abi_map_fd) {
     return {};
 }
 
+PortFlagTable range_flags(PortFlagTable table, const Options& options) {
+    return with_node_port_range(std::move(table), options.node_port_min, options.node_port_max,
+                                options.drop_unallocated_node_ports);
+}
+
 std::expected<void, Error> write_settings(int settings_fd, const Options& options) {
     if (options.node_port_min > options.node_port_max)
         return fail(fmt::format("NodePort range {}-{} is empty", options.node_port_min, options.node_port_max));
@@ -207,6 +212,11 @@ std::expected<Dataplane, Error> Dataplane::open(const Options& options) {
     auto port_flags = read_port_flags(state->fd(state->skel->maps.port_flags));
     if (!port_flags) return std::unexpected(port_flags.error());
     state->port_flags = std::move(*port_flags);
+    // The NodePort range as the XDP program reads it (settings is the record).
+    if (auto ok = write_port_flags(state->fd(state->skel->maps.port_flags), state->port_flags,
+                                   range_flags(state->port_flags, options));
+        !ok)
+        return std::unexpected(ok.error());
 
     auto link = ensure_sk_lookup_link(state->layout, state->skel->progs.xgress_sk_lookup, moved_aside.has_value(),
                                       state->link_switch_pending);
@@ -414,7 +424,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     std::vector<FrontendKey> desired_keys;
     desired_keys.reserve(frontends.size());
     for (const auto& spec : frontends) desired_keys.push_back(frontend_key(spec));
-    const PortFlagTable target_flags = port_flags_for(desired_keys);
+    const PortFlagTable target_flags = range_flags(port_flags_for(desired_keys), state_->options);
     if (auto ok = write_port_flags(port_flags_fd, state_->port_flags, widen(state_->port_flags, target_flags)); !ok)
         return std::unexpected(ok.error());
 

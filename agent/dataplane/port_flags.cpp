@@ -25,6 +25,16 @@ PortFlagTable port_flags_for(const std::vector<FrontendKey>& keys) {
     return table;
 }
 
+PortFlagTable with_node_port_range(PortFlagTable table, std::uint16_t min, std::uint16_t max, bool drop) {
+    constexpr std::uint8_t range_bits = XGRESS_PORT_NODEPORT_RANGE | XGRESS_PORT_DROP_UNALLOCATED;
+    const std::uint8_t set = static_cast<std::uint8_t>(XGRESS_PORT_NODEPORT_RANGE | (drop ? XGRESS_PORT_DROP_UNALLOCATED : 0));
+    for (std::size_t port = 0; port < table.size(); ++port) {
+        const bool inside = max != 0 && port >= min && port <= max;
+        table[port] = static_cast<std::uint8_t>((table[port] & ~range_bits) | (inside ? set : 0));
+    }
+    return table;
+}
+
 PortFlagTable widen(const PortFlagTable& a, const PortFlagTable& b) {
     PortFlagTable out = a;
     for (std::size_t i = 0; i < out.size() && i < b.size(); ++i) out[i] |= b[i];

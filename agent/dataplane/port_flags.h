@@ -19,13 +19,21 @@
 
 namespace xgress::agent::dataplane {
 
-// One byte of XGRESS_PORT_* per port, indexed by port (host order).
+// One byte of XGRESS_PORT_* per port, indexed by port (host order): the
+// frontend bits (derived from the frontends map) and the NodePort-range bits
+// (derived from Options).
 using PortFlagTable = std::vector<std::uint8_t>;
 
 PortFlagTable empty_port_flags();
 
 // The flags the frontend entries `keys` need.
 PortFlagTable port_flags_for(const std::vector<FrontendKey>& keys);
+
+// `table` with XGRESS_PORT_NODEPORT_RANGE (and XGRESS_PORT_DROP_UNALLOCATED
+// when `drop`) on exactly the ports in [min, max] and on no other port; the
+// frontend bits are kept. min = max = 0 (no range) clears them everywhere.
+// The XDP program decides "unallocated NodePort?" from these bits.
+PortFlagTable with_node_port_range(PortFlagTable table, std::uint16_t min, std::uint16_t max, bool drop);
 
 // Bitwise OR, port by port.
 PortFlagTable widen(const PortFlagTable& a, const PortFlagTable& b);

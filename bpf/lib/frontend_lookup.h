@@ -6,7 +6,8 @@
  * node_addrs hash), so traffic to pods or other hosts routed through the node
  * is never mistaken for ours. The per-port flags come first, so traffic to a
  * port no frontend uses costs one array read and no hash lookup. Also the
- * per-frontend source-range check and the unallocated-NodePort test. */
+ * per-frontend source-range check. (The NodePort range is read from
+ * port_flags, see XGRESS_PORT_NODEPORT_RANGE.) */
 #ifndef XGRESS_BPF_LIB_FRONTEND_LOOKUP_H
 #define XGRESS_BPF_LIB_FRONTEND_LOOKUP_H
 
@@ -15,19 +16,28 @@
 
 #include "maps.h"
 
-/* Which kinds of frontend use `port` (network order) for `proto`, as the two
- * TCP bit positions (XGRESS_PORT_TCP_VIP / _NODEPORT) whatever the protocol.
- * Zero for a port nobody serves: the caller can stop here. */
-static __always_inline __u32 xgress_port_kinds(__be16 port, __u8 proto)
+/* The port_flags entry of `port` (network order): XGRESS_PORT_* bits, 0 when
+ * absent. */
+static __always_inline __u32 xgress_port_flags_of(__be16 port)
 {
 	__u32 index = bpf_ntohs(port);
 	struct xgress_port_flags *entry = bpf_map_lookup_elem(&port_flags, &index);
-	if (!entry)
-		return 0;
-	__u32 flags = entry->flags;
+	return entry ? entry->flags : 0;
+}
+
+/* Which kinds of frontend use the port with these `flags` for `proto`, as
+ * the two TCP bit positions (XGRESS_PORT_TCP_VIP / _NODEPORT) whatever the
+ * protocol. Zero for a port nobody serves: the caller can stop here. */
+static __always_inline __u32 xgress_port_kinds_in(__u32 flags, __u8 proto)
+{
 	if (proto == IPPROTO_UDP)
 		flags >>= XGRESS_PORT_UDP_SHIFT;
 	return flags & (XGRESS_PORT_TCP_VIP | XGRESS_PORT_TCP_NODEPORT);
+}
+
+static __always_inline __u32 xgress_port_kinds(__be16 port, __u8 proto)
+{
+	return xgress_port_kinds_in(xgress_port_flags_of(port), proto);
 }
 
 /* The inline list first (see xgress_node_addr_list): a hit, or a miss in a
@@ -174,19 +184,6 @@ static __always_inline int xgress_source_allowed(const struct xgress_frontend_va
 	key.frontend_id = frontend->id;
 	__builtin_memcpy(key.addr, source, 16);
 	return bpf_map_lookup_elem(&source_ranges, &key) != 0;
-}
-
-/* Destination port (host order) inside the configured NodePort range?
- * A missing or zero range (settings not written yet) is never inside. */
-static __always_inline const struct xgress_settings *xgress_settings(void)
-{
-	__u32 key = XGRESS_SETTINGS_KEY;
-	return bpf_map_lookup_elem(&settings, &key);
-}
-
-static __always_inline int xgress_in_node_port_range(const struct xgress_settings *s, __u16 port)
-{
-	return s && s->node_port_max != 0 && port >= s->node_port_min && port <= s->node_port_max;
 }
 
 #endif

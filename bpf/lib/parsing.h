@@ -31,7 +31,10 @@ enum xgress_parse_result {
 /* What the classifier needs from a packet. */
 struct xgress_packet {
 	__u8 daddr[16]; /* IPv4 in [0..3] */
-	__u8 saddr[16]; /* IPv6, or IPv4-mapped (::ffff:a.b.c.d): the source_ranges form */
+	/* The source address inside the packet (4 bytes for IPv4, 16 for IPv6,
+	 * bounds already checked): only a frontend with source ranges reads
+	 * it, so parsing does not copy it for every packet. */
+	const __u8 *saddr;
 	__be16 dport;
 	__u8 proto;
 	__u8 ipv6;
@@ -82,9 +85,7 @@ static __always_inline int xgress_parse_ipv4(void *l3, void *data_end, struct xg
 	pkt->proto = ip->protocol;
 	pkt->ipv6 = 0;
 	__builtin_memcpy(pkt->daddr, &ip->daddr, 4);
-	pkt->saddr[10] = 0xff;
-	pkt->saddr[11] = 0xff;
-	__builtin_memcpy(&pkt->saddr[12], &ip->saddr, 4);
+	pkt->saddr = (const __u8 *)&ip->saddr;
 	if (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP)
 		return XGRESS_PARSE_OTHER_L4;
 	return xgress_parse_l4((void *)ip + ip->ihl * 4, data_end, pkt);
@@ -113,7 +114,7 @@ static __always_inline int xgress_parse_ipv6(void *l3, void *data_end, struct xg
 		return XGRESS_PARSE_TRUNCATED;
 	pkt->ipv6 = 1;
 	__builtin_memcpy(pkt->daddr, &ip6->daddr, 16);
-	__builtin_memcpy(pkt->saddr, &ip6->saddr, 16);
+	pkt->saddr = (const __u8 *)&ip6->saddr;
 
 	__u8 next = ip6->nexthdr;
 	void *cursor = ip6 + 1;

@@ -46,8 +46,9 @@
 
 /* Bumped on any incompatible change to a key, value or map below. The agent
  * writes it into abi_info; tools refuse to read maps of another version. */
-#define XGRESS_ABI_VERSION 5 /* 2: source ranges, settings, drop counters; 3: port_flags;
-			       4: node_addr_list, nodeport_frontends; 5: vip_frontends */
+#define XGRESS_ABI_VERSION 6 /* 2: source ranges, settings, drop counters; 3: port_flags;
+			       4: node_addr_list, nodeport_frontends; 5: vip_frontends;
+			       6: NodePort range in port_flags, xdp_packets derived */
 
 #define XGRESS_MAX_FRONTENDS 16384  /* ids 1..XGRESS_MAX_FRONTENDS-1; 0 = none */
 #define XGRESS_MAX_NODE_ADDRS 256
@@ -141,6 +142,12 @@ struct xgress_settings {
 #define XGRESS_PORT_UDP_VIP 0x04
 #define XGRESS_PORT_UDP_NODEPORT 0x08
 #define XGRESS_PORT_UDP_SHIFT 2       /* UDP bits = TCP bits << 2 */
+/* The NodePort range from settings, copied onto every port inside it (both
+ * protocols) so the XDP program decides "unallocated NodePort?" from the
+ * entry it already read, without a settings lookup. The agent rewrites these
+ * bits when the range or the drop policy changes; settings stays the record. */
+#define XGRESS_PORT_NODEPORT_RANGE 0x10
+#define XGRESS_PORT_DROP_UNALLOCATED 0x20 /* with NODEPORT_RANGE: drop, else pass */
 #define XGRESS_PORT_FLAGS_ENTRIES 65536
 
 struct xgress_port_flags {
@@ -256,7 +263,11 @@ struct xgress_frontend_name {
 
 /* Per-CPU, single entry. */
 struct xgress_global_stats {
-	__u64 xdp_packets;       /* every frame XDP saw */
+	__u64 xdp_packets;       /* every frame XDP saw. Not counted by the program
+				  * (ABI 6): one increment fewer per packet; every
+				  * frame lands in exactly one of the xdp_* outcome
+				  * counters below, so readers derive it with
+				  * xgress_derive_xdp_packets(). */
 	__u64 xdp_non_ip;        /* neither IPv4 nor IPv6 (after VLAN tags) */
 	__u64 xdp_unparsed;      /* truncated or malformed headers */
 	__u64 xdp_fragments;     /* IPv4/IPv6 non-first fragments: no L4 header */
@@ -293,6 +304,15 @@ static inline __u8 xgress_port_flag_for(const struct xgress_frontend_key *key)
 {
 	__u8 bit = (key->flags & XGRESS_FRONTEND_KEY_NODEPORT) ? XGRESS_PORT_TCP_NODEPORT : XGRESS_PORT_TCP_VIP;
 	return key->proto == 17 /* IPPROTO_UDP */ ? (__u8)(bit << XGRESS_PORT_UDP_SHIFT) : bit;
+}
+
+/* Fills xdp_packets of a (summed or per-CPU) row from its outcome counters:
+ * non_ip + unparsed + fragments + other_l4 + not_ours + nodeport_unallocated
+ * + matched (nodeport_dropped and source_denied are subsets, not outcomes). */
+static inline void xgress_derive_xdp_packets(struct xgress_global_stats *g)
+{
+	g->xdp_packets = g->xdp_non_ip + g->xdp_unparsed + g->xdp_fragments + g->xdp_other_l4 + g->xdp_not_ours +
+			 g->xdp_nodeport_unallocated + g->xdp_matched;
 }
 
 #define XGRESS_GLOBAL_STATS_KEY 0

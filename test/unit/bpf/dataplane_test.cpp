@@ -215,31 +215,47 @@ TEST_F(DataplaneTest, PortFlagsFollowFrontendsIncludingSharedPorts) {
     const auto b = vip("203.0.113.11", 80, 0, "default/b:http");
     const auto np = node_port(30080, 0, "xgress-system/xgress:http");
     const auto dns = udp(node_port(30053, 0, "kube-system/dns:dns"));
+    // Ports inside the NodePort range (default 30000-32767, drop) also carry
+    // the range bits the XDP program reads (ABI 6).
+    const std::uint8_t range = XGRESS_PORT_NODEPORT_RANGE | XGRESS_PORT_DROP_UNALLOCATED;
     {
         auto dataplane = dp::Dataplane::open(options_);
         ASSERT_TRUE(dataplane) << dataplane.error().message;
         EXPECT_EQ(flags_of(80), 0);
+        EXPECT_EQ(flags_of(29999), 0);
+        EXPECT_EQ(flags_of(30000), range);
+        EXPECT_EQ(flags_of(32767), range);
+        EXPECT_EQ(flags_of(32768), 0);
         ASSERT_TRUE(dataplane->apply_frontends({a, b, np, dns}));
         EXPECT_EQ(flags_of(80), XGRESS_PORT_TCP_VIP);
-        EXPECT_EQ(flags_of(30080), XGRESS_PORT_TCP_NODEPORT);
-        EXPECT_EQ(flags_of(30053), XGRESS_PORT_UDP_NODEPORT);
+        EXPECT_EQ(flags_of(30080), XGRESS_PORT_TCP_NODEPORT | range);
+        EXPECT_EQ(flags_of(30053), XGRESS_PORT_UDP_NODEPORT | range);
         EXPECT_EQ(flags_of(22), 0);
 
         ASSERT_TRUE(dataplane->apply_frontends({b, np, dns}));  // one of the two on :80 goes
         EXPECT_EQ(flags_of(80), XGRESS_PORT_TCP_VIP);
         ASSERT_TRUE(dataplane->apply_frontends({b, np, dns, vip("203.0.113.12", 30080, 0, "default/c:x")}));
-        EXPECT_EQ(flags_of(30080), XGRESS_PORT_TCP_NODEPORT | XGRESS_PORT_TCP_VIP);
+        EXPECT_EQ(flags_of(30080), XGRESS_PORT_TCP_NODEPORT | XGRESS_PORT_TCP_VIP | range);
     }
     // A restarted agent reads the map back: removing frontends clears bits it
-    // did not set itself.
+    // did not set itself. Its options move the range and turn drop off: the
+    // range bits follow, the frontend bits stay.
+    options_.node_port_min = 30050;
+    options_.node_port_max = 30100;
+    options_.drop_unallocated_node_ports = false;
     auto restarted = dp::Dataplane::open(options_);
     ASSERT_TRUE(restarted) << restarted.error().message;
+    EXPECT_EQ(flags_of(30000), 0);
+    EXPECT_EQ(flags_of(30101), 0);
+    EXPECT_EQ(flags_of(30050), XGRESS_PORT_NODEPORT_RANGE);
+    EXPECT_EQ(flags_of(30053), XGRESS_PORT_UDP_NODEPORT | XGRESS_PORT_NODEPORT_RANGE);
     ASSERT_TRUE(restarted->apply_frontends({np}));
     EXPECT_EQ(flags_of(80), 0);
-    EXPECT_EQ(flags_of(30080), XGRESS_PORT_TCP_NODEPORT);
-    EXPECT_EQ(flags_of(30053), 0);
+    EXPECT_EQ(flags_of(30080), XGRESS_PORT_TCP_NODEPORT | XGRESS_PORT_NODEPORT_RANGE);
+    EXPECT_EQ(flags_of(30053), XGRESS_PORT_NODEPORT_RANGE);
     ASSERT_TRUE(restarted->apply_frontends({}));
-    EXPECT_EQ(flags_of(30080), 0);
+    EXPECT_EQ(flags_of(30080), XGRESS_PORT_NODEPORT_RANGE);
+    EXPECT_EQ(flags_of(30100), XGRESS_PORT_NODEPORT_RANGE);
 }
 
 TEST_F(DataplaneTest, NodeAddressesAreReplaced) {

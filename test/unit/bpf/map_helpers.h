@@ -90,6 +90,7 @@ inline xgress_global_stats sum_global_stats(int map_fd) {
         XGRESS_GLOBAL_STATS_FIELDS(XGRESS_SUM_FIELD)
 #undef XGRESS_SUM_FIELD
     }
+    xgress_derive_xdp_packets(&sum);  // not counted by the program (ABI 6)
     return sum;
 }
 
@@ -101,6 +102,28 @@ inline int mark_port(int port_flags_fd, const xgress_frontend_key& key) {
     bpf_map_lookup_elem(port_flags_fd, &port, &flags);
     flags.flags |= xgress_port_flag_for(&key);
     return bpf_map_update_elem(port_flags_fd, &port, &flags, BPF_ANY);
+}
+
+// Puts the NodePort range on port_flags as the agent does (see
+// XGRESS_PORT_NODEPORT_RANGE): range bits cleared on [clear_min, clear_max]
+// (the previous range), then set on [min, max] (none when max is 0), the
+// frontend bits kept. Touches only those ports, so tests stay fast.
+inline int set_port_range_bits(int port_flags_fd, std::uint16_t clear_min, std::uint16_t clear_max,
+                               std::uint16_t min, std::uint16_t max, bool drop) {
+    auto update = [&](std::uint32_t port, bool inside) {
+        xgress_port_flags flags{};
+        bpf_map_lookup_elem(port_flags_fd, &port, &flags);
+        flags.flags = static_cast<std::uint8_t>(flags.flags & ~(XGRESS_PORT_NODEPORT_RANGE | XGRESS_PORT_DROP_UNALLOCATED));
+        if (inside) flags.flags |= XGRESS_PORT_NODEPORT_RANGE | (drop ? XGRESS_PORT_DROP_UNALLOCATED : 0);
+        return bpf_map_update_elem(port_flags_fd, &port, &flags, BPF_ANY);
+    };
+    if (clear_max != 0)
+        for (std::uint32_t port = clear_min; port <= clear_max; ++port)
+            if (int rc = update(port, false); rc) return rc;
+    if (max != 0)
+        for (std::uint32_t port = min; port <= max; ++port)
+            if (int rc = update(port, true); rc) return rc;
+    return 0;
 }
 
 // Copies an exact (VIP) entry into vip_frontends as the agent does: the

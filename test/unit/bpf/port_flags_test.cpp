@@ -55,5 +55,31 @@ TEST(PortFlags, WidenOnlySetsAndChangedPortsListsDifferences) {
     EXPECT_TRUE(dp::changed_ports(target, target).empty());
 }
 
+TEST(PortFlags, NodePortRangeBitsCoverExactlyTheRangeAndKeepFrontendBits) {
+    dp::PortFlagTable table = dp::empty_port_flags();
+    table[30080] = XGRESS_PORT_TCP_NODEPORT;
+    table[80] = XGRESS_PORT_TCP_VIP;
+    auto ranged = dp::with_node_port_range(table, 30000, 32767, true);
+    const std::uint8_t both = XGRESS_PORT_NODEPORT_RANGE | XGRESS_PORT_DROP_UNALLOCATED;
+    EXPECT_EQ(ranged[29999], 0);
+    EXPECT_EQ(ranged[30000], both);
+    EXPECT_EQ(ranged[32767], both);
+    EXPECT_EQ(ranged[32768], 0);
+    EXPECT_EQ(ranged[30080], both | XGRESS_PORT_TCP_NODEPORT);
+    EXPECT_EQ(ranged[80], XGRESS_PORT_TCP_VIP);
+    // A new range (and policy) moves the bits; frontend bits stay.
+    auto moved = dp::with_node_port_range(ranged, 31000, 31001, false);
+    EXPECT_EQ(moved[30000], 0);
+    EXPECT_EQ(moved[30080], XGRESS_PORT_TCP_NODEPORT);
+    EXPECT_EQ(moved[31000], XGRESS_PORT_NODEPORT_RANGE);
+    EXPECT_EQ(moved[31001], XGRESS_PORT_NODEPORT_RANGE);
+    EXPECT_EQ(moved[31002], 0);
+    EXPECT_EQ(dp::changed_ports(ranged, moved).size(), 2768u);  // 30000-32767 changed
+    // No range (0-0): no port carries the bits.
+    auto none = dp::with_node_port_range(ranged, 0, 0, true);
+    EXPECT_EQ(none, table);
+}
+
 }  // namespace
 }  // namespace xgress::test
+

@@ -81,12 +81,20 @@ protected:
                                        BPF_ANY),
                   0);
     }
+    // As the agent does: settings (the record) and the range bits on
+    // port_flags (what the XDP program reads).
     void set_settings(std::uint16_t min, std::uint16_t max, std::uint32_t flags) {
         std::uint32_t key = XGRESS_SETTINGS_KEY;
         xgress_settings value{min, max, flags};
         ASSERT_EQ(bpf_map__update_elem(skel_->maps.settings, &key, sizeof(key), &value, sizeof(value), BPF_ANY),
                   0);
+        ASSERT_EQ(set_port_range_bits(bpf_map__fd(skel_->maps.port_flags), range_min_, range_max_, min, max,
+                                      (flags & XGRESS_SETTINGS_DROP_UNALLOCATED) != 0),
+                  0);
+        range_min_ = min;
+        range_max_ = max;
     }
+    std::uint16_t range_min_ = 0, range_max_ = 0;
 
     // Returns the XDP verdict.
     int run(const std::vector<std::uint8_t>& frame) {
@@ -536,6 +544,31 @@ TEST_F(XdpIngressTest, NoSettingsMeansNoNodePortRange) {
     EXPECT_EQ(global().xdp_nodeport_unallocated, 0u);
 }
 
+// ABI 6: the program reads the range from port_flags only; settings is the
+// agent's record. A port flagged in range is judged as a NodePort even when
+// settings disagree, and one not flagged is not.
+TEST_F(XdpIngressTest, NodePortRangeComesFromPortFlagsNotSettings) {
+    ASSERT_EQ(set_port_range_bits(bpf_map__fd(skel_->maps.port_flags), 0, 0, 40000, 40000, true), 0);
+    ASSERT_EQ(set_port_range_bits(bpf_map__fd(skel_->maps.port_flags), 30999, 30999, 0, 0, true), 0);
+    PacketSpec flagged;
+    flagged.dport = 40000;
+    EXPECT_EQ(run(build_packet(flagged)), XDP_DROP);
+    PacketSpec unflagged;
+    unflagged.dport = 30999;
+    EXPECT_EQ(run(build_packet(unflagged)), XDP_PASS);
+    // Range bit without the drop bit: counted, passed.
+    ASSERT_EQ(set_port_range_bits(bpf_map__fd(skel_->maps.port_flags), 0, 0, 40001, 40001, false), 0);
+    PacketSpec pass;
+    pass.dport = 40001;
+    EXPECT_EQ(run(build_packet(pass)), XDP_PASS);
+    auto g = global();
+    EXPECT_EQ(g.xdp_nodeport_unallocated, 2u);
+    EXPECT_EQ(g.xdp_nodeport_dropped, 1u);
+    EXPECT_EQ(g.xdp_not_ours, 1u);
+    EXPECT_EQ(g.xdp_packets, 3u);
+}
+
+// A frontend on a port inside the range keeps both kinds of bits: served.
 TEST_F(XdpIngressTest, ServedNodePortInsideRangeIsNotDropped) {
     PacketSpec spec;
     spec.dport = 30080;
