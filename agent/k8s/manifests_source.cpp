@@ -255,20 +255,11 @@ const ObjectCache& LastGoodObjects::update(const LoadedManifests& loaded, std::v
 
 namespace {
 
-// Orders an object against a key the way ObjectKey's operator<=> does, without copying names.
-int compare(const Object& object, const ObjectKey& key) {
-    const Kind kind = kind_of(object);
-    if (kind != key.kind) return kind < key.kind ? -1 : 1;
-    const ObjectMeta& meta = metadata_of(object);
-    if (const int c = meta.namespace_.compare(key.namespace_)) return c;
-    return meta.name.compare(key.name);
-}
-
 const std::shared_ptr<const Object>* find_object(const std::vector<std::shared_ptr<const Object>>& objects,
                                                  const ObjectKey& key) {
     auto it = std::lower_bound(objects.begin(), objects.end(), key,
-                               [](const auto& object, const ObjectKey& k) { return compare(*object, k) < 0; });
-    return it != objects.end() && compare(**it, key) == 0 ? &*it : nullptr;
+                               [](const auto& object, const ObjectKey& k) { return compare_key(*object, k) < 0; });
+    return it != objects.end() && compare_key(**it, key) == 0 ? &*it : nullptr;
 }
 
 // The file whose path sorts last wins.
@@ -321,7 +312,11 @@ void LastGoodObjects::replace_file(const std::string& file, std::map<ObjectKey, 
     }
     held = std::move(now);
     for (auto& [key, winner] : changed) {
-        if (!touched_.contains(key)) previous_.emplace(key, cache_.shared(key));
+        if (!touched_.contains(key)) {
+            // Only keys that had an entry: on a full sync into an empty cache
+            // every key is new, and 25,000 null entries cost ~3 MB.
+            if (auto before = cache_.shared(key)) previous_.emplace(key, std::move(before));
+        }
         if (winner) cache_.upsert(*find_object(by_file_.at(*winner), key));  // shared, not copied
         else cache_.erase(key);
         if (winner && shared_owners_.contains(key))
@@ -329,6 +324,11 @@ void LastGoodObjects::replace_file(const std::string& file, std::map<ObjectKey, 
         else duplicates_.erase(key);
         touched_.insert(std::move(key));
     }
+}
+
+void LastGoodObjects::forget_last_update() {
+    std::set<ObjectKey>().swap(touched_);
+    std::map<ObjectKey, Shared>().swap(previous_);
 }
 
 std::shared_ptr<const Object> LastGoodObjects::previous(const ObjectKey& key) const {

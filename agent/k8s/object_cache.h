@@ -6,8 +6,8 @@
 
 #include <compare>
 #include <cstddef>
-#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +24,10 @@ struct ObjectKey {
 };
 
 ObjectKey key_of(const Object& object);
+// Orders an object against a key (or another object) as ObjectKey's
+// operator<=> does, without copying names: <0, 0, >0.
+int compare_key(const Object& object, const ObjectKey& key);
+int compare_key(const Object& a, const Object& b);
 // "Service demo/web", "IngressClass xgress": how objects are named in messages.
 std::string describe(const ObjectKey& key);
 
@@ -48,7 +52,18 @@ public:
     std::vector<const T*> list() const;
 
 private:
-    std::map<ObjectKey, std::shared_ptr<const Object>> objects_;  // never null
+    // Keyed by the object's own kind/namespace/name: a map with an ObjectKey
+    // copy per entry cost ~80 more bytes per object (25,000 objects at
+    // 100,000 endpoints).
+    struct ByKey {
+        using is_transparent = void;
+        bool operator()(const std::shared_ptr<const Object>& a, const std::shared_ptr<const Object>& b) const {
+            return compare_key(*a, *b) < 0;
+        }
+        bool operator()(const std::shared_ptr<const Object>& a, const ObjectKey& b) const { return compare_key(*a, b) < 0; }
+        bool operator()(const ObjectKey& a, const std::shared_ptr<const Object>& b) const { return compare_key(*b, a) > 0; }
+    };
+    std::set<std::shared_ptr<const Object>, ByKey> objects_;  // never null
 };
 
 template <class T>
@@ -62,8 +77,8 @@ std::vector<const T*> ObjectCache::list() const {
     const Kind kind = kind_of(Object{T{}});
     std::vector<const T*> result;
     for (auto it = objects_.lower_bound(ObjectKey{kind, {}, {}});
-         it != objects_.end() && it->first.kind == kind; ++it) {
-        result.push_back(&std::get<T>(*it->second));
+         it != objects_.end() && kind_of(**it) == kind; ++it) {
+        result.push_back(&std::get<T>(**it));
     }
     return result;
 }

@@ -9,19 +9,21 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
 #include "k8s/interned_string.h"
-#include "k8s/packed_strings.h"
+#include "k8s/packed_endpoint.h"
+#include "k8s/string_map.h"
 
 namespace xgress::agent::k8s {
 
 struct ObjectMeta {
     std::string name;
     std::string namespace_;                          // "" for cluster-scoped kinds
-    std::map<std::string, std::string> labels;
-    std::map<std::string, std::string> annotations;
+    StringMap labels;       // sorted vectors, not std::maps: 24 bytes each when empty
+    StringMap annotations;
     std::string creation_timestamp;                  // RFC 3339 as written; "" = unknown
     bool operator==(const ObjectMeta&) const = default;
 };
@@ -33,9 +35,12 @@ struct PortReference {
     bool operator==(const PortReference&) const = default;
 };
 
+// Enumerated values (type, protocol, policies) are interned: a pointer each
+// instead of a 32-byte std::string, in every Service at cluster scale. The
+// decoder checks them against their few valid values, so the pool stays small.
 struct ServicePort {
     std::string name;
-    std::string protocol = "TCP";
+    InternedString protocol{"TCP"};
     std::uint16_t port = 0;
     std::optional<PortReference> target_port;  // absent: same as port
     std::uint16_t node_port = 0;               // 0 = none
@@ -43,13 +48,13 @@ struct ServicePort {
 };
 
 struct Service {
-    ObjectMeta metadata;
-    std::string type = "ClusterIP";
+    ObjectMeta metadata;  // labels and annotations are not kept (nothing reads them)
+    InternedString type{"ClusterIP"};
     std::vector<ServicePort> ports;
     std::vector<std::string> external_ips;
     std::vector<std::string> load_balancer_ips;  // status.loadBalancer.ingress[].ip
-    std::string external_traffic_policy = "Cluster";   // Cluster | Local
-    std::string session_affinity = "None";             // None | ClientIP
+    InternedString external_traffic_policy{"Cluster"};  // Cluster | Local
+    InternedString session_affinity{"None"};            // None | ClientIP
     std::uint32_t session_affinity_timeout = 10800;    // seconds (Kubernetes default: 3 h)
     std::vector<std::string> load_balancer_source_ranges;
     bool allocate_load_balancer_node_ports = true;
@@ -59,49 +64,51 @@ struct Service {
 
 struct EndpointPort {
     std::string name;
-    std::string protocol = "TCP";
+    InternedString protocol{"TCP"};
     std::uint16_t port = 0;  // 0 = not given (Kubernetes: "all ports")
     bool operator==(const EndpointPort&) const = default;
 };
 
 // One endpoint of a slice, kept small: with 100,000 endpoints in a cluster
 // every byte here is ~100 KB of agent memory (target: <= 500 B per endpoint
-// for everything the agent holds). So: the pod name and the addresses
-// (every controller writes exactly one; the API allows more) packed in one
-// heap block, conditions as three optional bools, the node name interned (a
-// few hundred distinct values shared by every endpoint), and only the fields
-// something reads (targetRef.kind/namespace/uid, zone, hints are not kept).
-// 24 bytes plus one ~48-byte block.
+// for everything the agent holds). So: conditions, addresses (binary where
+// that round-trips) and the Pod name packed in one heap block
+// (PackedEndpoint), the node name interned (a few hundred distinct values
+// shared by every endpoint), and only the fields something reads
+// (targetRef.kind/namespace/uid, zone, hints are not kept). 16 bytes plus
+// one ~48-byte block.
 struct Endpoint {
-    // Absent conditions mean "unknown"; Kubernetes says to treat an unknown
-    // ready as ready.
-    std::optional<bool> ready;
-    std::optional<bool> serving;
-    std::optional<bool> terminating;
     InternedString node_name;
 
-    void set_text(std::string_view target_ref_name, const std::vector<std::string>& addresses) {
-        std::vector<std::string_view> parts{target_ref_name};
-        parts.insert(parts.end(), addresses.begin(), addresses.end());
-        text_ = PackedStrings(parts);
+    // Absent conditions mean "unknown"; Kubernetes says to treat an unknown
+    // ready as ready.
+    void set(std::optional<bool> ready, std::optional<bool> serving, std::optional<bool> terminating,
+             std::string_view target_ref_name, const std::vector<std::string>& addresses) {
+        data_ = PackedEndpoint(ready, serving, terminating, target_ref_name, addresses);
     }
-    std::string_view target_ref_name() const { return text_[0]; }  // the Pod, for --dump-endpoints; "" = none
-    std::string_view address() const { return text_[1]; }          // addresses[0]
-    std::size_t address_count() const { return text_.size() > 0 ? text_.size() - 1 : 0; }
-    // Calls f(std::string_view address) for every address, first one first.
+    std::optional<bool> ready() const { return data_.ready(); }
+    std::optional<bool> serving() const { return data_.serving(); }
+    std::optional<bool> terminating() const { return data_.terminating(); }
+    std::string_view target_ref_name() const { return data_.target_ref_name(); }  // the Pod, for --dump-endpoints; "" = none
+    std::string address() const { return data_.address(0); }                      // addresses[0]
+    std::size_t address_count() const { return data_.address_count(); }
+    // Calls f(std::string_view address) for every address, first one first
+    // (the view lives for the call only).
     template <class F>
     void for_each_address(F&& f) const {
-        for (std::size_t i = 1; i < text_.size(); ++i) f(text_[i]);
+        data_.for_each_address(std::forward<F>(f));
     }
+    std::size_t heap_bytes() const { return data_.block_size(); }
     bool operator==(const Endpoint&) const = default;
 
 private:
-    PackedStrings text_;  // [targetRef.name, addresses...]
+    PackedEndpoint data_;
 };
 
 struct EndpointSlice {
-    ObjectMeta metadata;
-    std::string address_type = "IPv4";
+    ObjectMeta metadata;  // labels and annotations are not kept (nothing reads them)
+    std::string service_name;  // label kubernetes.io/service-name; "" = none (the slice serves no Service)
+    InternedString address_type{"IPv4"};  // IPv4 | IPv6 | FQDN
     std::vector<EndpointPort> ports;
     std::vector<Endpoint> endpoints;
     bool operator==(const EndpointSlice&) const = default;

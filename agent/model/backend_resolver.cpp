@@ -38,9 +38,8 @@ std::optional<std::uint16_t> target_port_in_slice(const k8s::ServicePort& servic
 SlicesByService index_slices(const k8s::ObjectCache& objects) {
     SlicesByService slices;
     for (const k8s::EndpointSlice* slice : objects.list<k8s::EndpointSlice>()) {
-        auto label = slice->metadata.labels.find(k8s::kServiceNameLabel);
-        if (label == slice->metadata.labels.end()) continue;
-        slices[{slice->metadata.namespace_, label->second}].push_back(slice);
+        if (slice->service_name.empty()) continue;
+        slices[{slice->metadata.namespace_, slice->service_name}].push_back(slice);
     }
     return slices;
 }
@@ -122,8 +121,11 @@ snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePo
         backend.affinity_timeout_s = service.session_affinity_timeout;  // Kubernetes default 10800
     }
     const std::string& backend_name = backend.name;
-    std::set<std::pair<std::string, std::uint16_t>> ready;
-    std::set<std::pair<std::string, std::uint16_t>> draining;  // serving but terminating
+    // Sorted and deduplicated below; vectors rather than sets: one block per
+    // backend instead of a node per endpoint (fewer holes left between the
+    // snapshot's long-lived blocks once they are freed).
+    std::vector<std::pair<std::string, std::uint16_t>> ready;
+    std::vector<std::pair<std::string, std::uint16_t>> draining;  // serving but terminating
     bool port_unresolved = false;
     for (const k8s::EndpointSlice* slice : slices) {
         if (slice->address_type != "IPv4" && slice->address_type != "IPv6") continue;  // FQDN: not routable
@@ -134,12 +136,12 @@ snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePo
         }
         for (const k8s::Endpoint& endpoint : slice->endpoints) {
             if (!node_name.empty() && endpoint.node_name.str() != node_name) continue;
-            const bool is_ready = endpoint.ready.value_or(true);
-            const bool is_draining = !is_ready && endpoint.serving.value_or(false) &&
-                                     endpoint.terminating.value_or(false);
+            const bool is_ready = endpoint.ready().value_or(true);
+            const bool is_draining = !is_ready && endpoint.serving().value_or(false) &&
+                                     endpoint.terminating().value_or(false);
             endpoint.for_each_address([&](std::string_view address) {
-                if (is_ready) ready.emplace(address, *target);
-                else if (is_draining) draining.emplace(address, *target);
+                if (is_ready) ready.emplace_back(address, *target);
+                else if (is_draining) draining.emplace_back(address, *target);
             });
         }
     }
@@ -150,19 +152,29 @@ snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePo
     }
     // Graceful termination: when nothing is ready, pods that are shutting
     // down but still serving are better than a 503.
-    const auto& chosen = ready.empty() ? draining : ready;
+    auto& chosen = ready.empty() ? draining : ready;
+    std::sort(chosen.begin(), chosen.end());
+    chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
     if (chosen.empty()) {
         problems.push_back("backend " + backend_name + ": no ready endpoints" +
                             (node_name.empty() ? std::string("; requests get 503") : " on node " + node_name));
     }
     backend.endpoints.reserve(chosen.size());
-    for (const auto& [address, target] : chosen) backend.endpoints.push_back(snapshot::Endpoint{address, target});
+    for (auto& [address, target] : chosen) backend.endpoints.push_back(snapshot::Endpoint{std::move(address), target});
     return backend;
 }
 
 std::vector<snapshot::Backend> BackendResolver::backends() const {
     std::vector<snapshot::Backend> result;
     for (const auto& [name, backend] : backends_) result.push_back(backend);
+    return result;
+}
+
+std::vector<snapshot::Backend> BackendResolver::take_backends() {
+    std::vector<snapshot::Backend> result;
+    result.reserve(backends_.size());
+    for (auto& [name, backend] : backends_) result.push_back(std::move(backend));
+    backends_.clear();
     return result;
 }
 

@@ -68,6 +68,10 @@ public:
 
     // Every backend resolved so far, sorted by name.
     std::vector<snapshot::Backend> backends() const;
+    // The same, moved out (the resolver is spent): copying 100,000 endpoint
+    // addresses and freeing the originals left ~40 bytes per endpoint of
+    // holes between the snapshot's live blocks.
+    std::vector<snapshot::Backend> take_backends();
 private:
     const k8s::ObjectCache& objects_;
     std::vector<std::string>& problems_;

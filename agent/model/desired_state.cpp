@@ -298,6 +298,7 @@ DesiredState compute_desired_state(const k8s::ObjectCache& objects, const Settin
             resolver.resolve(fallback.namespace_, fallback.backend, "Ingress " + fallback.owner + ": " + fallback.field);
         if (!backend.empty()) state.snapshot.class_default_backends.push_back({class_name, std::move(backend)});
     }
+    state.snapshot.virtual_hosts.reserve(hosts.size());  // held until the next change: no growth slack
     for (auto& [name, host] : hosts) {
         std::sort(host.routes.begin(), host.routes.end(), route_order);
         state.snapshot.virtual_hosts.push_back(std::move(host));
@@ -311,7 +312,7 @@ DesiredState compute_desired_state(const k8s::ObjectCache& objects, const Settin
     state.frontends = std::move(frontends.specs);
     state.snapshot.frontends = std::move(frontends.for_proxy);
 
-    state.snapshot.backends = resolver.backends();
+    state.snapshot.backends = resolver.take_backends();
     collect_certificates(objects, ours, state);
     return state;
 }

@@ -5,9 +5,7 @@ namespace xgress::agent::model {
 std::string format_endpoint_dump(const k8s::ObjectCache& objects) {
     std::string out;
     for (const k8s::EndpointSlice* slice : objects.list<k8s::EndpointSlice>()) {
-        auto label = slice->metadata.labels.find(k8s::kServiceNameLabel);
-        const std::string service =
-            label != slice->metadata.labels.end() ? label->second : slice->metadata.name;
+        const std::string service = !slice->service_name.empty() ? slice->service_name : slice->metadata.name;
         for (const k8s::Endpoint& endpoint : slice->endpoints) {
             endpoint.for_each_address([&](std::string_view view) {
                 const std::string address(view);

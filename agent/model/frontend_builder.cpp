@@ -60,7 +60,7 @@ public:
         for (const k8s::ServicePort& port : service.ports) {
             const std::string name = id + ":" + (port.name.empty() ? std::to_string(port.port) : port.name);
             if (port.protocol != "TCP") {
-                problems_.push_back("Service port " + name + ": protocol " + port.protocol +
+                problems_.push_back("Service port " + name + ": protocol " + port.protocol.str() +
                                     " not supported yet; not served");
                 continue;
             }

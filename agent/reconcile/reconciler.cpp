@@ -1,6 +1,7 @@
 #include "reconcile/reconciler.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "model/backend_resolver.h"
@@ -11,35 +12,42 @@ namespace xgress::agent::reconcile {
 Reconciler::Reconciler(model::Settings settings, ApplyTarget& target, std::uint64_t first_version)
     : settings_(std::move(settings)), target_(target), next_version_(first_version) {}
 
+Reconciler::SliceOrder::Parts Reconciler::SliceOrder::parts(const Shared& object) {
+    const auto& slice = std::get<k8s::EndpointSlice>(*object);
+    return Parts{slice.metadata.namespace_, slice.service_name, slice.metadata.name};
+}
+
+bool Reconciler::SliceOrder::operator()(const Shared& a, const ServiceKey& b) const {
+    const Parts p = parts(a);
+    return std::tie(p.namespace_, p.service) < std::tuple<std::string_view, std::string_view>(b.first, b.second);
+}
+
+bool Reconciler::SliceOrder::operator()(const ServiceKey& a, const Shared& b) const {
+    const Parts p = parts(b);
+    return std::tuple<std::string_view, std::string_view>(a.first, a.second) < std::tie(p.namespace_, p.service);
+}
+
 std::set<Reconciler::ServiceKey> Reconciler::index_touched_slices() {
     std::set<ServiceKey> affected;
     const k8s::ObjectCache& objects = last_good_.cache();
-    auto service_of = [](const k8s::EndpointSlice& slice) -> const std::string* {
-        auto label = slice.metadata.labels.find(k8s::kServiceNameLabel);
-        return label == slice.metadata.labels.end() ? nullptr : &label->second;
-    };
     for (const k8s::ObjectKey& key : last_good_.last_touched()) {
         if (key.kind != k8s::Kind::EndpointSlice) continue;
         // The Service the slice belonged to before this load (its old version
         // names it), so a slice moved to another Service leaves the old one's index.
-        const auto before = last_good_.previous(key);
-        if (const auto* old = before ? std::get_if<k8s::EndpointSlice>(before.get()) : nullptr) {
-            if (const std::string* name = service_of(*old)) {
-                ServiceKey service{key.namespace_, *name};
-                if (auto slices = service_slices_.find(service); slices != service_slices_.end()) {
-                    slices->second.erase(key);
-                    if (slices->second.empty()) service_slices_.erase(slices);
-                }
-                affected.insert(std::move(service));
+        if (const auto before = last_good_.previous(key)) {
+            const auto& old = std::get<k8s::EndpointSlice>(*before);
+            if (!old.service_name.empty()) {
+                service_slices_.erase(before);  // by (namespace, Service, name), whichever copy the index holds
+                affected.insert(ServiceKey{key.namespace_, old.service_name});
             }
         }
-        const auto* slice = objects.find<k8s::EndpointSlice>(key.namespace_, key.name);
-        if (!slice) continue;
-        const std::string* name = service_of(*slice);
-        if (!name) continue;
-        ServiceKey service{key.namespace_, *name};
-        service_slices_[service].insert(key);
-        affected.insert(std::move(service));
+        auto now = objects.shared(key);
+        if (!now) continue;
+        const auto& slice = std::get<k8s::EndpointSlice>(*now);
+        if (slice.service_name.empty()) continue;
+        affected.insert(ServiceKey{key.namespace_, slice.service_name});
+        if (auto [it, inserted] = service_slices_.insert(now); !inserted)
+            const_cast<std::shared_ptr<const k8s::Object>&>(*it) = std::move(now);  // same order key: in place
     }
     return affected;
 }
@@ -67,12 +75,9 @@ bool Reconciler::endpoints_pass(const std::set<ServiceKey>& services, PassResult
             if (!looked_up) {
                 looked_up = true;
                 service = objects.find<k8s::Service>(namespace_, name);
-                if (auto indexed = service_slices_.find({namespace_, name}); indexed != service_slices_.end()) {
-                    for (const k8s::ObjectKey& key : indexed->second) {
-                        if (const auto* slice = objects.find<k8s::EndpointSlice>(key.namespace_, key.name))
-                            slices.push_back(slice);
-                    }
-                }
+                const auto [first, last] = service_slices_.equal_range(ServiceKey{namespace_, name});
+                for (auto slice = first; slice != last; ++slice)
+                    slices.push_back(&std::get<k8s::EndpointSlice>(**slice));
             }
             if (!service) continue;
             const k8s::ServicePort* port = nullptr;
@@ -141,6 +146,7 @@ PassResult Reconciler::reconcile(const k8s::LoadedManifests& loaded) {
     if (!first_ && only_slices && !retry_pending_ && endpoints_pass(affected, result)) {
         report(messages, state_.problems, result);
         result.version = state_.snapshot.version;
+        last_good_.forget_last_update();
         return result;
     }
     retry_pending_ = false;
@@ -177,6 +183,7 @@ PassResult Reconciler::reconcile(const k8s::LoadedManifests& loaded) {
     first_ = false;
     state_ = std::move(next);
     result.version = state_.snapshot.version;
+    last_good_.forget_last_update();
     return result;
 }
 

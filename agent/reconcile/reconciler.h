@@ -18,9 +18,11 @@
 #include <expected>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "k8s/manifests_source.h"
@@ -96,7 +98,23 @@ private:
     bool retry_pending_ = false;  // a datapath write failed: the next pass runs the whole model
     std::optional<model::NodePortPolicy> applied_policy_;
     std::set<std::string> reported_;
-    std::map<ServiceKey, std::set<k8s::ObjectKey>> service_slices_;
+    // Every slice that names a Service, ordered by (namespace, Service,
+    // slice name), shared with the cache: ~48 bytes per slice where a map of
+    // Service -> slice keys cost ~270 bytes per Service.
+    struct SliceOrder {
+        using is_transparent = void;
+        using Shared = std::shared_ptr<const k8s::Object>;
+        struct Parts {
+            std::string_view namespace_, service, name;
+            auto operator<=>(const Parts&) const = default;
+        };
+        static Parts parts(const Shared& slice);
+        bool operator()(const Shared& a, const Shared& b) const { return parts(a) < parts(b); }
+        // Heterogeneous lookups by Service only: all of its slices compare equal.
+        bool operator()(const Shared& a, const ServiceKey& b) const;
+        bool operator()(const ServiceKey& a, const Shared& b) const;
+    };
+    std::set<std::shared_ptr<const k8s::Object>, SliceOrder> service_slices_;
 };
 
 }  // namespace xgress::agent::reconcile

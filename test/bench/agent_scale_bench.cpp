@@ -28,6 +28,7 @@
 //
 //   agent_scale_bench [--services 10000] [--endpoints-per-service 10]
 //                     [--changes 1000] [--format yaml|json|both] [--keep DIR]
+// (--format json: only the JSON sync and its memory; yaml: skip the JSON one)
 //                     [--proxy-bin PATH --echo-bin PATH [--rules 10000]
 //                      [--swap-only 1] [--proxy-log-level warn|info|debug]]
 // --swap-only 1 runs only the swap against the real proxy (seconds, not
@@ -370,9 +371,7 @@ std::size_t vector_block(const std::vector<T>& v) { return v.capacity() ? v.capa
 std::size_t bytes_of(const k8s::EndpointSlice& slice) {
     std::size_t total = sizeof(k8s::Object) + 16 + vector_block(slice.endpoints) + vector_block(slice.ports);
     for (const auto& e : slice.endpoints) {
-        std::size_t packed = 1 + 2 + e.target_ref_name().size();  // PackedStrings block
-        e.for_each_address([&](std::string_view a) { packed += 2 + a.size(); });
-        total += std::max<std::size_t>(32, (packed + 8 + 15) & ~std::size_t{15});
+        total += std::max<std::size_t>(32, (e.heap_bytes() + 8 + 15) & ~std::size_t{15});  // the packed block
     }
     for (const auto& [k, v] : slice.metadata.labels) total += 64 + 16 + heap_of(k) + heap_of(v);  // map node
     return total;
@@ -663,20 +662,27 @@ int main(int argc, char** argv) {
         const std::size_t heap_before = mallinfo2().uordblks;
         reconcile::Reconciler reconciler(model::Settings{}, target, next_version);
         full_sync(json_dir, reconciler, **server, "JSON, one List per kind", target);
-        malloc_trim(0);
+        // As for YAML below: the encoded copy goes once the proxy ACKed it.
+        for (int i = 0; i < 20 && (*server)->retained_payload_bytes() != 0; ++i) (*server)->poll_once(10);
+        malloc_trim(0);  // what xgress-agent (main.cpp) does after its first sync
         const double n = static_cast<double>(services) * endpoints;
         std::printf("memory after the JSON sync (agent process only): RSS growth %.0f bytes per endpoint, heap in "
                     "use %.0f\n",
                     (rss_kib("VmRSS:") - rss_before) * 1024.0 / n,
                     (static_cast<double>(mallinfo2().uordblks) - static_cast<double>(heap_before)) / n);
         next_version = reconciler.state().snapshot.version + 1;
+        if (format == "json") {  // JSON only: no YAML sync, no change loop (the loop edits YAML files)
+            server->reset();
+            if (keep.empty()) std::filesystem::remove_all(dir);
+            return 0;
+        }
     }
     malloc_trim(0);
     const long rss_start = rss_kib("VmRSS:");
     const std::size_t heap_start = mallinfo2().uordblks;
     reconcile::Reconciler reconciler(model::Settings{}, target, next_version);
     full_sync(yaml_dir, reconciler, **server, "YAML, one file per Service", target);
-    malloc_trim(0);
+    malloc_trim(0);  // what xgress-agent (main.cpp) does after its first sync
     const long rss_now = rss_kib("VmRSS:");
     const std::size_t heap_now = mallinfo2().uordblks;
     // The agent alone: the fake proxy runs in its own process (reported below).

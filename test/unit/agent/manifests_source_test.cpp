@@ -76,8 +76,8 @@ TEST(ManifestsSource, JsonListWithItems) {
     const auto& slice = std::get<EndpointSlice>(*out.objects[1]);
     EXPECT_EQ(slice.ports[0].port, 9090);
     ASSERT_EQ(slice.endpoints.size(), 1u);
-    EXPECT_EQ(slice.endpoints[0].ready, std::optional<bool>(false));
-    EXPECT_FALSE(slice.endpoints[0].serving.has_value());
+    EXPECT_EQ(slice.endpoints[0].ready(), std::optional<bool>(false));
+    EXPECT_FALSE(slice.endpoints[0].serving().has_value());
 }
 
 // An endpoint keeps its pod name and every address (packed in one block);
@@ -118,7 +118,8 @@ endpoints:
     copy = slice.endpoints[1];
     EXPECT_EQ(copy.address(), "10.0.0.3");
     EXPECT_EQ(first.address(), "10.0.0.1");
-    EXPECT_EQ(slice.metadata.labels, (std::map<std::string, std::string>{{kServiceNameLabel, "web"}}));
+    EXPECT_EQ(slice.service_name, "web");  // the label, kept as a field
+    EXPECT_TRUE(slice.metadata.labels.empty());
     EXPECT_TRUE(slice.metadata.annotations.empty());
 }
 
