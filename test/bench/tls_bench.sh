@@ -9,6 +9,13 @@
 #
 #   --kinds / --keys run a subset (e.g. --kinds full --keys ecdsa: only the
 #   full ECDSA handshakes; resumed and keep-alive phases run with ecdsa only).
+#   --phases: after the rounds of full handshakes, one extra traced run per
+#   contender (perf record of the server's syscalls and io_uring events;
+#   not counted in the rates) prints the server's wall time per handshake
+#   phase: ClientHello received -> first flight sent, and client Finished
+#   received -> socket closed (medians and quartiles, microseconds). s_time is
+#   one sequential client, so these two server phases sit on its critical
+#   path: where rates differ while CPU per handshake does not, look here.
 #   --xgress-b BIN adds a fourth contender, another xgress-proxy binary (e.g.
 #   the previous commit's), alternated with the others in every round, and
 #   prints new/old ratios: an A/B of a change in the same noisy window.
@@ -52,6 +59,7 @@ proxy_cpu=1
 kinds_wanted="full resumed small 16k"
 keys="ecdsa rsa"
 xgress_b=""
+phases=0
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -66,7 +74,8 @@ while [[ $# -gt 0 ]]; do
         --kinds) kinds_wanted=$2; shift 2 ;;
         --keys) keys=$2; shift 2 ;;
         --xgress-b) xgress_b=$2; shift 2 ;;
-        -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
+        --phases) phases=1; shift ;;
+        -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -166,6 +175,63 @@ stop_contenders() {
     for n in "${contenders[@]}"; do kill "${ppid_of[$n]}" 2>/dev/null || true; wait "${ppid_of[$n]}" 2>/dev/null || true; done
 }
 
+# trace_phases KEY: one traced s_time run per contender (--phases).
+trace_phases() {
+    local key=$1 name pidlist
+    command -v perf >/dev/null || { echo "--phases: perf is missing" >&2; return 0; }
+    echo "# server phases, $key (one traced ${duration}s run each, not in the rates; microseconds)"
+    for name in "${contenders[@]}"; do
+        pidlist=$(pids_of "${ppid_of[$name]}" | paste -sd,)
+        in_ns taskset -c "$load_cpu" openssl s_time -connect "127.0.0.1:${port[$name]}" -new \
+            -time "$duration" >"$tmp/s_time.out" 2>&1 &
+        local client=$!
+        sleep 0.5
+        perf record -q -o "$tmp/phases.data" -p "$pidlist" -e raw_syscalls:sys_enter,raw_syscalls:sys_exit \
+            -e io_uring:io_uring_complete,io_uring:io_uring_submit_req -- sleep "$((duration > 2 ? duration - 1 : 1))" \
+            >/dev/null 2>&1 || true
+        wait "$client" || true
+        perf script -i "$tmp/phases.data" -F time,event,trace 2>/dev/null | "$py" -c "$phases_py" "$name"
+    done
+}
+# Reads perf script lines; a receive is a read/recvfrom exit or an io_uring
+# completion, a send a write/sendto entry or an io_uring SEND submission. The
+# ClientHello of s_time is ~300 bytes and its Finished (with the CCS) 80.
+phases_py='
+import re, statistics as st, sys
+ch = fin = None
+hello, finish = [], []
+for line in sys.stdin:
+    m = re.match(r"\s*([\d.]+):\s+(\S+):\s*(.*)", line)
+    if not m:
+        continue
+    t, ev, a = float(m.group(1)), m.group(2), m.group(3)
+    got = None
+    if ev == "io_uring:io_uring_complete":
+        got = int(re.search(r"result (-?\d+)", a).group(1))
+    elif ev == "raw_syscalls:sys_exit" and a.split()[1] in ("0", "45"):
+        got = int(a.split("=")[1])
+    if got is not None:
+        if 250 <= got <= 600:
+            ch = t
+        elif 60 <= got <= 120:
+            fin = t
+        continue
+    sent = (ev == "io_uring:io_uring_submit_req" and "opcode SEND" in a) or \
+           (ev == "raw_syscalls:sys_enter" and a.split()[1] in ("1", "44"))
+    if sent and ch is not None:
+        hello.append(t - ch)
+        ch = None
+    if ev == "raw_syscalls:sys_exit" and a.split()[1] == "3" and fin is not None:
+        finish.append(t - fin)
+        fin = None
+def f(v):
+    if len(v) < 4:
+        return f"n={len(v)}"
+    q = st.quantiles(v, n=4)
+    return f"median {st.median(v)*1e6:5.0f} (p25 {q[0]*1e6:4.0f} p75 {q[2]*1e6:4.0f}, n={len(v)})"
+print(f"  {sys.argv[1]:9s} ClientHello->flight {f(hello)}   Finished->close {f(finish)}")
+'
+
 results="$tmp/results.tsv"
 : >"$results"
 # measure KIND KEY ROUND NAME: one run; appends "kind key round name rate server_us_per_op idle0 idle1 steal".
@@ -216,6 +282,7 @@ for key in $keys; do
             for n in "${contenders[@]}"; do measure "$kind" "$key" "$r" "$n"; done
         done
     done
+    [[ $phases == 1 && " $kinds " == *" full "* ]] && trace_phases "$key"
     stop_contenders
 done
 
