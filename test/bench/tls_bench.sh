@@ -187,7 +187,7 @@ trace_phases() {
         local client=$!
         sleep 0.5
         perf record -q -o "$tmp/phases.data" -p "$pidlist" -e raw_syscalls:sys_enter,raw_syscalls:sys_exit \
-            -e io_uring:io_uring_complete,io_uring:io_uring_submit_req -- sleep "$((duration > 2 ? duration - 1 : 1))" \
+            -e io_uring:io_uring_complete,io_uring:io_uring_submit_req -e sched:sched_switch -- sleep "$((duration > 2 ? duration - 1 : 1))" \
             >/dev/null 2>&1 || true
         wait "$client" || true
         perf script -i "$tmp/phases.data" -F time,event,trace 2>/dev/null | "$py" -c "$phases_py" "$name"
@@ -200,11 +200,16 @@ phases_py='
 import re, statistics as st, sys
 ch = fin = None
 hello, finish = [], []
+off = 0  # ClientHello phases during which the server was switched out
+switched = False
 for line in sys.stdin:
     m = re.match(r"\s*([\d.]+):\s+(\S+):\s*(.*)", line)
     if not m:
         continue
     t, ev, a = float(m.group(1)), m.group(2), m.group(3)
+    if ev == "sched:sched_switch":
+        switched = switched or ch is not None
+        continue
     got = None
     if ev == "io_uring:io_uring_complete":
         got = int(re.search(r"result (-?\d+)", a).group(1))
@@ -213,6 +218,7 @@ for line in sys.stdin:
     if got is not None:
         if 250 <= got <= 600:
             ch = t
+            switched = False
         elif 60 <= got <= 120:
             fin = t
         continue
@@ -220,6 +226,7 @@ for line in sys.stdin:
            (ev == "raw_syscalls:sys_enter" and a.split()[1] in ("1", "44"))
     if sent and ch is not None:
         hello.append(t - ch)
+        off += switched
         ch = None
     if ev == "raw_syscalls:sys_exit" and a.split()[1] == "3" and fin is not None:
         finish.append(t - fin)
@@ -229,7 +236,8 @@ def f(v):
         return f"n={len(v)}"
     q = st.quantiles(v, n=4)
     return f"median {st.median(v)*1e6:5.0f} (p25 {q[0]*1e6:4.0f} p75 {q[2]*1e6:4.0f}, n={len(v)})"
-print(f"  {sys.argv[1]:9s} ClientHello->flight {f(hello)}   Finished->close {f(finish)}")
+print(f"  {sys.argv[1]:9s} ClientHello->flight {f(hello)}, switched out in {100 * off / max(len(hello), 1):.0f}%"
+      f"   Finished->close {f(finish)}")
 '
 
 results="$tmp/results.tsv"
