@@ -37,6 +37,19 @@ struct CiphertextInput {
     }
 };
 
+// One call's worth of input: feeds `bytes` and, when it goes out of scope,
+// keeps what OpenSSL left unread (the caller reuses its buffer afterwards).
+class FedCiphertext {
+public:
+    FedCiphertext(CiphertextInput& in, std::string_view bytes) : in_(in) { in_.feed(bytes); }
+    ~FedCiphertext() { in_.keep_rest(); }
+    FedCiphertext(const FedCiphertext&) = delete;
+    FedCiphertext& operator=(const FedCiphertext&) = delete;
+
+private:
+    CiphertextInput& in_;
+};
+
 // Gives `ssl` its two BIOs: one reading `*in` (both must outlive `ssl`'s use
 // of them) and a string BIO appending to `*out`. False on allocation
 // failure, `ssl` left without BIOs.

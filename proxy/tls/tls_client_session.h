@@ -18,22 +18,26 @@
 #include <string>
 #include <string_view>
 
-#include "tls/string_bio.h"
+#include "tls/tls_stream.h"
 #include "tls/upstream_tls.h"
 
 namespace xgress::tls {
 
-class TlsClientSession {
+enum class TlsClientStatus : std::uint8_t {
+    Ok,      // progress made (or more input needed)
+    Closed,  // the upstream sent close_notify: end of its output
+    Error,   // handshake or verification failure, bad record: close
+};
+
+// send(), shutdown() (close_notify: a tunnel whose client half-closed ends
+// its TLS stream before the TCP FIN, so the upstream can tell the end from a
+// truncation), close_notify_queued(), outbound(), handshake_done(),
+// resumed() and error() come from TlsStream.
+class TlsClientSession : public TlsStream<TlsClientStatus> {
 public:
-    enum class Status : std::uint8_t {
-        Ok,      // progress made (or more input needed)
-        Closed,  // the upstream sent close_notify: end of its output
-        Error,   // handshake or verification failure, bad record: close
-    };
+    using Status = TlsClientStatus;
 
     TlsClientSession() = default;
-    TlsClientSession(const TlsClientSession&) = delete;
-    TlsClientSession& operator=(const TlsClientSession&) = delete;
     ~TlsClientSession();
 
     // Begins a handshake; the ClientHello is in outbound() on success.
@@ -43,24 +47,6 @@ public:
     // Ciphertext from the upstream; decrypted data is appended to `plain`.
     Status receive(std::string_view ciphertext, std::string& plain);
 
-    // Encrypts `plain` into outbound(). Only once handshake_done().
-    Status send(std::string_view plain);
-
-    // Queues close_notify into outbound(): a tunnel whose client half-closed
-    // ends its TLS stream before the TCP FIN, so the upstream can tell the end
-    // from a truncation.
-    void shutdown();
-    // Nothing more to queue: close_notify sent, or none can be (no finished
-    // handshake, failed session).
-    bool close_notify_queued() const {
-        return !ssl_ || !handshake_done_ || failed_ || (SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN) != 0;
-    }
-
-    std::string& outbound() { return out_; }
-    bool handshake_done() const { return handshake_done_; }
-    bool resumed() const { return resumed_; }
-    // Why the last Error happened, incl. the verification result when that failed.
-    const std::string& error() const { return error_; }
     const UpstreamTls* context() const { return context_.get(); }
 
     // The newest session the server issued on this connection, or null; the
@@ -76,18 +62,8 @@ public:
     void reset();
 
 private:
-    Status fail(const char* where);
-    Status read_plain(std::string& plain);
-
     std::shared_ptr<const UpstreamTls> context_;
-    SSL* ssl_ = nullptr;
-    CiphertextInput in_;  // read by ssl_'s input BIO
     SSL_SESSION* fresh_ = nullptr;
-    std::string out_;
-    std::string error_;
-    bool handshake_done_ = false;
-    bool resumed_ = false;
-    bool failed_ = false;
 };
 
 }  // namespace xgress::tls

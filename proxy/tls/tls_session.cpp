@@ -3,9 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 
-#include <mutex>
-
-#include "tls/string_bio.h"
+#include <optional>
 
 namespace xgress::tls {
 namespace {
@@ -30,10 +28,6 @@ std::string_view sni_from_extension(const unsigned char* p, std::size_t len) {
 
 }  // namespace
 
-TlsSession::~TlsSession() {
-    if (ssl_) SSL_free(ssl_);
-}
-
 // A fresh SSL per connection: OpenSSL's SSL_clear() keeps settings of the
 // previous handshake (the SNI-selected SSL_CTX, ALPN, the session) and its
 // documentation recommends SSL_free + SSL_new; SSL_new costs ~1-2 us against
@@ -43,45 +37,25 @@ bool TlsSession::start(std::shared_ptr<const ServerContext> context,
     reset();
     context_ = std::move(context);
     if (passthrough && !passthrough->empty()) passthrough_ = std::move(passthrough);
-    ssl_ = context_->new_connection();
-    if (!ssl_) return false;
-    if (!attach_transport_bios(ssl_, &in_, &out_)) return false;
-    SSL_set_app_data(ssl_, this);
+    if (!adopt(context_->new_connection(), this)) return false;
     SSL_set_accept_state(ssl_);
     return true;
 }
 
 void TlsSession::reset() {
-    if (ssl_) {
-        SSL_free(ssl_);
-        ssl_ = nullptr;
-    }
-    in_.clear();
+    reset_stream();
     context_.reset();
     passthrough_.reset();
-    out_.clear();
     raw_.clear();
     passthrough_backend_.clear();
-    error_.clear();
-    handshake_done_ = resumed_ = hello_seen_ = failed_ = false;
-}
-
-TlsSession::Status TlsSession::fail(const char* where) {
-    failed_ = true;
-    error_ = where;
-    take_openssl_error(error_);
-    return Status::Error;
+    hello_seen_ = false;
 }
 
 TlsSession::Status TlsSession::receive(std::string_view ciphertext, std::string& plain) {
     if (failed_ || !ssl_) return Status::Error;
     if (ciphertext.empty()) return Status::Ok;
     if (passthrough_ && !hello_seen_) raw_.append(ciphertext);
-    in_.feed(ciphertext);
-    struct KeepRest {
-        CiphertextInput& in;
-        ~KeepRest() { in.keep_rest(); }
-    } keep_rest{in_};  // the caller reuses its buffer once this returns
+    const FedCiphertext fed(in_, ciphertext);
     if (!handshake_done_) {
         const int rc = SSL_do_handshake(ssl_);
         if (!passthrough_backend_.empty()) {
@@ -89,38 +63,10 @@ TlsSession::Status TlsSession::receive(std::string_view ciphertext, std::string&
             ERR_clear_error();
             return Status::Passthrough;
         }
-        if (rc != 1) {
-            const int e = SSL_get_error(ssl_, rc);
-            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return Status::Ok;
-            return fail("handshake");
-        }
-        handshake_done_ = true;
-        resumed_ = SSL_session_reused(ssl_) == 1;
+        if (const std::optional<Status> wait = handshake_step(rc)) return *wait;
         raw_.clear();
     }
     return read_plain(plain);
-}
-
-TlsSession::Status TlsSession::read_plain(std::string& plain) {
-    switch (read_available_plain(ssl_, in_, plain)) {
-        case PlainRead::More: return Status::Ok;
-        case PlainRead::Closed: return Status::Closed;
-        case PlainRead::Error: break;
-    }
-    return fail("read");
-}
-
-TlsSession::Status TlsSession::send(std::string_view plain) {
-    if (failed_ || !ssl_ || !handshake_done_) return Status::Error;
-    if (plain.empty()) return Status::Ok;
-    return write_plain(ssl_, plain) ? Status::Ok : fail("write");
-}
-
-void TlsSession::shutdown() {
-    if (ssl_ && handshake_done_ && !failed_) {
-        SSL_shutdown(ssl_);
-        ERR_clear_error();
-    }
 }
 
 int TlsSession::on_client_hello(SSL* ssl, int* alert, void*) {

@@ -5,6 +5,20 @@
 #
 #   sudo test/bench/tls_bench.sh [--build DIR] [--quick] [--duration S] [--rounds N]
 #        [--conns "64"] [--bodies "small 16k"] [--load-cpu 0] [--proxy-cpu 1]
+#        [--kinds "full resumed small 16k"] [--keys "ecdsa rsa"] [--xgress-b BIN]
+#
+#   --kinds / --keys run a subset (e.g. --kinds full --keys ecdsa: only the
+#   full ECDSA handshakes; resumed and keep-alive phases run with ecdsa only).
+#   --phases: after the rounds of full handshakes, one extra traced run per
+#   contender (perf record of the server's syscalls and io_uring events;
+#   not counted in the rates) prints the server's wall time per handshake
+#   phase: ClientHello received -> first flight sent, and client Finished
+#   received -> socket closed (medians and quartiles, microseconds). s_time is
+#   one sequential client, so these two server phases sit on its critical
+#   path: where rates differ while CPU per handshake does not, look here.
+#   --xgress-b BIN adds a fourth contender, another xgress-proxy binary (e.g.
+#   the previous commit's), alternated with the others in every round, and
+#   prints new/old ratios: an A/B of a change in the same noisy window.
 #
 # Measures, per contender, in alternation A B C A B C … (--rounds rounds):
 #   full handshakes/s    `openssl s_time -new` (TLS 1.3, X25519), ECDSA P-256
@@ -42,6 +56,10 @@ conns="64"
 bodies="small 16k"
 load_cpu=0
 proxy_cpu=1
+kinds_wanted="full resumed small 16k"
+keys="ecdsa rsa"
+xgress_b=""
+phases=0
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -53,7 +71,11 @@ while [[ $# -gt 0 ]]; do
         --bodies) bodies=$2; shift 2 ;;
         --load-cpu) load_cpu=$2; shift 2 ;;
         --proxy-cpu) proxy_cpu=$2; shift 2 ;;
-        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+        --kinds) kinds_wanted=$2; shift 2 ;;
+        --keys) keys=$2; shift 2 ;;
+        --xgress-b) xgress_b=$2; shift 2 ;;
+        --phases) phases=1; shift ;;
+        -h|--help) sed -n '2,49p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -62,8 +84,12 @@ done
 source "$(dirname "${BASH_SOURCE[0]}")/proxy_bench_lib.sh"
 bench_prepare tls_bench.sh xgress-tls wrk nginx haproxy openssl ss taskset ip jq
 
-declare -A port=([xgress]=18443 [nginx]=18444 [haproxy]=18445)
+declare -A port=([xgress]=18443 [nginx]=18444 [haproxy]=18445 [xgress-b]=18446)
 contenders=(xgress nginx haproxy)
+if [[ -n $xgress_b ]]; then
+    [[ -x $xgress_b ]] || { echo "--xgress-b: $xgress_b is not an executable" >&2; exit 2; }
+    contenders+=(xgress-b)
+fi
 
 # ---------------------------------------------------------------- certificates
 mkdir -p "$tmp/certs"
@@ -134,6 +160,9 @@ start_contenders() {
         --admin "" --snapshot-file "$tmp/xgress/snapshot.json" --log-level warn
     start_pinned nginx nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf"
     start_pinned haproxy haproxy -db -f "$tmp/haproxy/haproxy.cfg"
+    [[ -z $xgress_b ]] || start_pinned xgress-b "$xgress_b" --listen 127.0.0.1:18081 \
+        --listen-tls "127.0.0.1:${port[xgress-b]}" --workers 1 --admin "" \
+        --snapshot-file "$tmp/xgress/snapshot.json" --log-level warn
     for n in "${contenders[@]}"; do wait_port "${port[$n]}"; done
     for n in "${contenders[@]}"; do
         local code
@@ -145,6 +174,71 @@ stop_contenders() {
     local n
     for n in "${contenders[@]}"; do kill "${ppid_of[$n]}" 2>/dev/null || true; wait "${ppid_of[$n]}" 2>/dev/null || true; done
 }
+
+# trace_phases KEY: one traced s_time run per contender (--phases).
+trace_phases() {
+    local key=$1 name pidlist
+    command -v perf >/dev/null || { echo "--phases: perf is missing" >&2; return 0; }
+    echo "# server phases, $key (one traced ${duration}s run each, not in the rates; microseconds)"
+    for name in "${contenders[@]}"; do
+        pidlist=$(pids_of "${ppid_of[$name]}" | paste -sd,)
+        in_ns taskset -c "$load_cpu" openssl s_time -connect "127.0.0.1:${port[$name]}" -new \
+            -time "$duration" >"$tmp/s_time.out" 2>&1 &
+        local client=$!
+        sleep 0.5
+        perf record -q -o "$tmp/phases.data" -p "$pidlist" -e raw_syscalls:sys_enter,raw_syscalls:sys_exit \
+            -e io_uring:io_uring_complete,io_uring:io_uring_submit_req -e sched:sched_switch -- sleep "$((duration > 2 ? duration - 1 : 1))" \
+            >/dev/null 2>&1 || true
+        wait "$client" || true
+        perf script -i "$tmp/phases.data" -F time,event,trace 2>/dev/null | "$py" -c "$phases_py" "$name"
+    done
+}
+# Reads perf script lines; a receive is a read/recvfrom exit or an io_uring
+# completion, a send a write/sendto entry or an io_uring SEND submission. The
+# ClientHello of s_time is ~300 bytes and its Finished (with the CCS) 80.
+phases_py='
+import re, statistics as st, sys
+ch = fin = None
+hello, finish = [], []
+off = 0  # ClientHello phases during which the server was switched out
+switched = False
+for line in sys.stdin:
+    m = re.match(r"\s*([\d.]+):\s+(\S+):\s*(.*)", line)
+    if not m:
+        continue
+    t, ev, a = float(m.group(1)), m.group(2), m.group(3)
+    if ev == "sched:sched_switch":
+        switched = switched or ch is not None
+        continue
+    got = None
+    if ev == "io_uring:io_uring_complete":
+        got = int(re.search(r"result (-?\d+)", a).group(1))
+    elif ev == "raw_syscalls:sys_exit" and a.split()[1] in ("0", "45"):
+        got = int(a.split("=")[1])
+    if got is not None:
+        if 250 <= got <= 600:
+            ch = t
+            switched = False
+        elif 60 <= got <= 120:
+            fin = t
+        continue
+    sent = (ev == "io_uring:io_uring_submit_req" and "opcode SEND" in a) or \
+           (ev == "raw_syscalls:sys_enter" and a.split()[1] in ("1", "44"))
+    if sent and ch is not None:
+        hello.append(t - ch)
+        off += switched
+        ch = None
+    if ev == "raw_syscalls:sys_exit" and a.split()[1] == "3" and fin is not None:
+        finish.append(t - fin)
+        fin = None
+def f(v):
+    if len(v) < 4:
+        return f"n={len(v)}"
+    q = st.quantiles(v, n=4)
+    return f"median {st.median(v)*1e6:5.0f} (p25 {q[0]*1e6:4.0f} p75 {q[2]*1e6:4.0f}, n={len(v)})"
+print(f"  {sys.argv[1]:9s} ClientHello->flight {f(hello)}, switched out in {100 * off / max(len(hello), 1):.0f}%"
+      f"   Finished->close {f(finish)}")
+'
 
 results="$tmp/results.tsv"
 : >"$results"
@@ -183,17 +277,20 @@ echo "# layout: clients on cpu$load_cpu; server under test + backend nginx on cp
 echo "# ${duration}s runs, $rounds rounds, order ${contenders[*]}; $(openssl version | cut -d' ' -f1-2), nginx $(nginx -v 2>&1 | sed 's/.*\///'), $(haproxy -v | head -1 | cut -d' ' -f1-3)"
 start_pinned backend nginx -p "$tmp/backend/" -e "$tmp/backend/error.log" -c "$tmp/backend/nginx.conf"
 wait_port "$backend_port"
-for key in ecdsa rsa; do
-    configs "$key"
-    start_contenders
+for key in $keys; do
     kinds="full"
     [[ $key == ecdsa ]] && kinds="full resumed $bodies"
+    kinds=$(for k in $kinds; do if [[ " $kinds_wanted " == *" $k "* ]]; then echo "$k"; fi; done)
+    [[ -n $kinds ]] || continue
+    configs "$key"
+    start_contenders
     for kind in $kinds; do
         for n in "${contenders[@]}"; do measure "$kind" "$key" 0 "$n" >/dev/null; done  # warm-up
         for r in $(seq "$rounds"); do
             for n in "${contenders[@]}"; do measure "$kind" "$key" "$r" "$n"; done
         done
     done
+    [[ $phases == 1 && " $kinds " == *" full "* ]] && trace_phases "$key"
     stop_contenders
 done
 
@@ -254,6 +351,20 @@ for (kind, key), pc in per_core_all.items():
     if pc["nginx"] > 0 and pc["haproxy"] > 0:
         print(f"{label[kind]} ({key}) per server-CPU-second: xgress/nginx {pc['xgress'] / pc['nginx']:.2f}, "
               f"xgress/haproxy {pc['xgress'] / pc['haproxy']:.2f}")
+# --xgress-b: the second xgress binary against the first, round by round
+# (same window, alternated), and against nginx.
+for (kind, key), rounds in sorted(by.items()):
+    pairs = [rd for rd in rounds.values() if "xgress" in rd and "xgress-b" in rd]
+    if not pairs:
+        continue
+    v = lambda rd, n, i: float(rd[n][i])
+    r = [v(rd, "xgress-b", 4) / v(rd, "xgress", 4) for rd in pairs if v(rd, "xgress", 4) > 0]
+    c = [v(rd, "xgress", 5) / v(rd, "xgress-b", 5) for rd in pairs if v(rd, "xgress-b", 5) > 0]
+    bn = [v(rd, "xgress-b", 4) / v(rd, "nginx", 4) for rd in pairs if "nginx" in rd and v(rd, "nginx", 4) > 0]
+    an = [v(rd, "xgress", 4) / v(rd, "nginx", 4) for rd in pairs if "nginx" in rd and v(rd, "nginx", 4) > 0]
+    print(f"A/B {label[kind]} ({key}): xgress-b/xgress rate {med(r):.3f} ({spread(r)}), "
+          f"per server-CPU-second {med(c):.3f} ({spread(c)}); /nginx: xgress {med(an):.2f} ({spread(an)}), "
+          f"xgress-b {med(bn):.2f} ({spread(bn)})")
 steals = [float(r[8]) for r in rows if len(r) > 8]
 busy = sum(1 for r in rows if len(r) > 7 and (float(r[6]) < 85 or float(r[7]) < 85))
 print(f"steal during runs: median {med(steals):.1f}% max {max(steals) if steals else 0:.1f}%; runs that started busy (<85% idle): {busy}/{len(rows)}")
