@@ -60,7 +60,9 @@ void load_document(const Document& document, const std::string& source, const st
         return;
     }
     out.objects.push_back(std::make_shared<const Object>(std::get<Object>(std::move(*decoded))));
-    out.object_sources.push_back(source);
+    // Objects arrive file by file, so comparing with the last name suffices.
+    if (out.source_names.empty() || out.source_names.back() != source) out.source_names.push_back(source);
+    out.object_sources.push_back(static_cast<std::uint32_t>(out.source_names.size() - 1));
 }
 
 // JSON (a file ending in .json, or text whose first non-blank character is
@@ -197,6 +199,11 @@ ObjectCache build_cache(const LoadedManifests& manifests, std::vector<std::strin
 
 namespace xgress::agent::k8s {
 
+const std::string& LoadedManifests::object_source(std::size_t i) const {
+    static const std::string none;
+    return i < object_sources.size() && object_sources[i] < source_names.size() ? source_names[object_sources[i]] : none;
+}
+
 const ObjectCache& LastGoodObjects::update(const LoadedManifests& loaded, std::vector<std::string>& messages) {
     touched_.clear();
     previous_.clear();
@@ -205,7 +212,7 @@ const ObjectCache& LastGoodObjects::update(const LoadedManifests& loaded, std::v
     for (const std::string& file : loaded.files) next[file];
     for (const std::string& file : loaded.files_with_errors) next[file];
     for (std::size_t i = 0; i < loaded.objects.size(); ++i) {
-        const std::string& file = i < loaded.object_sources.size() ? loaded.object_sources[i] : std::string();
+        const std::string& file = loaded.object_source(i);
         next[file].insert_or_assign(key_of(*loaded.objects[i]), loaded.objects[i]);  // shared, not copied
     }
     // Files not in this load: a full load means they are gone; a partial one names the removed ones.

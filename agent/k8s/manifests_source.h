@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <cstdint>
 #include <vector>
 
 #include "k8s/object_cache.h"
@@ -27,7 +28,12 @@ struct LoadedManifests {
     std::vector<std::string> error_sources;    // parallel to errors: the file each is about
     std::vector<std::string> skipped;  // unknown kinds, one line each
     std::vector<std::string> files;    // files read, in order
-    std::vector<std::string> object_sources;   // parallel to objects: the file each came from
+    // The file each object came from: an index into source_names per object
+    // (4 bytes) rather than a path string each, whose 25,000+ small blocks
+    // were left as holes between the kept objects once a load was freed.
+    std::vector<std::uint32_t> object_sources;   // parallel to objects
+    std::vector<std::string> source_names;       // distinct, in first-seen order
+    const std::string& object_source(std::size_t i) const;
     std::set<std::string> files_with_errors;   // files where some document or object failed
     // A partial load (load_manifest_files) covers only the files it names in
     // files, files_with_errors and removed; every other file keeps what it had.

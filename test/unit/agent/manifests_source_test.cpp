@@ -56,6 +56,20 @@ spec: {controller: xgress.io/ingress-controller}
     EXPECT_EQ(std::get<IngressClass>(*out.objects[1]).metadata.namespace_, "");  // cluster-scoped
 }
 
+TEST(ManifestsSource, EachObjectNamesTheFileItCameFrom) {
+    LoadedManifests out;
+    load_manifest_text(std::string(kService) + "---\n" + kService, "a.yaml", out);
+    load_manifest_text(kService, "b.yaml", out);
+    load_manifest_text(kService, "a.yaml", out);  // a name seen before, not last
+    ASSERT_EQ(out.objects.size(), 4u);
+    EXPECT_EQ(out.object_source(0), "a.yaml");
+    EXPECT_EQ(out.object_source(1), "a.yaml");
+    EXPECT_EQ(out.object_source(2), "b.yaml");
+    EXPECT_EQ(out.object_source(3), "a.yaml");
+    EXPECT_EQ(out.object_source(4), "");  // past the end
+    EXPECT_EQ(out.source_names.size(), 3u);  // one name per run of objects, not per object
+}
+
 TEST(ManifestsSource, JsonListWithItems) {
     LoadedManifests out;
     load_manifest_text(R"({"apiVersion": "v1", "kind": "List", "items": [
