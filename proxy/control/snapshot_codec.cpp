@@ -4,6 +4,8 @@
 // Linked by the agent too, so it depends on nothing but simdjson and the header.
 #include "xgress/snapshot.h"
 
+#include "xgress/index_slots.h"
+
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -366,58 +368,20 @@ std::string lower(std::string_view v) {
 template <typename Key, typename Hash, typename KeyOf>
 class FlatSet {
 public:
-    FlatSet(std::size_t expected, KeyOf key_of) : key_of_(std::move(key_of)) { rehash(capacity_for(expected)); }
+    FlatSet(std::size_t expected, KeyOf key_of) : key_of_(std::move(key_of)) { slots_.reserve(expected); }
     // Adds element `index` (its key must be readable now); false when an
     // element with an equal key is already present.
     bool insert(std::uint32_t index) {
-        if (2 * (size_ + 1) > slots_.size()) rehash(slots_.size() * 2);
         const Key key = key_of_(index);
-        const std::uint32_t h = hash(key);
-        Slot& slot = slots_[index_of(key, h)];
-        if (slot.index != kFree) return false;
-        slot = Slot{h, index};
-        ++size_;
-        return true;
+        return slots_.insert(key, IndexSlots::fold(Hash{}(key)), index, key_of_).second;
     }
-    bool contains(const Key& key) const { return slots_[index_of(key, hash(key))].index != kFree; }
+    bool contains(const Key& key) const {
+        return slots_.find(key, IndexSlots::fold(Hash{}(key)), key_of_) != IndexSlots::npos;
+    }
 
 private:
-    static constexpr std::uint32_t kFree = UINT32_MAX;
-    struct Slot {
-        std::uint32_t hash = 0;
-        std::uint32_t index = kFree;
-    };
-    static std::uint32_t hash(const Key& key) {
-        const std::size_t h = Hash{}(key);
-        return static_cast<std::uint32_t>(h ^ (h >> 32));
-    }
-    static std::size_t capacity_for(std::size_t n) {
-        std::size_t c = 16;
-        while (c < 2 * n) c <<= 1;
-        return c;
-    }
-    // The slot holding `key`, or the free one where it would go.
-    std::size_t index_of(const Key& key, std::uint32_t h) const {
-        const std::size_t mask = slots_.size() - 1;
-        for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-            const Slot& s = slots_[i];
-            if (s.index == kFree || (s.hash == h && key_of_(s.index) == key)) return i;
-        }
-    }
-    void rehash(std::size_t capacity) {
-        std::vector<Slot> old = std::move(slots_);
-        slots_.assign(capacity, Slot{});
-        const std::size_t mask = capacity - 1;
-        for (const Slot& s : old) {
-            if (s.index == kFree) continue;
-            std::size_t i = s.hash & mask;
-            while (slots_[i].index != kFree) i = (i + 1) & mask;
-            slots_[i] = s;
-        }
-    }
     KeyOf key_of_;
-    std::vector<Slot> slots_;
-    std::size_t size_ = 0;
+    IndexSlots slots_;
 };
 
 struct ViewHash {
