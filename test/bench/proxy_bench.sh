@@ -256,21 +256,24 @@ by = defaultdict(dict)
 for r in rows:
     by[(int(r[0]), r[1], int(r[2]))][r[3]] = r
 scen = sorted({(k[0], k[1]) for k in by}, key=lambda s: (s[0], s[1] != "small"))
+# The contenders that ran (--contenders may leave some out); a missing one prints nan / -.
+names = [n for n in ("xgress", "nginx", "haproxy") if any(n in r for r in by.values())]
 def med(xs): return st.median(xs) if xs else float("nan")
 def spread(xs): return f"{min(xs):.2f}-{max(xs):.2f}" if xs else "-"
 print("conns body  | req/s xgress  nginx  haproxy | p50 us x/n/h      | p99 us x/n/h        "
       "| x/nginx med (min-max) | x/haproxy med (min-max) | clean | p99 x/n med | upstream estab x/n/h | errors")
 for c, body in scen:
     rounds = [by[(c, body, r)] for r in sorted(k[2] for k in by if k[:2] == (c, body))]
-    full = [r for r in rounds if all(n in r for n in ("xgress", "nginx", "haproxy"))]
+    full = [r for r in rounds if all(n in r for n in names)]
     clean = [r for r in full if not any(r[n][12] == "1" for n in r)]
     use = clean if len(clean) >= 3 else full
     f = lambda r, n, i: float(r[n][i])
-    rn = [f(r, "xgress", 4) / f(r, "nginx", 4) for r in use if f(r, "nginx", 4) > 0]
-    rh = [f(r, "xgress", 4) / f(r, "haproxy", 4) for r in use if f(r, "haproxy", 4) > 0]
-    pn = [f(r, "xgress", 6) / f(r, "nginx", 6) for r in use if f(r, "nginx", 6) > 0]
-    m = lambda n, i: med([f(r, n, i) for r in use])
-    est = lambda n: max(int(r[n][13]) for r in full)
+    ok = lambda r, n, i: "xgress" in r and n in r and f(r, n, i) > 0
+    rn = [f(r, "xgress", 4) / f(r, "nginx", 4) for r in use if ok(r, "nginx", 4)]
+    rh = [f(r, "xgress", 4) / f(r, "haproxy", 4) for r in use if ok(r, "haproxy", 4)]
+    pn = [f(r, "xgress", 6) / f(r, "nginx", 6) for r in use if ok(r, "nginx", 6)]
+    m = lambda n, i: med([f(r, n, i) for r in use if n in r])
+    est = lambda n: str(max(int(r[n][13]) for r in full)) if n in names and full else "-"
     err = sum(int(r[n][7]) for r in full for n in r)
     print(f"{c:5d} {body:5s} | {m('xgress',4):12.0f} {m('nginx',4):6.0f} {m('haproxy',4):8.0f} | "
           f"{m('xgress',5):5.0f}/{m('nginx',5):5.0f}/{m('haproxy',5):5.0f} | "
