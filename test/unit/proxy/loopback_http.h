@@ -30,6 +30,20 @@ inline int listen_loopback(int& port) {
     return fd;
 }
 
+// Receives on `fd` give up after `seconds`: a test's peer that stops
+// talking fails the test instead of hanging it.
+inline void set_recv_timeout(int fd, int seconds = 5) {
+    timeval tv{seconds, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+// One connection accepted on `listen_fd`, with the receive timeout; -1 when accept fails.
+inline int accept_with_timeout(int listen_fd) {
+    const int c = accept(listen_fd, nullptr, nullptr);
+    if (c >= 0) set_recv_timeout(c);
+    return c;
+}
+
 // A blocking IPv4 connection to address:port with a 5 s receive timeout; -1 on failure.
 inline int connect_ipv4(const char* address, int port) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -37,8 +51,7 @@ inline int connect_ipv4(const char* address, int port) {
     a.sin_family = AF_INET;
     inet_pton(AF_INET, address, &a.sin_addr);
     a.sin_port = htons(static_cast<std::uint16_t>(port));
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    set_recv_timeout(fd);
     if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
         close(fd);
         return -1;
@@ -146,8 +159,7 @@ private:
         }
     }
     void handle(int c) {
-        timeval tv{5, 0};
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        set_recv_timeout(c);
         std::string in;
         char buf[8192];
         while (!stop_) {

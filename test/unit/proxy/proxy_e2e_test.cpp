@@ -114,8 +114,7 @@ private:
         }
     }
     void handle(int c) {
-        timeval tv{5, 0};
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        xgress::testing::set_recv_timeout(c);
         Reader r{c, {}};
         bool drop_next = false;
         while (!stop_) {
@@ -721,8 +720,7 @@ public:
 
 private:
     void handle(int c) {
-        timeval tv{5, 0};
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        xgress::testing::set_recv_timeout(c);
         Reader r{c, {}};
         for (;;) {
             auto [head, body] = r.message(true);

@@ -60,8 +60,7 @@ public:
 
 private:
     void handle(int c) {
-        timeval tv{5, 0};
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        xgress::testing::set_recv_timeout(c);
         std::string pending;
         char buf[16384];
         for (;;) {
@@ -97,10 +96,8 @@ public:
     RawBackend() {
         fd_ = listen_loopback(port_);
         thread_ = std::thread([this] {
-            int c = accept(fd_, nullptr, nullptr);
+            int c = xgress::testing::accept_with_timeout(fd_);
             if (c < 0) return;
-            timeval tv{5, 0};
-            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
             char buf[16384];
             ssize_t n = recv(c, buf, sizeof buf, 0);
             if (n > 0) received.assign(buf, static_cast<std::size_t>(n));

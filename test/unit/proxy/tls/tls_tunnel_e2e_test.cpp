@@ -30,10 +30,8 @@ public:
     UpgradeThenHalfClose() {
         fd_ = xgress::testing::listen_loopback(port_);
         thread_ = std::thread([this] {
-            int c = accept(fd_, nullptr, nullptr);
+            int c = xgress::testing::accept_with_timeout(fd_);
             if (c < 0) return;
-            timeval tv{5, 0};
-            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
             std::string in;
             char buf[4096];
             while (in.find("\r\n\r\n") == std::string::npos) {
@@ -77,8 +75,6 @@ TEST(TlsTunnelE2E, UpstreamHalfCloseReachesTheClientAsCloseNotify) {
 
     int fd = xgress::testing::connect_loopback((*server)->tls_port());
     ASSERT_GE(fd, 0);
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
     SSL* ssl = SSL_new(ctx);
     SSL_set_fd(ssl, fd);
@@ -124,10 +120,8 @@ public:
         BIO_free(kb);
         fd_ = xgress::testing::listen_loopback(port_);
         thread_ = std::thread([this] {
-            int c = accept(fd_, nullptr, nullptr);
+            int c = xgress::testing::accept_with_timeout(fd_);
             if (c < 0) return;
-            timeval tv{5, 0};
-            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
             SSL* ssl = SSL_new(ctx_);
             SSL_set_fd(ssl, c);
             if (SSL_accept(ssl) == 1) {
@@ -180,8 +174,6 @@ TEST(TlsTunnelE2E, ClientHalfCloseReachesATlsUpstreamAsCloseNotify) {
 
     int fd = xgress::testing::connect_loopback((*server)->port());
     ASSERT_GE(fd, 0);
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     xgress::testing::send_all(fd, "GET /chat HTTP/1.1\r\nHost: ws.example.com\r\nUpgrade: websocket\r\n"
                                   "Connection: Upgrade\r\n\r\n");
     std::string got;
