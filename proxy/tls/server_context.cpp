@@ -95,6 +95,10 @@ std::expected<SslCtxPtr, std::string> ServerContext::make_ctx(const Certificate&
     // client's raw bytes are still all the proxy has seen (TlsSession).
     SSL_CTX_set_client_hello_cb(c, TlsSession::on_client_hello, nullptr);
     if (tickets_) SSL_CTX_set_tlsext_ticket_key_evp_cb(c, on_ticket_key);
+    // One TLS 1.3 ticket per full handshake by default: a second one cost
+    // every handshake another session encode, HMAC and encryption (≈ 5 % of
+    // its instructions, see proxy/tls/README.md), and clients can reuse ours.
+    SSL_CTX_set_num_tickets(c, policy_.tls13_tickets);
     if (auto staple = staples_.find(&cert); staple != staples_.end()) {
         SSL_CTX_set_tlsext_status_cb(c, on_status);
         SSL_CTX_set_tlsext_status_arg(c, const_cast<std::string*>(&staple->second));

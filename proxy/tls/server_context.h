@@ -34,6 +34,9 @@ using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 struct ServerPolicy {
     std::vector<std::string> alpn = {"http/1.1"};  // server preference order
     bool session_tickets = true;
+    // TLS 1.3 tickets sent after each full handshake (OpenSSL's default is 2).
+    // Ours are stateless, so one ticket can resume any number of connections.
+    std::size_t tls13_tickets = 1;
 };
 
 class ServerContext {

@@ -32,6 +32,7 @@ struct ClientOptions {
     int max_version = 0;  // 0: library default (TLS 1.3)
     std::string alpn;     // wire format
     SSL_SESSION* resume = nullptr;
+    int* tickets_seen = nullptr;  // counts the NewSessionTicket messages the client gets
 };
 
 ClientOptions client(std::string sni, int max_version = 0, SSL_SESSION* resume = nullptr, std::string alpn = {}) {
@@ -64,7 +65,17 @@ Result handshake(const ServerContext& server, const ClientOptions& opt) {
     // No client-side cache: freeing a context flushes its cache and marks every
     // session in it unresumable; the test keeps sessions itself.
     SSL_CTX_set_session_cache_mode(client_ctx.get(), SSL_SESS_CACHE_OFF);
+    if (opt.tickets_seen != nullptr) {
+        // The new-session callback runs once per ticket, but only with client
+        // caching on; NO_INTERNAL_STORE keeps the context from holding them.
+        SSL_CTX_set_session_cache_mode(client_ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_sess_set_new_cb(client_ctx.get(), [](SSL* ssl, SSL_SESSION*) {
+            ++*static_cast<int*>(SSL_get_app_data(ssl));
+            return 0;  // not kept: OpenSSL frees it
+        });
+    }
     SslPtr client(SSL_new(client_ctx.get()));
+    if (opt.tickets_seen != nullptr) SSL_set_app_data(client.get(), opt.tickets_seen);
     SslPtr srv(server.new_connection());
     BIO* client_bio = nullptr;
     BIO* server_bio = nullptr;
@@ -186,6 +197,27 @@ TEST_F(ServerContextTest, ResumesWithTicketsAcrossRotationButNotAfterKeyIsGone) 
         EXPECT_TRUE(expired.ok);
         EXPECT_FALSE(expired.reused);
     }
+}
+
+// A full TLS 1.3 handshake sends one ticket unless the policy asks for more
+// (stateless tickets: one resumes any number of connections, the test above).
+TEST(ServerContext, SendsTheConfiguredNumberOfTls13Tickets) {
+    auto fallback = generate_self_signed("fallback", std::time(nullptr));
+    ASSERT_TRUE(fallback);
+    auto store = std::make_shared<CertificateStore>(*fallback);
+    auto tickets = std::make_shared<TicketKeyRing>();
+    auto tickets_after_handshake = [&](const ServerPolicy& policy) {
+        auto made = ServerContext::create(store, tickets, policy);
+        EXPECT_TRUE(made) << made.error();
+        if (!made) return -1;
+        int seen = 0;
+        ClientOptions opt = client("");
+        opt.tickets_seen = &seen;
+        EXPECT_TRUE(handshake(**made, opt).ok);
+        return seen;
+    };
+    EXPECT_EQ(tickets_after_handshake(ServerPolicy{}), 1);  // the default
+    EXPECT_EQ(tickets_after_handshake(ServerPolicy{.tls13_tickets = 2}), 2);
 }
 
 TEST(ServerContext, RejectsBadAlpnConfiguration) {
