@@ -70,7 +70,12 @@ std::expected<SslCtxPtr, std::string> ServerContext::make_ctx(const Certificate&
     SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
     if (!ctx) return std::unexpected("SSL_CTX_new: " + openssl_error());
     SSL_CTX* c = ctx.get();
-    long options = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION;
+    // Our suite order, not the client's: OpenSSL clients (curl, s_time) list
+    // AES-256-GCM-SHA384 first, and SHA-384 makes every step of the TLS 1.3
+    // key schedule dearer than SHA-256 (which has SHA-NI on x86). A client
+    // that puts ChaCha20 first (no AES hardware) still gets ChaCha20.
+    long options = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                   SSL_OP_PRIORITIZE_CHACHA;
     if (!policy_.session_tickets || !tickets_) options |= SSL_OP_NO_TICKET;
     SSL_CTX_set_options(c, options);
     // Tickets only: a server-side session cache would be one locked table

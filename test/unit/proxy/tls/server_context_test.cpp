@@ -33,6 +33,7 @@ struct ClientOptions {
     std::string alpn;     // wire format
     SSL_SESSION* resume = nullptr;
     int* tickets_seen = nullptr;  // counts the NewSessionTicket messages the client gets
+    std::string suites;           // TLS 1.3 suites in the client's preference order
 };
 
 ClientOptions client(std::string sni, int max_version = 0, SSL_SESSION* resume = nullptr, std::string alpn = {}) {
@@ -50,6 +51,7 @@ struct Result {
     std::string alpn;
     bool reused = false;
     int version = 0;
+    std::string suite;
     SessionPtr session;
 };
 
@@ -76,6 +78,7 @@ Result handshake(const ServerContext& server, const ClientOptions& opt) {
     }
     SslPtr client(SSL_new(client_ctx.get()));
     if (opt.tickets_seen != nullptr) SSL_set_app_data(client.get(), opt.tickets_seen);
+    if (!opt.suites.empty()) SSL_set_ciphersuites(client.get(), opt.suites.c_str());
     SslPtr srv(server.new_connection());
     BIO* client_bio = nullptr;
     BIO* server_bio = nullptr;
@@ -116,6 +119,7 @@ Result handshake(const ServerContext& server, const ClientOptions& opt) {
     r.ok = true;
     r.version = SSL_version(client.get());
     r.reused = SSL_session_reused(client.get()) == 1;
+    r.suite = SSL_CIPHER_get_name(SSL_get_current_cipher(client.get()));
     if (X509* peer = SSL_get1_peer_certificate(client.get())) {
         char cn[256] = {};
         X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn);
@@ -197,6 +201,20 @@ TEST_F(ServerContextTest, ResumesWithTicketsAcrossRotationButNotAfterKeyIsGone) 
         EXPECT_TRUE(expired.ok);
         EXPECT_FALSE(expired.reused);
     }
+}
+
+// The server's suite order wins (AES-128-GCM with the cheaper SHA-256 key
+// schedule), except that a client putting ChaCha20 first gets ChaCha20.
+TEST_F(ServerContextTest, PrefersAes128UnlessTheClientPrefersChaCha) {
+    ClientOptions aes256_first = client("shop.example.com");
+    aes256_first.suites = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256";
+    EXPECT_EQ(handshake(*server, aes256_first).suite, "TLS_AES_128_GCM_SHA256");
+    ClientOptions chacha_first = client("shop.example.com");
+    chacha_first.suites = "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256";
+    EXPECT_EQ(handshake(*server, chacha_first).suite, "TLS_CHACHA20_POLY1305_SHA256");
+    ClientOptions only_aes256 = client("shop.example.com");
+    only_aes256.suites = "TLS_AES_256_GCM_SHA384";
+    EXPECT_EQ(handshake(*server, only_aes256).suite, "TLS_AES_256_GCM_SHA384");
 }
 
 // A full TLS 1.3 handshake sends one ticket unless the policy asks for more
