@@ -40,6 +40,10 @@
 #                        every contender. Server CPU includes the kernel's
 #                        TCP accept/close and all syscalls, so no server
 #                        reaches 1.0.
+# Before the runs of each certificate it prints the TLS 1.3 suite each server
+# picks from the clients' default offer: xgress prefers AES-128-GCM, nginx and
+# HAProxy take the client's first (AES-256-GCM-SHA384), so the client's cost
+# differs too where the client is the bottleneck.
 # Layout (/work/shared/benchmarking.md): clients pinned to --load-cpu, the
 # server under test and the backend to --proxy-cpu; loopback in a namespace.
 # Equivalent configuration: one worker/thread each, access logs off, TLS 1.2 +
@@ -170,6 +174,17 @@ start_contenders() {
         [[ $code == "200 16384" ]] || { echo "$n: GET /16k over TLS gave '$code'" >&2; tail "$tmp/$n.out" >&2; exit 1; }
     done
 }
+# What each server picks from the clients' default offer (s_time and wrk use
+# OpenSSL's, AES-256-GCM-SHA384 first): the suite sets both sides' cost, so a
+# rate that the client bounds also moves with it.
+print_suites() {
+    local n suites=()
+    for n in "${contenders[@]}"; do
+        suites+=("$n $(in_ns openssl s_client -connect "127.0.0.1:${port[$n]}" </dev/null 2>/dev/null |
+            awk '/^New, / { print $NF; exit }')")
+    done
+    echo "# TLS 1.3 suite chosen from the default client offer: $(IFS=,; echo "${suites[*]}" | sed 's/,/, /g')"
+}
 stop_contenders() {
     local n
     for n in "${contenders[@]}"; do kill "${ppid_of[$n]}" 2>/dev/null || true; wait "${ppid_of[$n]}" 2>/dev/null || true; done
@@ -284,6 +299,7 @@ for key in $keys; do
     [[ -n $kinds ]] || continue
     configs "$key"
     start_contenders
+    print_suites
     for kind in $kinds; do
         for n in "${contenders[@]}"; do measure "$kind" "$key" 0 "$n" >/dev/null; done  # warm-up
         for r in $(seq "$rounds"); do
