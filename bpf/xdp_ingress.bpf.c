@@ -69,10 +69,14 @@ static __always_inline int ipv4_source_allowed(const struct xgress_frontend_valu
 
 /* A packet that matched `frontend`: counted on it (and globally), dropped
  * when its source is outside the frontend's ranges (`source_allowed`, from
- * the helpers above, evaluated before the counters are looked up). `len_syn` is the frame
- * length << 1 | (TCP SYN without ACK): one value live across the lookups
- * instead of two. */
-static __always_inline int matched_verdict(const struct xgress_frontend_value *frontend, __u64 len_syn,
+ * the helpers above, evaluated before the counters are looked up). `len_flags` is the frame
+ * length << 8 | the TCP flags byte (0 for UDP): one value live across the
+ * lookups instead of two, and no branch to reduce the flags to "is a SYN". */
+/* In the TCP header's 14th byte. */
+#define TCP_FLAG_BYTE_SYN 0x02
+#define TCP_FLAG_BYTE_ACK 0x10
+
+static __always_inline int matched_verdict(const struct xgress_frontend_value *frontend, __u64 len_flags,
 					   int source_allowed)
 {
 	struct xgress_global_stats *g = xgress_global_stats();
@@ -87,8 +91,10 @@ static __always_inline int matched_verdict(const struct xgress_frontend_value *f
 	}
 	if (stats) {
 		stats->packets++;
-		stats->bytes += len_syn >> 1;
-		if (len_syn & 1) /* most packets are not SYNs: no third store for them */
+		stats->bytes += len_flags >> 8;
+		/* SYN without ACK: a new connection. Most packets are not: no
+		 * third store for them. */
+		if ((len_flags & (TCP_FLAG_BYTE_SYN | TCP_FLAG_BYTE_ACK)) == TCP_FLAG_BYTE_SYN)
 			stats->syns++;
 	}
 	return XDP_PASS;
@@ -114,15 +120,15 @@ static __always_inline int unmatched_verdict(__u32 port_flags_entry, int to_node
 
 /* IPv4: `addrs` = source << 32 | destination (network order words), `w4`
  * (port | proto << 16: the lookup key's last word, see xgress_key_fill) and
- * `len_syn` stay in registers across the inlined map lookups (BPF keeps only
+ * `len_flags` stay in registers across the inlined map lookups (BPF keeps only
  * four registers across a call; more live values were spilled to the stack
  * and reloaded on every packet); see the IPv4 lookups in frontend_lookup.h. */
-static __always_inline int classify_ipv4(__u64 addrs, __u32 w4, __u64 len_syn)
+static __always_inline int classify_ipv4(__u64 addrs, __u32 w4, __u64 len_flags)
 {
 	/* Packed here, not where the callers' loads are: without the barrier
 	 * the compiler sinks the packing past the lookups and keeps the parts
 	 * live (and spilled) instead. */
-	asm volatile("" : "+r"(addrs), "+r"(w4), "+r"(len_syn));
+	asm volatile("" : "+r"(addrs), "+r"(w4), "+r"(len_flags));
 	const __u32 daddr = (__u32)addrs;
 	const __be16 dport = (__be16)w4;
 	const __u8 proto = (__u8)(w4 >> 16);
@@ -138,7 +144,7 @@ static __always_inline int classify_ipv4(__u64 addrs, __u32 w4, __u64 len_syn)
 			frontend = xgress_lookup_nodeport(dport, proto);
 	}
 	if (frontend)
-		return matched_verdict(frontend, len_syn, ipv4_source_allowed(frontend, (__u32)(addrs >> 32)));
+		return matched_verdict(frontend, len_flags, ipv4_source_allowed(frontend, (__u32)(addrs >> 32)));
 	/* Unallocated NodePort? The node-address check only for ports inside
 	 * the range, and only if the lookup above did not run it. */
 	if (!(port_flags_entry & XGRESS_PORT_NODEPORT_RANGE))
@@ -148,7 +154,7 @@ static __always_inline int classify_ipv4(__u64 addrs, __u32 w4, __u64 len_syn)
 	return unmatched_verdict(port_flags_entry, to_node);
 }
 
-static __always_inline int classify_ipv6(const struct xgress_packet *pkt, __u64 len_syn)
+static __always_inline int classify_ipv6(const struct xgress_packet *pkt, __u64 len_flags)
 {
 	const __u32 port_flags_entry = xgress_port_flags_of(pkt->dport);
 	const __u32 kinds = xgress_port_kinds_in(port_flags_entry, pkt->proto);
@@ -161,7 +167,7 @@ static __always_inline int classify_ipv6(const struct xgress_packet *pkt, __u64 
 	if (kinds)
 		frontend = xgress_lookup_frontend(&key, kinds, &to_node);
 	if (frontend)
-		return matched_verdict(frontend, len_syn, ipv6_source_allowed(frontend, pkt->saddr));
+		return matched_verdict(frontend, len_flags, ipv6_source_allowed(frontend, pkt->saddr));
 	if (!(port_flags_entry & XGRESS_PORT_NODEPORT_RANGE))
 		to_node = 0;
 	else if (to_node < 0)
@@ -191,9 +197,8 @@ int xgress_xdp(struct xdp_md *ctx)
 		    ip->protocol == IPPROTO_TCP && !(ip->frag_off & bpf_htons(0x1fff))) {
 			/* The flags byte (CWR ECE URG ACK PSH RST SYN FIN). */
 			const __u8 tcp_flags = ((const __u8 *)tcp)[13];
-			const __u64 syn = (tcp_flags & 0x12) == 0x02;
 			return classify_ipv4((__u64)ip->saddr << 32 | ip->daddr,
-					     (__u32)tcp->dest | (__u32)IPPROTO_TCP << 16, len << 1 | syn);
+					     (__u32)tcp->dest | (__u32)IPPROTO_TCP << 16, len << 8 | tcp_flags);
 		}
 	}
 
@@ -203,13 +208,13 @@ int xgress_xdp(struct xdp_md *ctx)
 		count_parse_failure(xgress_global_stats(), result);
 		return XDP_PASS;
 	}
-	const __u64 len_syn = len << 1 | pkt.tcp_syn;
+	const __u64 len_flags = len << 8 | (pkt.tcp_syn ? TCP_FLAG_BYTE_SYN : 0);
 	if (pkt.ipv6)
-		return classify_ipv6(&pkt, len_syn);
+		return classify_ipv6(&pkt, len_flags);
 	__u32 daddr, saddr;
 	__builtin_memcpy(&daddr, pkt.daddr, 4);
 	__builtin_memcpy(&saddr, pkt.saddr, 4);
-	return classify_ipv4((__u64)saddr << 32 | daddr, (__u32)pkt.dport | (__u32)pkt.proto << 16, len_syn);
+	return classify_ipv4((__u64)saddr << 32 | daddr, (__u32)pkt.dport | (__u32)pkt.proto << 16, len_flags);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -30,8 +30,11 @@ static __always_inline __u32 xgress_port_flags_of(__be16 port)
  * protocol. Zero for a port nobody serves: the caller can stop here. */
 static __always_inline __u32 xgress_port_kinds_in(__u32 flags, __u8 proto)
 {
-	if (proto == IPPROTO_UDP)
-		flags >>= XGRESS_PORT_UDP_SHIFT;
+	/* Without a branch: proto is TCP (6) or UDP (17) here, and only UDP
+	 * has bit 4 set, which becomes the shift of 2. */
+	_Static_assert(XGRESS_PORT_UDP_SHIFT == 2 && (IPPROTO_UDP & 0x10) == 0x10 && (IPPROTO_TCP & 0x10) == 0,
+		       "branchless UDP shift");
+	flags >>= (proto & 0x10) >> 3;
 	return flags & (XGRESS_PORT_TCP_VIP | XGRESS_PORT_TCP_NODEPORT);
 }
 
@@ -181,7 +184,10 @@ static __always_inline int xgress_is_node_address_v4(__u32 daddr)
 /* xgress_lookup_vip for the IPv4 key (daddr, 0, 0, 0, w4). */
 static __always_inline struct xgress_frontend_value *xgress_lookup_vip_v4(__u32 daddr, __u32 w4)
 {
-	__u32 index = xgress_vip_slot_of_words(daddr, 0, 0, 0, w4);
+	/* xgress_vip_slot_of_words(daddr, 0, 0, 0, w4) without the rotate's
+	 * right half: an IPv4 key's w4 (port | proto << 16, flags 0) is below
+	 * 2^25, so w4 >> 25 is 0. */
+	__u32 index = ((daddr ^ (w4 << 7)) * 0x9E3779B1u) >> (32 - XGRESS_VIP_SLOT_BITS);
 	struct xgress_vip_slot *slot = bpf_map_lookup_elem(&vip_frontends, &index);
 	if (!slot)
 		return 0;
