@@ -110,7 +110,10 @@ protected:
     xgress_frontend_stats stats(std::uint32_t id) {
         return sum_frontend_stats(bpf_map__fd(skel_->maps.frontend_stats), id);
     }
-    xgress_global_stats global() { return sum_global_stats(bpf_map__fd(skel_->maps.global_stats)); }
+    // xdp_matched derived from the frontend counters, as xgressctl does.
+    xgress_global_stats global() {
+        return sum_global_stats(bpf_map__fd(skel_->maps.global_stats), bpf_map__fd(skel_->maps.frontend_stats));
+    }
 
     xdp_ingress_bpf* skel_ = nullptr;
 };
