@@ -436,14 +436,28 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
                                     errno_text(errno)));
     }
 
-    const auto cpus = static_cast<std::size_t>(libbpf_num_possible_cpus());
-    const std::vector<xgress_frontend_stats> zero_stats(cpus);
+    const int stats_base_fd = state_->fd(state_->skel->maps.frontend_stats_base);
+    std::vector<xgress_frontend_stats> per_cpu(static_cast<std::size_t>(libbpf_num_possible_cpus()));
     for (const auto& write : plan->writes) {
         const std::uint32_t id = write.value.id;
-        // A reused id must not inherit a deleted frontend's counters; zeroed
-        // before the entry exists, so no packet is lost from the new count.
-        if (write.is_new && bpf_map_update_elem(stats_fd, &id, zero_stats.data(), BPF_ANY) != 0)
-            return fail(fmt::format("frontend \"{}\": zero stats: {}", write.name, errno_text(errno)));
+        // A reused id must not inherit a deleted frontend's counters. They
+        // are not zeroed (the sum over ids is xdp_matched, which must never
+        // go back, ABI 7): their current totals become the new frontend's
+        // base, recorded before the entry exists, so no packet is lost from
+        // the new count.
+        if (write.is_new) {
+            xgress_frontend_stats base{};
+            if (bpf_map_lookup_elem(stats_fd, &id, per_cpu.data()) != 0)
+                return fail(fmt::format("frontend \"{}\": read stats: {}", write.name, errno_text(errno)));
+            for (const auto& s : per_cpu) {
+                base.packets += s.packets;
+                base.bytes += s.bytes;
+                base.syns += s.syns;
+                base.source_range_drops += s.source_range_drops;
+            }
+            if (bpf_map_update_elem(stats_base_fd, &id, &base, BPF_ANY) != 0)
+                return fail(fmt::format("frontend \"{}\": stats base: {}", write.name, errno_text(errno)));
+        }
         xgress_frontend_name name{};
         std::memcpy(name.name, write.name.data(), std::min(write.name.size(), sizeof(name.name) - 1));
         if (bpf_map_update_elem(names_fd, &id, &name, BPF_ANY) != 0)

@@ -30,8 +30,11 @@ static __always_inline __u32 xgress_port_flags_of(__be16 port)
  * protocol. Zero for a port nobody serves: the caller can stop here. */
 static __always_inline __u32 xgress_port_kinds_in(__u32 flags, __u8 proto)
 {
-	if (proto == IPPROTO_UDP)
-		flags >>= XGRESS_PORT_UDP_SHIFT;
+	/* Without a branch: proto is TCP (6) or UDP (17) here, and only UDP
+	 * has bit 4 set, which becomes the shift of 2. */
+	_Static_assert(XGRESS_PORT_UDP_SHIFT == 2 && (IPPROTO_UDP & 0x10) == 0x10 && (IPPROTO_TCP & 0x10) == 0,
+		       "branchless UDP shift");
+	flags >>= (proto & 0x10) >> 3;
 	return flags & (XGRESS_PORT_TCP_VIP | XGRESS_PORT_TCP_NODEPORT);
 }
 
@@ -144,9 +147,88 @@ static __always_inline struct xgress_frontend_value *xgress_lookup_vip(const str
 	return bpf_map_lookup_elem(&frontends, key);
 }
 
+/* IPv4 forms of the lookups above, on scalars instead of a key in memory:
+ * the XDP program's IPv4 path keeps the destination (one word) and the key's
+ * last word (port | proto << 16) in registers across the inlined map
+ * lookups, where the key form kept five words and several flags live and
+ * the compiler spilled them to the stack and back (~40 % of the old served
+ * path's instructions were such spills and merges). Same answers, same
+ * maps, same reader discipline. */
+
+/* xgress_is_node_address for an IPv4 destination (network order word). */
+static __always_inline int xgress_is_node_address_v4(__u32 daddr)
+{
+	__u32 zero = XGRESS_NODE_ADDR_LIST_KEY;
+	const struct xgress_node_addr_list *list = bpf_map_lookup_elem(&node_addr_list, &zero);
+	if (list) {
+		__u32 flags = list->flags;
+		/* The flags before the addresses: the agent sets them last. */
+		asm volatile("" : "+r"(flags) : : "memory");
+		__u32 count = list->ipv4_count;
+		const xgress_u32_alias *entries = (const xgress_u32_alias *)list->ipv4;
+#pragma unroll
+		for (int i = 0; i < XGRESS_NODE_ADDR_INLINE_V4; i++) {
+			if (i >= count)
+				break;
+			if (entries[i] == daddr)
+				return 1;
+		}
+		if (flags & XGRESS_NODE_ADDR_LIST_V4_COMPLETE)
+			return 0;
+	}
+	struct xgress_node_addr_key node = {};
+	*(xgress_u32_alias *)node.addr = daddr;
+	return bpf_map_lookup_elem(&node_addrs, &node) != 0;
+}
+
+/* xgress_lookup_vip for the IPv4 key (daddr, 0, 0, 0, w4). */
+static __always_inline struct xgress_frontend_value *xgress_lookup_vip_v4(__u32 daddr, __u32 w4)
+{
+	/* xgress_vip_slot_of_words(daddr, 0, 0, 0, w4) without the rotate's
+	 * right half: an IPv4 key's w4 (port | proto << 16, flags 0) is below
+	 * 2^25, so w4 >> 25 is 0. */
+	__u32 index = ((daddr ^ (w4 << 7)) * 0x9E3779B1u) >> (32 - XGRESS_VIP_SLOT_BITS);
+	struct xgress_vip_slot *slot = bpf_map_lookup_elem(&vip_frontends, &index);
+	if (!slot)
+		return 0;
+	__u32 id = slot->value.id; /* before the key: see xgress_lookup_vip */
+	asm volatile("" : "+r"(id) : : "memory");
+	if (id) {
+		/* Map values are 8-byte aligned: words 0-1 as one load (an IPv4
+		 * key's word 1 is zero), words 2-3 as another. */
+		const __u64 *s64 = (const __u64 *)slot;
+		const xgress_u32_alias *s = (const xgress_u32_alias *)slot;
+		if (s64[0] == (__u64)daddr && s64[1] == 0 && s[4] == w4)
+			return &slot->value;
+	}
+	if (!(slot->flags & XGRESS_VIP_SLOT_OVERFLOW))
+		return 0;
+	struct xgress_frontend_key key XGRESS_KEY_ALIGN;
+	xgress_u32_alias *w = (xgress_u32_alias *)&key;
+	w[0] = daddr;
+	w[1] = 0;
+	w[2] = 0;
+	w[3] = 0;
+	w[4] = w4;
+	return bpf_map_lookup_elem(&frontends, &key);
+}
+
+/* The NodePort frontend for (port, proto) once the destination is known to
+ * be a node address: the array copy, else the wildcard hash entry. */
+static __always_inline struct xgress_frontend_value *xgress_lookup_nodeport(__be16 port, __u8 proto)
+{
+	__u32 index = xgress_nodeport_index(bpf_ntohs(port), proto);
+	struct xgress_frontend_value *mirrored = bpf_map_lookup_elem(&nodeport_frontends, &index);
+	if (mirrored && mirrored->id)
+		return mirrored;
+	struct xgress_frontend_key key XGRESS_KEY_ALIGN;
+	xgress_key_fill(&key, 0, 0, 0, 0, port, proto, XGRESS_FRONTEND_KEY_NODEPORT);
+	return bpf_map_lookup_elem(&frontends, &key);
+}
+
 /* `key` must hold the destination with flags = 0 or XGRESS_FRONTEND_KEY_IPV6;
  * `kinds` comes from xgress_port_kinds and limits which lookups are tried.
- * The key is clobbered when the wildcard is tried. *to_node is set to 1 or 0
+ * *to_node is set to 1 or 0
  * when the node-address check ran, and left at -1 (unknown) when it did not
  * need to: the unallocated-NodePort decision runs it then only if the port is
  * in the NodePort range. */
@@ -164,13 +246,7 @@ xgress_lookup_frontend(struct xgress_frontend_key *key, __u32 kinds, int *to_nod
 	*to_node = xgress_is_node_address(key);
 	if (!*to_node)
 		return 0;
-	__u32 index = xgress_nodeport_index(bpf_ntohs(key->port), key->proto);
-	struct xgress_frontend_value *mirrored = bpf_map_lookup_elem(&nodeport_frontends, &index);
-	if (mirrored && mirrored->id)
-		return mirrored;
-	__builtin_memset(key->addr, 0, sizeof(key->addr));
-	key->flags = XGRESS_FRONTEND_KEY_NODEPORT;
-	return bpf_map_lookup_elem(&frontends, key);
+	return xgress_lookup_nodeport(key->port, key->proto);
 }
 
 /* `source` is IPv6 or IPv4-mapped (see xgress_source_range_key). */

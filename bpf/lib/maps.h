@@ -59,6 +59,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } frontend_stats SEC(".maps");
 
+/* Userspace only (see bpf_abi.h): declared here so libbpf creates and pins
+ * it with the others. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XGRESS_MAX_FRONTENDS);
+	__type(key, __u32);
+	__type(value, struct xgress_frontend_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} frontend_stats_base SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XGRESS_MAX_FRONTENDS);

@@ -10,7 +10,8 @@
 #     drop is counted; unrelated traffic to the node (another port) still works;
 #   - an unallocated NodePort is dropped and counted;
 #   - xgressctl frontends|stats|node-addrs|source-ranges work in table and json,
-#     stats --watch prints rates; bpftool prints field names for every pinned map;
+#     stats --watch prints rates, xdp_matched is derived from the frontend counters;
+#     bpftool prints field names for every pinned map;
 #   - restarting the agent under a request loop fails no request and resets no
 #     counter;
 #   - down.sh (agent --cleanup) leaves no pin behind.
@@ -156,6 +157,12 @@ traffic=$!
 rate=$(ctl -o json stats --watch 1 --count 1 | jq '.global_per_second.xdp_packets')
 wait "$traffic"
 if [ "${rate:-0}" -gt 0 ]; then pass "stats --watch prints a packet rate ($rate/s)"; else fail "stats --watch rate: '$rate'"; fi
+# xdp_matched is derived (ABI 7) from the never-reset frontend counters: at
+# least what the frontends listed now counted (more if an id was reused).
+matched=$(ctl -o json stats | jq .global.xdp_matched)
+served=$(ctl -o json frontends | jq '[.[] | .packets + .source_range_drops] | add // 0')
+if [ "${served:-0}" -gt 0 ] && [ "${matched:-0}" -ge "$served" ]; then pass "derived xdp_matched $matched >= frontends' $served"
+else fail "xdp_matched=$matched, frontends counted $served"; fi
 
 echo "--- bpftool prints field names for every pinned map ---"
 # listeners is a SOCKMAP: the kernel keeps no BTF for socket maps, so bpftool
@@ -163,7 +170,8 @@ echo "--- bpftool prints field names for every pinned map ---"
 declare -A field=([frontends]=listener_slot [node_addrs]=ipv6 [frontend_stats]=source_range_drops
   [frontend_names]=name [global_stats]=xdp_nodeport_dropped [abi_info]=abi_version [settings]=node_port_min
   [source_ranges]=frontend_id [port_flags]=flags [node_addr_list]=ipv4_count
-  [nodeport_frontends]=listener_slot [vip_frontends]=listener_slot [listeners]=key:)
+  [nodeport_frontends]=listener_slot [vip_frontends]=listener_slot [frontend_stats_base]=source_range_drops
+  [listeners]=key:)
 for pin in "$LAB_PIN_ROOT"/*; do
   [ -f "$pin" ] || continue
   name=$(basename "$pin")

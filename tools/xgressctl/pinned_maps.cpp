@@ -61,6 +61,8 @@ std::expected<std::vector<FrontendRow>, std::string> read_frontends(const std::s
     if (!stats) return std::unexpected(stats.error());
     auto names = PinnedMap::open(pin_root, XGRESS_MAP_FRONTEND_NAMES);
     if (!names) return std::unexpected(names.error());
+    auto bases = PinnedMap::open(pin_root, XGRESS_MAP_FRONTEND_STATS_BASE);
+    if (!bases) return std::unexpected(bases.error());
 
     const auto cpus = static_cast<std::size_t>(libbpf_num_possible_cpus());
     std::vector<xgress_frontend_stats> per_cpu(cpus);
@@ -81,6 +83,15 @@ std::expected<std::vector<FrontendRow>, std::string> read_frontends(const std::s
                 row.totals.syns += s.syns;
                 row.totals.source_range_drops += s.source_range_drops;
             }
+        // The counters are never reset (ABI 7): this frontend's share is
+        // what was counted since the agent gave it the id.
+        xgress_frontend_stats base{};
+        if (bpf_map_lookup_elem(bases->fd(), &value.id, &base) == 0) {
+            row.totals.packets -= base.packets;
+            row.totals.bytes -= base.bytes;
+            row.totals.syns -= base.syns;
+            row.totals.source_range_drops -= base.source_range_drops;
+        }
         rows.push_back(std::move(row));
     }
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -150,6 +161,25 @@ std::expected<SettingsRow, std::string> read_settings(const std::string& pin_roo
                        (settings.flags & XGRESS_SETTINGS_DROP_UNALLOCATED) != 0};
 }
 
+// xdp_matched (ABI 7): the raw counters of every frontend id ever used,
+// which are never reset, so the sum never goes back. One batch read of the
+// whole per-CPU array.
+static std::expected<std::uint64_t, std::string> derive_xdp_matched(const std::string& pin_root) {
+    auto map = PinnedMap::open(pin_root, XGRESS_MAP_FRONTEND_STATS);
+    if (!map) return std::unexpected(map.error());
+    const auto cpus = static_cast<std::size_t>(libbpf_num_possible_cpus());
+    std::vector<std::uint32_t> keys(XGRESS_MAX_FRONTENDS);
+    std::vector<xgress_frontend_stats> values(keys.size() * cpus);
+    std::uint32_t out_batch = 0, count = static_cast<std::uint32_t>(keys.size());
+    if (bpf_map_lookup_batch(map->fd(), nullptr, &out_batch, keys.data(), values.data(), &count, nullptr) != 0 &&
+        errno != ENOENT)
+        return std::unexpected(fmt::format("frontend_stats: {}", std::strerror(errno)));
+    std::uint64_t matched = 0;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(count) * cpus; ++i)
+        matched += xgress_frontend_stats_matched(&values[i]);
+    return matched;
+}
+
 std::expected<std::vector<GlobalRow>, std::string> read_global_stats(const std::string& pin_root) {
     if (auto ok = check_abi(pin_root); !ok) return std::unexpected(ok.error());
     auto map = PinnedMap::open(pin_root, XGRESS_MAP_GLOBAL_STATS);
@@ -158,17 +188,20 @@ std::expected<std::vector<GlobalRow>, std::string> read_global_stats(const std::
     std::uint32_t key = XGRESS_GLOBAL_STATS_KEY;
     if (bpf_map_lookup_elem(map->fd(), &key, per_cpu.data()) != 0)
         return std::unexpected(fmt::format("global_stats: {}", std::strerror(errno)));
-    std::vector<GlobalRow> rows;
-#define XGRESS_ROW(field) rows.push_back({#field, 0});
-    XGRESS_GLOBAL_STATS_FIELDS(XGRESS_ROW)
-#undef XGRESS_ROW
-    for (auto& s : per_cpu) {
-        xgress_derive_xdp_packets(&s);  // the program does not count it (ABI 6)
-        std::size_t i = 0;
-#define XGRESS_ADD(field) rows[i++].value += s.field;
+    auto matched = derive_xdp_matched(pin_root);
+    if (!matched) return std::unexpected(matched.error());
+    xgress_global_stats sum{};
+    for (const auto& s : per_cpu) {
+#define XGRESS_ADD(field) sum.field += s.field;
         XGRESS_GLOBAL_STATS_FIELDS(XGRESS_ADD)
 #undef XGRESS_ADD
     }
+    sum.xdp_matched += *matched;     // the program does not count it (ABI 7)
+    xgress_derive_xdp_packets(&sum);  // nor this one (ABI 6)
+    std::vector<GlobalRow> rows;
+#define XGRESS_ROW(field) rows.push_back({#field, sum.field});
+    XGRESS_GLOBAL_STATS_FIELDS(XGRESS_ROW)
+#undef XGRESS_ROW
     return rows;
 }
 

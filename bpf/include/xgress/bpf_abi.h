@@ -21,6 +21,11 @@
  *                                 classifiers compare against them instead of
  *                                 a hash lookup; node_addrs stays the truth)
  *   frontend_stats  PERCPU_ARRAY frontend id           -> xgress_frontend_stats
+ *                                (never reset: see frontend_stats_base)
+ *   frontend_stats_base ARRAY    frontend id           -> xgress_frontend_stats
+ *                                (userspace only: frontend_stats summed over
+ *                                 CPUs when the agent (re)assigned the id; a
+ *                                 frontend's counters are the difference)
  *   frontend_names  ARRAY        frontend id           -> xgress_frontend_name
  *                                (userspace only: lets xgressctl name a frontend)
  *   global_stats    PERCPU_ARRAY 0                     -> xgress_global_stats
@@ -46,9 +51,10 @@
 
 /* Bumped on any incompatible change to a key, value or map below. The agent
  * writes it into abi_info; tools refuse to read maps of another version. */
-#define XGRESS_ABI_VERSION 6 /* 2: source ranges, settings, drop counters; 3: port_flags;
+#define XGRESS_ABI_VERSION 7 /* 2: source ranges, settings, drop counters; 3: port_flags;
 			       4: node_addr_list, nodeport_frontends; 5: vip_frontends;
-			       6: NodePort range in port_flags, xdp_packets derived */
+			       6: NodePort range in port_flags, xdp_packets derived;
+			       7: xdp_matched derived, frontend_stats_base */
 
 #define XGRESS_MAX_FRONTENDS 16384  /* ids 1..XGRESS_MAX_FRONTENDS-1; 0 = none */
 #define XGRESS_MAX_NODE_ADDRS 256
@@ -71,6 +77,7 @@
 #define XGRESS_MAP_NODE_ADDR_LIST "node_addr_list"
 #define XGRESS_MAP_NODEPORT_FRONTENDS "nodeport_frontends"
 #define XGRESS_MAP_VIP_FRONTENDS "vip_frontends"
+#define XGRESS_MAP_FRONTEND_STATS_BASE "frontend_stats_base"
 
 /* Program names (BPF function names), as libxdp and bpftool report them. */
 #define XGRESS_PROG_XDP "xgress_xdp"
@@ -248,7 +255,11 @@ struct xgress_node_addr_list {
 	__u8 ipv6[XGRESS_NODE_ADDR_INLINE_V6][16];
 };
 
-/* Per-CPU, per frontend. userspace sums over CPUs. */
+/* Per-CPU, per frontend. userspace sums over CPUs. Never reset (ABI 7): a
+ * reused id keeps counting from where its last frontend stopped, and the
+ * agent records that point in frontend_stats_base, so a frontend's own
+ * counters are frontend_stats - frontend_stats_base, while the sum of the
+ * raw counters over every id only grows (xdp_matched is derived from it). */
 struct xgress_frontend_stats {
 	__u64 packets;
 	__u64 bytes; /* whole frames as seen by XDP */
@@ -273,7 +284,13 @@ struct xgress_global_stats {
 	__u64 xdp_fragments;     /* IPv4/IPv6 non-first fragments: no L4 header */
 	__u64 xdp_other_l4;      /* IP but neither TCP nor UDP */
 	__u64 xdp_not_ours;      /* TCP/UDP matching no frontend: passed untouched */
-	__u64 xdp_matched;       /* matched a frontend */
+	__u64 xdp_matched;       /* matched a frontend. Not counted by the program
+				  * (ABI 7): the per-frontend counters already
+				  * count each such frame once, so readers derive
+				  * it as the sum over every id of the raw
+				  * frontend_stats (xgress_frontend_stats_matched)
+				  * and the XDP path pays one lookup and one
+				  * increment fewer per served packet. */
 	__u64 sk_lookup_assigned;    /* connection steered to a listener */
 	__u64 sk_lookup_no_listener; /* frontend matched, slot empty: kernel decides */
 	__u64 sk_lookup_assign_failed;
@@ -306,7 +323,15 @@ static inline __u8 xgress_port_flag_for(const struct xgress_frontend_key *key)
 	return key->proto == 17 /* IPPROTO_UDP */ ? (__u8)(bit << XGRESS_PORT_UDP_SHIFT) : bit;
 }
 
-/* Fills xdp_packets of a (summed or per-CPU) row from its outcome counters:
+/* A frontend_stats row's share of xdp_matched: every matched frame is
+ * either let through (packets) or dropped by the source ranges. */
+static inline __u64 xgress_frontend_stats_matched(const struct xgress_frontend_stats *s)
+{
+	return s->packets + s->source_range_drops;
+}
+
+/* Fills xdp_packets of a summed row (xdp_matched already derived) from its
+ * outcome counters:
  * non_ip + unparsed + fragments + other_l4 + not_ours + nodeport_unallocated
  * + matched (nodeport_dropped and source_denied are subsets, not outcomes). */
 static inline void xgress_derive_xdp_packets(struct xgress_global_stats *g)

@@ -130,7 +130,7 @@ TEST_F(DataplaneTest, OpenPinsAttachesAndCleanupRemovesEverything) {
         ASSERT_TRUE(dataplane) << dataplane.error().message;
         for (const char* name : {XGRESS_MAP_FRONTENDS, XGRESS_MAP_NODE_ADDRS, XGRESS_MAP_FRONTEND_STATS,
                                  XGRESS_MAP_GLOBAL_STATS, XGRESS_MAP_LISTENERS, XGRESS_MAP_ABI_INFO, XGRESS_MAP_NODE_ADDR_LIST,
-                                 XGRESS_MAP_NODEPORT_FRONTENDS})
+                                 XGRESS_MAP_NODEPORT_FRONTENDS, XGRESS_MAP_FRONTEND_STATS_BASE})
             EXPECT_TRUE(exists(pin(name))) << name;
         EXPECT_TRUE(exists(options_.pin_root + "/links/sk_lookup"));
         EXPECT_NE(xdp_prog_id(node_if_), 0u);
@@ -174,18 +174,37 @@ TEST_F(DataplaneTest, ApplyFrontendsDiffsAndKeepsIdsStable) {
     EXPECT_EQ(second.at("203.0.113.10:80").id, vip_id);
     EXPECT_EQ(second.at("203.0.113.10:80").listener_slot, 2u);
 
-    // Dirty the freed id's counters; a new frontend reusing the id starts at zero.
+    // Dirty the freed id's counters; a new frontend reusing the id starts at
+    // zero, and the raw counters are not reset (ABI 7): the derived
+    // xdp_matched, their sum over ids, does not go back.
     int stats_fd = bpf_obj_get(pin(XGRESS_MAP_FRONTEND_STATS).c_str());
+    int base_fd = bpf_obj_get(pin(XGRESS_MAP_FRONTEND_STATS_BASE).c_str());
     ASSERT_GE(stats_fd, 0);
-    std::vector<xgress_frontend_stats> dirty(static_cast<std::size_t>(libbpf_num_possible_cpus()),
-                                             xgress_frontend_stats{5, 500, 1, 0});
+    ASSERT_GE(base_fd, 0);
+    const auto cpus = static_cast<std::uint64_t>(libbpf_num_possible_cpus());
+    std::vector<xgress_frontend_stats> dirty(cpus, xgress_frontend_stats{5, 500, 1, 2});
     ASSERT_EQ(bpf_map_update_elem(stats_fd, &np_id, dirty.data(), BPF_ANY), 0);
+    const std::uint64_t matched_before = derive_xdp_matched(stats_fd);
+    EXPECT_EQ(matched_before, 7 * cpus);
     ASSERT_TRUE(dataplane->apply_frontends(
         {vip("203.0.113.10", 80, 2, "default/lb:http"), node_port(30443, 0, "xgress-system/xgress:https")}));
     auto third = pinned_frontends();
     ASSERT_EQ(third.size(), 2u);
     EXPECT_EQ(third.at("*node*:30443").id, np_id) << "lowest free id is reused";
-    EXPECT_EQ(sum_frontend_stats(stats_fd, np_id).packets, 0u);
+    const auto own = sum_frontend_stats(stats_fd, np_id, base_fd);
+    EXPECT_EQ(own.packets, 0u);
+    EXPECT_EQ(own.bytes, 0u);
+    EXPECT_EQ(own.syns, 0u);
+    EXPECT_EQ(own.source_range_drops, 0u);
+    EXPECT_EQ(sum_frontend_stats(stats_fd, np_id).packets, 5 * cpus) << "raw counters are kept";
+    EXPECT_EQ(derive_xdp_matched(stats_fd), matched_before);
+    // Counting goes on from the base: the new frontend sees only its own.
+    std::vector<xgress_frontend_stats> more(cpus, xgress_frontend_stats{6, 600, 1, 2});
+    ASSERT_EQ(bpf_map_update_elem(stats_fd, &np_id, more.data(), BPF_ANY), 0);
+    EXPECT_EQ(sum_frontend_stats(stats_fd, np_id, base_fd).packets, cpus);
+    EXPECT_EQ(sum_frontend_stats(stats_fd, np_id, base_fd).bytes, 100 * cpus);
+    EXPECT_GT(derive_xdp_matched(stats_fd), matched_before);
+    close(base_fd);
     close(stats_fd);
 
     // Invalid input changes nothing.

@@ -7,6 +7,8 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -65,7 +67,9 @@ inline xgress_source_range_key range_key(std::uint32_t id, const std::string& pr
     return key;
 }
 
-inline xgress_frontend_stats sum_frontend_stats(int map_fd, std::uint32_t id) {
+// The raw counters of `id` (frontend_stats, summed over CPUs); with
+// `base_fd` (frontend_stats_base) the frontend's own counters: raw - base.
+inline xgress_frontend_stats sum_frontend_stats(int map_fd, std::uint32_t id, int base_fd = -1) {
     const int cpus = libbpf_num_possible_cpus();
     std::vector<xgress_frontend_stats> per_cpu(static_cast<std::size_t>(cpus));
     xgress_frontend_stats sum{};
@@ -76,10 +80,36 @@ inline xgress_frontend_stats sum_frontend_stats(int map_fd, std::uint32_t id) {
         sum.syns += s.syns;
         sum.source_range_drops += s.source_range_drops;
     }
+    xgress_frontend_stats base{};
+    if (base_fd >= 0 && bpf_map_lookup_elem(base_fd, &id, &base) == 0) {
+        sum.packets -= base.packets;
+        sum.bytes -= base.bytes;
+        sum.syns -= base.syns;
+        sum.source_range_drops -= base.source_range_drops;
+    }
     return sum;
 }
 
-inline xgress_global_stats sum_global_stats(int map_fd) {
+// xdp_matched as readers derive it (ABI 7): the raw frontend_stats of every
+// id, summed over CPUs (one batch read of the whole per-CPU array).
+inline std::uint64_t derive_xdp_matched(int frontend_stats_fd) {
+    const auto cpus = static_cast<std::size_t>(libbpf_num_possible_cpus());
+    std::vector<std::uint32_t> keys(XGRESS_MAX_FRONTENDS);
+    std::vector<xgress_frontend_stats> values(keys.size() * cpus);
+    std::uint32_t out_batch = 0, count = static_cast<std::uint32_t>(keys.size());
+    std::uint64_t matched = 0;
+    if (bpf_map_lookup_batch(frontend_stats_fd, nullptr, &out_batch, keys.data(), values.data(), &count, nullptr) !=
+            0 &&
+        errno != ENOENT)
+        return 0;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(count) * cpus; ++i)
+        matched += xgress_frontend_stats_matched(&values[i]);
+    return matched;
+}
+
+// The global counters summed over CPUs, with the derived ones filled in:
+// xdp_matched from `frontend_stats_fd` when given, then xdp_packets.
+inline xgress_global_stats sum_global_stats(int map_fd, int frontend_stats_fd = -1) {
     const int cpus = libbpf_num_possible_cpus();
     std::vector<xgress_global_stats> per_cpu(static_cast<std::size_t>(cpus));
     xgress_global_stats sum{};
@@ -90,6 +120,7 @@ inline xgress_global_stats sum_global_stats(int map_fd) {
         XGRESS_GLOBAL_STATS_FIELDS(XGRESS_SUM_FIELD)
 #undef XGRESS_SUM_FIELD
     }
+    if (frontend_stats_fd >= 0) sum.xdp_matched += derive_xdp_matched(frontend_stats_fd);  // ABI 7
     xgress_derive_xdp_packets(&sum);  // not counted by the program (ABI 6)
     return sum;
 }

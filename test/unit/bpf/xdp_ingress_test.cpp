@@ -5,6 +5,9 @@
 // globally.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <map>
+
 #include "map_helpers.h"
 #include "packet_builder.h"
 #include "xdp_ingress.skel.h"
@@ -107,7 +110,10 @@ protected:
     xgress_frontend_stats stats(std::uint32_t id) {
         return sum_frontend_stats(bpf_map__fd(skel_->maps.frontend_stats), id);
     }
-    xgress_global_stats global() { return sum_global_stats(bpf_map__fd(skel_->maps.global_stats)); }
+    // xdp_matched derived from the frontend counters, as xgressctl does.
+    xgress_global_stats global() {
+        return sum_global_stats(bpf_map__fd(skel_->maps.global_stats), bpf_map__fd(skel_->maps.frontend_stats));
+    }
 
     xdp_ingress_bpf* skel_ = nullptr;
 };
@@ -921,6 +927,112 @@ TEST_F(XdpIngressTest, VipSlotCarriesSourceRanges) {
     EXPECT_EQ(run(build_packet(spec)), XDP_DROP);
     EXPECT_EQ(stats(kRangedVipId).packets, 1u);
     EXPECT_EQ(stats(kRangedVipId).source_range_drops, 1u);
+}
+
+// Untagged IPv4 TCP without options takes the program's fast path; with an
+// option word or a VLAN tag the same packet goes through the general parser.
+// Both must reach the same decision and move the same counters, for every
+// outcome: served VIP / NodePort (SYN, ACK, SYN+ACK), allowed and denied
+// sources (the fast path reads the source itself), unallocated NodePort,
+// foreign address, unrelated port, a first fragment.
+TEST_F(XdpIngressTest, Ipv4TcpFastPathAndGeneralParserAgree) {
+    struct Case {
+        const char* name;
+        std::string src, dst;
+        std::uint16_t dport;
+        bool syn, ack;
+        std::uint16_t frag_off = 0x4000;
+    };
+    const Case cases[] = {
+        {"vip syn", "198.18.0.2", "203.0.113.10", 80, true, false},
+        {"vip ack", "198.18.0.2", "203.0.113.10", 80, false, true},
+        {"vip syn+ack", "198.18.0.2", "203.0.113.10", 80, true, true},
+        {"nodeport syn", "198.18.0.2", "198.18.0.1", 30080, true, false},
+        {"ranged vip allowed", "198.18.0.77", "203.0.113.20", 443, true, false},
+        {"ranged vip denied", "198.18.1.2", "203.0.113.20", 443, true, false},
+        {"ranged nodeport allowed", "10.1.2.3", "198.18.0.1", 30443, false, true},
+        {"ranged nodeport denied", "11.1.2.3", "198.18.0.1", 30443, true, false},
+        {"unallocated nodeport", "198.18.0.2", "198.18.0.1", 30999, true, false},
+        {"nodeport on foreign address", "198.18.0.2", "198.18.0.9", 30080, true, false},
+        {"unrelated port", "198.18.0.2", "198.18.0.1", 22, true, false},
+        {"first fragment (MF)", "198.18.0.2", "203.0.113.10", 80, true, false, 0x2000},
+    };
+    struct Outcome {
+        int verdict;
+        xgress_global_stats global;
+        std::map<std::uint32_t, xgress_frontend_stats> frontends;
+    };
+    const std::uint32_t ids[] = {kVipId, kNodePortId, kRangedVipId, kRangedNodePortId};
+    auto delta = [&](const std::vector<std::uint8_t>& frame) {
+        const auto g0 = global();
+        std::map<std::uint32_t, xgress_frontend_stats> f0;
+        for (auto id : ids) f0[id] = stats(id);
+        Outcome o{run(frame), global(), {}};
+#define XGRESS_SUBTRACT(field) o.global.field -= g0.field;
+        XGRESS_GLOBAL_STATS_FIELDS(XGRESS_SUBTRACT)
+#undef XGRESS_SUBTRACT
+        for (auto id : ids) {
+            auto s = stats(id);
+            s.packets -= f0[id].packets;
+            s.bytes -= f0[id].bytes;
+            s.syns -= f0[id].syns;
+            s.source_range_drops -= f0[id].source_range_drops;
+            o.frontends[id] = s;
+        }
+        return o;
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        PacketSpec spec;
+        spec.src = c.src;
+        spec.dst = c.dst;
+        spec.dport = c.dport;
+        spec.syn = c.syn;
+        spec.ack = c.ack;
+        spec.ipv4_frag_off = c.frag_off;
+        const auto plain_frame = build_packet(spec);
+        const Outcome plain = delta(plain_frame);
+        std::uint64_t counted = 0;
+        for (auto id : ids) counted += plain.frontends.at(id).packets + plain.frontends.at(id).source_range_drops;
+        EXPECT_EQ(plain.global.xdp_matched, counted);
+        EXPECT_EQ(plain.global.xdp_unparsed + plain.global.xdp_fragments, 0u) << "classified, not given up on";
+        PacketSpec with_options = spec;
+        with_options.ipv4_options = 4;
+        PacketSpec tagged = spec;
+        tagged.vlan_tpids = {0x8100};
+        for (const PacketSpec& other : {with_options, tagged}) {
+            const auto frame = build_packet(other);
+            const Outcome o = delta(frame);
+            EXPECT_EQ(o.verdict, plain.verdict);
+            EXPECT_EQ(0, std::memcmp(&o.global, &plain.global, sizeof(o.global)));
+            for (auto id : ids) {
+                SCOPED_TRACE(id);
+                const auto& a = o.frontends.at(id);
+                const auto& b = plain.frontends.at(id);
+                EXPECT_EQ(a.packets, b.packets);
+                EXPECT_EQ(a.syns, b.syns);
+                EXPECT_EQ(a.source_range_drops, b.source_range_drops);
+                // bytes: the whole frame, so each framing its own length
+                EXPECT_EQ(a.bytes, b.packets ? frame.size() : 0u);
+                EXPECT_EQ(b.bytes, b.packets ? plain_frame.size() : 0u);
+            }
+        }
+    }
+}
+
+TEST_F(XdpIngressTest, OnlyASynWithoutAckIsCountedAsSyn) {
+    PacketSpec spec;
+    spec.dst = "203.0.113.10";
+    spec.dport = 80;
+    spec.syn = true;
+    spec.ack = true;  // the server's answer, or a spoofed one: not a new connection
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    spec.ack = false;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    spec.syn = false;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kVipId).packets, 3u);
+    EXPECT_EQ(stats(kVipId).syns, 1u);
 }
 
 }  // namespace
