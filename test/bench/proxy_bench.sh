@@ -28,9 +28,9 @@
 #
 # Every xgress contender runs with its own admin listener; after each run the
 # script reads /metrics and prints how many receives ended for lack of a
-# receive buffer (xgress_proxy_recv_enobufs_total, per run and per request)
-# and how often the held-buffer cap forced a copy ("-" when the binary has no
-# such metric).
+# receive buffer (xgress_proxy_recv_enobufs_total, per run and per request),
+# how often the held-buffer cap forced a copy and the held high-water mark
+# since start (nothing when the binary has no such metric).
 #
 # Layout (see /work/shared/benchmarking.md): everything runs on loopback in a
 # namespace this script creates. wrk -t1 is pinned to --load-cpu (default 0);
@@ -124,11 +124,12 @@ for v in "${variants[@]}"; do
     contenders+=("$vname")
 done
 is_xgress() { [[ -n ${xbin[$1]:-} ]]; }
-# "enobufs cap_hits" from a contender's /metrics ("- -" when absent).
+# "enobufs cap_hits held_peak" from a contender's /metrics ("- - -" when absent).
 recv_counters() {
     in_ns curl -s --max-time 2 "http://127.0.0.1:${admin_port[$1]}/metrics" 2>/dev/null | awk '
         /^xgress_proxy_recv_enobufs_total / { e=$2 } /^xgress_proxy_recv_held_cap_hits_total / { h=$2 }
-        END { printf "%s %s", (e == "" ? "-" : e), (h == "" ? "-" : h) }'
+        /^xgress_proxy_recv_buffers_held_peak / { p=$2 }
+        END { printf "%s %s %s", (e == "" ? "-" : e), (h == "" ? "-" : h), (p == "" ? "-" : p) }'
 }
 
 # ---------------------------------------------------------------- backend
@@ -220,7 +221,7 @@ path_of() { [[ $1 == small ]] && echo /small || echo /16k; }
 results="$tmp/results.tsv"
 run_one() {
     local c=$1 body=$2 round=$3 name=$4 d=$5 record=$6
-    local url s0 s1 s2 pre run tw0 tw1 est out rc0="- -" rc1="- -"
+    local url s0 s1 s2 pre run tw0 tw1 est out rc0="- - -" rc1="- - -"
     url="http://127.0.0.1:${port[$name]}$(path_of "$body")"
     if is_xgress "$name"; then rc0=$(recv_counters "$name"); fi
     s0=$(stat_snap); sleep 0.5; s1=$(stat_snap)
@@ -239,11 +240,11 @@ run_one() {
     [[ $record == 1 ]] || return 0
     local rps p50 p99 err i0 i1 steal reqs enob=- caph=- recv_note=""
     read -r rps p50 p99 err reqs <<<"$out"
-    read -r e0 h0 <<<"$rc0"; read -r e1 h1 <<<"$rc1"
+    read -r e0 h0 _ <<<"$rc0"; read -r e1 h1 p1 <<<"$rc1"
     if [[ $e0 != - && $e1 != - ]]; then
         enob=$((e1 - e0)); caph=$((h1 - h0))
-        recv_note=$(awk -v e="$enob" -v h="$caph" -v q="$reqs" 'BEGIN {
-            printf "  enobufs %d (%.3f/req) cap-copies %d", e, (q > 0 ? e / q : 0), h }')
+        recv_note=$(awk -v e="$enob" -v h="$caph" -v q="$reqs" -v p="$p1" 'BEGIN {
+            printf "  enobufs %d (%.3f/req) cap-copies %d held-peak %s", e, (q > 0 ? e / q : 0), h, p }')
     fi
     read -r i0 i1 _ <<<"$pre"
     read -r _ _ steal <<<"$run"
