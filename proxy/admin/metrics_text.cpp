@@ -131,6 +131,15 @@ std::string render_metrics(const MetricsInput& in) {
     render_tls_metrics(out, t);
     family(out, "idle_upstream_connections", "gauge", "Keep-alive upstream connections idle in the workers' pools.");
     sample(out, "idle_upstream_connections", t.idle_upstreams);
+    family(out, "recv_enobufs_total", "counter",
+           "Multishot receives that ended because the worker's receive buffer ring had no free buffer (re-armed).");
+    sample(out, "recv_enobufs_total", t.recv_enobufs);
+    family(out, "recv_held_cap_hits_total", "counter",
+           "Upstream response bytes copied instead of sent from the receive buffer: the held quarter of the ring was full.");
+    sample(out, "recv_held_cap_hits_total", t.recv_held_cap_hits);
+    family(out, "recv_buffers_held_peak", "gauge",
+           "Most receive buffers one worker has held at once for in-place sends (cap: a quarter of --recv-buffers).");
+    sample(out, "recv_buffers_held_peak", t.recv_held_peak);
     render_backends(out, in.backends);
     family(out, "snapshot_version", "gauge", "Version of the routing snapshot in use (0: none yet).");
     sample(out, "snapshot_version", in.snapshot_version);

@@ -64,6 +64,9 @@ struct Stream {
     bool closing = false;
     bool release_queued = false;
     bool flush_queued = false;   // in the worker's end-of-batch send list
+    // The last receive ended with ENOBUFS (the buffer ring was empty): the
+    // worker re-arms it once buffers are back (Worker::rearm_starved).
+    bool recv_starved = false;
     // Timers, in the worker's monotonic milliseconds; 0 = not armed. The
     // worker's tick compares them with the clock (worker_timers.cpp).
     std::uint64_t read_deadline_ms = 0;  // meaning depends on the side's timer kind
@@ -80,7 +83,7 @@ struct Stream {
         held_count = sending_held_count = 0;  // the worker returned their buffers first
         held_bytes = sending_held_bytes = 0;
         inflight = 0;
-        recv_armed = cancel_sent = send_inflight = eof = closing = release_queued = flush_queued = false;
+        recv_armed = cancel_sent = send_inflight = eof = closing = release_queued = flush_queued = recv_starved = false;
         read_deadline_ms = send_deadline_ms = 0;
     }
 };

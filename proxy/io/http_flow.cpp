@@ -311,15 +311,18 @@ void Worker::drive_upstream(Upstream& u, std::string_view fresh) {
             upstream_failed(u, "bad response body framing", UpstreamFailure::Protocol);
             return;
         }
-        if (in_place && *n >= kMinHeldBytes && !s->tls_session && !fresh_taken_ &&
-            s->held_count < Stream::kMaxHeld && held_buffers_ < options_.buffer_count / 4) {
+        const bool can_hold = in_place && *n >= kMinHeldBytes && !s->tls_session && !fresh_taken_ &&
+                              s->held_count < Stream::kMaxHeld;
+        if (can_hold && held_buffers_ < options_.buffer_count / 4) {
             // Sent straight from the receive buffer (sendmsg): no copy in user space.
             s->held[s->held_count++] = HeldSlice{data.data() + used, static_cast<std::uint32_t>(*n),
                                                  static_cast<std::uint32_t>(s->out.size()), fresh_bid_};
             s->held_bytes += *n;
             ++held_buffers_;
+            if (held_buffers_ > stats_.recv_held_peak.get()) stats_.recv_held_peak.inc();
             fresh_taken_ = true;
         } else {
+            if (can_hold) stats_.recv_held_cap_hits.inc();
             s->out.append(data.data() + used, *n);
         }
         s->extra.response_bytes += *n;

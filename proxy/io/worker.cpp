@@ -106,6 +106,7 @@ void Worker::loop() {
         }
         io_uring_cq_advance(&ring_, count);
         if (draining_.load(std::memory_order_relaxed) && !drain_started_) start_drain();
+        rearm_starved();
         send_queued();  // before release_pending: queued streams are still valid objects
         release_pending();
         if (access_log_) access_log_->publish();  // once per batch: one short lock, never a write()
@@ -277,6 +278,47 @@ void Worker::recycle_held(Stream& s) {
     s.sending_held_bytes = s.held_bytes = 0;
 }
 
+// A multishot receive ends with ENOBUFS when the ring has no free buffer.
+// The kernel picks the buffer before it looks at the socket, so re-arming at
+// once, while the ring is still empty, ends again at once, with or without
+// data waiting: the worker used to spin on that, and after a batch that
+// returned a few buffers it re-armed every starved stream, most of which
+// failed again (16 streams on a 4-buffer ring: ~14 ENOBUFS per request).
+// Instead a starved stream waits here until the end of the batch and then
+// gets one of the buffers that are free: every receive completion of the
+// batch has been handled, so all buffers but the held ones are in the ring.
+void Worker::starve(Stream& s, bool client) {
+    stats_.recv_enobufs.inc();
+    if (s.recv_starved || s.closing) return;
+    s.recv_starved = true;
+    starved_.emplace_back(&s, client);
+}
+
+void Worker::rearm_starved() {
+    if (starved_.empty()) return;
+    const std::size_t free = options_.buffer_count - held_buffers_;
+    std::size_t armed = 0, i = 0;
+    for (; i < starved_.size() && armed < free; ++i) {
+        auto [s, client] = starved_[i];
+        if (!s->recv_starved) continue;  // released (and maybe reused) since
+        s->recv_starved = false;
+        if (s->closing) continue;
+        if (client) update_client_recv(*static_cast<Session*>(s));
+        else update_upstream_recv(*static_cast<Upstream*>(s));
+        if (s->recv_armed) ++armed;
+    }
+    starved_.erase(starved_.begin(), starved_.begin() + static_cast<std::ptrdiff_t>(i));
+    if (!starved_.empty()) {
+        // More starved streams than free buffers. The ones just re-armed may
+        // find nothing to read and take no buffer, so nothing might complete
+        // to end the next wait: a no-op completion makes sure another batch
+        // (and another pass) follows.
+        io_uring_sqe* e = sqe();
+        io_uring_prep_nop(e);
+        io_uring_sqe_set_data64(e, tag(nullptr, Op::Ignore));
+    }
+}
+
 void Worker::on_accept(int res, bool tls_listener) {
     if (res < 0) {
         if (res != -ECANCELED) spdlog::warn("worker {}: accept: {}", index_, std::strerror(-res));
@@ -317,6 +359,7 @@ void Worker::on_recv(Stream& s, bool client, io_uring_cqe* cqe) {
         s.cancel_sent = false;
         --s.inflight;
     }
+    if (res == -ENOBUFS) [[unlikely]] starve(s, client);
     // A plain upstream's bytes stay in the receive buffer until
     // drive_upstream has read them in place (it keeps only leftovers); the
     // buffer goes back to the ring after that.
@@ -466,7 +509,7 @@ void Worker::on_connect(Upstream& u, int res) {
 }
 
 void Worker::update_client_recv(Session& s) {
-    if (s.closing) return;
+    if (s.closing || s.recv_starved) return;
     const bool want = !s.eof && s.in.size() < kMaxClientInput &&
                       (s.up == nullptr || s.up->pending_out() < options_.high_water) &&
                       s.pending_out() < options_.high_water;
@@ -475,7 +518,7 @@ void Worker::update_client_recv(Session& s) {
 }
 
 void Worker::update_upstream_recv(Upstream& u) {
-    if (u.closing || !u.connected) return;
+    if (u.closing || !u.connected || u.recv_starved) return;
     const bool want = !u.eof && (u.session == nullptr || u.session->pending_out() < options_.high_water);
     if (want && !u.recv_armed) arm_recv(u, Op::UpRecv);
     else if (!want && u.recv_armed) cancel_recv(u, Op::UpRecv);

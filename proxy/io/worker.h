@@ -120,6 +120,10 @@ private:
     void send_out(Stream& s, Op op);
     void send_with_held(Stream& s, Op op);  // sendmsg of `sending` + its held slices from `sent` on
     void recycle_held(Stream& s);           // returns every held receive buffer to the ring
+    // Receives that ended with ENOBUFS wait in starved_ and are re-armed at the
+    // end of a batch, at most one per free buffer (worker.cpp explains why).
+    void starve(Stream& s, bool client);
+    void rearm_starved();
     void on_accept(int res, bool tls_listener);
     void on_recv(Stream& s, bool client, io_uring_cqe* cqe);
     void on_send(Stream& s, bool client, int res);
@@ -280,6 +284,7 @@ private:
     std::vector<Upstream*> free_upstreams_;
     std::vector<std::pair<Stream*, bool>> to_release_;
     std::vector<std::pair<Stream*, Op>> to_flush_;
+    std::vector<std::pair<Stream*, bool>> starved_;  // (stream, client) in ENOBUFS order; stale entries have !recv_starved
     // Receive buffers held for sending without a copy (Stream::held); capped at
     // a quarter of the ring so slow clients cannot drain what every receive needs.
     unsigned held_buffers_ = 0;

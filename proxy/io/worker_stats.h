@@ -4,6 +4,7 @@
 // workers. Values are monotonic except the gauges marked so.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -47,6 +48,10 @@ struct WorkerStats {
     Counter upstream_tls_resumed;     // of which resumed a session of an earlier connection
     Counter upstream_tls_errors;      // failed handshakes / verification / bad records with endpoints
     Counter idle_upstreams;       // gauge: pooled keep-alive upstream connections
+    // Receive buffer ring (io/buffer_ring.h): does it run dry?
+    Counter recv_enobufs;         // multishot receives that ended because the ring had no free buffer
+    Counter recv_held_cap_hits;   // upstream bytes copied instead of sent in place: the held quarter was full
+    Counter recv_held_peak;       // gauge: most receive buffers held for in-place sends at once
 };
 
 // A plain-value sum over workers, taken when someone asks (scrape, test).
@@ -62,6 +67,8 @@ struct StatsTotals {
     std::uint64_t idle_upstreams = 0;
     std::uint64_t access_log_lines = 0;    // handed to the access log writer
     std::uint64_t access_log_dropped = 0;  // dropped because the writer fell behind
+    std::uint64_t recv_enobufs = 0, recv_held_cap_hits = 0;
+    std::uint64_t recv_held_peak = 0;  // the largest worker's, not a sum: each worker has its own ring
 
     void add(const WorkerStats& w) {
         for (std::size_t i = 0; i < generated.size(); ++i) generated[i] += w.generated[i].get();
@@ -79,6 +86,9 @@ struct StatsTotals {
         upstream_tls_resumed += w.upstream_tls_resumed.get();
         upstream_tls_errors += w.upstream_tls_errors.get();
         idle_upstreams += w.idle_upstreams.get();
+        recv_enobufs += w.recv_enobufs.get();
+        recv_held_cap_hits += w.recv_held_cap_hits.get();
+        recv_held_peak = std::max(recv_held_peak, w.recv_held_peak.get());
     }
     std::uint64_t generated_count(int status) const { return generated[generated_index(status)]; }
 };

@@ -11,6 +11,7 @@
 #        [--latency] [--latency-only] [--latency-duration S]
 #        [--xgress-args "ARGS"] [--contenders "xgress nginx haproxy"]
 #        [--keep-callgrind DIR] [--work-body small|16k]
+#        [--variant "NAME=BINARY [ARGS]"]...
 #
 # --keep-callgrind copies the work phase's callgrind outputs to DIR
 # (callgrind.NAME.N[.*]) for `callgrind_annotate --inclusive=no FILE`.
@@ -18,6 +19,18 @@
 # --xgress-args adds flags to every xgress-proxy run (e.g. "--access-log
 # /tmp/a.log" to price the access log); --contenders limits which proxies are
 # measured (e.g. "xgress" for a quick before/after of an xgress change).
+#
+# --variant adds another xgress-proxy contender NAME (repeatable), run from
+# BINARY with ARGS on top of --xgress-args, alternated with the others in
+# every round: an A/B of an old binary or of a flag in the same window, e.g.
+#   --variant "old=/tmp/xgress-proxy.old" --variant "rb2048=build/proxy/xgress-proxy --recv-buffers 2048"
+# The summary adds each variant's req/s, its ratio to nginx and to xgress.
+#
+# Every xgress contender runs with its own admin listener; after each run the
+# script reads /metrics and prints how many receives ended for lack of a
+# receive buffer (xgress_proxy_recv_enobufs_total, per run and per request),
+# how often the held-buffer cap forced a copy and the held high-water mark
+# since start (nothing when the binary has no such metric).
 #
 # Layout (see /work/shared/benchmarking.md): everything runs on loopback in a
 # namespace this script creates. wrk -t1 is pinned to --load-cpu (default 0);
@@ -61,6 +74,7 @@ work_body=small
 do_latency=0
 latency_duration=30
 
+variants=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --build) build=$2; shift 2 ;;
@@ -82,7 +96,8 @@ while [[ $# -gt 0 ]]; do
         --contenders) contenders_arg=$2; shift 2 ;;
         --keep-callgrind) keep_callgrind=$2; shift 2 ;;
         --work-body) work_body=$2; shift 2 ;;
-        -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+        --variant) variants+=("$2"); shift 2 ;;
+        -h|--help) sed -n '2,52p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -96,6 +111,26 @@ declare -A port=([xgress]=18080 [nginx]=18081 [haproxy]=18082)
 contenders=(${contenders_arg:-xgress nginx haproxy})
 # shellcheck disable=SC2206
 xgress_extra=(${xgress_args:-})
+# xgress-proxy contenders: name -> binary and extra args; each has an admin port.
+declare -A xbin=([xgress]=$proxy_bin) xargs_of=([xgress]="") admin_port=([xgress]=18180)
+vi=0
+for v in "${variants[@]}"; do
+    vname=${v%%=*}; vrest=${v#*=}
+    [[ $vname != "$v" && -n $vname && -z ${port[$vname]:-} ]] || { echo "bad --variant '$v'" >&2; exit 2; }
+    read -r vbin vargs <<<"$vrest"
+    [[ -x $vbin ]] || { echo "--variant $vname: $vbin is not executable" >&2; exit 2; }
+    port[$vname]=$((18090 + vi)); admin_port[$vname]=$((18190 + vi)); vi=$((vi + 1))
+    xbin[$vname]=$vbin; xargs_of[$vname]=${vargs:-}
+    contenders+=("$vname")
+done
+is_xgress() { [[ -n ${xbin[$1]:-} ]]; }
+# "enobufs cap_hits held_peak" from a contender's /metrics ("- - -" when absent).
+recv_counters() {
+    in_ns curl -s --max-time 2 "http://127.0.0.1:${admin_port[$1]}/metrics" 2>/dev/null | awk '
+        /^xgress_proxy_recv_enobufs_total / { e=$2 } /^xgress_proxy_recv_held_cap_hits_total / { h=$2 }
+        /^xgress_proxy_recv_buffers_held_peak / { p=$2 }
+        END { printf "%s %s %s", (e == "" ? "-" : e), (h == "" ? "-" : h), (p == "" ? "-" : p) }'
+}
 
 # ---------------------------------------------------------------- backend
 bench_backend_config
@@ -186,8 +221,9 @@ path_of() { [[ $1 == small ]] && echo /small || echo /16k; }
 results="$tmp/results.tsv"
 run_one() {
     local c=$1 body=$2 round=$3 name=$4 d=$5 record=$6
-    local url s0 s1 s2 pre run tw0 tw1 est out
+    local url s0 s1 s2 pre run tw0 tw1 est out rc0="- - -" rc1="- - -"
     url="http://127.0.0.1:${port[$name]}$(path_of "$body")"
+    if is_xgress "$name"; then rc0=$(recv_counters "$name"); fi
     s0=$(stat_snap); sleep 0.5; s1=$(stat_snap)
     pre=$(stat_diff "$s0" "$s1")
     tw0=$(timewait_to_backend)
@@ -199,27 +235,39 @@ run_one() {
     s2=$(stat_snap)
     run=$(stat_diff "$s1" "$s2")
     tw1=$(timewait_to_backend)
+    if is_xgress "$name"; then rc1=$(recv_counters "$name"); fi
     out=$(parse_wrk <"$tmp/wrk.out")
     [[ $record == 1 ]] || return 0
-    local rps p50 p99 err i0 i1 steal
-    read -r rps p50 p99 err _ <<<"$out"
+    local rps p50 p99 err i0 i1 steal reqs enob=- caph=- recv_note=""
+    read -r rps p50 p99 err reqs <<<"$out"
+    read -r e0 h0 _ <<<"$rc0"; read -r e1 h1 p1 <<<"$rc1"
+    if [[ $e0 != - && $e1 != - ]]; then
+        enob=$((e1 - e0)); caph=$((h1 - h0))
+        recv_note=$(awk -v e="$enob" -v h="$caph" -v q="$reqs" -v p="$p1" 'BEGIN {
+            printf "  enobufs %d (%.3f/req) cap-copies %d held-peak %s", e, (q > 0 ? e / q : 0), h, p }')
+    fi
     read -r i0 i1 _ <<<"$pre"
     read -r _ _ steal <<<"$run"
     local busy=0
     (( i0 < busy_idle || i1 < busy_idle )) && busy=1
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$c" "$body" "$round" "$name" "$(echo "$out" | tr ' ' '\t')" \
-        "$i0" "$i1" "$steal" "$busy" "$est" "$((tw1 - tw0))" >>"$results"
-    printf '  c=%-3s %-5s r%s %-7s %10s req/s p50 %6s us p99 %7s us  err %s  idle-before %s/%s%%  steal %s%%  upstream-estab %s  tw+%s%s\n' \
+        "$i0" "$i1" "$steal" "$busy" "$est" "$((tw1 - tw0))" "$enob" "$caph" >>"$results"
+    printf '  c=%-3s %-5s r%s %-7s %10s req/s p50 %6s us p99 %7s us  err %s  idle-before %s/%s%%  steal %s%%  upstream-estab %s  tw+%s%s%s\n' \
         "$c" "$body" "$round" "$name" "$rps" "$p50" "$p99" "$err" "$i0" "$i1" "$steal" "$est" "$((tw1 - tw0))" \
-        "$([[ $busy == 1 ]] && echo '  BUSY')"
+        "$recv_note" "$([[ $busy == 1 ]] && echo '  BUSY')"
 }
 
 start_all() {
     start_pinned backend nginx -p "$tmp/backend/" -e "$tmp/backend/error.log" -c "$tmp/backend/nginx.conf"
     wait_port "$backend_port"
-    start_pinned xgress "$proxy_bin" --listen "127.0.0.1:${port[xgress]}" --workers 1 \
-        --snapshot-file "$tmp/xgress/snapshot.json" --log-level warn "${xgress_extra[@]}"
+    local x
+    for x in "${!xbin[@]}"; do
+        # shellcheck disable=SC2086  # a variant's args are word-split on purpose
+        start_pinned "$x" "${xbin[$x]}" --listen "127.0.0.1:${port[$x]}" --workers 1 \
+            --admin "127.0.0.1:${admin_port[$x]}" \
+            --snapshot-file "$tmp/xgress/snapshot.json" --log-level warn "${xgress_extra[@]}" ${xargs_of[$x]}
+    done
     start_pinned nginx nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf"
     start_pinned haproxy haproxy -db -f "$tmp/haproxy/haproxy.cfg"
     for n in "${contenders[@]}"; do wait_port "${port[$n]}"; done
@@ -236,6 +284,7 @@ if [[ $do_bench == 1 ]]; then
     echo "# layout: wrk -t1 on cpu$load_cpu; proxy under test + backend nginx on cpu$proxy_cpu; loopback in netns $ns"
     echo "# ${duration}s runs, $rounds rounds (order: ${contenders[*]}), ${warmup}s warm-up per contender and scenario"
     echo "# nginx $(nginx -v 2>&1 | sed 's/.*\///'), $(haproxy -v | head -1 | cut -d' ' -f1-3), xgress-proxy $proxy_bin"
+    for v in "${variants[@]}"; do echo "# variant ${v%%=*}: xgress-proxy ${v#*=}"; done
     start_all
     : >"$results"
     for c in $conns; do
@@ -281,6 +330,32 @@ for c, body in scen:
           f"{med(rn):5.2f} ({spread(rn)})  | {med(rh):5.2f} ({spread(rh)})      | "
           f"{len(clean)}/{len(full)}   | {med(pn):5.2f}       | {est('xgress')}/{est('nginx')}/{est('haproxy')}"
           f"              | {err}")
+# Variants (--variant): any other xgress-proxy contender, compared per round.
+variants = sorted({r[3] for r in rows} - {"xgress", "nginx", "haproxy"})
+if variants:
+    print("\nvariant  conns body  | req/s   | v/nginx med (min-max) | v/xgress med (min-max)")
+for v in variants:
+    for c, body in scen:
+        rounds = [by[(c, body, r)] for r in sorted(k[2] for k in by if k[:2] == (c, body))]
+        rr = [r for r in rounds if v in r]
+        clean = [r for r in rr if not any(r[n][12] == "1" for n in r)]
+        use = clean if len(clean) >= 3 else rr
+        rate = lambda r, n: float(r[n][4])
+        vn = [rate(r, v) / rate(r, "nginx") for r in use if "nginx" in r and rate(r, "nginx") > 0]
+        vx = [rate(r, v) / rate(r, "xgress") for r in use if "xgress" in r and rate(r, "xgress") > 0]
+        print(f"{v:8s} {c:5d} {body:5s} | {med([rate(r, v) for r in use]):7.0f} | "
+              f"{med(vn):5.2f} ({spread(vn)})        | {med(vx):5.2f} ({spread(vx)})")
+# Receive-buffer starvation per xgress contender (columns 15/16; "-" = metric absent).
+recv = defaultdict(list)
+for r in rows:
+    if len(r) > 16 and r[15] != "-":
+        reqs = float(r[8]) or 1.0
+        recv[(r[3], int(r[0]), r[1])].append((int(r[15]) / reqs, int(r[16])))
+if recv:
+    print("\nreceive buffers: contender conns body | ENOBUFS per request med (min-max) | cap copies per run med")
+    for (n, c, body), xs in sorted(recv.items()):
+        e = [x[0] for x in xs]
+        print(f"  {n:8s} {c:5d} {body:5s} | {med(e):.4f} ({min(e):.4f}-{max(e):.4f}) | {med([x[1] for x in xs]):.0f}")
 steals = [float(r[11]) for r in rows]
 print(f"\nsteal during runs: median {med(steals):.1f}% max {max(steals):.1f}%; "
       f"runs that started busy: {sum(r[12] == '1' for r in rows)}/{len(rows)}")
@@ -372,6 +447,9 @@ if command -v valgrind >/dev/null && command -v h2load >/dev/null; then
         [nginx]="nginx -p $tmp/nginx/ -e $tmp/nginx/error.log -c $tmp/nginx/single.conf"
         [haproxy]="haproxy -db -f $tmp/haproxy/haproxy.cfg"
     )
+    for v in "${!xbin[@]}"; do
+        [[ $v == xgress ]] || cmd[$v]="${xbin[$v]} --listen 127.0.0.1:${port[$v]} --workers 1 --snapshot-file $tmp/xgress/snapshot.json --log-level warn ${xgress_extra[*]} ${xargs_of[$v]}"
+    done
     # Stops a process under callgrind within a bounded time. xgress-proxy may
     # not exit on SIGTERM under valgrind (valgrind keeps its big lock across
     # the worker's io_uring_enter, so the main thread's sigwait never runs),

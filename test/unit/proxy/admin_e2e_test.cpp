@@ -70,6 +70,9 @@ TEST(MetricsText, EveryFamilyHasHelpTypeAndSamples) {
     in.snapshot_version = 9;
     in.workers = 2;
     in.totals.idle_upstreams = 4;
+    in.totals.recv_enobufs = 11;
+    in.totals.recv_held_cap_hits = 12;
+    in.totals.recv_held_peak = 13;
     io::BackendCounters counters;
     counters.observe(200, 300);      // 0.3 ms
     counters.observe(503, 20000);    // 20 ms
@@ -86,6 +89,9 @@ TEST(MetricsText, EveryFamilyHasHelpTypeAndSamples) {
     EXPECT_EQ(metric(text, "xgress_proxy_route_requests_total{route=\"\",class=\"4xx\"}"), 2);
     EXPECT_EQ(metric(text, "xgress_proxy_route_requests_total{route=\"q\\\"uote /\",class=\"2xx\"}"), 1) << "escaped";
     EXPECT_EQ(metric(text, "xgress_proxy_idle_upstream_connections"), 4);
+    EXPECT_EQ(metric(text, "xgress_proxy_recv_enobufs_total"), 11);
+    EXPECT_EQ(metric(text, "xgress_proxy_recv_held_cap_hits_total"), 12);
+    EXPECT_EQ(metric(text, "xgress_proxy_recv_buffers_held_peak"), 13);
     EXPECT_EQ(metric(text, "xgress_proxy_upstream_responses_total{backend=\"ns/svc:80\",class=\"2xx\"}"), 2);
     EXPECT_EQ(metric(text, "xgress_proxy_upstream_responses_total{backend=\"ns/svc:80\",class=\"5xx\"}"), 1);
     EXPECT_EQ(metric(text, "xgress_proxy_upstream_latency_seconds_bucket{backend=\"ns/svc:80\",le=\"0.0005\"}"), 1);
