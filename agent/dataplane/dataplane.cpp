@@ -450,7 +450,12 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     stats.read_ms = ms_between(start, read_done);
 
     auto plan = plan_frontends(current, frontends, current_ranges);
-    if (!plan) return std::unexpected(plan.error());
+    if (!plan) {  // nothing written: what the maps hold is still known
+        state_->frontends = std::move(tracked);
+        state_->ranges = std::move(tracked_ranges);
+        state_->nodeport_mirror_synced = mirror_synced;
+        return std::unexpected(plan.error());
+    }
     stats.written = plan->writes.size();
     stats.deleted = plan->deletes.size();
     stats.ranges_added = plan->range_adds.size();
