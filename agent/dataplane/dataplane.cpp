@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -405,6 +406,12 @@ double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_c
     return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+double thread_cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
 }  // namespace
 
 const ApplyStats& Dataplane::last_apply_stats() const { return state_->stats; }
@@ -412,6 +419,7 @@ const ApplyStats& Dataplane::last_apply_stats() const { return state_->stats; }
 std::expected<void, Error> Dataplane::apply_frontends(const std::vector<FrontendSpec>& frontends) {
     using steady = std::chrono::steady_clock;
     const auto start = steady::now();
+    const double cpu_start = thread_cpu_ms();
     ApplyStats& stats = state_->stats = ApplyStats{};
     stats.frontends = frontends.size();
     const int map_fd = state_->fd(state_->skel->maps.frontends);
@@ -575,6 +583,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     const auto end = steady::now();
     stats.routes_ms = ms_between(write_done, end);
     stats.total_ms = ms_between(start, end);
+    stats.cpu_ms = thread_cpu_ms() - cpu_start;
     spdlog::info("frontends: {} desired, {} written, {} deleted; source ranges: {} added, {} deleted; {} map writes "
                  "in {:.2f} ms",
                  frontends.size(), plan->writes.size(), plan->deletes.size(), plan->range_adds.size(),

@@ -74,6 +74,8 @@ struct ApplyStats {
     double write_ms = 0;   // every map write and delete, in order
     double routes_ms = 0;  // local routes of unheld VIPs (rtnetlink)
     double total_ms = 0;
+    double cpu_ms = 0;     // this thread's CPU time over the whole apply (wall time minus waiting
+                           // for a CPU: on a busy host the wall figures above include preemption)
 };
 
 class Dataplane {

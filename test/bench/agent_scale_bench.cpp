@@ -1,4 +1,5 @@
-// agent_scale_bench: how the agent's control plane scales, without a kernel.
+// agent_scale_bench: how the agent's control plane scales; without a kernel
+// by default, with the real BPF datapath under --dataplane real (root).
 //
 // Generates N Services (ClusterIP, one EndpointSlice of E endpoints each)
 // and N/2 Ingresses of two host rules each (default: 10,000 Services,
@@ -31,6 +32,13 @@
 // (--format json: only the JSON sync and its memory; yaml: skip the JSON one)
 //                     [--proxy-bin PATH --echo-bin PATH [--rules 10000]
 //                      [--swap-only 1] [--proxy-log-level warn|info|debug]]
+//                     [--local-every 10] [--dataplane fake|real]
+// Every --local-every-th Service is a LoadBalancer with externalTrafficPolicy
+// Local whose changes make its frontends go and come back (map writes); see
+// is_local(). --dataplane real runs the agent's dataplane::Dataplane on real
+// pinned maps, XDP and sk_lookup attached, in a namespace and bpffs the bench
+// makes and removes (run_with_real_dataplane); the figures then include the
+// map writes, printed apart (frontends, map write calls, their time).
 // --swap-only 1 runs only the swap against the real proxy (seconds, not
 // minutes); --proxy-log-level info/debug shows the proxy's own timings of the
 // swap (transfer, decode, apply, worker adoption).
@@ -666,9 +674,9 @@ void print_datapath(const ServerTarget& target, const char* indent) {
     }
     std::printf("%sfrontends: %zu (%zu written, %zu deleted; source ranges %zu added, %zu deleted); map writes: %zu "
                 "calls, %zu entries, %.1f ms; read-back %.1f ms (%zu lookups); VIP local routes %.1f ms; "
-                "apply_frontends %.1f ms of the pass\n",
+                "apply_frontends %.1f ms of the pass (CPU %.1f ms)\n",
                 indent, a.frontends, a.written, a.deleted, a.ranges_added, a.ranges_deleted, a.map_write_calls,
-                a.map_write_elements, a.write_ms, a.read_ms, a.map_read_calls, a.routes_ms, target.apply_ms);
+                a.map_write_elements, a.write_ms, a.read_ms, a.map_read_calls, a.routes_ms, target.apply_ms, a.cpu_ms);
 }
 
 // Start to "the proxy serves it": read + decode, model + encode + send, ACK.
@@ -993,13 +1001,26 @@ int bench(const Config& config, const NodeNamespace* node) {
                     (*server)->retained_payload_bytes() / n);
     }
 
+    {
+        // What a change pays when it needs the whole model (a Local frontend
+        // appears or goes): the model over every object, then a whole snapshot.
+        auto t0 = clock_type::now();
+        const model::DesiredState whole = model::compute_desired_state(reconciler.objects(), settings);
+        const double model_ms = ms_since(t0);
+        t0 = clock_type::now();
+        const std::size_t encoded = snapshot::encode(whole.snapshot).size();
+        std::printf("whole-model pass, the parts (once, after the sync): compute_desired_state %.0f ms, snapshot "
+                    "encode %.0f ms (%.1f MiB)\n",
+                    model_ms, ms_since(t0), encoded / 1048576.0);
+    }
+
     // One EndpointSlice change: rewrite one Service's file (not timed), then
     // what main.cpp does after the debounce: re-read the file, reconcile,
     // and (here) wait for the proxy's ACK.
     std::vector<double> read_ms, pass_ms, ack_ms, proxy_ms;
     // Changes whose pass wrote the datapath (a Local frontend appeared or went)
     // and the others (routing only), apart: their costs differ by orders.
-    std::vector<double> map_pass_ms, map_ack_ms, map_apply_ms, map_write_ms, map_calls, other_ack_ms;
+    std::vector<double> map_pass_ms, map_ack_ms, map_apply_ms, map_apply_cpu_ms, map_write_ms, map_calls, other_ack_ms;
     int patches = 0;
     std::vector<int> generation(static_cast<std::size_t>(services), 0);  // each change flips endpoint 0's readiness
     for (int c = 0; c < changes; ++c) {
@@ -1023,6 +1044,7 @@ int bench(const Config& config, const NodeNamespace* node) {
             map_pass_ms.push_back(pass_ms.back());
             map_ack_ms.push_back(ack_ms.back());
             map_apply_ms.push_back(target.apply_ms);
+            map_apply_cpu_ms.push_back(target.last.cpu_ms);
             map_write_ms.push_back(target.last.write_ms);
             map_calls.push_back(static_cast<double>(target.last.map_write_calls));
         } else {
@@ -1043,11 +1065,12 @@ int bench(const Config& config, const NodeNamespace* node) {
                         other_ack_ms.size(), percentile(other_ack_ms, 0.5), percentile(other_ack_ms, 0.99));
         if (!map_ack_ms.empty())
             std::printf("  Local frontend toggles (%zu; %s): reconcile pass p50 %.2f ms, p99 %.2f ms; of which "
-                        "apply_frontends p50 %.2f ms, p99 %.2f ms, map writes p50 %.3f ms, p99 %.3f ms (%.0f-%.0f "
-                        "calls); until ACK p50 %.2f ms, p99 %.2f ms\n",
+                        "apply_frontends p50 %.2f ms, p99 %.2f ms (CPU p50 %.2f ms, p99 %.2f ms), map writes p50 "
+                        "%.3f ms, p99 %.3f ms (%.0f-%.0f calls); until ACK p50 %.2f ms, p99 %.2f ms\n",
                         map_ack_ms.size(), has_datapath(target) ? "BPF maps written" : "fake dataplane",
                         percentile(map_pass_ms, 0.5), percentile(map_pass_ms, 0.99), percentile(map_apply_ms, 0.5),
-                        percentile(map_apply_ms, 0.99), percentile(map_write_ms, 0.5), percentile(map_write_ms, 0.99),
+                        percentile(map_apply_ms, 0.99), percentile(map_apply_cpu_ms, 0.5),
+                        percentile(map_apply_cpu_ms, 0.99), percentile(map_write_ms, 0.5), percentile(map_write_ms, 0.99),
                         percentile(map_calls, 0.0), percentile(map_calls, 1.0), percentile(map_ack_ms, 0.5),
                         percentile(map_ack_ms, 0.99));
         if (has_datapath(target)) print_datapath(target, "  last toggle: ");
