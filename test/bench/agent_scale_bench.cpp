@@ -821,6 +821,11 @@ int run_with_real_dataplane(const Config& config) {
             rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
             ::kill(-child, SIGKILL);  // whatever the bench started and left (proxy, echo, fake proxy)
             g_child = 0;
+            std::error_code ec;  // the child's manifests, when it did not get to remove them
+            if (config.keep.empty())
+                std::filesystem::remove_all(std::filesystem::temp_directory_path() /
+                                                ("agent-scale-" + std::to_string(child)),
+                                            ec);
         }
     }
     remove_node_namespace(ns);
