@@ -6,9 +6,11 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -48,6 +50,12 @@ struct Dataplane::State {
     // What vip_frontends holds: read whole at this process's first
     // apply_frontends, then tracked write by write.
     std::optional<VipTable> vip_table;
+    // What the frontends and source_ranges maps hold: read back by this
+    // process's first apply_frontends, then tracked; reset on any failure
+    // (the next apply reads again), since a failed write leaves it unknown.
+    std::optional<std::map<FrontendKey, CurrentFrontend>> frontends;
+    std::optional<std::set<SourceRangeKey>> ranges;
+    ApplyStats stats;
 
     ~State() {
         if (link_fd >= 0) close(link_fd);
@@ -324,7 +332,7 @@ std::expected<void, Error> write_node_addr_list(int fd, const std::vector<IpAddr
 // `tracked` is what the array holds, read on first use, updated per write.
 std::expected<void, Error> sync_vip_table(int fd, std::optional<VipTable>& tracked,
                                           const std::map<FrontendKey, CurrentFrontend>& current,
-                                          const FrontendPlan& plan) {
+                                          const FrontendPlan& plan, ApplyStats& stats) {
     if (!tracked) {
         auto read = read_vip_table(fd);
         if (!read) return std::unexpected(read.error());
@@ -340,6 +348,8 @@ std::expected<void, Error> sync_vip_table(int fd, std::optional<VipTable>& track
     const auto target = build_vip_table(vips, table);
     const xgress_vip_slot empty{};
     for (const auto& write : vip_table_writes(table, target)) {
+        ++stats.map_write_calls;
+        ++stats.map_write_elements;
         if (bpf_map_update_elem(fd, &write.index, &write.slot, BPF_ANY) != 0)
             return fail(fmt::format("vip_frontends slot {}: {}", write.index, errno_text(errno)));
         if (same_vip_slot(write.slot, empty)) table.erase(write.index);
@@ -390,33 +400,91 @@ std::expected<void, Error> Dataplane::set_node_addresses(const std::vector<IpAdd
     return {};
 }
 
+namespace {
+
+double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+double thread_cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+}  // namespace
+
+const ApplyStats& Dataplane::last_apply_stats() const { return state_->stats; }
+
 std::expected<void, Error> Dataplane::apply_frontends(const std::vector<FrontendSpec>& frontends) {
+    using steady = std::chrono::steady_clock;
+    const auto start = steady::now();
+    const double cpu_start = thread_cpu_ms();
+    ApplyStats& stats = state_->stats = ApplyStats{};
+    stats.frontends = frontends.size();
     const int map_fd = state_->fd(state_->skel->maps.frontends);
     const int stats_fd = state_->fd(state_->skel->maps.frontend_stats);
     const int names_fd = state_->fd(state_->skel->maps.frontend_names);
     const int ranges_fd = state_->fd(state_->skel->maps.source_ranges);
     const int mirror_fd = state_->fd(state_->skel->maps.nodeport_frontends);
-    // Any failure below leaves the flag false: the next apply rewrites the copy whole.
+    // Any failure below leaves these unset: the next apply rewrites the copy
+    // whole and reads the maps back.
     const bool mirror_synced = std::exchange(state_->nodeport_mirror_synced, false);
+    std::optional<std::map<FrontendKey, CurrentFrontend>> tracked = std::exchange(state_->frontends, std::nullopt);
+    std::optional<std::set<SourceRangeKey>> tracked_ranges = std::exchange(state_->ranges, std::nullopt);
 
-    std::map<FrontendKey, CurrentFrontend> current;
-    xgress_frontend_key key{}, next{};
-    for (void* prev = nullptr; bpf_map_get_next_key(map_fd, prev, &next) == 0; prev = &key) {
-        key = next;
-        xgress_frontend_value value{};
-        if (bpf_map_lookup_elem(map_fd, &key, &value) != 0) continue;  // deleted meanwhile
-        current.emplace(FrontendKey::from(key),
-                        CurrentFrontend{value.id, value.listener_slot, read_name(names_fd, value.id), value.flags});
+    if (!tracked || !tracked_ranges) {
+        tracked.emplace();
+        tracked_ranges.emplace();
+        xgress_frontend_key key{}, next{};
+        for (void* prev = nullptr; bpf_map_get_next_key(map_fd, prev, &next) == 0; prev = &key) {
+            key = next;
+            xgress_frontend_value value{};
+            stats.map_read_calls += 3;  // next key, value, name
+            if (bpf_map_lookup_elem(map_fd, &key, &value) != 0) continue;  // deleted meanwhile
+            tracked->emplace(FrontendKey::from(key),
+                             CurrentFrontend{value.id, value.listener_slot, read_name(names_fd, value.id), value.flags});
+        }
+        xgress_source_range_key range{}, next_range{};
+        for (void* prev = nullptr; bpf_map_get_next_key(ranges_fd, prev, &next_range) == 0; prev = &range) {
+            range = next_range;
+            ++stats.map_read_calls;
+            tracked_ranges->insert(SourceRangeKey::from(range));
+        }
     }
-    std::set<SourceRangeKey> current_ranges;
-    xgress_source_range_key range{}, next_range{};
-    for (void* prev = nullptr; bpf_map_get_next_key(ranges_fd, prev, &next_range) == 0; prev = &range) {
-        range = next_range;
-        current_ranges.insert(SourceRangeKey::from(range));
-    }
+    std::map<FrontendKey, CurrentFrontend>& current = *tracked;
+    std::set<SourceRangeKey>& current_ranges = *tracked_ranges;
+    const auto read_done = steady::now();
+    stats.read_ms = ms_between(start, read_done);
 
     auto plan = plan_frontends(current, frontends, current_ranges);
-    if (!plan) return std::unexpected(plan.error());
+    if (!plan) {  // nothing written: what the maps hold is still known
+        state_->frontends = std::move(tracked);
+        state_->ranges = std::move(tracked_ranges);
+        state_->nodeport_mirror_synced = mirror_synced;
+        return std::unexpected(plan.error());
+    }
+    stats.written = plan->writes.size();
+    stats.deleted = plan->deletes.size();
+    stats.ranges_added = plan->range_adds.size();
+    stats.ranges_deleted = plan->range_deletes.size();
+    auto update = [&](int fd, const void* k, const void* v) {
+        ++stats.map_write_calls;
+        ++stats.map_write_elements;
+        return bpf_map_update_elem(fd, k, v, BPF_ANY);
+    };
+    auto remove = [&](int fd, const void* k) {
+        ++stats.map_write_calls;
+        ++stats.map_write_elements;
+        return bpf_map_delete_elem(fd, k);
+    };
+    auto count_port_flag_write = [&](const PortFlagTable& to) {
+        if (const auto changed = changed_ports(state_->port_flags, to).size(); changed > 0) {
+            ++stats.map_write_calls;
+            stats.map_write_elements += changed;
+        }
+    };
+    const auto write_start = steady::now();
 
     // Port flags first, only setting bits: no entry written below is ever
     // behind a port the classifiers skip.
@@ -425,13 +493,15 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     desired_keys.reserve(frontends.size());
     for (const auto& spec : frontends) desired_keys.push_back(frontend_key(spec));
     const PortFlagTable target_flags = range_flags(port_flags_for(desired_keys), state_->options);
-    if (auto ok = write_port_flags(port_flags_fd, state_->port_flags, widen(state_->port_flags, target_flags)); !ok)
+    const PortFlagTable widened = widen(state_->port_flags, target_flags);
+    count_port_flag_write(widened);
+    if (auto ok = write_port_flags(port_flags_fd, state_->port_flags, widened); !ok)
         return std::unexpected(ok.error());
 
     const xgress_source_range_value allowed{};
     for (const auto& add : plan->range_adds) {
         const auto raw = add.raw();
-        if (bpf_map_update_elem(ranges_fd, &raw, &allowed, BPF_ANY) != 0)
+        if (update(ranges_fd, &raw, &allowed) != 0)
             return fail(fmt::format("source range {} (frontend id {}): {}", describe(raw), raw.frontend_id,
                                     errno_text(errno)));
     }
@@ -455,20 +525,19 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
                 base.syns += s.syns;
                 base.source_range_drops += s.source_range_drops;
             }
-            if (bpf_map_update_elem(stats_base_fd, &id, &base, BPF_ANY) != 0)
+            if (update(stats_base_fd, &id, &base) != 0)
                 return fail(fmt::format("frontend \"{}\": stats base: {}", write.name, errno_text(errno)));
         }
         xgress_frontend_name name{};
         std::memcpy(name.name, write.name.data(), std::min(write.name.size(), sizeof(name.name) - 1));
-        if (bpf_map_update_elem(names_fd, &id, &name, BPF_ANY) != 0)
+        if (update(names_fd, &id, &name) != 0)
             return fail(fmt::format("frontend \"{}\": write name: {}", write.name, errno_text(errno)));
         const auto raw = write.key.raw();
-        if (bpf_map_update_elem(map_fd, &raw, &write.value, BPF_ANY) != 0)
+        if (update(map_fd, &raw, &write.value) != 0)
             return fail(fmt::format("frontend \"{}\" ({}): {}", write.name, describe(raw), errno_text(errno)));
         // The array copy after the hash entry (see nodeport_frontends in bpf_abi.h).
         const std::uint32_t index = nodeport_index(raw);
-        if (mirror_synced && is_node_port(raw) &&
-            bpf_map_update_elem(mirror_fd, &index, &write.value, BPF_ANY) != 0)
+        if (mirror_synced && is_node_port(raw) && update(mirror_fd, &index, &write.value) != 0)
             return fail(fmt::format("frontend \"{}\": nodeport_frontends: {}", write.name, errno_text(errno)));
     }
     if (!mirror_synced) {
@@ -481,35 +550,58 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
             if (is_node_port(write.key.raw())) mirror[nodeport_index(write.key.raw())] = write.value;
         for (const auto& stale : plan->deletes)
             if (is_node_port(stale.raw())) mirror.erase(nodeport_index(stale.raw()));
+        ++stats.map_write_calls;
+        stats.map_write_elements += XGRESS_NODEPORT_FRONTENDS_ENTRIES;
         if (auto ok = write_nodeport_mirror(mirror_fd, mirror); !ok) return ok;
     }
     // The VIP copy between the hash writes and the hash deletes: every
     // intermediate slot state finds each VIP that stays (see vip_table.h).
-    if (auto ok = sync_vip_table(state_->fd(state_->skel->maps.vip_frontends), state_->vip_table, current, *plan); !ok)
+    if (auto ok = sync_vip_table(state_->fd(state_->skel->maps.vip_frontends), state_->vip_table, current, *plan,
+                                 stats);
+        !ok)
         return ok;
     const xgress_frontend_value no_frontend{};
     for (const auto& stale : plan->deletes) {
         const auto raw = stale.raw();
         // The copy goes first: meanwhile the classifiers use the hash entry.
         const std::uint32_t index = nodeport_index(raw);
-        if (is_node_port(raw) && bpf_map_update_elem(mirror_fd, &index, &no_frontend, BPF_ANY) != 0)
+        if (is_node_port(raw) && update(mirror_fd, &index, &no_frontend) != 0)
             return fail(fmt::format("delete frontend {}: nodeport_frontends: {}", describe(raw), errno_text(errno)));
-        if (bpf_map_delete_elem(map_fd, &raw) != 0 && errno != ENOENT)
+        if (remove(map_fd, &raw) != 0 && errno != ENOENT)
             return fail(fmt::format("delete frontend {}: {}", describe(raw), errno_text(errno)));
     }
     for (const auto& stale : plan->range_deletes) {
         const auto raw = stale.raw();
-        if (bpf_map_delete_elem(ranges_fd, &raw) != 0 && errno != ENOENT)
+        if (remove(ranges_fd, &raw) != 0 && errno != ENOENT)
             return fail(fmt::format("delete source range {}: {}", describe(raw), errno_text(errno)));
     }
     // Entries are gone: clear the bits no remaining frontend needs.
+    count_port_flag_write(target_flags);
     if (auto ok = write_port_flags(port_flags_fd, state_->port_flags, target_flags); !ok)
         return std::unexpected(ok.error());
+    const auto write_done = steady::now();
+    stats.write_ms = ms_between(write_start, write_done);
+
+    // The maps now hold the plan's result: track it instead of reading back next time.
+    for (const auto& write : plan->writes)
+        current[write.key] = CurrentFrontend{write.value.id, write.value.listener_slot, stored_name(write.name),
+                                             write.value.flags};
+    for (const auto& stale : plan->deletes) current.erase(stale);
+    for (const auto& add : plan->range_adds) current_ranges.insert(add);
+    for (const auto& stale : plan->range_deletes) current_ranges.erase(stale);
+    state_->frontends = std::move(tracked);
+    state_->ranges = std::move(tracked_ranges);
     state_->nodeport_mirror_synced = true;
+
     if (auto routed = sync_vip_routes(frontends); !routed) return std::unexpected(routed.error());
-    spdlog::info("frontends: {} desired, {} written, {} deleted; source ranges: {} added, {} deleted",
+    const auto end = steady::now();
+    stats.routes_ms = ms_between(write_done, end);
+    stats.total_ms = ms_between(start, end);
+    stats.cpu_ms = thread_cpu_ms() - cpu_start;
+    spdlog::info("frontends: {} desired, {} written, {} deleted; source ranges: {} added, {} deleted; {} map writes "
+                 "in {:.2f} ms",
                  frontends.size(), plan->writes.size(), plan->deletes.size(), plan->range_adds.size(),
-                 plan->range_deletes.size());
+                 plan->range_deletes.size(), stats.map_write_calls, stats.write_ms);
     return {};
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <string>
@@ -61,6 +62,22 @@ struct Options {
     bool drop_unallocated_node_ports = true;      // ...unless this is false (then passed, still counted)
 };
 
+// What the last apply_frontends did and cost, for logs and benchmarks.
+struct ApplyStats {
+    std::size_t frontends = 0;                      // desired
+    std::size_t written = 0, deleted = 0;           // frontend entries
+    std::size_t ranges_added = 0, ranges_deleted = 0;
+    std::size_t map_write_calls = 0;     // bpf(2) update/delete calls (a batch is one call)
+    std::size_t map_write_elements = 0;  // entries those calls wrote or deleted
+    std::size_t map_read_calls = 0;      // lookups while reading back what the maps hold
+    double read_ms = 0;    // reading back current contents (only the first apply of a process)
+    double write_ms = 0;   // every map write and delete, in order
+    double routes_ms = 0;  // local routes of unheld VIPs (rtnetlink)
+    double total_ms = 0;
+    double cpu_ms = 0;     // this thread's CPU time over the whole apply (wall time minus waiting
+                           // for a CPU: on a busy host the wall figures above include preemption)
+};
+
 class Dataplane {
 public:
     // Loads and pins the maps and programs, or reuses what a previous agent
@@ -75,8 +92,12 @@ public:
     std::expected<void, Error> set_node_addresses(const std::vector<IpAddress>& addresses);
 
     // Makes the frontend maps hold exactly `frontends`: adds and updates first,
-    // deletes last, so no packet sees a half-written state.
+    // deletes last, so no packet sees a half-written state. The maps' contents
+    // are read back on the first call of a process (and after a failed one),
+    // then tracked, so a change costs only its own writes.
     std::expected<void, Error> apply_frontends(const std::vector<FrontendSpec>& frontends);
+
+    const ApplyStats& last_apply_stats() const;
 
     // Puts a proxy listening socket into the SOCKMAP at `slot`.
     std::expected<void, Error> set_listener(std::uint32_t slot, int socket_fd);

@@ -1,4 +1,5 @@
-// agent_scale_bench: how the agent's control plane scales, without a kernel.
+// agent_scale_bench: how the agent's control plane scales; without a kernel
+// by default, with the real BPF datapath under --dataplane real (root).
 //
 // Generates N Services (ClusterIP, one EndpointSlice of E endpoints each)
 // and N/2 Ingresses of two host rules each (default: 10,000 Services,
@@ -31,15 +32,25 @@
 // (--format json: only the JSON sync and its memory; yaml: skip the JSON one)
 //                     [--proxy-bin PATH --echo-bin PATH [--rules 10000]
 //                      [--swap-only 1] [--proxy-log-level warn|info|debug]]
+//                     [--local-every 10] [--dataplane fake|real]
+// Every --local-every-th Service is a LoadBalancer with externalTrafficPolicy
+// Local whose changes make its frontends go and come back (map writes); see
+// is_local(). --dataplane real runs the agent's dataplane::Dataplane on real
+// pinned maps, XDP and sk_lookup attached, in a namespace and bpffs the bench
+// makes and removes (run_with_real_dataplane); the figures then include the
+// map writes, printed apart (frontends, map write calls, their time).
 // --swap-only 1 runs only the swap against the real proxy (seconds, not
 // minutes); --proxy-log-level info/debug shows the proxy's own timings of the
 // swap (transfer, decode, apply, worker adoption).
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -48,6 +59,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -60,6 +72,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dataplane/dataplane.h"
 #include "k8s/manifests_source.h"
 #include "push/control_server.h"
 #include "push/frame.h"
@@ -185,13 +198,35 @@ struct NoSockmap : push::ListenerSink {
     std::expected<void, std::string> set_listener(std::uint32_t, int) override { return {}; }
 };
 
-// Forwards the reconciler's output to the control server, as main.cpp does.
+// Forwards the reconciler's output to the control server, as main.cpp does,
+// and the frontends to the real datapath when there is one (--dataplane
+// real); without it the frontends are only counted.
 class ServerTarget : public reconcile::ApplyTarget {
 public:
     explicit ServerTarget(push::ControlServer& server) : server_(server) {}
-    std::expected<void, std::string> apply_frontends(const std::vector<dataplane::FrontendSpec>&) override {
+    std::expected<void, std::string> apply_frontends(const std::vector<dataplane::FrontendSpec>& frontends) override {
+        ++applies;
+#ifdef XGRESS_BENCH_REAL_DATAPLANE
+        if (datapath) {
+            const auto t = clock_type::now();
+            auto applied = datapath->apply_frontends(frontends);
+            apply_ms = ms_since(t);
+            last = datapath->last_apply_stats();
+            if (!applied) return std::unexpected(applied.error().message);
+            return {};
+        }
+#endif
+        last = dataplane::ApplyStats{};
+        last.frontends = frontends.size();
+        apply_ms = 0;
         return {};
     }
+#ifdef XGRESS_BENCH_REAL_DATAPLANE
+    dataplane::Dataplane* datapath = nullptr;
+#endif
+    dataplane::ApplyStats last;  // of the latest apply_frontends
+    double apply_ms = 0;         // its wall time, as the reconcile pass saw it
+    int applies = 0;
     void publish(std::uint64_t version, std::string payload, std::function<std::string()> reencode) override {
         bytes = payload.size();
         server_.publish(version, std::move(payload), std::move(reencode));
@@ -248,16 +283,63 @@ std::string pod_uid(int s, int e) {
     return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
+// Every `g_local_every`-th Service (s % g_local_every == g_local_every / 2;
+// 0 = none) is a LoadBalancer with externalTrafficPolicy Local: a NodePort
+// frontend and a VIP frontend that exist only while an endpoint on this node
+// (kNodeName; endpoint 0 of each Service lives there) is ready. A change to
+// such a Service takes that endpoint out of service (readiness probe failing:
+// not ready, not serving) or back, so the change path deletes or writes BPF
+// map entries. Every other change flips endpoint 0 to terminating and back
+// (routing only: an EndpointsPatch, no map write).
+int g_local_every = 10;
+constexpr const char* kNodeName = "node-0";
+constexpr int kLocalNodePortBase = 30100;  // 30080 is the publish Service's
+
+bool is_local(int s) { return g_local_every > 0 && s % g_local_every == g_local_every / 2; }
+int local_index(int s) { return s / g_local_every; }
+std::string local_vip(int s) {
+    const int k = local_index(s);
+    return "100.64." + std::to_string(k >> 8 & 255) + "." + std::to_string(k & 255);
+}
+
 // Endpoint e of Service s; `terminating` makes it a Pod being shut down
-// (not ready, still serving), which is what each change flips.
+// (not ready, still serving), `out` one whose readiness probe fails (not
+// ready, not serving): what each change flips.
 struct EndpointText {
     std::string address, pod, uid, node, zone;
     bool terminating = false;
+    bool out = false;
 };
 
-EndpointText endpoint_text(int s, int e, int endpoints, bool terminating) {
-    return EndpointText{address_of(s * endpoints + e), pod_name(s, e), pod_uid(s, e), "node-" + std::to_string(e % 50),
-                        "zone-" + std::string(1, static_cast<char>('a' + e % 3)), terminating};
+EndpointText endpoint_text(int s, int e, int endpoints, bool flipped) {
+    EndpointText t{address_of(s * endpoints + e), pod_name(s, e), pod_uid(s, e), "node-" + std::to_string(e % 50),
+                   "zone-" + std::string(1, static_cast<char>('a' + e % 3)), false, false};
+    (is_local(s) ? t.out : t.terminating) = flipped;
+    return t;
+}
+
+const char* ready_text(const EndpointText& t) { return t.terminating || t.out ? "false" : "true"; }
+const char* serving_text(const EndpointText& t) { return t.out ? "false" : "true"; }
+
+// The Service's spec (and status) as `"key": value` members of a JSON
+// object; the YAML file puts one per line (a JSON value is a YAML flow node).
+std::vector<std::string> service_members(int s) {
+    if (!is_local(s)) return {R"("spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]})"};
+    return {R"("spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "ports": [{"name": "http", "port": 80, "targetPort": 8080, "nodePort": )" +
+                std::to_string(kLocalNodePortBase + local_index(s)) + "}]}",
+            R"("status": {"loadBalancer": {"ingress": [{"ip": ")" + local_vip(s) + R"("}]}})"};
+}
+
+std::string service_body_json(int s) {
+    std::string out;
+    for (const auto& member : service_members(s)) out += (out.empty() ? "" : ", ") + member;
+    return out;
+}
+
+std::string service_body_yaml(int s) {
+    std::string out;
+    for (const auto& member : service_members(s)) out += member + "\n";
+    return out;
 }
 
 const char* kSliceAnnotation = "2026-11-22T08:00:00Z";
@@ -272,8 +354,8 @@ std::string slice_yaml(int s, int endpoints, int generation) {
                       "\"}\naddressType: IPv4\nports: [{name: http, port: 8080, protocol: TCP}]\nendpoints:\n";
     for (int e = 0; e < endpoints; ++e) {
         const EndpointText t = endpoint_text(s, e, endpoints, (generation & 1) && e == 0);  // a change flips endpoint 0
-        out += "  - {addresses: [\"" + t.address + "\"], conditions: {ready: " + (t.terminating ? "false" : "true") +
-               ", serving: true, terminating: " + (t.terminating ? "true" : "false") + "}, nodeName: " + t.node +
+        out += "  - {addresses: [\"" + t.address + "\"], conditions: {ready: " + ready_text(t) +
+               ", serving: " + serving_text(t) + ", terminating: " + (t.terminating ? "true" : "false") + "}, nodeName: " + t.node +
                ", zone: " + t.zone + ", targetRef: {kind: Pod, name: " + t.pod + ", namespace: bench, uid: " + t.uid +
                "}}\n";
     }
@@ -290,7 +372,7 @@ std::string endpoint_json(int s, int e, int endpoints) {
 
 std::string service_file_yaml(int s, int endpoints, int generation) {
     std::string text = "kind: Service\napiVersion: v1\nmetadata: {name: svc-" + std::to_string(s) +
-                       ", namespace: bench}\nspec: {ports: [{name: http, port: 80, targetPort: 8080}]}\n---\n" +
+                       ", namespace: bench}\n" + service_body_yaml(s) + "---\n" +
                        slice_yaml(s, endpoints, generation);
     if (s % 2 == 0) {
         const std::string a = std::to_string(s), b = std::to_string(s + 1);
@@ -338,7 +420,7 @@ void generate_json(const std::filesystem::path& dir, int services, int endpoints
     for (int s = 0; s < services; ++s) {
         const std::string n = std::to_string(s);
         svc += std::string(s ? ",\n" : "") + R"( {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc-)" + n +
-               R"(", "namespace": "bench"}, "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})";
+               R"(", "namespace": "bench"}, )" + service_body_json(s) + "}";
         eps += std::string(s ? ",\n" : "") +
                R"( {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {"name": "svc-)" + n +
                R"(-abcde", "generateName": "svc-)" + n + R"(-", "namespace": "bench", "labels": {"endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io", "kubernetes.io/service-name": "svc-)" +
@@ -573,6 +655,30 @@ struct Sync {
     double load_ms = 0, reconcile_ms = 0, ack_ms = 0;
 };
 
+bool has_datapath(const ServerTarget& target) {
+#ifdef XGRESS_BENCH_REAL_DATAPLANE
+    return target.datapath != nullptr;
+#else
+    (void)target;
+    return false;
+#endif
+}
+
+// The latest apply_frontends as the datapath measured it (inside the reconcile pass).
+void print_datapath(const ServerTarget& target, const char* indent) {
+    const dataplane::ApplyStats& a = target.last;
+    if (!has_datapath(target)) {
+        std::printf("%sfrontends: %zu (fake dataplane: no BPF map written; --dataplane real writes them)\n", indent,
+                    a.frontends);
+        return;
+    }
+    std::printf("%sfrontends: %zu (%zu written, %zu deleted; source ranges %zu added, %zu deleted); map writes: %zu "
+                "calls, %zu entries, %.1f ms; read-back %.1f ms (%zu lookups); VIP local routes %.1f ms; "
+                "apply_frontends %.1f ms of the pass (CPU %.1f ms)\n",
+                indent, a.frontends, a.written, a.deleted, a.ranges_added, a.ranges_deleted, a.map_write_calls,
+                a.map_write_elements, a.write_ms, a.read_ms, a.map_read_calls, a.routes_ms, target.apply_ms, a.cpu_ms);
+}
+
 // Start to "the proxy serves it": read + decode, model + encode + send, ACK.
 Sync full_sync(const std::filesystem::path& dir, reconcile::Reconciler& reconciler, push::ControlServer& server,
                const char* label, ServerTarget& target) {
@@ -595,7 +701,136 @@ Sync full_sync(const std::filesystem::path& dir, reconcile::Reconciler& reconcil
                 label, sync.load_ms, sync.reconcile_ms, sync.ack_ms, sync.load_ms + sync.reconcile_ms + sync.ack_ms,
                 loaded->objects.size(), reconciler.state().snapshot.virtual_hosts.size(),
                 reconciler.state().snapshot.backends.size(), target.bytes / 1048576.0, pass.new_problems.size());
+    print_datapath(target, "  ");
     return sync;
+}
+
+
+struct Config {
+    int services = 10000, endpoints = 10, changes = 1000, rules = 10000;
+    std::string keep, format = "both", proxy_bin, echo_bin, proxy_log_level = "warn", dataplane = "fake";
+    bool swap_only = false;
+};
+
+// ---- --dataplane real: a private node namespace, bpffs and the real Dataplane --------------
+
+// Everything the bench makes for the real datapath, all named after its pid
+// so runs never collide: namespace xgh-agent-<pid> with a veth pair (xga0
+// carries the node address, XDP attaches there; its peer xga1 only keeps the
+// link up), and a bpffs at /run/xgh-agent-<pid>/bpffs for the pins (the
+// host's /sys/fs/bpf is not touched). The parent process makes it, runs the
+// bench in a child process inside the namespace, and removes it all when the
+// child ends however it ends (signals are forwarded to the child).
+struct NodeNamespace {
+    std::string name, state_dir, bpffs, pin_root;
+    std::string interface = "xga0", peer = "xga1", address = "198.18.0.1";
+};
+
+int run_command(const std::vector<std::string>& args) {
+    const pid_t pid = spawn(args);
+    if (pid <= 0) return -1;
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void remove_node_namespace(const NodeNamespace& ns) {
+    run_command({"/usr/bin/env", "ip", "netns", "del", ns.name});  // XDP, sk_lookup, routes go with it
+    if (::umount2(ns.bpffs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+        std::fprintf(stderr, "umount %s: %s\n", ns.bpffs.c_str(), std::strerror(errno));  // the pins go with it
+    std::error_code ec;
+    std::filesystem::remove(ns.bpffs, ec);
+    std::filesystem::remove(ns.state_dir, ec);
+}
+
+bool make_node_namespace(NodeNamespace& ns) {
+    const std::string pid = std::to_string(getpid());
+    ns.name = "xgh-agent-" + pid;
+    ns.state_dir = "/run/xgh-agent-" + pid;
+    ns.bpffs = ns.state_dir + "/bpffs";
+    ns.pin_root = ns.bpffs + "/xgress";
+    std::error_code ec;
+    std::filesystem::create_directories(ns.bpffs, ec);
+    if (ec || ::mount("bpf", ns.bpffs.c_str(), "bpf", 0, "mode=0700") != 0) {
+        std::fprintf(stderr, "mount bpffs at %s: %s\n", ns.bpffs.c_str(), ec ? ec.message().c_str() : std::strerror(errno));
+        return false;
+    }
+    const std::vector<std::vector<std::string>> steps = {
+        {"ip", "netns", "add", ns.name},
+        {"ip", "-n", ns.name, "link", "set", "lo", "up"},
+        {"ip", "-n", ns.name, "link", "add", ns.interface, "type", "veth", "peer", "name", ns.peer},
+        {"ip", "-n", ns.name, "addr", "add", ns.address + "/24", "dev", ns.interface},
+        {"ip", "-n", ns.name, "link", "set", ns.interface, "up"},
+        {"ip", "-n", ns.name, "link", "set", ns.peer, "up"},
+    };
+    for (auto step : steps) {
+        step.insert(step.begin(), "/usr/bin/env");
+        if (run_command(step) != 0) {
+            std::string text;
+            for (std::size_t i = 1; i < step.size(); ++i) text += " " + step[i];
+            std::fprintf(stderr, "failed:%s\n", text.c_str());
+            return false;
+        }
+    }
+    return true;
+}
+
+volatile sig_atomic_t g_child = 0;
+void forward_signal(int signal) {
+    if (g_child > 0) ::kill(-g_child, signal);
+}
+
+int bench(const Config& config, const NodeNamespace* node);
+
+// The parent: makes the namespace, runs the bench in a child inside it, cleans up.
+int run_with_real_dataplane(const Config& config) {
+    if (geteuid() != 0) {
+        std::fprintf(stderr, "--dataplane real needs root (network namespace, bpffs, BPF programs)\n");
+        return 2;
+    }
+    NodeNamespace ns;
+    struct sigaction action {};
+    action.sa_handler = forward_signal;
+    sigemptyset(&action.sa_mask);
+    for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signal, &action, nullptr);
+    int rc = 1;
+    if (make_node_namespace(ns)) {
+        std::fflush(stdout);
+        const pid_t child = ::fork();
+        if (child == 0) {
+            ::setpgid(0, 0);  // its own group: the parent can end every process the bench started
+            for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::signal(signal, SIG_DFL);
+            const int fd = ::open(("/run/netns/" + ns.name).c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) {
+                std::perror("enter the node namespace");
+                std::_Exit(1);
+            }
+            ::close(fd);
+            ::setenv("LIBXDP_BPFFS", ns.bpffs.c_str(), 1);
+            const int code = bench(config, &ns);
+            std::fflush(stdout);
+            std::fflush(stderr);
+            std::_Exit(code);
+        }
+        if (child > 0) {
+            ::setpgid(child, child);
+            g_child = child;
+            int status = 0;
+            while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+            }
+            rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            ::kill(-child, SIGKILL);  // whatever the bench started and left (proxy, echo, fake proxy)
+            g_child = 0;
+            std::error_code ec;  // the child's manifests, when it did not get to remove them
+            if (config.keep.empty())
+                std::filesystem::remove_all(std::filesystem::temp_directory_path() /
+                                                ("agent-scale-" + std::to_string(child)),
+                                            ec);
+        }
+    }
+    remove_node_namespace(ns);
+    std::printf("removed namespace %s and the bpffs at %s\n", ns.name.c_str(), ns.bpffs.c_str());
+    return rc;
 }
 
 }  // namespace
@@ -603,26 +838,45 @@ Sync full_sync(const std::filesystem::path& dir, reconcile::Reconciler& reconcil
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
     spdlog::set_level(spdlog::level::warn);
-    int services = 10000, endpoints = 10, changes = 1000, rules = 10000;
-    std::string keep, format = "both", proxy_bin, echo_bin, proxy_log_level = "warn";
-    bool swap_only = false;
+    Config c;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
-        if (flag == "--services") services = std::atoi(argv[i + 1]);
-        else if (flag == "--endpoints-per-service") endpoints = std::atoi(argv[i + 1]);
-        else if (flag == "--changes") changes = std::atoi(argv[i + 1]);
-        else if (flag == "--format") format = argv[i + 1];
-        else if (flag == "--keep") keep = argv[i + 1];
-        else if (flag == "--proxy-bin") proxy_bin = argv[i + 1];
-        else if (flag == "--echo-bin") echo_bin = argv[i + 1];
-        else if (flag == "--rules") rules = std::atoi(argv[i + 1]);
-        else if (flag == "--proxy-log-level") proxy_log_level = argv[i + 1];
-        else if (flag == "--swap-only") swap_only = std::string(argv[i + 1]) != "0";
+        if (flag == "--services") c.services = std::atoi(argv[i + 1]);
+        else if (flag == "--endpoints-per-service") c.endpoints = std::atoi(argv[i + 1]);
+        else if (flag == "--changes") c.changes = std::atoi(argv[i + 1]);
+        else if (flag == "--format") c.format = argv[i + 1];
+        else if (flag == "--keep") c.keep = argv[i + 1];
+        else if (flag == "--proxy-bin") c.proxy_bin = argv[i + 1];
+        else if (flag == "--echo-bin") c.echo_bin = argv[i + 1];
+        else if (flag == "--rules") c.rules = std::atoi(argv[i + 1]);
+        else if (flag == "--proxy-log-level") c.proxy_log_level = argv[i + 1];
+        else if (flag == "--swap-only") c.swap_only = std::string(argv[i + 1]) != "0";
+        else if (flag == "--dataplane") c.dataplane = argv[i + 1];
+        else if (flag == "--local-every") g_local_every = std::atoi(argv[i + 1]);
         else {
             std::fprintf(stderr, "unknown flag %s\n", argv[i]);
             return 2;
         }
     }
+    if (g_local_every > 0 && c.services / g_local_every > 32767 - kLocalNodePortBase) {
+        std::fprintf(stderr, "--local-every %d: more Local Services than NodePorts\n", g_local_every);
+        return 2;
+    }
+    if (c.dataplane == "real") return run_with_real_dataplane(c);
+    if (c.dataplane != "fake") {
+        std::fprintf(stderr, "--dataplane must be fake or real\n");
+        return 2;
+    }
+    return bench(c, nullptr);
+}
+
+namespace {
+
+int bench(const Config& config, const NodeNamespace* node) {
+    const int services = config.services, endpoints = config.endpoints, changes = config.changes, rules = config.rules;
+    const std::string &keep = config.keep, &format = config.format, &proxy_bin = config.proxy_bin,
+                      &echo_bin = config.echo_bin, &proxy_log_level = config.proxy_log_level;
+    const bool swap_only = config.swap_only;
     const auto dir = keep.empty() ? std::filesystem::temp_directory_path() / ("agent-scale-" + std::to_string(getpid()))
                                   : std::filesystem::path(keep);
     if (swap_only) {
@@ -654,13 +908,55 @@ int main(int argc, char** argv) {
     while ((*server)->proxy_count() == 0) (*server)->poll_once(100);
     ServerTarget target(**server);
     std::uint64_t next_version = 1;
+    model::Settings settings;
+    settings.node_name = kNodeName;  // externalTrafficPolicy Local: endpoint 0 of each Service is here
+#ifdef XGRESS_BENCH_REAL_DATAPLANE
+    std::optional<dataplane::Dataplane> datapath;
+    if (node) {
+        dataplane::Options options;
+        options.pin_root = node->pin_root;
+        options.interfaces = {node->interface};
+        t = clock_type::now();
+        auto opened = dataplane::Dataplane::open(options);
+        if (!opened) {
+            std::fprintf(stderr, "dataplane: %s\n", opened.error().message.c_str());
+            return 1;
+        }
+        datapath.emplace(std::move(*opened));
+        dataplane::IpAddress address;
+        inet_pton(AF_INET, node->address.c_str(), address.bytes.data());
+        if (auto set = datapath->set_node_addresses({address}); !set) {
+            std::fprintf(stderr, "dataplane: %s\n", set.error().message.c_str());
+            return 1;
+        }
+        std::printf("real dataplane in namespace %s: XDP on %s (%s), sk_lookup attached, pins under %s; open + node "
+                    "address %.0f ms (not in the sync figures: the agent does it once at start)\n",
+                    node->name.c_str(), node->interface.c_str(), node->address.c_str(), node->pin_root.c_str(),
+                    ms_since(t));
+        target.datapath = &*datapath;
+    }
+#else
+    if (node) {
+        std::fprintf(stderr, "--dataplane real: built without agent/dataplane\n");
+        return 2;
+    }
+#endif
+    // Each full sync starts from empty maps, as a first start does (untimed).
+    auto clear_datapath = [&] {
+#ifdef XGRESS_BENCH_REAL_DATAPLANE
+        if (datapath)
+            if (auto cleared = datapath->apply_frontends({}); !cleared)
+                std::fprintf(stderr, "dataplane: clear: %s\n", cleared.error().message.c_str());
+#endif
+    };
 
     if (format == "json" || format == "both") {
         // Measured and thrown away: the change loop below edits the YAML files.
         malloc_trim(0);
         const long rss_before = rss_kib("VmRSS:");
         const std::size_t heap_before = mallinfo2().uordblks;
-        reconcile::Reconciler reconciler(model::Settings{}, target, next_version);
+        clear_datapath();
+        reconcile::Reconciler reconciler(settings, target, next_version);
         full_sync(json_dir, reconciler, **server, "JSON, one List per kind", target);
         // As for YAML below: the encoded copy goes once the proxy ACKed it.
         for (int i = 0; i < 20 && (*server)->retained_payload_bytes() != 0; ++i) (*server)->poll_once(10);
@@ -680,7 +976,8 @@ int main(int argc, char** argv) {
     malloc_trim(0);
     const long rss_start = rss_kib("VmRSS:");
     const std::size_t heap_start = mallinfo2().uordblks;
-    reconcile::Reconciler reconciler(model::Settings{}, target, next_version);
+    clear_datapath();
+    reconcile::Reconciler reconciler(settings, target, next_version);
     full_sync(yaml_dir, reconciler, **server, "YAML, one file per Service", target);
     malloc_trim(0);  // what xgress-agent (main.cpp) does after its first sync
     const long rss_now = rss_kib("VmRSS:");
@@ -709,10 +1006,26 @@ int main(int argc, char** argv) {
                     (*server)->retained_payload_bytes() / n);
     }
 
+    {
+        // What a change pays when it needs the whole model (a Local frontend
+        // appears or goes): the model over every object, then a whole snapshot.
+        auto t0 = clock_type::now();
+        const model::DesiredState whole = model::compute_desired_state(reconciler.objects(), settings);
+        const double model_ms = ms_since(t0);
+        t0 = clock_type::now();
+        const std::size_t encoded = snapshot::encode(whole.snapshot).size();
+        std::printf("whole-model pass, the parts (once, after the sync): compute_desired_state %.0f ms, snapshot "
+                    "encode %.0f ms (%.1f MiB)\n",
+                    model_ms, ms_since(t0), encoded / 1048576.0);
+    }
+
     // One EndpointSlice change: rewrite one Service's file (not timed), then
     // what main.cpp does after the debounce: re-read the file, reconcile,
     // and (here) wait for the proxy's ACK.
     std::vector<double> read_ms, pass_ms, ack_ms, proxy_ms;
+    // Changes whose pass wrote the datapath (a Local frontend appeared or went)
+    // and the others (routing only), apart: their costs differ by orders.
+    std::vector<double> map_pass_ms, map_ack_ms, map_apply_ms, map_apply_cpu_ms, map_write_ms, map_calls, other_ack_ms;
     int patches = 0;
     std::vector<int> generation(static_cast<std::size_t>(services), 0);  // each change flips endpoint 0's readiness
     for (int c = 0; c < changes; ++c) {
@@ -732,6 +1045,16 @@ int main(int argc, char** argv) {
         if (!wait_for_ack(**server, pass.version)) std::fprintf(stderr, "change %d: no ACK\n", c);
         ack_ms.push_back(ms_since(t));
         proxy_ms.push_back(proxy.counters().last_decode_ms);
+        if (pass.frontends_applied) {
+            map_pass_ms.push_back(pass_ms.back());
+            map_ack_ms.push_back(ack_ms.back());
+            map_apply_ms.push_back(target.apply_ms);
+            map_apply_cpu_ms.push_back(target.last.cpu_ms);
+            map_write_ms.push_back(target.last.write_ms);
+            map_calls.push_back(static_cast<double>(target.last.map_write_calls));
+        } else {
+            other_ack_ms.push_back(ack_ms.back());
+        }
     }
     if (changes > 0 && !ack_ms.empty()) {
         std::printf("one EndpointSlice change (%d changes, %d as EndpointsPatch of %zu bytes; debounce window not "
@@ -742,6 +1065,20 @@ int main(int argc, char** argv) {
                     changes, patches, target.patch_bytes, percentile(read_ms, 0.5), percentile(read_ms, 0.99),
                     percentile(pass_ms, 0.5), percentile(pass_ms, 0.99), percentile(ack_ms, 0.5),
                     percentile(ack_ms, 0.99), percentile(proxy_ms, 0.5), percentile(proxy_ms, 0.99));
+        if (!other_ack_ms.empty())
+            std::printf("  routing-only changes (%zu; no map write): until ACK p50 %.2f ms, p99 %.2f ms\n",
+                        other_ack_ms.size(), percentile(other_ack_ms, 0.5), percentile(other_ack_ms, 0.99));
+        if (!map_ack_ms.empty())
+            std::printf("  Local frontend toggles (%zu; %s): reconcile pass p50 %.2f ms, p99 %.2f ms; of which "
+                        "apply_frontends p50 %.2f ms, p99 %.2f ms (CPU p50 %.2f ms, p99 %.2f ms), map writes p50 "
+                        "%.3f ms, p99 %.3f ms (%.0f-%.0f calls); until ACK p50 %.2f ms, p99 %.2f ms\n",
+                        map_ack_ms.size(), has_datapath(target) ? "BPF maps written" : "fake dataplane",
+                        percentile(map_pass_ms, 0.5), percentile(map_pass_ms, 0.99), percentile(map_apply_ms, 0.5),
+                        percentile(map_apply_ms, 0.99), percentile(map_apply_cpu_ms, 0.5),
+                        percentile(map_apply_cpu_ms, 0.99), percentile(map_write_ms, 0.5), percentile(map_write_ms, 0.99),
+                        percentile(map_calls, 0.0), percentile(map_calls, 1.0), percentile(map_ack_ms, 0.5),
+                        percentile(map_ack_ms, 0.99));
+        if (has_datapath(target)) print_datapath(target, "  last toggle: ");
     }
     std::printf("proxy frames: %llu snapshots, %llu patches, %llu NACKs; peak RSS at end: %.1f MiB\n",
                 static_cast<unsigned long long>(proxy.counters().snapshots.load()),
@@ -752,3 +1089,5 @@ int main(int argc, char** argv) {
     if (keep.empty()) std::filesystem::remove_all(dir);
     return 0;
 }
+
+}  // namespace

@@ -214,6 +214,54 @@ TEST_F(DataplaneTest, ApplyFrontendsDiffsAndKeepsIdsStable) {
     EXPECT_EQ(pinned_frontends().size(), 2u);
 }
 
+// The maps' contents are read back once per process, then tracked: a later
+// apply writes only its own change and an unchanged one writes nothing, and
+// ApplyStats says so. The map still ends up exactly as desired.
+TEST_F(DataplaneTest, ApplyTracksMapContentsAndCountsOnlyItsOwnWrites) {
+    {
+        auto previous = dp::Dataplane::open(options_);
+        ASSERT_TRUE(previous) << previous.error().message;
+        ASSERT_TRUE(previous->apply_frontends({node_port(30080, 0, "a/np:http"), vip("203.0.113.10", 80, 0, "a/lb:http")}));
+    }
+    auto dataplane = dp::Dataplane::open(options_);
+    ASSERT_TRUE(dataplane) << dataplane.error().message;
+    const std::vector<dp::FrontendSpec> two = {node_port(30080, 0, "a/np:http"), vip("203.0.113.10", 80, 0, "a/lb:http")};
+
+    // First apply of this process: reads back what the previous one pinned; nothing to write.
+    ASSERT_TRUE(dataplane->apply_frontends(two));
+    EXPECT_GT(dataplane->last_apply_stats().map_read_calls, 0u);
+    EXPECT_EQ(dataplane->last_apply_stats().written, 0u);
+    EXPECT_EQ(dataplane->last_apply_stats().frontends, 2u);
+
+    // Unchanged: no read, no write.
+    ASSERT_TRUE(dataplane->apply_frontends(two));
+    EXPECT_EQ(dataplane->last_apply_stats().map_read_calls, 0u);
+    EXPECT_EQ(dataplane->last_apply_stats().map_write_calls, 0u);
+
+    // One frontend goes: one delete, a few writes (copies, port flags), no read.
+    ASSERT_TRUE(dataplane->apply_frontends({two[1]}));
+    const dp::ApplyStats removed = dataplane->last_apply_stats();
+    EXPECT_EQ(removed.map_read_calls, 0u);
+    EXPECT_EQ(removed.deleted, 1u);
+    EXPECT_EQ(removed.written, 0u);
+    EXPECT_GE(removed.map_write_calls, 2u);  // the NodePort array copy, then the hash entry
+    EXPECT_LE(removed.map_write_calls, 4u);  // + port_flags; nothing else
+    EXPECT_EQ(pinned_frontends().size(), 1u);
+
+    // It comes back: written again (stats, name, entry, array copy, port flags), and the map agrees.
+    ASSERT_TRUE(dataplane->apply_frontends(two));
+    EXPECT_EQ(dataplane->last_apply_stats().written, 1u);
+    EXPECT_EQ(dataplane->last_apply_stats().map_read_calls, 0u);
+    EXPECT_LE(dataplane->last_apply_stats().map_write_calls, 6u);
+    EXPECT_EQ(pinned_frontends().size(), 2u);
+
+    // A rejected plan writes nothing and keeps the tracked contents valid.
+    ASSERT_FALSE(dataplane->apply_frontends({node_port(30080, 99, "x/y:z")}));
+    ASSERT_TRUE(dataplane->apply_frontends(two));
+    EXPECT_EQ(dataplane->last_apply_stats().map_write_calls, 0u);
+    EXPECT_EQ(pinned_frontends().size(), 2u);
+}
+
 // port_flags follows the frontends: a port shared by two frontends keeps its
 // bit until the last one goes, VIP / NodePort and TCP / UDP bits are separate,
 // and a restarted agent starts from what the pinned map holds.
