@@ -8,11 +8,17 @@
 // median wall time and median CPU time of this thread: on a machine shared
 // with other work the CPU time moves far less than the wall time.
 //
-//   proxy_patch_bench [--routes 10000] [--endpoints-per-backend 10] [--reps 21] [--swap-only]
+//   proxy_patch_bench [--routes 10000] [--endpoints-per-backend 10] [--reps 21] [--swap-only] [--no-server]
+//
+// --no-server (implies --swap-only) times only decode and RouteTable::build,
+// without starting a ProxyServer: its io_uring worker makes valgrind hang, so
+// this is the mode to count instructions in:
+//   valgrind --tool=callgrind proxy_patch_bench --no-server --reps 4
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <expected>
 #include <ctime>
 #include <functional>
 #include <optional>
@@ -63,15 +69,19 @@ std::string ip(std::size_t i) {
 int main(int argc, char** argv) {
     std::size_t routes = 10000, per_backend = 10;
     int reps = 21;
-    bool swap_only = false;
-    for (int i = 1; i < argc; ++i)
+    bool swap_only = false, no_server = false;
+    // One pass: valued flags consume their value (reading them in pairs
+    // from argv[1] misread every flag after a lone --swap-only).
+    for (int i = 1; i < argc; ++i) {
+        const bool has_value = i + 1 < argc;
         if (!std::strcmp(argv[i], "--swap-only")) swap_only = true;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--routes")) routes = std::stoul(argv[i + 1]);
-        if (!std::strcmp(argv[i], "--endpoints-per-backend")) per_backend = std::stoul(argv[i + 1]);
-        if (!std::strcmp(argv[i], "--reps")) reps = std::stoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--no-server")) swap_only = no_server = true;
+        else if (has_value && !std::strcmp(argv[i], "--routes")) routes = std::stoul(argv[++i]);
+        else if (has_value && !std::strcmp(argv[i], "--endpoints-per-backend")) per_backend = std::stoul(argv[++i]);
+        else if (has_value && !std::strcmp(argv[i], "--reps")) reps = std::stoi(argv[++i]);
     }
-    auto server = ProxyServer::start(ProxyOptions{.listen = "127.0.0.1:0", .workers = 1, .worker = {}, .admin = ""});
+    auto server = no_server ? std::expected<std::unique_ptr<ProxyServer>, std::string>(nullptr)
+                            : ProxyServer::start(ProxyOptions{.listen = "127.0.0.1:0", .workers = 1, .worker = {}, .admin = ""});
     if (!server) {
         std::printf("proxy: %s\n", server.error().c_str());
         return 1;
@@ -109,6 +119,16 @@ int main(int argc, char** argv) {
             swap_reps, [&] { decoded.emplace(*snapshot::decode(green_json)); }, &decode_cpu, [&] { decoded.reset(); });
         const double build = median_us(
             swap_reps, [&] { built = *router::RouteTable::build(green); }, &build_cpu, [&] { built.reset(); });
+        if (no_server) {
+            std::printf("swap-shaped snapshot (%zu hosts x 1 route x 1 endpoint, %.1f MiB JSON), median of %d, wall us "
+                        "(thread CPU us):\n"
+                        "  encode                                    %8.0f (%8.0f)\n"
+                        "  decode                                    %8.0f (%8.0f)\n"
+                        "  RouteTable::build                         %8.0f (%8.0f)\n",
+                        routes, green_json.size() / 1048576.0, swap_reps, encode, encode_cpu, decode, decode_cpu,
+                        build, build_cpu);
+            return 0;
+        }
         // Alternate blue and green so every apply replaces every backend; the
         // copies are made before timing (apply takes the snapshot over).
         std::uint64_t version = 100;

@@ -297,3 +297,42 @@ TEST(SnapshotCodec, DuplicatesInLargeSnapshotsNameTheFirstRepeat) {
     unknown.virtual_hosts[4500].routes[0].backend = "ns/svc-5000:80";
     EXPECT_EQ(decode_error(encode(unknown)), "virtual_hosts[4500].routes[0].backend: unknown backend \"ns/svc-5000:80\"");
 }
+
+// The decoder looks for a backend's or host's optional members only when the
+// object has members besides the required one and its list (a shortcut for
+// the 10,000-object swap): objects of two members with an optional one must
+// still be read, and errors keep the order of the schema.
+TEST(SnapshotCodec, OptionalMembersOfSmallObjectsAreRead) {
+    auto backend_only = decode(R"({"version":1,"backends":[{"name":"b","affinity":"client_ip"},)"
+                               R"({"affinity_timeout_s":60,"name":"c"}]})");
+    ASSERT_TRUE(backend_only) << backend_only.error();
+    EXPECT_EQ(backend_only->backends[0].affinity, Affinity::ClientIp);
+    EXPECT_EQ(backend_only->backends[1].affinity_timeout_s, 60u);
+    auto host_only = decode(R"({"version":1,"backends":[{"name":"b"}],"virtual_hosts":[{"host":"a","ingress_class":"x"},)"
+                            R"({"passthrough_backend":"b","host":"p"}]})");
+    ASSERT_TRUE(host_only) << host_only.error();
+    EXPECT_EQ(host_only->virtual_hosts[0].ingress_class, "x");
+    EXPECT_EQ(host_only->virtual_hosts[1].passthrough_backend, "b");
+    auto full = decode(R"({"version":1,"backends":[{"name":"b","endpoints":[],"affinity":"client_ip"}],)"
+                       R"("virtual_hosts":[{"routes":[],"host":"a","ingress_class":"x"}]})");
+    ASSERT_TRUE(full) << full.error();
+    EXPECT_EQ(full->backends[0].affinity, Affinity::ClientIp);
+    EXPECT_EQ(full->virtual_hosts[0].ingress_class, "x");
+}
+
+TEST(SnapshotCodec, ErrorsOfSmallObjectsKeepTheSchemaOrder) {
+    EXPECT_EQ(decode_error(R"({"version":1,"backends":[{"name":"b","affinity":5,"endpoints":7}]})"),
+              "backends[0].affinity: must be a string");
+    EXPECT_EQ(decode_error(R"({"version":1,"backends":[{"name":"b","endpoints":7}]})"),
+              "backends[0].endpoints: must be an array");
+    EXPECT_EQ(decode_error(R"({"version":1,"backends":[{"name":"b","affinity":"sticky"}]})"),
+              "backends[0].affinity: must be \"none\" or \"client_ip\", got \"sticky\"");
+    EXPECT_EQ(decode_error(R"({"version":1,"virtual_hosts":[{"host":"a","routes":5,"passthrough_backend":7}]})"),
+              "virtual_hosts[0].passthrough_backend: must be a string");
+    EXPECT_EQ(decode_error(R"({"version":1,"virtual_hosts":[{"host":"a","routes":5}]})"),
+              "virtual_hosts[0].routes: must be an array");
+    EXPECT_EQ(decode_error(R"({"version":1,"virtual_hosts":[{"host":"a","ingress_class":"x"},{"host":"A","ingress_class":"x"}]})"),
+              "virtual_hosts[1].host: duplicate host \"a\" in class \"x\"");
+    EXPECT_EQ(decode_error(R"({"version":1,"virtual_hosts":[{"host":"a","passthrough_backend":"nope"}]})"),
+              "virtual_hosts[0].passthrough_backend: unknown backend \"nope\"");
+}
