@@ -55,6 +55,9 @@ struct Dataplane::State {
     // (the next apply reads again), since a failed write leaves it unknown.
     std::optional<std::map<FrontendKey, CurrentFrontend>> frontends;
     std::optional<std::set<SourceRangeKey>> ranges;
+    // Our local VIP routes: dumped by this process's first apply_frontends
+    // (and after a failed sync), then tracked.
+    std::optional<std::set<IpAddress>> vip_routes;
     ApplyStats stats;
 
     ~State() {
@@ -161,14 +164,15 @@ std::expected<void, Error> write_settings(int settings_fd, const Options& option
 
 // VIPs that no interface holds get a local route so the kernel delivers
 // them (and sk_lookup sees them); routes of VIPs gone are removed.
-std::expected<void, Error> sync_vip_routes(const std::vector<FrontendSpec>& frontends) {
+std::expected<void, Error> sync_vip_routes(const std::vector<FrontendSpec>& frontends,
+                                           std::optional<std::set<IpAddress>>& owned) {
     auto held = local_node_addresses();
     if (!held) return std::unexpected(held.error());
     const std::set<IpAddress> on_interfaces(held->begin(), held->end());
     std::vector<IpAddress> unheld;
     for (const auto& frontend : frontends)
         if (!frontend.node_port && !on_interfaces.contains(frontend.address)) unheld.push_back(frontend.address);
-    return sync_local_routes(unheld);
+    return sync_local_routes(unheld, owned);
 }
 
 std::string read_name(int names_fd, std::uint32_t id) {
@@ -593,7 +597,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     state_->ranges = std::move(tracked_ranges);
     state_->nodeport_mirror_synced = true;
 
-    if (auto routed = sync_vip_routes(frontends); !routed) return std::unexpected(routed.error());
+    if (auto routed = sync_vip_routes(frontends, state_->vip_routes); !routed) return std::unexpected(routed.error());
     const auto end = steady::now();
     stats.routes_ms = ms_between(write_done, end);
     stats.total_ms = ms_between(start, end);

@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -142,22 +143,31 @@ std::expected<std::vector<IpAddress>, Error> xgress_local_routes() {
     return found;
 }
 
-std::expected<void, Error> sync_local_routes(const std::vector<IpAddress>& addresses) {
-    auto current = xgress_local_routes();
-    if (!current) return std::unexpected(current.error());
-    const std::set<IpAddress> have(current->begin(), current->end());
-    const std::set<IpAddress> want(addresses.begin(), addresses.end());
+std::expected<void, Error> sync_local_routes(const std::vector<IpAddress>& addresses,
+                                             std::optional<std::set<IpAddress>>& owned) {
+    // Unknown (or possibly half-changed: a failure returns with it unset): ask the kernel.
+    std::optional<std::set<IpAddress>> have = std::exchange(owned, std::nullopt);
+    if (!have) {
+        auto current = xgress_local_routes();
+        if (!current) return std::unexpected(current.error());
+        have.emplace(current->begin(), current->end());
+    }
+    std::set<IpAddress> want(addresses.begin(), addresses.end());
+    if (want == *have) {
+        owned = std::move(want);
+        return {};
+    }
     auto sock = RouteSocket::open();
     if (!sock) return std::unexpected(sock.error());
     for (const auto& address : want) {
-        if (have.contains(address)) continue;
+        if (have->contains(address)) continue;
         auto request = local_route_request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, address);
         auto added = sock->transact(&request.header, [](nlmsghdr*) {});
         if (!added && errno != EEXIST)
             return fail(fmt::format("add local route {}: {}", text(address), added.error().message));
         spdlog::info("local route for VIP {} added", text(address));
     }
-    for (const auto& address : have) {
+    for (const auto& address : *have) {
         if (want.contains(address)) continue;
         auto request = local_route_request(RTM_DELROUTE, 0, address);
         auto removed = sock->transact(&request.header, [](nlmsghdr*) {});
@@ -165,7 +175,13 @@ std::expected<void, Error> sync_local_routes(const std::vector<IpAddress>& addre
             return fail(fmt::format("remove local route {}: {}", text(address), removed.error().message));
         spdlog::info("local route for VIP {} removed", text(address));
     }
+    owned = std::move(want);
     return {};
+}
+
+std::expected<void, Error> sync_local_routes(const std::vector<IpAddress>& addresses) {
+    std::optional<std::set<IpAddress>> unknown;
+    return sync_local_routes(addresses, unknown);
 }
 
 std::expected<void, Error> remove_local_routes() { return sync_local_routes({}); }

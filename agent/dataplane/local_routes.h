@@ -12,6 +12,8 @@
 
 #include <cstdint>
 #include <expected>
+#include <optional>
+#include <set>
 #include <vector>
 
 #include "dataplane.h"
@@ -28,6 +30,15 @@ std::expected<std::vector<IpAddress>, Error> xgress_local_routes();
 // Makes our local routes exactly `addresses`: adds the missing ones first,
 // then removes the stale ones.
 std::expected<void, Error> sync_local_routes(const std::vector<IpAddress>& addresses);
+
+// The same, starting from `owned` (what the last successful sync left)
+// instead of a route dump when it is set: the dump of a local table with
+// 1,000 VIP routes cost ~2 ms on every frontend change. `owned` is set to
+// `addresses` on success and left unset on failure (the next call dumps).
+// A route someone else removes meanwhile comes back on the process's next
+// dump, i.e. after a failure or a restart, not on the next change.
+std::expected<void, Error> sync_local_routes(const std::vector<IpAddress>& addresses,
+                                             std::optional<std::set<IpAddress>>& owned);
 
 // Removes every local route we own.
 std::expected<void, Error> remove_local_routes();

@@ -92,10 +92,15 @@ std::string BackendResolver::resolve(const std::string& namespace_, const k8s::I
     return resolve_port(*service, *port);
 }
 
-std::string BackendResolver::resolve_port(const k8s::Service& service, const k8s::ServicePort& port,
-                                          const std::string& node_name) {
+std::string backend_name(const k8s::Service& service, const k8s::ServicePort& port, const std::string& node_name) {
     std::string name = service.metadata.namespace_ + "/" + service.metadata.name + ":" + std::to_string(port.port);
     if (!node_name.empty()) name += "@node";
+    return name;
+}
+
+std::string BackendResolver::resolve_port(const k8s::Service& service, const k8s::ServicePort& port,
+                                          const std::string& node_name) {
+    std::string name = backend_name(service, port, node_name);
     if (!backends_.contains(name)) {
         static const std::vector<const k8s::EndpointSlice*> kNone;
         auto indexed = slices_.find({service.metadata.namespace_, service.metadata.name});
@@ -114,8 +119,7 @@ snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePo
                                const std::vector<const k8s::EndpointSlice*>& slices, const std::string& node_name,
                                std::vector<std::string>& problems) {
     snapshot::Backend backend;
-    backend.name = service.metadata.namespace_ + "/" + service.metadata.name + ":" + std::to_string(port.port);
-    if (!node_name.empty()) backend.name += "@node";
+    backend.name = backend_name(service, port, node_name);
     if (service.session_affinity == "ClientIP") {
         backend.affinity = snapshot::Affinity::ClientIp;
         backend.affinity_timeout_s = service.session_affinity_timeout;  // Kubernetes default 10800
@@ -157,7 +161,8 @@ snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePo
     chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
     if (chosen.empty()) {
         problems.push_back("backend " + backend_name + ": no ready endpoints" +
-                            (node_name.empty() ? std::string("; requests get 503") : " on node " + node_name));
+                            (node_name.empty() ? std::string("; requests get 503")
+                                               : " on node " + node_name + "; its frontends refuse connections"));
     }
     backend.endpoints.reserve(chosen.size());
     for (auto& [address, target] : chosen) backend.endpoints.push_back(snapshot::Endpoint{std::move(address), target});

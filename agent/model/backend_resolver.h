@@ -34,6 +34,10 @@ snapshot::Backend make_backend(const k8s::Service& service, const k8s::ServicePo
                                const std::vector<const k8s::EndpointSlice*>& slices, const std::string& node_name,
                                std::vector<std::string>& problems);
 
+// The name make_backend gives the backend of `port` ("ns/svc:port", + "@node"
+// when `node_name` is set).
+std::string backend_name(const k8s::Service& service, const k8s::ServicePort& port, const std::string& node_name);
+
 // What a backend name made by make_backend refers to.
 struct BackendName {
     std::string namespace_;

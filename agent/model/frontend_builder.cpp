@@ -13,6 +13,11 @@ namespace {
 struct Candidate {
     dataplane::FrontendSpec spec;
     snapshot::Frontend proxy;
+    // Local policy and no endpoint here: the proxy keeps the frontend (and
+    // the conflict check counts it), but no BPF entry steers traffic to it,
+    // so the kernel refuses connections. Only this bit follows endpoints,
+    // which lets the reconciler's endpoint fast path flip it per Service.
+    bool withheld = false;
 };
 
 auto destination(const dataplane::FrontendSpec& f) {
@@ -29,7 +34,9 @@ std::string family_of(const dataplane::IpAddress& address) {
 
 class Builder {
 public:
-    Builder(const FrontendInputs& inputs, BackendResolver& resolver, std::vector<std::string>& problems)
+    // Without a resolver (one Service for the endpoint fast path) backend
+    // names are derived from the Service alone and nothing is withheld.
+    Builder(const FrontendInputs& inputs, BackendResolver* resolver, std::vector<std::string>& problems)
         : inputs_(inputs), resolver_(resolver), problems_(problems) {}
 
     void add_service(const k8s::Service& service) {
@@ -65,26 +72,26 @@ public:
                 continue;
             }
             snapshot::Frontend proxy;
+            bool withheld = false;
             if (is_publish) {
                 // ingress-nginx's convention: the publish Service's "https" port (or 443) serves TLS.
                 proxy.protocol = port.name == "https" || port.port == 443 ? snapshot::FrontendProtocol::Https
                                                                           : snapshot::FrontendProtocol::Http;
             } else {
                 proxy.protocol = snapshot::FrontendProtocol::Tcp;
-                proxy.backend = resolver_.resolve_port(service, port, local ? inputs_.node_name : "");
-                if (local && !inputs_.node_name.empty() && !resolver_.has_endpoints(proxy.backend)) {
-                    problems_.push_back("Service port " + name + ": externalTrafficPolicy Local and no endpoint on "
-                                        "node " + inputs_.node_name + ": frontend refuses connections");
-                    continue;
-                }
+                const std::string node = local ? inputs_.node_name : std::string();
+                proxy.backend = resolver_ ? resolver_->resolve_port(service, port, node)
+                                          : backend_name(service, port, node);
+                // make_backend reports "no ready endpoints on node ...; its frontends refuse connections".
+                withheld = local && !node.empty() && resolver_ && !resolver_->has_endpoints(proxy.backend);
             }
             if (node_ports && port.node_port != 0 && exposes_ports(service)) {
-                add(node_port_spec(port.node_port, name), proxy, {});
+                add(node_port_spec(port.node_port, name), proxy, {}, withheld);
             }
             if (service.type == "LoadBalancer") {
-                for (const auto& vip : lb_vips) add(vip_spec(vip, port.port, name), proxy, ranges);
+                for (const auto& vip : lb_vips) add(vip_spec(vip, port.port, name), proxy, ranges, withheld);
             }
-            for (const auto& vip : external) add(vip_spec(vip, port.port, name), proxy, {});
+            for (const auto& vip : external) add(vip_spec(vip, port.port, name), proxy, {}, withheld);
         }
     }
 
@@ -115,19 +122,22 @@ public:
             return destination(a.spec) < destination(b.spec);
         });
         Frontends out;
-        for (std::size_t i = 0; i < candidates_.size(); ++i) {
-            if (i > 0 && destination(candidates_[i].spec) == destination(candidates_[i - 1].spec)) {
+        const Candidate* winner = nullptr;  // of the current destination
+        for (const Candidate& candidate : candidates_) {
+            if (winner && destination(candidate.spec) == destination(winner->spec)) {
                 // The same IP listed twice for one Service is harmless; two
-                // owners of one destination is a conflict: first one wins.
-                if (candidates_[i].spec.name != out.specs.back().name) {
-                    problems_.push_back("conflict: " + candidates_[i].spec.name + " and " + out.specs.back().name +
-                                        " claim the same frontend " + describe(candidates_[i].spec) + "; " +
-                                        out.specs.back().name + " keeps it");
+                // owners of one destination is a conflict: first one wins
+                // (withheld or not, so ownership never follows endpoints).
+                if (candidate.spec.name != winner->spec.name) {
+                    problems_.push_back("conflict: " + candidate.spec.name + " and " + winner->spec.name +
+                                        " claim the same frontend " + describe(candidate.spec) + "; " +
+                                        winner->spec.name + " keeps it");
                 }
                 continue;
             }
-            out.specs.push_back(candidates_[i].spec);
-            out.for_proxy.push_back(candidates_[i].proxy);
+            winner = &candidate;
+            if (!candidate.withheld) out.specs.push_back(candidate.spec);
+            out.for_proxy.push_back(candidate.proxy);
         }
         return out;
     }
@@ -176,27 +186,39 @@ private:
         return f;
     }
 
-    void add(dataplane::FrontendSpec spec, snapshot::Frontend proxy, const std::vector<dataplane::IpPrefix>& ranges) {
+    void add(dataplane::FrontendSpec spec, snapshot::Frontend proxy, const std::vector<dataplane::IpPrefix>& ranges,
+             bool withheld = false) {
         spec.source_ranges = ranges;
         std::sort(spec.source_ranges.begin(), spec.source_ranges.end());
         spec.source_ranges.erase(std::unique(spec.source_ranges.begin(), spec.source_ranges.end()),
                                  spec.source_ranges.end());
         proxy.address = spec.node_port ? std::string() : format_ip_address(spec.address);
         proxy.port = spec.port;
-        candidates_.push_back(Candidate{std::move(spec), std::move(proxy)});
+        candidates_.push_back(Candidate{std::move(spec), std::move(proxy), withheld});
     }
 
     const FrontendInputs& inputs_;
-    BackendResolver& resolver_;
+    BackendResolver* resolver_;
     std::vector<std::string>& problems_;
     std::vector<Candidate> candidates_;
 };
 
 }  // namespace
 
+bool frontend_order(const dataplane::FrontendSpec& a, const dataplane::FrontendSpec& b) {
+    return destination(a) < destination(b);
+}
+
+Frontends service_frontends(const k8s::Service& service, const FrontendInputs& inputs) {
+    std::vector<std::string> problems;  // the whole model reported them already
+    Builder builder(inputs, nullptr, problems);
+    builder.add_service(service);
+    return builder.finish();
+}
+
 Frontends build_frontends(const k8s::ObjectCache& objects, const FrontendInputs& inputs, BackendResolver& resolver,
                           std::vector<std::string>& problems) {
-    Builder builder(inputs, resolver, problems);
+    Builder builder(inputs, &resolver, problems);
     for (std::size_t i = 0; i < inputs.class_parameters.size(); ++i)
         builder.add_class_listeners(*inputs.class_parameters[i],
                                     i < inputs.class_names.size() ? inputs.class_names[i] : std::string());

@@ -8,8 +8,11 @@
 //  - L4 passthrough: every TCP port of every other NodePort / LoadBalancer
 //    Service (and externalIPs of any Service) relays bytes to that Service's
 //    endpoints ("ns/svc:port"). externalTrafficPolicy: Local uses only this
-//    node's endpoints; with none here the frontend is left out, so the
-//    kernel refuses the connection (what kube-proxy does too).
+//    node's endpoints ("ns/svc:port@node"); with none here the frontend is
+//    left out of the BPF specs, so the kernel refuses the connection (what
+//    kube-proxy does too). The proxy's frontend and backend stay (the
+//    backend has no endpoints; no traffic reaches it), so only the BPF side
+//    follows endpoints and an endpoint change never reshapes the snapshot.
 //  - UDP/SCTP ports are reported as not supported yet.
 // Everything is steered to listener slot 0: the proxy tells frontends apart
 // by the address the client dialled.
@@ -37,11 +40,22 @@ struct FrontendInputs {
 };
 
 struct Frontends {
-    std::vector<dataplane::FrontendSpec> specs;    // sorted, one per destination
-    std::vector<snapshot::Frontend> for_proxy;     // same order as specs
+    std::vector<dataplane::FrontendSpec> specs;    // sorted by frontend_order, one per destination
+    // Sorted the same way; every destination of specs plus the Local ones
+    // withheld from specs for want of an endpoint on this node.
+    std::vector<snapshot::Frontend> for_proxy;
 };
 
 Frontends build_frontends(const k8s::ObjectCache& objects, const FrontendInputs& inputs,
                           BackendResolver& resolver, std::vector<std::string>& problems);
+
+// One Service's frontends alone, for the reconciler's endpoint fast path:
+// nothing withheld (the caller knows which backends have endpoints), no
+// conflicts with other Services resolved, no problems reported (the whole
+// model did). specs and for_proxy are parallel here.
+Frontends service_frontends(const k8s::Service& service, const FrontendInputs& inputs);
+
+// The order of Frontends::specs (by destination).
+bool frontend_order(const dataplane::FrontendSpec& a, const dataplane::FrontendSpec& b);
 
 }  // namespace xgress::agent::model

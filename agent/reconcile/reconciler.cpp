@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "model/backend_resolver.h"
+#include "model/frontend_builder.h"
+#include "model/ip_address.h"
 #include "xgress/snapshot.h"
 
 namespace xgress::agent::reconcile {
@@ -52,6 +54,43 @@ std::set<Reconciler::ServiceKey> Reconciler::index_touched_slices() {
     return affected;
 }
 
+namespace {
+
+// Whether the proxy frontend `f` is the destination of the BPF frontend `spec`.
+bool same_destination(const snapshot::Frontend& f, const dataplane::FrontendSpec& spec) {
+    if (f.port != spec.port) return false;
+    return spec.node_port ? f.address.empty() : !f.address.empty() && f.address == model::format_ip_address(spec.address);
+}
+
+}  // namespace
+
+std::vector<dataplane::FrontendSpec> Reconciler::splice_local_frontends(const std::vector<LocalFlip>& flips) const {
+    std::vector<dataplane::FrontendSpec> frontends = state_.frontends;
+    model::FrontendInputs inputs;
+    inputs.publish_namespace = settings_.publish_namespace;
+    inputs.publish_name = settings_.publish_name;
+    inputs.node_name = settings_.node_name;
+    for (const LocalFlip& flip : flips) {
+        const model::Frontends own = model::service_frontends(*flip.service, inputs);
+        for (std::size_t i = 0; i < own.specs.size(); ++i) {
+            if (own.for_proxy[i].backend != flip.backend) continue;
+            const dataplane::FrontendSpec& spec = own.specs[i];
+            // Only destinations this backend won in the whole model (the
+            // proxy's frontends list every winner, withheld or not).
+            const bool owned = std::any_of(state_.snapshot.frontends.begin(), state_.snapshot.frontends.end(),
+                                           [&](const snapshot::Frontend& f) {
+                                               return f.backend == flip.backend && same_destination(f, spec);
+                                           });
+            if (!owned) continue;
+            auto at = std::lower_bound(frontends.begin(), frontends.end(), spec, model::frontend_order);
+            const bool present = at != frontends.end() && !model::frontend_order(spec, *at);
+            if (flip.has_endpoints && !present) frontends.insert(at, spec);
+            if (!flip.has_endpoints && present) frontends.erase(at);
+        }
+    }
+    return frontends;
+}
+
 bool Reconciler::endpoints_pass(const std::set<ServiceKey>& services, PassResult& result) {
     const k8s::ObjectCache& objects = last_good_.cache();
     std::vector<snapshot::Backend>& backends = state_.snapshot.backends;  // sorted by name
@@ -60,6 +99,7 @@ bool Reconciler::endpoints_pass(const std::set<ServiceKey>& services, PassResult
         snapshot::Backend backend;
     };
     std::vector<Update> updates;
+    std::vector<LocalFlip> flips;        // Local backends whose BPF frontends appear or go
     std::vector<std::string> problems;   // of the recomputed backends
     std::set<std::string> recomputed;    // their names
     for (const auto& [namespace_, name] : services) {
@@ -87,8 +127,9 @@ bool Reconciler::endpoints_pass(const std::set<ServiceKey>& services, PassResult
             snapshot::Backend next =
                 model::make_backend(*service, *port, slices, parsed->node_local ? settings_.node_name : "", problems);
             recomputed.insert(it->name);
-            // A Local backend's frontend exists only while it has endpoints here.
-            if (parsed->node_local && next.endpoints.empty() != it->endpoints.empty()) return false;
+            // A Local backend's BPF frontends exist only while it has endpoints here.
+            if (parsed->node_local && next.endpoints.empty() != it->endpoints.empty())
+                flips.push_back(LocalFlip{service, it->name, !next.endpoints.empty()});
             if (next != *it) updates.push_back(Update{static_cast<std::size_t>(it - backends.begin()), std::move(next)});
         }
     }
@@ -100,6 +141,21 @@ bool Reconciler::endpoints_pass(const std::set<ServiceKey>& services, PassResult
         return colon != std::string::npos && recomputed.contains(line.substr(8, colon - 8));
     });
     state_.problems.insert(state_.problems.end(), problems.begin(), problems.end());
+
+    // Like the whole pass: the datapath first, then the proxy.
+    if (!flips.empty()) {
+        std::vector<dataplane::FrontendSpec> next = splice_local_frontends(flips);
+        if (next != state_.frontends) {
+            if (auto applied = target_.apply_frontends(next); applied) {
+                state_.frontends = std::move(next);
+                result.frontends_applied = true;
+            } else {
+                // Keep what the kernel holds as our view; the next pass runs the whole model.
+                result.new_problems.push_back("dataplane: " + applied.error() + "; keeping the previous frontends");
+                retry_pending_ = true;
+            }
+        }
+    }
 
     if (!updates.empty()) {
         snapshot::EndpointsPatch patch;
@@ -140,9 +196,7 @@ PassResult Reconciler::reconcile(const k8s::LoadedManifests& loaded) {
 
     const bool only_slices = std::all_of(last_good_.last_touched().begin(), last_good_.last_touched().end(),
                                          [](const k8s::ObjectKey& key) { return key.kind == k8s::Kind::EndpointSlice; });
-    // endpoints_pass changes nothing when it declines (a Local frontend
-    // appears or goes: the whole model decides). A datapath write that
-    // failed is retried by the whole pass only.
+    // A datapath write that failed is retried by the whole pass only.
     if (!first_ && only_slices && !retry_pending_ && endpoints_pass(affected, result)) {
         report(messages, state_.problems, result);
         result.version = state_.snapshot.version;

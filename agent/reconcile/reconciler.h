@@ -8,10 +8,13 @@
 // Endpoint fast path: when a load changed nothing but EndpointSlices, only
 // the backends of the Services those slices belong to (before and after the
 // change) are recomputed, from an index Service -> slices kept across
-// passes, and the result goes out as an EndpointsPatch (publish_patch). The
-// whole model runs only when something else changed, or when a Local-policy
-// backend gains its first or loses its last endpoint (its frontend appears
-// or goes away). Both paths give the same state; the tests compare them.
+// passes, and the result goes out as an EndpointsPatch (publish_patch).
+// When a Local-policy backend gains its first or loses its last endpoint
+// here, only its BPF frontends appear or go: that Service's frontends are
+// recomputed (model::service_frontends) and spliced into the applied list
+// (the proxy keeps its frontend and empty backend either way). The whole
+// model runs only when something else changed. Both paths give the same
+// state; the tests compare them.
 #pragma once
 
 #include <cstdint>
@@ -85,6 +88,14 @@ private:
     std::set<ServiceKey> index_touched_slices();
     // The endpoint fast path; false when the whole model must run.
     bool endpoints_pass(const std::set<ServiceKey>& services, PassResult& result);
+    // A Local-policy backend that gained its first or lost its last endpoint here.
+    struct LocalFlip {
+        const k8s::Service* service;
+        std::string backend;
+        bool has_endpoints;
+    };
+    // state_.frontends with the flipped backends' BPF frontends added or removed.
+    std::vector<dataplane::FrontendSpec> splice_local_frontends(const std::vector<LocalFlip>& flips) const;
     void report(const std::vector<std::string>& messages, const std::vector<std::string>& problems,
                 PassResult& result);
 

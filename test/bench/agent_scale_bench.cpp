@@ -1007,8 +1007,9 @@ int bench(const Config& config, const NodeNamespace* node) {
     }
 
     {
-        // What a change pays when it needs the whole model (a Local frontend
-        // appears or goes): the model over every object, then a whole snapshot.
+        // What a change pays when it needs the whole model (any change to
+        // something other than EndpointSlices; Local frontend toggles no
+        // longer do): the model over every object, then a whole snapshot.
         auto t0 = clock_type::now();
         const model::DesiredState whole = model::compute_desired_state(reconciler.objects(), settings);
         const double model_ms = ms_since(t0);

@@ -2,8 +2,10 @@
 // EndpointSlices is published as an EndpointsPatch of the affected backends,
 // and after every step the proxy's view (whole snapshots and patches applied
 // with the proxy's own codec) equals what the whole model computes from the
-// same objects. Steps that must run the whole model (a Service change, a
-// Local-policy frontend appearing or going) publish whole snapshots.
+// same objects. A Local-policy backend gaining its first or losing its last
+// endpoint here is a patch too, plus that Service's BPF frontends spliced in
+// or out (the datapath then equals the whole model's frontends). Steps that
+// must run the whole model (a Service change) publish whole snapshots.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,8 +19,9 @@ namespace {
 // Decodes what it is sent like a proxy would.
 class ProxyTarget : public ApplyTarget {
 public:
-    std::expected<void, std::string> apply_frontends(const std::vector<dataplane::FrontendSpec>&) override {
+    std::expected<void, std::string> apply_frontends(const std::vector<dataplane::FrontendSpec>& frontends) override {
         ++frontend_applies;
+        datapath = frontends;
         return {};
     }
     void publish(std::uint64_t version, std::string payload, std::function<std::string()>) override {
@@ -45,6 +48,7 @@ public:
         EXPECT_EQ(*whole, serving);
     }
     snapshot::Snapshot serving;
+    std::vector<dataplane::FrontendSpec> datapath;
     int full = 0;
     int patches = 0;
     int frontend_applies = 0;
@@ -85,6 +89,10 @@ kind: Service
 metadata: {name: db, namespace: demo}
 spec: {type: NodePort, externalTrafficPolicy: Local, ports: [{port: 5432, nodePort: 30432}]}
 ---
+kind: Service
+metadata: {name: db-shadow, namespace: demo}
+spec: {type: NodePort, externalTrafficPolicy: Local, ports: [{port: 5432, nodePort: 30432}]}
+---
 kind: Ingress
 metadata: {name: shop, namespace: demo}
 spec:
@@ -105,6 +113,7 @@ struct Step {
     const char* text;  // nullptr: the file is removed
     Expect expect;
     std::size_t patched_backends = 0;  // for Expect::Patch
+    bool frontends_applied = false;
 };
 
 const Step kSteps[] = {
@@ -152,12 +161,28 @@ endpoints: [{addresses: [10.2.0.1], nodeName: node-b}]
 kind: EndpointSlice
 metadata: {name: db-a, namespace: demo, labels: {kubernetes.io/service-name: db}}
 endpoints: [{addresses: [10.2.0.1], nodeName: node-b}, {addresses: [10.2.0.2], nodeName: node-a}]
-)", Expect::Full},
+)", Expect::Patch, 1, true},
     {"a second endpoint here: a patch", "db.yaml", R"(
 kind: EndpointSlice
 metadata: {name: db-a, namespace: demo, labels: {kubernetes.io/service-name: db}}
 endpoints: [{addresses: [10.2.0.3], nodeName: node-a}, {addresses: [10.2.0.2], nodeName: node-a}]
 )", Expect::Patch, 1},
+    {"the last endpoint here leaves: its frontend goes", "db.yaml", R"(
+kind: EndpointSlice
+metadata: {name: db-a, namespace: demo, labels: {kubernetes.io/service-name: db}}
+endpoints: [{addresses: [10.2.0.3], nodeName: node-b}, {addresses: [10.2.0.2], nodeName: node-b}]
+)", Expect::Patch, 1, true},
+    {"the Local Service that lost the NodePort conflict gets an endpoint here while db has none: still refused", "shadow.yaml", R"(
+kind: EndpointSlice
+metadata: {name: db-shadow-a, namespace: demo, labels: {kubernetes.io/service-name: db-shadow}}
+endpoints: [{addresses: [10.3.0.1], nodeName: node-a}]
+)", Expect::Patch, 1},
+    {"an endpoint here turns ready again: its frontend is back", "db.yaml", R"(
+kind: EndpointSlice
+metadata: {name: db-a, namespace: demo, labels: {kubernetes.io/service-name: db}}
+endpoints: [{addresses: [10.2.0.3], nodeName: node-b}, {addresses: [10.2.0.2], nodeName: node-a}]
+)", Expect::Patch, 1, true},
+    {"its slice is removed: the frontend goes", "db.yaml", nullptr, Expect::Patch, 1, true},
     {"a Service changes: the whole model", "svc.yaml", R"(
 kind: Service
 metadata: {name: extra, namespace: demo}
@@ -177,12 +202,15 @@ TEST(EndpointPatches, FastPathMatchesTheWholeModel) {
     for (const Step& step : kSteps) {
         SCOPED_TRACE(step.name);
         const int full_before = target.full, patches_before = target.patches;
+        const int applies_before = target.frontend_applies;
         const PassResult pass = reconciler.reconcile(file_load(step.file, step.text));
         EXPECT_EQ(target.full - full_before, step.expect == Expect::Full ? 1 : 0);
         EXPECT_EQ(target.patches - patches_before, step.expect == Expect::Patch ? 1 : 0);
         EXPECT_EQ(pass.patch, step.expect == Expect::Patch);
         if (step.expect == Expect::Patch) {
             EXPECT_EQ(target.patched_backends, step.patched_backends);
+            EXPECT_EQ(target.frontend_applies - applies_before, step.frontends_applied ? 1 : 0);
+            EXPECT_EQ(pass.frontends_applied, step.frontends_applied);
         }
 
         // The proxy's view, the reconciler's state and the whole model agree.
@@ -191,6 +219,7 @@ TEST(EndpointPatches, FastPathMatchesTheWholeModel) {
         whole.snapshot.version = reconciler.state().snapshot.version;
         EXPECT_EQ(whole.snapshot, reconciler.state().snapshot);
         EXPECT_EQ(whole.frontends, reconciler.state().frontends);
+        EXPECT_EQ(whole.frontends, target.datapath);
         auto sorted = [](std::vector<std::string> v) {
             std::sort(v.begin(), v.end());
             return v;
