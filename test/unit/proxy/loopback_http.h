@@ -37,6 +37,20 @@ inline void set_recv_timeout(int fd, int seconds = 5) {
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
+// Receives on `fd` into `in` until it holds a whole message head; returns
+// the offset of the blank line ("\r\n\r\n"), or npos when the peer closed
+// or the receive timed out.
+inline std::size_t recv_head(int fd, std::string& in) {
+    char buf[8192];
+    std::size_t end;
+    while ((end = in.find("\r\n\r\n")) == std::string::npos) {
+        const ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return std::string::npos;
+        in.append(buf, static_cast<std::size_t>(n));
+    }
+    return end;
+}
+
 // One connection accepted on `listen_fd`, with the receive timeout; -1 when accept fails.
 inline int accept_with_timeout(int listen_fd) {
     const int c = accept(listen_fd, nullptr, nullptr);
@@ -161,16 +175,11 @@ private:
     void handle(int c) {
         set_recv_timeout(c);
         std::string in;
-        char buf[8192];
         while (!stop_) {
-            std::size_t end;
-            while ((end = in.find("\r\n\r\n")) == std::string::npos) {
-                ssize_t n = recv(c, buf, sizeof buf, 0);
-                if (n <= 0) {
-                    close(c);
-                    return;
-                }
-                in.append(buf, static_cast<std::size_t>(n));
+            const std::size_t end = recv_head(c, in);
+            if (end == std::string::npos) {
+                close(c);
+                return;
             }
             std::string head = in.substr(0, end + 2);
             in.erase(0, end + 4);

@@ -21,6 +21,7 @@
 using namespace xgress;
 using xgress::testing::Conn;
 using xgress::testing::listen_loopback;
+using xgress::testing::recv_head;
 using xgress::testing::send_all;
 using xgress::testing::set_recv_timeout;
 
@@ -64,16 +65,11 @@ private:
     static void serve(int c) {
         set_recv_timeout(c);
         std::string in;
-        char buf[4096];
         for (;;) {
-            std::size_t end;
-            while ((end = in.find("\r\n\r\n")) == std::string::npos) {
-                ssize_t n = recv(c, buf, sizeof buf, 0);
-                if (n <= 0) {
-                    close(c);
-                    return;
-                }
-                in.append(buf, static_cast<std::size_t>(n));
+            const std::size_t end = recv_head(c, in);
+            if (end == std::string::npos) {
+                close(c);
+                return;
             }
             const std::size_t sp = in.find(' ');
             const std::string target = in.substr(sp + 1, in.find(' ', sp + 1) - sp - 1);
