@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -143,17 +144,24 @@ struct Conn {
     }
 };
 
-// Answers every request with "<name>\n<the request head as received>";
-// target /sleep waits `sleep` first.
-class EchoBackend {
+// A loopback listener that runs `handler(fd)` on a thread of its own for each
+// accepted connection (the handler closes it). The destructor stops accepting
+// and joins every thread, so an owner declares it as its last member: it goes
+// first, before anything its handler uses.
+class LoopbackServer {
 public:
-    explicit EchoBackend(std::string name, std::chrono::milliseconds sleep = std::chrono::milliseconds(1000))
-        : name_(std::move(name)), sleep_(sleep) {
+    explicit LoopbackServer(std::function<void(int)> handler) : handler_(std::move(handler)) {
         fd_ = listen_loopback(port_);
-        thread_ = std::thread([this] { serve(); });
+        thread_ = std::thread([this] {
+            for (;;) {
+                const int c = accept(fd_, nullptr, nullptr);
+                if (c < 0) return;
+                std::lock_guard lock(mutex_);
+                conns_.emplace_back(handler_, c);
+            }
+        });
     }
-    ~EchoBackend() {
-        stop_ = true;
+    ~LoopbackServer() {
         shutdown(fd_, SHUT_RDWR);
         close(fd_);
         thread_.join();
@@ -161,17 +169,26 @@ public:
         for (auto& t : conns_) t.join();
     }
     std::uint16_t port() const { return static_cast<std::uint16_t>(port_); }
+
+private:
+    std::function<void(int)> handler_;
+    int fd_ = -1, port_ = 0;
+    std::thread thread_;
+    std::mutex mutex_;
+    std::vector<std::thread> conns_;
+};
+
+// Answers every request with "<name>\n<the request head as received>";
+// target /sleep waits `sleep` first.
+class EchoBackend {
+public:
+    explicit EchoBackend(std::string name, std::chrono::milliseconds sleep = std::chrono::milliseconds(1000))
+        : name_(std::move(name)), sleep_(sleep) {}
+    ~EchoBackend() { stop_ = true; }
+    std::uint16_t port() const { return server_.port(); }
     int requests() const { return requests_.load(); }
 
 private:
-    void serve() {
-        while (!stop_) {
-            int c = accept(fd_, nullptr, nullptr);
-            if (c < 0) return;
-            std::lock_guard lock(mutex_);
-            conns_.emplace_back([this, c] { handle(c); });
-        }
-    }
     void handle(int c) {
         set_recv_timeout(c);
         std::string in;
@@ -192,12 +209,9 @@ private:
     }
     std::string name_;
     std::chrono::milliseconds sleep_;
-    int fd_ = -1, port_ = 0;
     std::atomic<bool> stop_{false};
     std::atomic<int> requests_{0};
-    std::thread thread_;
-    std::mutex mutex_;
-    std::vector<std::thread> conns_;
+    LoopbackServer server_{[this](int c) { handle(c); }};  // last: joined first
 };
 
 // The first line of an echo body: which backend answered.

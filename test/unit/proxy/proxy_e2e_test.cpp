@@ -610,32 +610,18 @@ namespace {
 // client's EOF on (shutdown SHUT_WR) lets it answer at all.
 class HalfCloseEcho {
 public:
-    HalfCloseEcho() {
-        fd_ = listen_loopback(port_);
-        thread_ = std::thread([this] {
-            for (;;) {
-                int c = accept(fd_, nullptr, nullptr);
-                if (c < 0) return;
-                std::string got;
-                char buf[4096];
-                ssize_t n;
-                while ((n = recv(c, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<std::size_t>(n));
-                send_all(c, "got " + std::to_string(got.size()) + ": " + got.substr(0, 16));
-                close(c);
-            }
-        });
-    }
-    ~HalfCloseEcho() {
-        shutdown(fd_, SHUT_RDWR);
-        close(fd_);
-        thread_.join();
-    }
-    int port() const { return port_; }
+    int port() const { return server_.port(); }
 
 private:
-    int fd_ = -1;
-    int port_ = 0;
-    std::thread thread_;
+    static void serve(int c) {
+        std::string got;
+        char buf[4096];
+        ssize_t n;
+        while ((n = recv(c, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<std::size_t>(n));
+        send_all(c, "got " + std::to_string(got.size()) + ": " + got.substr(0, 16));
+        close(c);
+    }
+    xgress::testing::LoopbackServer server_{serve};
 };
 
 }  // namespace

@@ -43,23 +43,7 @@ std::string body_for(std::string_view target) {
 // in one send so it reaches the proxy as fast as loopback allows.
 class BigBackend {
 public:
-    BigBackend() {
-        fd_ = listen_loopback(port_);
-        thread_ = std::thread([this] {
-            for (;;) {
-                int c = accept(fd_, nullptr, nullptr);
-                if (c < 0) return;
-                conns_.emplace_back([c] { serve(c); });
-            }
-        });
-    }
-    ~BigBackend() {
-        shutdown(fd_, SHUT_RDWR);
-        close(fd_);
-        thread_.join();
-        for (auto& t : conns_) t.join();
-    }
-    std::uint16_t port() const { return static_cast<std::uint16_t>(port_); }
+    std::uint16_t port() const { return server_.port(); }
 
 private:
     static void serve(int c) {
@@ -77,9 +61,7 @@ private:
             send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kBody) + "\r\n\r\n" + body_for(target));
         }
     }
-    int fd_ = -1, port_ = 0;
-    std::thread thread_;
-    std::vector<std::thread> conns_;
+    xgress::testing::LoopbackServer server_{serve};
 };
 
 snapshot::Snapshot routes_to(std::uint16_t port) {

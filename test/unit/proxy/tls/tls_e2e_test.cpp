@@ -40,38 +40,17 @@ std::string lower(std::string s) {
 // HTTP backend: answers "proto=<X-Forwarded-Proto> path=<path>"; /big answers 1 MiB.
 class Backend {
 public:
-    Backend() {
-        fd_ = listen_loopback(port_);
-        thread_ = std::thread([this] {
-            for (;;) {
-                int c = accept(fd_, nullptr, nullptr);
-                if (c < 0) return;
-                conns_.emplace_back([this, c] { handle(c); });
-            }
-        });
-    }
-    ~Backend() {
-        shutdown(fd_, SHUT_RDWR);
-        close(fd_);
-        thread_.join();
-        for (auto& t : conns_) t.join();
-    }
-    int port() const { return port_; }
+    int port() const { return server_.port(); }
 
 private:
     void handle(int c) {
         xgress::testing::set_recv_timeout(c);
         std::string pending;
-        char buf[16384];
         for (;;) {
-            std::size_t end;
-            while ((end = pending.find("\r\n\r\n")) == std::string::npos) {
-                ssize_t n = recv(c, buf, sizeof buf, 0);
-                if (n <= 0) {
-                    close(c);
-                    return;
-                }
-                pending.append(buf, static_cast<std::size_t>(n));
+            const std::size_t end = xgress::testing::recv_head(c, pending);
+            if (end == std::string::npos) {
+                close(c);
+                return;
             }
             std::string head = pending.substr(0, end + 2);
             pending.erase(0, end + 4);
@@ -84,10 +63,7 @@ private:
             send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
         }
     }
-    int fd_ = -1;
-    int port_ = 0;
-    std::thread thread_;
-    std::vector<std::thread> conns_;
+    xgress::testing::LoopbackServer server_{[this](int c) { handle(c); }};
 };
 
 // Raw TCP backend for passthrough: records what arrives, answers "raw-backend".
