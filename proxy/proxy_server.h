@@ -46,10 +46,11 @@ public:
     // worker. Certificate problems do not fail it (tls/tls_state.h): they are
     // logged naming the certificate and counted.
     // Unchanged backends are shared with the serving table (RouteTable::build
-    // with `previous`). The table and snapshot it replaces are released on the
-    // next apply (freed by release_retired() after that apply's ACK), on this
-    // (control) thread: a worker dropping the last reference would free 10,000
-    // routes between two requests.
+    // with `previous`). The table and snapshot it replaces are freed at the
+    // start of the next apply, on this (control) thread, so that build reuses
+    // their memory (a worker dropping the last reference would free 10,000
+    // routes between two requests); a table a worker still holds then is
+    // freed by release_retired() after that apply's ACK instead.
     std::expected<void, std::string> apply(snapshot::Snapshot&& snap);
     std::expected<void, std::string> apply(const snapshot::Snapshot& snap) { return apply(snapshot::Snapshot(snap)); }
     // Applies an EndpointsPatch to the serving snapshot: only the patched
@@ -109,14 +110,13 @@ private:
     std::shared_ptr<const router::RouteTable> table_;  // the table the workers were last given
     // Its backend indices are applied_'s (both come from the same snapshot and
     // patches), so apply_patch finds a backend with table_->find_backend.
-    // Replaced at the last apply; released at the next one (see apply).
+    // Replaced at the last apply; freed at the start of the next one (see apply).
     std::shared_ptr<const router::RouteTable> retired_table_;
     snapshot::Snapshot retired_snapshot_;
-    // What the next apply takes out of retired_*: destroyed by release_retired()
-    // once the ACK is out (a 10,000-route table and snapshot take milliseconds
-    // to free), else at the start of the apply after.
+    // A retired table a worker still held when the next apply began:
+    // destroyed by release_retired() once the ACK is out, else at the start
+    // of the apply after.
     std::shared_ptr<const router::RouteTable> released_table_;
-    snapshot::Snapshot released_snapshot_;
     bool ready_ = false;
     unsigned worker_count_ = 0;
     std::unique_ptr<admin::AdminServer> admin_;  // declared last: stopped first
