@@ -139,7 +139,9 @@ int main(int argc, char** argv) {
     if (!control_socket.empty()) {
         control = std::make_unique<xgress::control::ControlClient>(
             control_socket, (*server)->announced_listener(), options.listen,
-            [&](xgress::snapshot::Snapshot&& snap) { return (*server)->apply(std::move(snap)); },
+            [&](xgress::snapshot::Snapshot&& snap, std::string&& json) {
+                return (*server)->apply(std::move(snap), std::move(json));
+            },
             [&](const xgress::snapshot::EndpointsPatch& patch) { return (*server)->apply_patch(patch); },
             [&] { (*server)->release_retired(); });
         control->start();

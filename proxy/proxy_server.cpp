@@ -104,7 +104,7 @@ std::expected<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(cons
 
 ProxyServer::~ProxyServer() { stop(); }
 
-std::expected<void, std::string> ProxyServer::apply(snapshot::Snapshot&& snap) {
+std::expected<void, std::string> ProxyServer::apply(snapshot::Snapshot&& snap, std::string&& json) {
     using clock = std::chrono::steady_clock;
     const auto ms = [](clock::time_point from, clock::time_point to) {
         return std::chrono::duration<double, std::milli>(to - from).count();
@@ -145,13 +145,22 @@ std::expected<void, std::string> ProxyServer::apply(snapshot::Snapshot&& snap) {
     table_ = std::move(*table);
     applied_version_ = snap.version;
     retired_snapshot_ = std::move(applied_);
-    applied_ = std::move(snap);
+    patched_.clear();
+    if (json.empty()) {
+        applied_json_.clear();
+        applied_ = std::move(snap);
+    } else {
+        applied_json_ = std::move(json);
+        applied_ = snapshot::Snapshot{};
+        released_snapshot_ = std::move(snap);
+    }
     ready_ = true;
     return {};
 }
 
 void ProxyServer::release_retired() {
     released_table_.reset();
+    released_snapshot_ = snapshot::Snapshot{};
 }
 
 std::expected<std::shared_ptr<const tls::TlsState>, std::string> ProxyServer::build_tls_state(
@@ -182,8 +191,12 @@ std::expected<void, std::string> ProxyServer::apply_patch(const snapshot::Endpoi
     std::lock_guard lock(applied_mutex_);
     table_ = std::move(*table);
     applied_version_ = patch.version;
-    applied_.version = patch.version;
-    for (const auto& b : patch.backends) applied_.backends[table_->find_backend(b.name)] = b;
+    if (applied_json_.empty()) {
+        applied_.version = patch.version;
+        for (const auto& b : patch.backends) applied_.backends[table_->find_backend(b.name)] = b;
+    } else {
+        for (const auto& b : patch.backends) patched_.insert_or_assign(table_->find_backend(b.name), b);
+    }
     return {};
 }
 
@@ -222,9 +235,25 @@ std::uint64_t ProxyServer::applied_version() const {
 }
 
 std::pair<std::uint64_t, std::string> ProxyServer::applied() const {
-    std::lock_guard lock(applied_mutex_);
-    if (!ready_) return {0, ""};
-    return {applied_version_, snapshot::encode(applied_)};
+    std::string json;
+    std::unordered_map<std::uint32_t, snapshot::Backend> patched;
+    std::uint64_t version = 0;
+    {
+        std::lock_guard lock(applied_mutex_);
+        if (!ready_) return {0, ""};
+        if (applied_json_.empty()) return {applied_version_, snapshot::encode(applied_)};
+        // Copied out, decoded without the lock (apply() must not wait for /config).
+        json = applied_json_;
+        patched = patched_;
+        version = applied_version_;
+    }
+    // It decoded when it was applied, so it decodes now.
+    auto snap = snapshot::decode(json);
+    if (!snap) return {version, ""};
+    snap->version = version;
+    for (auto& [index, backend] : patched)
+        if (index < snap->backends.size()) snap->backends[index] = std::move(backend);
+    return {version, snapshot::encode(*snap)};
 }
 
 io::StatsTotals ProxyServer::stats() const {
