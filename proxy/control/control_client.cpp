@@ -73,6 +73,7 @@ void ControlClient::session(int sock) {
         }
         const char* what = frame->type == MessageType::Snapshot ? "snapshot" : "endpoints patch";
         const auto read_done = std::chrono::steady_clock::now();
+        const std::size_t bytes = frame->payload.size();
         auto applied = handle(frame->type, frame->payload, frame->version);
         if (applied) {
             if (auto r = write_frame(sock, MessageType::Ack, frame->version, {}); !r) return;
@@ -81,7 +82,7 @@ void ControlClient::session(int sock) {
             const auto ms = [](auto from, auto to) { return std::chrono::duration<double, std::milli>(to - from).count(); };
             spdlog::info("control: serving version {} ({}; {} bytes received in {:.1f} ms, decoded {:.1f} ms, "
                          "applied {:.1f} ms)",
-                         frame->version, what, frame->payload.size(), ms(received_at_, read_done),
+                         frame->version, what, bytes, ms(received_at_, read_done),
                          ms(read_done, decoded_at_), ms(decoded_at_, std::chrono::steady_clock::now()));
         } else {
             spdlog::warn("control: rejected {} version {}: {}", what, frame->version, applied.error());
@@ -91,13 +92,13 @@ void ControlClient::session(int sock) {
     }
 }
 
-std::expected<void, std::string> ControlClient::handle(MessageType type, std::string_view payload,
+std::expected<void, std::string> ControlClient::handle(MessageType type, std::string& payload,
                                                       std::uint64_t version) {
     if (type == MessageType::Snapshot) {
         auto snap = snapshot::decode(payload);
         decoded_at_ = std::chrono::steady_clock::now();
         if (!snap) return std::unexpected(snap.error());
-        return apply_(std::move(*snap));
+        return apply_(std::move(*snap), std::move(payload));
     }
     if (!apply_patch_) return std::unexpected("endpoints patches are not supported");
     auto patch = snapshot::decode_patch(payload);

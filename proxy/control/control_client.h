@@ -21,9 +21,10 @@ namespace xgress::control {
 
 class ControlClient {
 public:
-    // The decoded snapshot is handed over (moved): the proxy keeps it as the
-    // applied one, and copying 10,000 hosts was a visible part of a swap.
-    using Apply = std::function<std::expected<void, std::string>(snapshot::Snapshot&&)>;
+    // The decoded snapshot and the JSON it came from are handed over
+    // (moved): copying 10,000 hosts was a visible part of a swap, and the
+    // proxy keeps the JSON (for /config) rather than the decoded objects.
+    using Apply = std::function<std::expected<void, std::string>(snapshot::Snapshot&&, std::string&& json)>;
     using ApplyPatch = std::function<std::expected<void, std::string>(const snapshot::EndpointsPatch&)>;
 
     // Without `apply_patch`, EndpointsPatch frames are NACKed. `after_answer`
@@ -39,7 +40,8 @@ public:
 private:
     void run();
     void session(int sock);
-    std::expected<void, std::string> handle(MessageType type, std::string_view payload, std::uint64_t version);
+    // A Snapshot's payload is moved to `apply_` (the string is left empty).
+    std::expected<void, std::string> handle(MessageType type, std::string& payload, std::uint64_t version);
 
     std::string path_;
     int listener_fd_;

@@ -31,7 +31,7 @@
 //                     [--changes 1000] [--format yaml|json|both] [--keep DIR]
 // (--format json: only the JSON sync and its memory; yaml: skip the JSON one)
 //                     [--proxy-bin PATH --echo-bin PATH [--rules 10000]
-//                      [--swap-only 1] [--proxy-log-level warn|info|debug]]
+//                      [--swap-only 1] [--swaps 3] [--proxy-log-level warn|info|debug]]
 //                     [--local-every 10] [--dataplane fake|real]
 // Every --local-every-th Service is a LoadBalancer with externalTrafficPolicy
 // Local whose changes make its frontends go and come back (map writes); see
@@ -41,7 +41,12 @@
 // map writes, printed apart (frontends, map write calls, their time).
 // --swap-only 1 runs only the swap against the real proxy (seconds, not
 // minutes); --proxy-log-level info/debug shows the proxy's own timings of the
-// swap (transfer, decode, apply, worker adoption).
+// swap (transfer, decode, apply, worker adoption). --swaps N (default 3)
+// swaps back and forth N times: the first swap is the worst case (the proxy
+// has never freed a table, so all memory is fresh and page-faulted in), the
+// later ones show a proxy that has swapped before. Each swap also prints the
+// proxy's threads' CPU time, time spent runnable but waiting for a CPU, and
+// minor page faults between the publish and the ACK (/proc schedstat).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -66,6 +71,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -564,8 +570,59 @@ int http_get(int& fd, std::uint16_t port, const std::string& host, std::string& 
     return data.size() > 12 ? std::atoi(data.c_str() + 9) : 0;
 }
 
+// CPU accounting of every thread of a process, for where a swap's wall time
+// goes: on a CPU (run), runnable but waiting for one (wait: the other
+// processes and helpers on these 2 CPUs), and page faults (first touch of
+// fresh memory; expensive in this VM). From /proc/PID/task/*/schedstat and stat.
+struct ThreadTimes {
+    long tid = 0;
+    double run_ms = 0, wait_ms = 0;
+    long minflt = 0;
+};
+
+std::vector<ThreadTimes> thread_times(pid_t pid) {
+    std::vector<ThreadTimes> out;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        ThreadTimes t;
+        t.tid = std::atol(entry.path().filename().c_str());
+        std::ifstream sched(entry.path() / "schedstat");
+        unsigned long long run = 0, wait = 0;
+        sched >> run >> wait;
+        t.run_ms = run / 1e6;
+        t.wait_ms = wait / 1e6;
+        std::ifstream stat(entry.path() / "stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        // Fields after the ")" of comm: state ppid pgrp session tty tpgid flags minflt ...
+        const auto close = text.rfind(')');
+        if (close != std::string::npos) {
+            std::istringstream rest(text.substr(close + 2));
+            std::string field;
+            for (int i = 0; i < 7 && rest >> field; ++i) {
+            }
+            rest >> t.minflt;
+        }
+        out.push_back(t);
+    }
+    return out;
+}
+
+// Prints, per thread that ran, the run / runqueue-wait / fault deltas.
+void print_thread_deltas(const char* what, const std::vector<ThreadTimes>& before, const std::vector<ThreadTimes>& after) {
+    std::printf("  %s: proxy threads (run ms / waiting for a CPU ms / minor faults):", what);
+    for (const auto& a : after) {
+        ThreadTimes b;
+        for (const auto& x : before)
+            if (x.tid == a.tid) b = x;
+        const double run = a.run_ms - b.run_ms;
+        if (run < 0.5) continue;
+        std::printf(" [tid %ld: %.1f / %.1f / %ld]", a.tid, run, a.wait_ms - b.wait_ms, a.minflt - b.minflt);
+    }
+    std::printf("\n");
+}
+
 void swap_bench(const std::filesystem::path& dir, const std::string& proxy_bin, const std::string& echo_bin,
-                int rules, const std::string& proxy_log_level) {
+                int rules, int swaps, const std::string& proxy_log_level) {
     const std::uint16_t base = static_cast<std::uint16_t>(20000 + getpid() % 20000);
     const std::uint16_t blue = base, green = base + 1, listen = base + 2;
     const pid_t echo = spawn({echo_bin, "--pod", "bench", "--namespace", "bench", "--listen",
@@ -592,10 +649,12 @@ void swap_bench(const std::filesystem::path& dir, const std::string& proxy_bin, 
     const long rss_before = child_rss_kib(proxy, "VmRSS:");
     snapshot::Snapshot a = routing_table(rules, "blue", blue);
     a.version = 1;
+    auto threads_before = thread_times(proxy);
     auto t = clock_type::now();
     (*server)->publish(1, snapshot::encode(a));
     wait_for_ack(**server, 1);
     const double first_ms = ms_since(t);
+    print_thread_deltas("first snapshot", threads_before, thread_times(proxy));
     std::printf("proxy: %d-rule snapshot (%.1f MiB) encoded, sent and ACKed in %.0f ms; proxy RSS %.1f MiB "
                 "(%.1f MiB before the snapshot), peak %.1f MiB\n",
                 rules, snapshot::encode(a).size() / 1048576.0, first_ms, child_rss_kib(proxy, "VmRSS:") / 1024.0,
@@ -603,44 +662,62 @@ void swap_bench(const std::filesystem::path& dir, const std::string& proxy_bin, 
 
     std::atomic<bool> running{true};
     std::atomic<long> requests{0}, failures{0};
-    std::atomic<std::int64_t> first_green_ns{0};
+    // The colour the current swap routes to ("green", "blue"), and when the
+    // loop first got a response from it: "took effect" is the first response
+    // from the new table, timed from the moment encoding began.
+    std::atomic<const char*> want{nullptr};
+    std::atomic<std::int64_t> seen_ns{0};
     std::thread loop([&] {
         int fd = -1;
         std::string body;
         for (int i = 0; running; ++i) {
             const int status = http_get(fd, listen, "h" + std::to_string((i * 7) % rules) + ".example.com", body);
             ++requests;
+            const char* colour = want.load();
             if (status != 200) ++failures;
-            else if (first_green_ns == 0 && body.find("green") != std::string::npos)
-                first_green_ns = clock_type::now().time_since_epoch().count();
+            else if (colour && seen_ns == 0 && body.find(colour) != std::string::npos)
+                seen_ns = clock_type::now().time_since_epoch().count();
         }
         if (fd >= 0) ::close(fd);
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    const long before_swap = requests;
-    snapshot::Snapshot b = routing_table(rules, "green", green);
-    b.version = 2;
-    t = clock_type::now();
-    std::string encoded = snapshot::encode(b);
-    const double encode_ms = ms_since(t);
-    (*server)->publish(2, std::move(encoded));
-    wait_for_ack(**server, 2);
-    const double ack_ms = ms_since(t);
-    const auto swap_start = t;
-    while (first_green_ns == 0 && ms_since(t) < 5000) (*server)->poll_once(5);
-    const double effect_ms =
-        first_green_ns ? std::chrono::duration<double, std::milli>(clock_type::time_point(clock_type::duration(
-                                                                      first_green_ns.load())) - swap_start)
-                             .count()
-                       : -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Swap 1 replaces the first table while it is still the only one the
+    // proxy ever built (all its memory is fresh); later swaps show a proxy
+    // that has swapped before (memory of retired tables to reuse).
+    for (int k = 1; k <= swaps; ++k) {
+        const long before_swap = requests, failed_before = failures;
+        const bool to_green = k % 2 == 1;
+        snapshot::Snapshot b = routing_table(rules, to_green ? "green" : "blue", to_green ? green : blue);
+        const std::uint64_t version = static_cast<std::uint64_t>(k) + 1;
+        b.version = version;
+        seen_ns = 0;
+        want = to_green ? "green" : "blue";
+        threads_before = thread_times(proxy);
+        t = clock_type::now();
+        std::string encoded = snapshot::encode(b);
+        const double encode_ms = ms_since(t);
+        (*server)->publish(version, std::move(encoded));
+        wait_for_ack(**server, version);
+        const double ack_ms = ms_since(t);
+        const auto threads_at_ack = thread_times(proxy);
+        const auto swap_start = t;
+        while (seen_ns == 0 && ms_since(t) < 5000) (*server)->poll_once(5);
+        const double effect_ms =
+            seen_ns ? std::chrono::duration<double, std::milli>(
+                          clock_type::time_point(clock_type::duration(seen_ns.load())) - swap_start)
+                          .count()
+                    : -1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        std::printf("proxy: %d-rule swap %d/%d under a request loop: encoded+sent+ACKed in %.0f ms (encode %.0f ms), "
+                    "first response from the new table %.0f ms after publish; %ld requests from the publish to 300 ms "
+                    "after the new table answered, %ld failed; proxy peak RSS %.1f MiB\n",
+                    rules, k, swaps, ack_ms, encode_ms, effect_ms, requests.load() - before_swap,
+                    failures.load() - failed_before, child_rss_kib(proxy, "VmHWM:") / 1024.0);
+        print_thread_deltas("publish to ACK", threads_before, threads_at_ack);
+    }
     running = false;
     loop.join();
-    std::printf("proxy: %d-rule swap under a request loop: encoded+sent+ACKed in %.0f ms (encode %.0f ms), first "
-                "response from the new table %.0f ms after publish; %ld requests (%ld before the swap), %ld failed; "
-                "proxy peak RSS %.1f MiB\n",
-                rules, ack_ms, encode_ms, effect_ms, requests.load(), before_swap, failures.load(),
-                child_rss_kib(proxy, "VmHWM:") / 1024.0);
+    std::printf("proxy: %ld requests during the swaps, %ld failed\n", requests.load(), failures.load());
     server->reset();
     stop(proxy);
     stop(echo);
@@ -710,6 +787,7 @@ struct Config {
     int services = 10000, endpoints = 10, changes = 1000, rules = 10000;
     std::string keep, format = "both", proxy_bin, echo_bin, proxy_log_level = "warn", dataplane = "fake";
     bool swap_only = false;
+    int swaps = 3;
 };
 
 // ---- --dataplane real: a private node namespace, bpffs and the real Dataplane --------------
@@ -851,6 +929,7 @@ int main(int argc, char** argv) {
         else if (flag == "--rules") c.rules = std::atoi(argv[i + 1]);
         else if (flag == "--proxy-log-level") c.proxy_log_level = argv[i + 1];
         else if (flag == "--swap-only") c.swap_only = std::string(argv[i + 1]) != "0";
+        else if (flag == "--swaps") c.swaps = std::max(1, std::atoi(argv[i + 1]));
         else if (flag == "--dataplane") c.dataplane = argv[i + 1];
         else if (flag == "--local-every") g_local_every = std::atoi(argv[i + 1]);
         else {
@@ -885,7 +964,7 @@ int bench(const Config& config, const NodeNamespace* node) {
             return 2;
         }
         std::filesystem::create_directories(dir);
-        swap_bench(dir, proxy_bin, echo_bin, rules, proxy_log_level);
+        swap_bench(dir, proxy_bin, echo_bin, rules, config.swaps, proxy_log_level);
         if (keep.empty()) std::filesystem::remove_all(dir);
         return 0;
     }
@@ -1086,7 +1165,7 @@ int bench(const Config& config, const NodeNamespace* node) {
                 static_cast<unsigned long long>(proxy.counters().patches.load()),
                 static_cast<unsigned long long>(proxy.counters().nacks.load()), rss_kib("VmHWM:") / 1024.0);
     server->reset();
-    if (!proxy_bin.empty() && !echo_bin.empty()) swap_bench(dir, proxy_bin, echo_bin, rules, proxy_log_level);
+    if (!proxy_bin.empty() && !echo_bin.empty()) swap_bench(dir, proxy_bin, echo_bin, rules, config.swaps, proxy_log_level);
     if (keep.empty()) std::filesystem::remove_all(dir);
     return 0;
 }

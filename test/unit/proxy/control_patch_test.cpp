@@ -65,7 +65,7 @@ TEST(ControlPatch, PatchesAreAppliedAckedOrNackedWithTheReason) {
     };
     control::ControlClient client(
         agent.path, proxy->announced_listener(), proxy->listen_address(),
-        [&](const snapshot::Snapshot& s) { return proxy->apply(s); },
+        [&](snapshot::Snapshot&& s, std::string&& json) { return proxy->apply(std::move(s), std::move(json)); },
         [&](const snapshot::EndpointsPatch& p) { return proxy->apply_patch(p); },
         [&] {
             proxy->release_retired();
