@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -22,6 +23,7 @@
 #include <spdlog/spdlog.h>
 
 #include "abi_migration.h"
+#include "applied_frontends.h"
 #include "frontend_plan.h"
 #include "libbpf_log.h"
 #include "local_routes.h"
@@ -33,6 +35,14 @@
 #include "xgress/bpf_abi.h"
 
 namespace xgress::agent::dataplane {
+
+// Exact (VIP) entries of the frontends map by their vip_frontends slot, smallest key first within a slot.
+using VipMembers = std::map<std::pair<std::uint32_t, FrontendKey>, xgress_frontend_value>;
+
+static std::uint32_t vip_slot_of(const FrontendKey& key) {
+    const auto raw = key.raw();
+    return xgress_vip_slot_index(&raw);
+}
 
 struct Dataplane::State {
     Options options;
@@ -58,6 +68,17 @@ struct Dataplane::State {
     // Our local VIP routes: dumped by this process's first apply_frontends
     // (and after a failed sync), then tracked.
     std::optional<std::set<IpAddress>> vip_routes;
+    // What the last successful apply_frontends was given and left, indexed
+    // for the incremental apply (only the changed keys are planned, written
+    // and routed). Unset until the first full apply of the process and after
+    // any failure: the next call then takes the full path.
+    struct Applied {
+        AppliedFrontends specs;
+        std::vector<bool> ids = std::vector<bool>(XGRESS_MAX_FRONTENDS, false);  // ids the frontends map holds
+        VipMembers vips;              // the VIP entries the map holds, by slot
+        std::vector<IpAddress> held;  // addresses on interfaces at the last route sync, sorted
+    };
+    std::optional<Applied> applied;
     ApplyStats stats;
 
     ~State() {
@@ -160,19 +181,6 @@ std::expected<void, Error> write_settings(int settings_fd, const Options& option
     spdlog::info("NodePort range {}-{}: unallocated ports are {}", options.node_port_min, options.node_port_max,
                  options.drop_unallocated_node_ports ? "dropped" : "passed");
     return {};
-}
-
-// VIPs that no interface holds get a local route so the kernel delivers
-// them (and sk_lookup sees them); routes of VIPs gone are removed.
-std::expected<void, Error> sync_vip_routes(const std::vector<FrontendSpec>& frontends,
-                                           std::optional<std::set<IpAddress>>& owned) {
-    auto held = local_node_addresses();
-    if (!held) return std::unexpected(held.error());
-    const std::set<IpAddress> on_interfaces(held->begin(), held->end());
-    std::vector<IpAddress> unheld;
-    for (const auto& frontend : frontends)
-        if (!frontend.node_port && !on_interfaces.contains(frontend.address)) unheld.push_back(frontend.address);
-    return sync_local_routes(unheld, owned);
 }
 
 std::string read_name(int names_fd, std::uint32_t id) {
@@ -332,26 +340,38 @@ std::expected<void, Error> write_node_addr_list(int fd, const std::vector<IpAddr
     return {};
 }
 
-// Moves vip_frontends to the VIPs the hash holds after `plan` (see vip_table.h);
-// `tracked` is what the array holds, read on first use, updated per write.
-std::expected<void, Error> sync_vip_table(int fd, std::optional<VipTable>& tracked,
-                                          const std::map<FrontendKey, CurrentFrontend>& current,
-                                          const FrontendPlan& plan, ApplyStats& stats) {
+// Moves vip_frontends to `vips` (the VIPs the hash holds once the plan is
+// done; see vip_table.h): every slot, or only `slots` (the incremental apply:
+// the slots of the changed keys; a slot's owner depends only on the VIPs
+// hashing there). `tracked` is what the array holds, read on first use,
+// updated per write.
+std::expected<void, Error> sync_vip_table(int fd, std::optional<VipTable>& tracked, const VipMembers& vips,
+                                          const std::set<std::uint32_t>* slots, ApplyStats& stats) {
     if (!tracked) {
         auto read = read_vip_table(fd);
         if (!read) return std::unexpected(read.error());
         tracked = std::move(*read);
     }
-    std::map<FrontendKey, xgress_frontend_value> vips;
-    for (const auto& [key, frontend] : current)
-        if (!is_node_port(key.raw())) vips[key] = {frontend.id, frontend.listener_slot, frontend.flags};
-    for (const auto& write : plan.writes)
-        if (!is_node_port(write.key.raw())) vips[write.key] = write.value;
-    for (const auto& stale : plan.deletes) vips.erase(stale);
     VipTable& table = *tracked;
-    const auto target = build_vip_table(vips, table);
+    VipTable from, to;
+    if (!slots) {
+        std::map<FrontendKey, xgress_frontend_value> all;
+        for (const auto& [at, value] : vips) all.emplace(at.second, value);
+        to = build_vip_table(all, table);
+        from = table;
+    } else {
+        for (const std::uint32_t slot : *slots) {
+            VipTable before;
+            if (auto it = table.find(slot); it != table.end()) before.emplace(slot, it->second);
+            std::map<FrontendKey, xgress_frontend_value> members;
+            for (auto it = vips.lower_bound({slot, FrontendKey{}}); it != vips.end() && it->first.first == slot; ++it)
+                members.emplace(it->first.second, it->second);
+            for (auto& [index, target] : build_vip_table(members, before)) to.emplace(index, target);
+            from.merge(before);
+        }
+    }
     const xgress_vip_slot empty{};
-    for (const auto& write : vip_table_writes(table, target)) {
+    for (const auto& write : vip_table_writes(from, to)) {
         ++stats.map_write_calls;
         ++stats.map_write_elements;
         if (bpf_map_update_elem(fd, &write.index, &write.slot, BPF_ANY) != 0)
@@ -432,12 +452,14 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     const int ranges_fd = state_->fd(state_->skel->maps.source_ranges);
     const int mirror_fd = state_->fd(state_->skel->maps.nodeport_frontends);
     // Any failure below leaves these unset: the next apply rewrites the copy
-    // whole and reads the maps back.
+    // whole, reads the maps back and plans every frontend.
     const bool mirror_synced = std::exchange(state_->nodeport_mirror_synced, false);
     std::optional<std::map<FrontendKey, CurrentFrontend>> tracked = std::exchange(state_->frontends, std::nullopt);
     std::optional<std::set<SourceRangeKey>> tracked_ranges = std::exchange(state_->ranges, std::nullopt);
+    std::optional<State::Applied> applied = std::exchange(state_->applied, std::nullopt);
 
     if (!tracked || !tracked_ranges) {
+        applied.reset();
         tracked.emplace();
         tracked_ranges.emplace();
         xgress_frontend_key key{}, next{};
@@ -461,13 +483,53 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     const auto read_done = steady::now();
     stats.read_ms = ms_between(start, read_done);
 
-    auto plan = plan_frontends(current, frontends, current_ranges);
+    // The incremental path: the last apply succeeded in this process, so the
+    // maps hold exactly its list (`applied`), and only the keys whose spec
+    // differs need planning. Planning them with the other entries' ids
+    // reserved gives the full plan restricted to them (frontend_plan.h).
+    std::optional<std::vector<FrontendChange>> changes;
+    if (applied && mirror_synced && state_->vip_table && state_->vip_routes) changes = applied->specs.diff(frontends);
+    stats.incremental = changes.has_value();
+    std::set<std::uint16_t> touched_ports;
+    std::set<std::uint32_t> touched_slots;
+    std::set<IpAddress> touched_addresses;
+    std::expected<FrontendPlan, Error> plan = FrontendPlan{};
+    if (changes) {
+        std::map<FrontendKey, CurrentFrontend> current_changed;
+        std::vector<FrontendSpec> desired_changed;
+        std::set<SourceRangeKey> ranges_changed;
+        std::vector<bool> reserved = applied->ids;
+        for (const auto& change : *changes) {
+            const auto raw = change.key.raw();
+            touched_ports.insert(ntohs(raw.port));
+            if (!is_node_port(raw)) touched_slots.insert(vip_slot_of(change.key));
+            for (const FrontendSpec* spec : {change.before, change.after})
+                if (spec && !spec->node_port) touched_addresses.insert(spec->address);
+            if (auto it = current.find(change.key); it != current.end()) {
+                current_changed.insert(*it);
+                reserved[it->second.id] = false;
+                // What the trie holds for it: its applied spec's ranges under its id.
+                if (change.before)
+                    for (const auto& prefix : change.before->source_ranges)
+                        if (auto range = source_range_key(it->second.id, prefix)) ranges_changed.insert(*range);
+            }
+            if (change.after) desired_changed.push_back(*change.after);
+        }
+        stats.planned = changes->size();
+        plan = plan_frontends(current_changed, desired_changed, ranges_changed, &reserved);
+    } else {
+        stats.planned = frontends.size();
+        plan = plan_frontends(current, frontends, current_ranges);
+    }
     if (!plan) {  // nothing written: what the maps hold is still known
         state_->frontends = std::move(tracked);
         state_->ranges = std::move(tracked_ranges);
+        state_->applied = std::move(applied);
         state_->nodeport_mirror_synced = mirror_synced;
         return std::unexpected(plan.error());
     }
+    // From here on `applied` describes the target (a failure drops it anyway).
+    if (changes) applied->specs.commit(*changes);
     stats.written = plan->writes.size();
     stats.deleted = plan->deletes.size();
     stats.ranges_added = plan->range_adds.size();
@@ -482,25 +544,40 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
         ++stats.map_write_elements;
         return bpf_map_delete_elem(fd, k);
     };
-    auto count_port_flag_write = [&](const PortFlagTable& to) {
-        if (const auto changed = changed_ports(state_->port_flags, to).size(); changed > 0) {
-            ++stats.map_write_calls;
-            stats.map_write_elements += changed;
-        }
-    };
     const auto write_start = steady::now();
 
     // Port flags first, only setting bits: no entry written below is ever
-    // behind a port the classifiers skip.
+    // behind a port the classifiers skip. The incremental path looks only at
+    // the ports of the changed keys (the range bits there stay as they are).
     const int port_flags_fd = state_->fd(state_->skel->maps.port_flags);
-    std::vector<FrontendKey> desired_keys;
-    desired_keys.reserve(frontends.size());
-    for (const auto& spec : frontends) desired_keys.push_back(frontend_key(spec));
-    const PortFlagTable target_flags = range_flags(port_flags_for(desired_keys), state_->options);
-    const PortFlagTable widened = widen(state_->port_flags, target_flags);
-    count_port_flag_write(widened);
-    if (auto ok = write_port_flags(port_flags_fd, state_->port_flags, widened); !ok)
-        return std::unexpected(ok.error());
+    auto write_flags = [&](const std::vector<PortFlagValue>& values) {
+        std::size_t differing = 0;
+        for (const auto& value : values) differing += state_->port_flags[value.port] != value.flags;
+        if (differing > 0) {
+            ++stats.map_write_calls;
+            stats.map_write_elements += differing;
+        }
+        return write_port_flag_values(port_flags_fd, state_->port_flags, values);
+    };
+    std::vector<PortFlagValue> target_flags, widened_flags;
+    if (changes) {
+        constexpr std::uint8_t range_bits = XGRESS_PORT_NODEPORT_RANGE | XGRESS_PORT_DROP_UNALLOCATED;
+        for (const std::uint16_t port : touched_ports) {
+            const std::uint8_t now = state_->port_flags[port];
+            const std::uint8_t target = static_cast<std::uint8_t>((now & range_bits) | applied->specs.port_flags(port));
+            target_flags.push_back({port, target});
+            widened_flags.push_back({port, static_cast<std::uint8_t>(now | target)});
+        }
+    } else {
+        std::vector<FrontendKey> desired_keys;
+        desired_keys.reserve(frontends.size());
+        for (const auto& spec : frontends) desired_keys.push_back(frontend_key(spec));
+        const PortFlagTable target = range_flags(port_flags_for(desired_keys), state_->options);
+        const PortFlagTable widened = widen(state_->port_flags, target);
+        for (const auto port : changed_ports(state_->port_flags, widened)) widened_flags.push_back({port, widened[port]});
+        for (const auto port : changed_ports(widened, target)) target_flags.push_back({port, target[port]});
+    }
+    if (auto ok = write_flags(widened_flags); !ok) return std::unexpected(ok.error());
 
     const xgress_source_range_value allowed{};
     for (const auto& add : plan->range_adds) {
@@ -560,8 +637,20 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     }
     // The VIP copy between the hash writes and the hash deletes: every
     // intermediate slot state finds each VIP that stays (see vip_table.h).
-    if (auto ok = sync_vip_table(state_->fd(state_->skel->maps.vip_frontends), state_->vip_table, current, *plan,
-                                 stats);
+    VipMembers vips;
+    if (changes) {
+        vips = std::move(applied->vips);
+    } else {
+        for (const auto& [key, frontend] : current)
+            if (!is_node_port(key.raw()))
+                vips[{vip_slot_of(key), key}] = {frontend.id, frontend.listener_slot, frontend.flags};
+    }
+    for (const auto& write : plan->writes)
+        if (!is_node_port(write.key.raw())) vips[{vip_slot_of(write.key), write.key}] = write.value;
+    for (const auto& stale : plan->deletes)
+        if (!is_node_port(stale.raw())) vips.erase({vip_slot_of(stale), stale});
+    if (auto ok = sync_vip_table(state_->fd(state_->skel->maps.vip_frontends), state_->vip_table, vips,
+                                 changes ? &touched_slots : nullptr, stats);
         !ok)
         return ok;
     const xgress_frontend_value no_frontend{};
@@ -580,32 +669,67 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
             return fail(fmt::format("delete source range {}: {}", describe(raw), errno_text(errno)));
     }
     // Entries are gone: clear the bits no remaining frontend needs.
-    count_port_flag_write(target_flags);
-    if (auto ok = write_port_flags(port_flags_fd, state_->port_flags, target_flags); !ok)
-        return std::unexpected(ok.error());
+    if (auto ok = write_flags(target_flags); !ok) return std::unexpected(ok.error());
     const auto write_done = steady::now();
     stats.write_ms = ms_between(write_start, write_done);
 
     // The maps now hold the plan's result: track it instead of reading back next time.
-    for (const auto& write : plan->writes)
+    if (!applied) applied.emplace();
+    for (const auto& write : plan->writes) {
         current[write.key] = CurrentFrontend{write.value.id, write.value.listener_slot, stored_name(write.name),
                                              write.value.flags};
-    for (const auto& stale : plan->deletes) current.erase(stale);
+        applied->ids[write.value.id] = true;
+    }
+    for (const auto& stale : plan->deletes)
+        if (auto it = current.find(stale); it != current.end()) {
+            applied->ids[it->second.id] = false;
+            current.erase(it);
+        }
     for (const auto& add : plan->range_adds) current_ranges.insert(add);
     for (const auto& stale : plan->range_deletes) current_ranges.erase(stale);
+    if (!changes) {
+        applied->specs.assign(frontends);
+        applied->ids.assign(XGRESS_MAX_FRONTENDS, false);
+        for (const auto& [key, frontend] : current) applied->ids[frontend.id] = true;
+    }
+    applied->vips = std::move(vips);
     state_->frontends = std::move(tracked);
     state_->ranges = std::move(tracked_ranges);
     state_->nodeport_mirror_synced = true;
 
-    if (auto routed = sync_vip_routes(frontends, state_->vip_routes); !routed) return std::unexpected(routed.error());
+    // VIPs that no interface holds get a local route so the kernel delivers
+    // them (and sk_lookup sees them); routes of VIPs gone are removed. While
+    // the interfaces' addresses stay the same, only the changed keys'
+    // addresses can change their route.
+    auto held = local_node_addresses();
+    if (!held) return std::unexpected(held.error());
+    std::sort(held->begin(), held->end());
+    held->erase(std::unique(held->begin(), held->end()), held->end());
+    auto is_held = [&](const IpAddress& address) { return std::binary_search(held->begin(), held->end(), address); };
+    std::expected<void, Error> routed;
+    if (changes && *held == applied->held) {
+        std::vector<IpAddress> add, drop;
+        for (const auto& address : touched_addresses)
+            (applied->specs.vip_address_used(address) && !is_held(address) ? add : drop).push_back(address);
+        routed = change_local_routes(add, drop, state_->vip_routes);
+    } else {
+        std::vector<IpAddress> unheld;
+        for (const auto& address : applied->specs.vip_addresses())
+            if (!is_held(address)) unheld.push_back(address);
+        routed = sync_local_routes(unheld, state_->vip_routes);
+    }
+    if (!routed) return std::unexpected(routed.error());
+    applied->held = std::move(*held);
+    state_->applied = std::move(applied);
     const auto end = steady::now();
     stats.routes_ms = ms_between(write_done, end);
     stats.total_ms = ms_between(start, end);
     stats.cpu_ms = thread_cpu_ms() - cpu_start;
-    spdlog::info("frontends: {} desired, {} written, {} deleted; source ranges: {} added, {} deleted; {} map writes "
-                 "in {:.2f} ms",
-                 frontends.size(), plan->writes.size(), plan->deletes.size(), plan->range_adds.size(),
-                 plan->range_deletes.size(), stats.map_write_calls, stats.write_ms);
+    spdlog::info("frontends: {} desired, {} planned ({}), {} written, {} deleted; source ranges: {} added, {} "
+                 "deleted; {} map writes in {:.2f} ms",
+                 frontends.size(), stats.planned, stats.incremental ? "changed keys" : "all", plan->writes.size(),
+                 plan->deletes.size(), plan->range_adds.size(), plan->range_deletes.size(), stats.map_write_calls,
+                 stats.write_ms);
     return {};
 }
 

@@ -65,6 +65,9 @@ struct Options {
 // What the last apply_frontends did and cost, for logs and benchmarks.
 struct ApplyStats {
     std::size_t frontends = 0;                      // desired
+    bool incremental = false;  // only the changed keys were planned (else every frontend: first call of a
+                               // process, after a failure, or a list naming a key twice)
+    std::size_t planned = 0;   // keys planned: the changed ones, or every desired and current one
     std::size_t written = 0, deleted = 0;           // frontend entries
     std::size_t ranges_added = 0, ranges_deleted = 0;
     std::size_t map_write_calls = 0;     // bpf(2) update/delete calls (a batch is one call)
@@ -94,7 +97,9 @@ public:
     // Makes the frontend maps hold exactly `frontends`: adds and updates first,
     // deletes last, so no packet sees a half-written state. The maps' contents
     // are read back on the first call of a process (and after a failed one),
-    // then tracked, so a change costs only its own writes.
+    // then tracked, so a change costs only its own writes. After a successful
+    // call the next one plans, writes and routes only the keys whose spec
+    // differs from the list it was given (same result as planning them all).
     std::expected<void, Error> apply_frontends(const std::vector<FrontendSpec>& frontends);
 
     const ApplyStats& last_apply_stats() const;

@@ -83,7 +83,8 @@ std::expected<void, Error> validate(const FrontendSpec& spec) {
 
 std::expected<FrontendPlan, Error> plan_frontends(const std::map<FrontendKey, CurrentFrontend>& current,
                                                   const std::vector<FrontendSpec>& desired,
-                                                  const std::set<SourceRangeKey>& current_ranges) {
+                                                  const std::set<SourceRangeKey>& current_ranges,
+                                                  const std::vector<bool>* reserved_ids) {
     // Deduplicate first: the same frontend listed twice is fine, the same key
     // with different slots is a conflict the model must resolve.
     std::map<FrontendKey, const FrontendSpec*> wanted;
@@ -104,8 +105,11 @@ std::expected<FrontendPlan, Error> plan_frontends(const std::map<FrontendKey, Cu
     std::set<std::uint32_t> used;
     for (const auto& [key, entry] : current) used.insert(entry.id);
     std::uint32_t next_candidate = 1;
+    auto held = [&](std::uint32_t id) {
+        return used.contains(id) || (reserved_ids && id < reserved_ids->size() && (*reserved_ids)[id]);
+    };
     auto take_id = [&]() -> std::uint32_t {
-        while (next_candidate < XGRESS_MAX_FRONTENDS && used.contains(next_candidate)) ++next_candidate;
+        while (next_candidate < XGRESS_MAX_FRONTENDS && held(next_candidate)) ++next_candidate;
         if (next_candidate >= XGRESS_MAX_FRONTENDS) return 0;
         used.insert(next_candidate);
         return next_candidate;

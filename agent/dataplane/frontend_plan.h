@@ -96,9 +96,16 @@ struct FrontendPlan {
 // Fails (naming the frontend) on invalid specs, conflicting duplicates, or when
 // ids run out. An entry whose slot, name and flags are unchanged is not
 // rewritten. `current_ranges` is what the source_ranges trie holds.
+//
+// `reserved_ids` (indexed by id, may be null) marks ids held by entries the
+// call is not given: the incremental apply plans only the keys that changed
+// (`current`, `desired` and `current_ranges` restricted to them) and passes
+// every other entry's id here, which yields the same plan, restricted to
+// those keys, as planning the whole map.
 std::expected<FrontendPlan, Error> plan_frontends(const std::map<FrontendKey, CurrentFrontend>& current,
                                                   const std::vector<FrontendSpec>& desired,
-                                                  const std::set<SourceRangeKey>& current_ranges = {});
+                                                  const std::set<SourceRangeKey>& current_ranges = {},
+                                                  const std::vector<bool>* reserved_ids = nullptr);
 
 // The name as frontend_names stores it: truncated to fit with its NUL.
 std::string stored_name(const std::string& name);

@@ -146,36 +146,55 @@ std::expected<std::vector<IpAddress>, Error> xgress_local_routes() {
 std::expected<void, Error> sync_local_routes(const std::vector<IpAddress>& addresses,
                                              std::optional<std::set<IpAddress>>& owned) {
     // Unknown (or possibly half-changed: a failure returns with it unset): ask the kernel.
-    std::optional<std::set<IpAddress>> have = std::exchange(owned, std::nullopt);
-    if (!have) {
+    if (!owned) {
         auto current = xgress_local_routes();
         if (!current) return std::unexpected(current.error());
-        have.emplace(current->begin(), current->end());
+        owned.emplace(current->begin(), current->end());
     }
     std::set<IpAddress> want(addresses.begin(), addresses.end());
-    if (want == *have) {
-        owned = std::move(want);
+    if (want == *owned) return {};
+    std::vector<IpAddress> add, remove;
+    for (const auto& address : want)
+        if (!owned->contains(address)) add.push_back(address);
+    for (const auto& address : *owned)
+        if (!want.contains(address)) remove.push_back(address);
+    return change_local_routes(add, remove, owned);
+}
+
+std::expected<void, Error> change_local_routes(const std::vector<IpAddress>& add,
+                                               const std::vector<IpAddress>& remove,
+                                               std::optional<std::set<IpAddress>>& owned) {
+    std::optional<std::set<IpAddress>> have = std::exchange(owned, std::nullopt);
+    if (!have) return fail("local routes: nothing known to change from");
+    std::optional<RouteSocket> sock;
+    auto open_socket = [&]() -> std::expected<void, Error> {
+        if (sock) return {};
+        auto opened = RouteSocket::open();
+        if (!opened) return std::unexpected(opened.error());
+        sock.emplace(std::move(*opened));
         return {};
-    }
-    auto sock = RouteSocket::open();
-    if (!sock) return std::unexpected(sock.error());
-    for (const auto& address : want) {
+    };
+    for (const auto& address : add) {
         if (have->contains(address)) continue;
+        if (auto ok = open_socket(); !ok) return ok;
         auto request = local_route_request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, address);
         auto added = sock->transact(&request.header, [](nlmsghdr*) {});
         if (!added && errno != EEXIST)
             return fail(fmt::format("add local route {}: {}", text(address), added.error().message));
+        have->insert(address);
         spdlog::info("local route for VIP {} added", text(address));
     }
-    for (const auto& address : *have) {
-        if (want.contains(address)) continue;
+    for (const auto& address : remove) {
+        if (!have->contains(address)) continue;
+        if (auto ok = open_socket(); !ok) return ok;
         auto request = local_route_request(RTM_DELROUTE, 0, address);
         auto removed = sock->transact(&request.header, [](nlmsghdr*) {});
         if (!removed && errno != ESRCH)
             return fail(fmt::format("remove local route {}: {}", text(address), removed.error().message));
+        have->erase(address);
         spdlog::info("local route for VIP {} removed", text(address));
     }
-    owned = std::move(want);
+    owned = std::move(have);
     return {};
 }
 

@@ -40,6 +40,14 @@ std::expected<void, Error> sync_local_routes(const std::vector<IpAddress>& addre
 std::expected<void, Error> sync_local_routes(const std::vector<IpAddress>& addresses,
                                              std::optional<std::set<IpAddress>>& owned);
 
+// The incremental form, for a few addresses whose wanted state is known:
+// adds the routes of `add` we do not own yet, then removes the ones of
+// `remove` we own. `owned` must be set (what the last sync left); it is
+// updated on success and unset on failure (the next full sync dumps).
+std::expected<void, Error> change_local_routes(const std::vector<IpAddress>& add,
+                                               const std::vector<IpAddress>& remove,
+                                               std::optional<std::set<IpAddress>>& owned);
+
 // Removes every local route we own.
 std::expected<void, Error> remove_local_routes();
 

@@ -69,18 +69,28 @@ std::expected<PortFlagTable, Error> read_port_flags(int map_fd) {
 }
 
 std::expected<void, Error> write_port_flags(int map_fd, PortFlagTable& cache, const PortFlagTable& to) {
-    const auto ports = changed_ports(cache, to);
+    std::vector<PortFlagValue> values;
+    for (auto port : changed_ports(cache, to)) values.push_back({port, to[port]});
+    return write_port_flag_values(map_fd, cache, values);
+}
+
+std::expected<void, Error> write_port_flag_values(int map_fd, PortFlagTable& cache,
+                                                  const std::vector<PortFlagValue>& values) {
+    std::vector<std::uint32_t> ports;
+    std::vector<xgress_port_flags> entries;
+    for (const auto& value : values) {
+        if (value.port >= cache.size() || cache[value.port] == value.flags) continue;
+        ports.push_back(value.port);
+        entries.push_back(xgress_port_flags{value.flags});
+    }
     if (ports.empty()) return {};
-    std::vector<xgress_port_flags> values;
-    values.reserve(ports.size());
-    for (auto port : ports) values.push_back(xgress_port_flags{to[port]});
     __u32 count = static_cast<__u32>(ports.size());
-    if (bpf_map_update_batch(map_fd, ports.data(), values.data(), &count, nullptr) != 0) {
+    if (bpf_map_update_batch(map_fd, ports.data(), entries.data(), &count, nullptr) != 0) {
         const int err = errno;
         if (auto reread = read_port_flags(map_fd)) cache = std::move(*reread);
         return std::unexpected(Error{fmt::format("write port_flags ({} ports): {}", ports.size(), std::strerror(err))});
     }
-    for (auto port : ports) cache[port] = to[port];
+    for (std::size_t i = 0; i < ports.size(); ++i) cache[ports[i]] = entries[i].flags;
     return {};
 }
 

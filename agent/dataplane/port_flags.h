@@ -49,4 +49,14 @@ std::expected<PortFlagTable, Error> read_port_flags(int map_fd);
 // starts from what the kernel holds.
 std::expected<void, Error> write_port_flags(int map_fd, PortFlagTable& cache, const PortFlagTable& to);
 
+// The same for a few ports (the incremental apply knows which ports its
+// changed frontends use and does not scan all 65,536): writes the (port,
+// flags) pairs that differ from `cache`, in one batch.
+struct PortFlagValue {
+    std::uint32_t port;
+    std::uint8_t flags;
+};
+std::expected<void, Error> write_port_flag_values(int map_fd, PortFlagTable& cache,
+                                                  const std::vector<PortFlagValue>& values);
+
 }  // namespace xgress::agent::dataplane

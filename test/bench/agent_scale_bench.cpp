@@ -749,11 +749,12 @@ void print_datapath(const ServerTarget& target, const char* indent) {
                     a.frontends);
         return;
     }
-    std::printf("%sfrontends: %zu (%zu written, %zu deleted; source ranges %zu added, %zu deleted); map writes: %zu "
-                "calls, %zu entries, %.1f ms; read-back %.1f ms (%zu lookups); VIP local routes %.1f ms; "
-                "apply_frontends %.1f ms of the pass (CPU %.1f ms)\n",
-                indent, a.frontends, a.written, a.deleted, a.ranges_added, a.ranges_deleted, a.map_write_calls,
-                a.map_write_elements, a.write_ms, a.read_ms, a.map_read_calls, a.routes_ms, target.apply_ms, a.cpu_ms);
+    std::printf("%sfrontends: %zu (%zu planned: %s; %zu written, %zu deleted; source ranges %zu added, %zu deleted); "
+                "map writes: %zu calls, %zu entries, %.1f ms; read-back %.1f ms (%zu lookups); VIP local "
+                "routes %.1f ms; apply_frontends %.1f ms of the pass (CPU %.1f ms)\n",
+                indent, a.frontends, a.planned, a.incremental ? "changed keys" : "all", a.written, a.deleted,
+                a.ranges_added, a.ranges_deleted, a.map_write_calls, a.map_write_elements, a.write_ms,
+                a.read_ms, a.map_read_calls, a.routes_ms, target.apply_ms, a.cpu_ms);
 }
 
 // Start to "the proxy serves it": read + decode, model + encode + send, ACK.
