@@ -71,9 +71,15 @@ std::expected<PortFlagTable, Error> read_port_flags(int map_fd) {
 std::expected<void, Error> write_port_flags(int map_fd, PortFlagTable& cache, const PortFlagTable& to) {
     const auto ports = changed_ports(cache, to);
     if (ports.empty()) return {};
-    std::vector<xgress_port_flags> values;
-    values.reserve(ports.size());
-    for (auto port : ports) values.push_back(xgress_port_flags{to[port]});
+    // Whole entries are written: each keeps its NodePort copies (ABI 8), read
+    // back first (this process is the map's only writer).
+    std::vector<xgress_port_flags> values(ports.size());
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+        if (bpf_map_lookup_elem(map_fd, &ports[i], &values[i]) != 0)
+            return std::unexpected(
+                Error{fmt::format("read port_flags entry {}: {}", ports[i], std::strerror(errno))});
+        values[i].flags = to[ports[i]];
+    }
     __u32 count = static_cast<__u32>(ports.size());
     if (bpf_map_update_batch(map_fd, ports.data(), values.data(), &count, nullptr) != 0) {
         const int err = errno;
