@@ -33,7 +33,8 @@ int xgress_sk_lookup(struct bpf_sk_lookup *ctx)
 		return SK_PASS;
 	/* Runs for every connection and datagram to a local socket: a port no
 	 * frontend uses returns after one array read. */
-	const __u32 kinds = xgress_port_kinds(bpf_htons((__u16)ctx->local_port), (__u8)ctx->protocol);
+	const struct xgress_port_flags *entry = xgress_port_entry_of(bpf_htons((__u16)ctx->local_port));
+	const __u32 kinds = xgress_port_kinds_in(entry ? entry->flags : 0, (__u8)ctx->protocol);
 	if (!kinds)
 		return SK_PASS;
 
@@ -73,7 +74,7 @@ int xgress_sk_lookup(struct bpf_sk_lookup *ctx)
 		(__u32)bpf_htons((__u16)ctx->local_port) | (__u32)(__u8)ctx->protocol << 16 | (__u32)key_flags << 24;
 
 	int to_node = -1;
-	struct xgress_frontend_value *frontend = xgress_lookup_frontend(&key, kinds, &to_node);
+	struct xgress_frontend_value *frontend = xgress_lookup_frontend(&key, entry, kinds, &to_node);
 	if (!frontend)
 		return SK_PASS;
 

@@ -134,7 +134,8 @@ static __always_inline int classify_ipv4(__u64 addrs, __u32 w4, __u64 len_flags)
 	const __u32 daddr = (__u32)addrs;
 	const __be16 dport = (__be16)w4;
 	const __u8 proto = (__u8)(w4 >> 16);
-	const __u32 port_flags_entry = xgress_port_flags_of(dport);
+	const struct xgress_port_flags *entry = xgress_port_entry_of(dport);
+	const __u32 port_flags_entry = entry ? entry->flags : 0;
 	const __u32 kinds = xgress_port_kinds_in(port_flags_entry, proto);
 	struct xgress_frontend_value *frontend = 0;
 	int to_node = -1;
@@ -143,7 +144,7 @@ static __always_inline int classify_ipv4(__u64 addrs, __u32 w4, __u64 len_flags)
 	if (!frontend && (kinds & XGRESS_PORT_TCP_NODEPORT)) {
 		to_node = xgress_is_node_address_v4(daddr);
 		if (to_node)
-			frontend = xgress_lookup_nodeport(dport, proto);
+			frontend = xgress_lookup_nodeport(entry, dport, proto);
 	}
 	if (frontend)
 		return matched_verdict(frontend, len_flags, ipv4_source_allowed(frontend, (__u32)(addrs >> 32)));
@@ -158,7 +159,8 @@ static __always_inline int classify_ipv4(__u64 addrs, __u32 w4, __u64 len_flags)
 
 static __always_inline int classify_ipv6(const struct xgress_packet *pkt, __u64 len_flags)
 {
-	const __u32 port_flags_entry = xgress_port_flags_of(pkt->dport);
+	const struct xgress_port_flags *entry = xgress_port_entry_of(pkt->dport);
+	const __u32 port_flags_entry = entry ? entry->flags : 0;
 	const __u32 kinds = xgress_port_kinds_in(port_flags_entry, pkt->proto);
 	struct xgress_frontend_key key XGRESS_KEY_ALIGN;
 	const xgress_u32_alias *daddr = (const xgress_u32_alias *)pkt->daddr;
@@ -167,7 +169,7 @@ static __always_inline int classify_ipv6(const struct xgress_packet *pkt, __u64 
 	int to_node = -1;
 	struct xgress_frontend_value *frontend = 0;
 	if (kinds)
-		frontend = xgress_lookup_frontend(&key, kinds, &to_node);
+		frontend = xgress_lookup_frontend(&key, entry, kinds, &to_node);
 	if (frontend)
 		return matched_verdict(frontend, len_flags, ipv6_source_allowed(frontend, pkt->saddr));
 	if (!(port_flags_entry & XGRESS_PORT_NODEPORT_RANGE))

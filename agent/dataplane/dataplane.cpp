@@ -54,8 +54,9 @@ struct Dataplane::State {
     // is installed in the new SOCKMAP; then the link switches over.
     bool link_switch_pending = false;
     PortFlagTable port_flags;  // what the port_flags map holds (read at open, then tracked)
-    // nodeport_frontends is rewritten whole by this process's first
-    // apply_frontends (a previous agent may have died half-way), then per change.
+    // The NodePort copies in port_flags are rewritten whole by this process's
+    // first apply_frontends (a previous agent may have died half-way), then
+    // per change.
     bool nodeport_mirror_synced = false;
     // What vip_frontends holds: read whole at this process's first
     // apply_frontends, then tracked write by write.
@@ -268,21 +269,37 @@ namespace {
 
 bool is_node_port(const xgress_frontend_key& key) { return key.flags & XGRESS_FRONTEND_KEY_NODEPORT; }
 
-std::uint32_t nodeport_index(const xgress_frontend_key& key) {
-    return xgress_nodeport_index(ntohs(key.port), key.proto);
+// NodePort copies (ABI 8) live in their port's port_flags entry: (port in
+// host order, protocol) says which copy.
+using NodePortSlot = std::pair<std::uint32_t, std::uint8_t>;
+
+NodePortSlot nodeport_slot(const xgress_frontend_key& key) { return {ntohs(key.port), key.proto}; }
+
+// One copy in its port's entry; the entry's flags and other copy are kept
+// (read back first: this process is the map's only writer).
+int write_nodeport_copy(int port_flags_fd, const xgress_frontend_key& key, const xgress_frontend_value& value) {
+    const auto [port, proto] = nodeport_slot(key);
+    xgress_port_flags entry{};
+    if (bpf_map_lookup_elem(port_flags_fd, &port, &entry) != 0) return -1;
+    *xgress_port_nodeport_copy(&entry, proto) = value;
+    return bpf_map_update_elem(port_flags_fd, &port, &entry, BPF_ANY);
 }
 
-// The whole nodeport_frontends array in one batch: `entries` at their slots,
-// every other slot zero (the classifiers then look in frontends).
-std::expected<void, Error> write_nodeport_mirror(int fd,
-                                                 const std::map<std::uint32_t, xgress_frontend_value>& entries) {
-    std::vector<std::uint32_t> keys(XGRESS_NODEPORT_FRONTENDS_ENTRIES);
-    std::vector<xgress_frontend_value> values(XGRESS_NODEPORT_FRONTENDS_ENTRIES);
-    for (std::uint32_t i = 0; i < keys.size(); ++i) keys[i] = i;
-    for (const auto& [index, value] : entries) values[index] = value;
+// Every port_flags entry in one batch: the flags `flags` (what the map
+// holds, tracked by this process), `copies` at their ports, every other copy
+// zero (the classifiers then look in frontends).
+std::expected<void, Error> write_nodeport_copies(int port_flags_fd, const PortFlagTable& flags,
+                                                 const std::map<NodePortSlot, xgress_frontend_value>& copies) {
+    std::vector<std::uint32_t> keys(XGRESS_PORT_FLAGS_ENTRIES);
+    std::vector<xgress_port_flags> values(XGRESS_PORT_FLAGS_ENTRIES);
+    for (std::uint32_t i = 0; i < keys.size(); ++i) {
+        keys[i] = i;
+        values[i].flags = i < flags.size() ? flags[i] : 0;
+    }
+    for (const auto& [slot, value] : copies) *xgress_port_nodeport_copy(&values[slot.first], slot.second) = value;
     std::uint32_t count = static_cast<std::uint32_t>(keys.size());
-    if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, nullptr) != 0)
-        return fail(fmt::format("nodeport_frontends batch update: {}", errno_text(errno)));
+    if (bpf_map_update_batch(port_flags_fd, keys.data(), values.data(), &count, nullptr) != 0)
+        return fail(fmt::format("port_flags NodePort copies batch update: {}", errno_text(errno)));
     return {};
 }
 
@@ -450,7 +467,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     const int stats_fd = state_->fd(state_->skel->maps.frontend_stats);
     const int names_fd = state_->fd(state_->skel->maps.frontend_names);
     const int ranges_fd = state_->fd(state_->skel->maps.source_ranges);
-    const int mirror_fd = state_->fd(state_->skel->maps.nodeport_frontends);
+    const int port_flags_fd = state_->fd(state_->skel->maps.port_flags);  // also holds the NodePort copies
     // Any failure below leaves these unset: the next apply rewrites the copy
     // whole, reads the maps back and plans every frontend.
     const bool mirror_synced = std::exchange(state_->nodeport_mirror_synced, false);
@@ -549,7 +566,6 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     // Port flags first, only setting bits: no entry written below is ever
     // behind a port the classifiers skip. The incremental path looks only at
     // the ports of the changed keys (the range bits there stay as they are).
-    const int port_flags_fd = state_->fd(state_->skel->maps.port_flags);
     auto write_flags = [&](const std::vector<PortFlagValue>& values) {
         std::size_t differing = 0;
         for (const auto& value : values) differing += state_->port_flags[value.port] != value.flags;
@@ -616,24 +632,29 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
         const auto raw = write.key.raw();
         if (update(map_fd, &raw, &write.value) != 0)
             return fail(fmt::format("frontend \"{}\" ({}): {}", write.name, describe(raw), errno_text(errno)));
-        // The array copy after the hash entry (see nodeport_frontends in bpf_abi.h).
-        const std::uint32_t index = nodeport_index(raw);
-        if (mirror_synced && is_node_port(raw) && update(mirror_fd, &index, &write.value) != 0)
-            return fail(fmt::format("frontend \"{}\": nodeport_frontends: {}", write.name, errno_text(errno)));
+        // The copy after the hash entry (see xgress_port_flags in bpf_abi.h).
+        if (mirror_synced && is_node_port(raw)) {
+            ++stats.map_write_calls;
+            ++stats.map_write_elements;
+            if (write_nodeport_copy(port_flags_fd, raw, write.value) != 0)
+                return fail(fmt::format("frontend \"{}\": port_flags NodePort copy: {}", write.name,
+                                        errno_text(errno)));
+        }
     }
     if (!mirror_synced) {
         // Every NodePort the hash holds once the deletes below are done.
-        std::map<std::uint32_t, xgress_frontend_value> mirror;
+        std::map<NodePortSlot, xgress_frontend_value> mirror;
         for (const auto& [key, frontend] : current)
             if (is_node_port(key.raw()))
-                mirror[nodeport_index(key.raw())] = {frontend.id, frontend.listener_slot, frontend.flags};
+                mirror[nodeport_slot(key.raw())] = {frontend.id, frontend.listener_slot, frontend.flags};
         for (const auto& write : plan->writes)
-            if (is_node_port(write.key.raw())) mirror[nodeport_index(write.key.raw())] = write.value;
+            if (is_node_port(write.key.raw())) mirror[nodeport_slot(write.key.raw())] = write.value;
         for (const auto& stale : plan->deletes)
-            if (is_node_port(stale.raw())) mirror.erase(nodeport_index(stale.raw()));
+            if (is_node_port(stale.raw())) mirror.erase(nodeport_slot(stale.raw()));
         ++stats.map_write_calls;
-        stats.map_write_elements += XGRESS_NODEPORT_FRONTENDS_ENTRIES;
-        if (auto ok = write_nodeport_mirror(mirror_fd, mirror); !ok) return ok;
+        stats.map_write_elements += XGRESS_PORT_FLAGS_ENTRIES;
+        // The flags are the widened ones written above (state_->port_flags).
+        if (auto ok = write_nodeport_copies(port_flags_fd, state_->port_flags, mirror); !ok) return ok;
     }
     // The VIP copy between the hash writes and the hash deletes: every
     // intermediate slot state finds each VIP that stays (see vip_table.h).
@@ -657,9 +678,13 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     for (const auto& stale : plan->deletes) {
         const auto raw = stale.raw();
         // The copy goes first: meanwhile the classifiers use the hash entry.
-        const std::uint32_t index = nodeport_index(raw);
-        if (is_node_port(raw) && update(mirror_fd, &index, &no_frontend) != 0)
-            return fail(fmt::format("delete frontend {}: nodeport_frontends: {}", describe(raw), errno_text(errno)));
+        if (is_node_port(raw)) {
+            ++stats.map_write_calls;
+            ++stats.map_write_elements;
+            if (write_nodeport_copy(port_flags_fd, raw, no_frontend) != 0)
+                return fail(fmt::format("delete frontend {}: port_flags NodePort copy: {}", describe(raw),
+                                        errno_text(errno)));
+        }
         if (remove(map_fd, &raw) != 0 && errno != ENOENT)
             return fail(fmt::format("delete frontend {}: {}", describe(raw), errno_text(errno)));
     }
@@ -769,6 +794,7 @@ std::expected<void, Error> Dataplane::cleanup(const Options& options) {
     remove(layout.sk_lookup_link(), false);  // last reference: detaches sk_lookup
     remove(layout.links_dir(), true);
     for (const char* name : pinned_map_names()) remove(layout.map(name), false);
+    for (const char* name : retired_map_names()) remove(layout.map(name), false);
     for (const auto& directory : moved_pin_directories(layout))
         if (auto left = remove_moved_pins(directory); !left.empty()) problems.push_back(left);
     if (libxdp_bpffs == options.pin_root) rmdir((options.pin_root + "/xdp").c_str());  // libxdp's, if now empty

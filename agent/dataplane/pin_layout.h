@@ -28,6 +28,11 @@ struct PinLayout {
 // Every map name the agent pins (the files cleanup removes).
 const std::vector<const char*>& pinned_map_names();
 
+// Maps older ABI versions pinned and this one no longer has (e.g.
+// nodeport_frontends, ABI 4-7): an ABI migration moves their pins aside with
+// the rest; --cleanup removes them too, whichever agent version left them.
+const std::vector<const char*>& retired_map_names();
+
 bool is_bpffs(const std::string& path);
 
 // Creates pin_root (and parents) and checks it is on a bpffs.

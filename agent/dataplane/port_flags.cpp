@@ -77,13 +77,22 @@ std::expected<void, Error> write_port_flags(int map_fd, PortFlagTable& cache, co
 std::expected<void, Error> write_port_flag_values(int map_fd, PortFlagTable& cache,
                                                   const std::vector<PortFlagValue>& values) {
     std::vector<std::uint32_t> ports;
-    std::vector<xgress_port_flags> entries;
+    std::vector<std::uint8_t> flags;
     for (const auto& value : values) {
         if (value.port >= cache.size() || cache[value.port] == value.flags) continue;
         ports.push_back(value.port);
-        entries.push_back(xgress_port_flags{value.flags});
+        flags.push_back(value.flags);
     }
     if (ports.empty()) return {};
+    // Whole entries are written: each keeps its NodePort copies (ABI 8), read
+    // back first (this process is the map's only writer).
+    std::vector<xgress_port_flags> entries(ports.size());
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+        if (bpf_map_lookup_elem(map_fd, &ports[i], &entries[i]) != 0)
+            return std::unexpected(
+                Error{fmt::format("read port_flags entry {}: {}", ports[i], std::strerror(errno))});
+        entries[i].flags = flags[i];
+    }
     __u32 count = static_cast<__u32>(ports.size());
     if (bpf_map_update_batch(map_fd, ports.data(), entries.data(), &count, nullptr) != 0) {
         const int err = errno;

@@ -45,7 +45,8 @@ std::vector<std::uint32_t> changed_ports(const PortFlagTable& from, const PortFl
 std::expected<PortFlagTable, Error> read_port_flags(int map_fd);
 
 // Writes the entries of `to` that differ from `cache` (batched) and updates
-// `cache`. On failure `cache` is re-read from the map, so the next call
+// `cache`. Only the flags change: each entry's NodePort copies (ABI 8) are
+// read back and kept. On failure `cache` is re-read from the map, so the next call
 // starts from what the kernel holds.
 std::expected<void, Error> write_port_flags(int map_fd, PortFlagTable& cache, const PortFlagTable& to);
 

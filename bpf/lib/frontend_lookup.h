@@ -1,7 +1,7 @@
 /* Frontend classification shared by XDP and sk_lookup: the exact (VIP) entry
  * wins (its direct-mapped copy in vip_frontends, the frontends hash only when
- * the slot says a colliding VIP lives there); otherwise a NodePort entry applies (its array copy in
- * nodeport_frontends, else the wildcard hash entry), but only when the
+ * the slot says a colliding VIP lives there); otherwise a NodePort entry applies (its copy in
+ * the port's port_flags entry, else the wildcard hash entry), but only when the
  * destination is one of this node's addresses (node_addr_list, else the
  * node_addrs hash), so traffic to pods or other hosts routed through the node
  * is never mistaken for ours. The per-port flags come first, so traffic to a
@@ -16,12 +16,18 @@
 
 #include "maps.h"
 
-/* The port_flags entry of `port` (network order): XGRESS_PORT_* bits, 0 when
- * absent. */
-static __always_inline __u32 xgress_port_flags_of(__be16 port)
+/* The port_flags entry of `port` (network order). Never null in practice
+ * (a u16 index is always inside the array); the verifier wants the check. */
+static __always_inline const struct xgress_port_flags *xgress_port_entry_of(__be16 port)
 {
 	__u32 index = bpf_ntohs(port);
-	struct xgress_port_flags *entry = bpf_map_lookup_elem(&port_flags, &index);
+	return bpf_map_lookup_elem(&port_flags, &index);
+}
+
+/* The XGRESS_PORT_* bits of `port` (network order), 0 when absent. */
+static __always_inline __u32 xgress_port_flags_of(__be16 port)
+{
+	const struct xgress_port_flags *entry = xgress_port_entry_of(port);
 	return entry ? entry->flags : 0;
 }
 
@@ -214,26 +220,38 @@ static __always_inline struct xgress_frontend_value *xgress_lookup_vip_v4(__u32 
 }
 
 /* The NodePort frontend for (port, proto) once the destination is known to
- * be a node address: the array copy, else the wildcard hash entry. */
-static __always_inline struct xgress_frontend_value *xgress_lookup_nodeport(__be16 port, __u8 proto)
+ * be a node address: the copy in the port's port_flags entry (ABI 8; `entry`
+ * is what xgress_port_entry_of returned), else the wildcard hash entry. */
+static __always_inline struct xgress_frontend_value *xgress_lookup_nodeport(const struct xgress_port_flags *entry,
+									    __be16 port, __u8 proto)
 {
-	__u32 index = xgress_nodeport_index(bpf_ntohs(port), proto);
-	struct xgress_frontend_value *mirrored = bpf_map_lookup_elem(&nodeport_frontends, &index);
-	if (mirrored && mirrored->id)
-		return mirrored;
+	if (entry) {
+		/* tcp_nodeport or, 12 bytes on, udp_nodeport: without a branch
+		 * (only UDP's protocol number has bit 4 set). */
+		_Static_assert(__builtin_offsetof(struct xgress_port_flags, udp_nodeport) -
+					       __builtin_offsetof(struct xgress_port_flags, tcp_nodeport) ==
+				       12,
+			       "nodeport copies adjacent");
+		const struct xgress_frontend_value *copy =
+			(const void *)&entry->tcp_nodeport + ((proto & 0x10) >> 4) * 12;
+		if (copy->id)
+			return (struct xgress_frontend_value *)copy;
+	}
 	struct xgress_frontend_key key XGRESS_KEY_ALIGN;
 	xgress_key_fill(&key, 0, 0, 0, 0, port, proto, XGRESS_FRONTEND_KEY_NODEPORT);
 	return bpf_map_lookup_elem(&frontends, &key);
 }
 
 /* `key` must hold the destination with flags = 0 or XGRESS_FRONTEND_KEY_IPV6;
- * `kinds` comes from xgress_port_kinds and limits which lookups are tried.
+ * `entry` (the port's port_flags entry) and `kinds` (xgress_port_kinds_in of
+ * its flags) limit which lookups are tried.
  * *to_node is set to 1 or 0
  * when the node-address check ran, and left at -1 (unknown) when it did not
  * need to: the unallocated-NodePort decision runs it then only if the port is
  * in the NodePort range. */
 static __always_inline struct xgress_frontend_value *
-xgress_lookup_frontend(struct xgress_frontend_key *key, __u32 kinds, int *to_node)
+xgress_lookup_frontend(struct xgress_frontend_key *key, const struct xgress_port_flags *entry, __u32 kinds,
+		       int *to_node)
 {
 	*to_node = -1;
 	if (kinds & XGRESS_PORT_TCP_VIP) {
@@ -246,7 +264,7 @@ xgress_lookup_frontend(struct xgress_frontend_key *key, __u32 kinds, int *to_nod
 	*to_node = xgress_is_node_address(key);
 	if (!*to_node)
 		return 0;
-	return xgress_lookup_nodeport(key->port, key->proto);
+	return xgress_lookup_nodeport(entry, key->port, key->proto);
 }
 
 /* `source` is IPv6 or IPv4-mapped (see xgress_source_range_key). */

@@ -110,6 +110,7 @@ struct Classifier {
     int prog_fd = -1;
     std::set<std::uint32_t> vip_slots;  // distinct vip_frontends slots used
     unsigned vips = 0;
+    bool has_map(const char* name) const { return bpf_object__find_map_by_name(obj, name) != nullptr; }
     int map(const char* name) const {
         bpf_map* m = bpf_object__find_map_by_name(obj, name);
         if (!m) {
@@ -151,8 +152,18 @@ struct Classifier {
                 vip_slots.insert(xgress_vip_slot_index(&key));
             }
             if (key.flags & XGRESS_FRONTEND_KEY_NODEPORT) {  // the array copy, as the agent writes it
-                const std::uint32_t index = xgress_nodeport_index(ntohs(key.port), key.proto);
-                bpf_map_update_elem(map("nodeport_frontends"), &index, &value, BPF_ANY);
+                if (has_map("nodeport_frontends")) {  // objects before ABI 8
+                    const std::uint32_t index = (std::uint32_t{ntohs(key.port)} << 1) | (key.proto == IPPROTO_UDP);
+                    bpf_map_update_elem(map("nodeport_frontends"), &index, &value, BPF_ANY);
+                }
+                if (bpf_map__value_size(bpf_object__find_map_by_name(obj, "port_flags")) >=
+                    sizeof(xgress_port_flags)) {  // ABI 8: the copy lives in the port's entry
+                    std::uint32_t port = ntohs(key.port);
+                    xgress_port_flags entry{};
+                    bpf_map_lookup_elem(map("port_flags"), &port, &entry);
+                    *xgress_port_nodeport_copy(&entry, key.proto) = value;
+                    bpf_map_update_elem(map("port_flags"), &port, &entry, BPF_ANY);
+                }
             }
         };
         add(nodeport_key(30080), 1);

@@ -12,10 +12,6 @@
  * survive an agent restart):
  *   frontends       HASH         xgress_frontend_key   -> xgress_frontend_value
  *   node_addrs      HASH         xgress_node_addr_key  -> xgress_node_addr_value
- *   nodeport_frontends ARRAY     port * 2 + (UDP ? 1 : 0) -> xgress_frontend_value
- *                                (a copy of each NodePort entry of frontends,
- *                                 indexed by port: no hash lookup; id 0 = look
- *                                 in frontends)
  *   node_addr_list  ARRAY        0                     -> xgress_node_addr_list
  *                                (the first few node addresses inline: the
  *                                 classifiers compare against them instead of
@@ -42,7 +38,9 @@
  *   port_flags      ARRAY        port (host order)     -> xgress_port_flags
  *                                (which kinds of frontend use a port: the fast
  *                                 path that lets unrelated traffic skip every
- *                                 hash lookup)
+ *                                 hash lookup; ABI 8: plus a copy of the
+ *                                 port's TCP and UDP NodePort entries of
+ *                                 frontends, id 0 = look in frontends)
  */
 #ifndef XGRESS_BPF_ABI_H
 #define XGRESS_BPF_ABI_H
@@ -51,10 +49,11 @@
 
 /* Bumped on any incompatible change to a key, value or map below. The agent
  * writes it into abi_info; tools refuse to read maps of another version. */
-#define XGRESS_ABI_VERSION 7 /* 2: source ranges, settings, drop counters; 3: port_flags;
+#define XGRESS_ABI_VERSION 8 /* 2: source ranges, settings, drop counters; 3: port_flags;
 			       4: node_addr_list, nodeport_frontends; 5: vip_frontends;
 			       6: NodePort range in port_flags, xdp_packets derived;
-			       7: xdp_matched derived, frontend_stats_base */
+			       7: xdp_matched derived, frontend_stats_base;
+			       8: NodePort copies inside port_flags, nodeport_frontends gone */
 
 #define XGRESS_MAX_FRONTENDS 16384  /* ids 1..XGRESS_MAX_FRONTENDS-1; 0 = none */
 #define XGRESS_MAX_NODE_ADDRS 256
@@ -75,7 +74,7 @@
 #define XGRESS_MAP_SOURCE_RANGES "source_ranges"
 #define XGRESS_MAP_PORT_FLAGS "port_flags"
 #define XGRESS_MAP_NODE_ADDR_LIST "node_addr_list"
-#define XGRESS_MAP_NODEPORT_FRONTENDS "nodeport_frontends"
+#define XGRESS_MAP_NODEPORT_FRONTENDS "nodeport_frontends" /* ABI 4-7 only: cleanup removes its pin */
 #define XGRESS_MAP_VIP_FRONTENDS "vip_frontends"
 #define XGRESS_MAP_FRONTEND_STATS_BASE "frontend_stats_base"
 
@@ -157,9 +156,30 @@ struct xgress_settings {
 #define XGRESS_PORT_DROP_UNALLOCATED 0x20 /* with NODEPORT_RANGE: drop, else pass */
 #define XGRESS_PORT_FLAGS_ENTRIES 65536
 
+/* ABI 8: the entry also carries the port's NodePort frontends. NodePorts
+ * are unique per (port, protocol), so each NodePort entry of frontends is
+ * copied into its port's entry (tcp_nodeport / udp_nodeport): a served
+ * NodePort is answered from the entry the classifiers read first, with no
+ * further lookup (ABI 4-7 kept the copies in a separate nodeport_frontends
+ * array: one inlined array lookup more, 3-4 % of a served NodePort packet,
+ * measured). frontends stays the truth: a copy with id 0 sends the
+ * classifier to the wildcard hash entry. The agent writes a copy after the
+ * hash entry and zeroes it before deleting the hash entry; ids are stable
+ * per frontend, so an in-place rewrite changes at most listener_slot and
+ * flags. It is the only writer and rewrites whole entries, keeping the
+ * fields it does not mean to change. */
 struct xgress_port_flags {
 	__u8 flags; /* XGRESS_PORT_* */
+	__u8 pad[3];
+	struct xgress_frontend_value tcp_nodeport;
+	struct xgress_frontend_value udp_nodeport;
 };
+
+/* The NodePort copy of `entry` for `proto` (IPPROTO_TCP / IPPROTO_UDP). */
+static inline struct xgress_frontend_value *xgress_port_nodeport_copy(struct xgress_port_flags *entry, __u8 proto)
+{
+	return proto == 17 /* IPPROTO_UDP */ ? &entry->udp_nodeport : &entry->tcp_nodeport;
+}
 
 struct xgress_node_addr_key {
 	__u8 addr[16];
@@ -170,21 +190,6 @@ struct xgress_node_addr_key {
 struct xgress_node_addr_value {
 	__u32 flags; /* reserved; zero */
 };
-
-/* nodeport_frontends: NodePorts are unique per (port, protocol), so each
- * NodePort entry of frontends is mirrored into an array slot the classifiers
- * index directly (a hash hit costs ~25 ns, measured; an array read ~1).
- * frontends stays the truth: a slot with id 0 sends the classifier to the
- * wildcard hash entry. The agent writes a slot after the hash entry and zeroes
- * it before deleting the hash entry, so the copy is never ahead of the truth
- * for longer than that; ids are stable per frontend, so an in-place rewrite
- * changes at most listener_slot and flags (each a 4-byte store). */
-#define XGRESS_NODEPORT_FRONTENDS_ENTRIES (65536 * 2)
-
-static inline __u32 xgress_nodeport_index(__u16 port_host_order, __u8 proto)
-{
-	return ((__u32)port_host_order << 1) | (proto == 17 /* IPPROTO_UDP */ ? 1u : 0u);
-}
 
 /* vip_frontends: the exact (VIP) entries of frontends in a direct-mapped
  * array, so a served VIP costs an inlined array read and a 20-byte compare
@@ -375,7 +380,9 @@ XGRESS_STATIC_ASSERT(sizeof(struct xgress_node_addr_list) ==
 		     "node addr list size");
 XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_node_addr_list, ipv6) == 16 + 4 * XGRESS_NODE_ADDR_INLINE_V4,
 		     "node addr list ipv6 offset");
-XGRESS_STATIC_ASSERT(sizeof(struct xgress_port_flags) == 1, "port flags size");
+XGRESS_STATIC_ASSERT(sizeof(struct xgress_port_flags) == 28, "port flags size");
+XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_port_flags, tcp_nodeport) == 4, "port tcp nodeport offset");
+XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_port_flags, udp_nodeport) == 16, "port udp nodeport offset");
 XGRESS_STATIC_ASSERT(sizeof(struct xgress_vip_slot) == 40, "vip slot size");
 XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_vip_slot, value) == 20, "vip slot value offset");
 XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_vip_slot, flags) == 32, "vip slot flags offset");

@@ -72,7 +72,7 @@ struct DatapathState {
 DatapathState capture(const std::string& pin_root) {
     DatapathState state;
     for (const char* name : {XGRESS_MAP_FRONTENDS, XGRESS_MAP_FRONTEND_NAMES, XGRESS_MAP_SOURCE_RANGES,
-                             XGRESS_MAP_PORT_FLAGS, XGRESS_MAP_NODEPORT_FRONTENDS, XGRESS_MAP_VIP_FRONTENDS,
+                             XGRESS_MAP_PORT_FLAGS /* flags and NodePort copies */, XGRESS_MAP_VIP_FRONTENDS,
                              XGRESS_MAP_NODE_ADDRS, XGRESS_MAP_NODE_ADDR_LIST, XGRESS_MAP_FRONTEND_STATS_BASE})
         state.maps[name] = dump_map(pin_root + "/" + name);
     auto routes = dp::xgress_local_routes();

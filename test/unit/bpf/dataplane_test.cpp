@@ -130,8 +130,9 @@ TEST_F(DataplaneTest, OpenPinsAttachesAndCleanupRemovesEverything) {
         ASSERT_TRUE(dataplane) << dataplane.error().message;
         for (const char* name : {XGRESS_MAP_FRONTENDS, XGRESS_MAP_NODE_ADDRS, XGRESS_MAP_FRONTEND_STATS,
                                  XGRESS_MAP_GLOBAL_STATS, XGRESS_MAP_LISTENERS, XGRESS_MAP_ABI_INFO, XGRESS_MAP_NODE_ADDR_LIST,
-                                 XGRESS_MAP_NODEPORT_FRONTENDS, XGRESS_MAP_FRONTEND_STATS_BASE})
+                                 XGRESS_MAP_PORT_FLAGS, XGRESS_MAP_FRONTEND_STATS_BASE})
             EXPECT_TRUE(exists(pin(name))) << name;
+        EXPECT_FALSE(exists(pin(XGRESS_MAP_NODEPORT_FRONTENDS))) << "retired in ABI 8";
         EXPECT_TRUE(exists(options_.pin_root + "/links/sk_lookup"));
         EXPECT_NE(xdp_prog_id(node_if_), 0u);
     }
@@ -349,16 +350,18 @@ TEST_F(DataplaneTest, NodeAddressesAreReplaced) {
     EXPECT_EQ(std::memcmp(&key, &want, sizeof(key)), 0);
 }
 
-TEST_F(DataplaneTest, NodePortArrayCopyFollowsTheHashAndIsResyncedAfterRestart) {
-    auto mirror = [&](std::uint16_t port) {
-        int fd = bpf_obj_get(pin(XGRESS_MAP_NODEPORT_FRONTENDS).c_str());
+TEST_F(DataplaneTest, NodePortCopyFollowsTheHashAndIsResyncedAfterRestart) {
+    auto entry = [&](std::uint16_t port) {
+        int fd = bpf_obj_get(pin(XGRESS_MAP_PORT_FLAGS).c_str());
         EXPECT_GE(fd, 0);
-        xgress_frontend_value value{};
-        const std::uint32_t index = xgress_nodeport_index(port, IPPROTO_TCP);
+        xgress_port_flags value{};
+        const std::uint32_t index = port;
         EXPECT_EQ(bpf_map_lookup_elem(fd, &index, &value), 0);
         close(fd);
         return value;
     };
+    auto mirror = [&](std::uint16_t port) { return entry(port).tcp_nodeport; };
+    const std::uint8_t range = XGRESS_PORT_NODEPORT_RANGE | XGRESS_PORT_DROP_UNALLOCATED;
     {
         auto dataplane = dp::Dataplane::open(options_);
         ASSERT_TRUE(dataplane) << dataplane.error().message;
@@ -366,25 +369,34 @@ TEST_F(DataplaneTest, NodePortArrayCopyFollowsTheHashAndIsResyncedAfterRestart) 
         const auto hashed = pinned_frontends().at("*node*:30080");
         EXPECT_EQ(mirror(30080).id, hashed.id);
         EXPECT_EQ(mirror(30080).listener_slot, 3u);
+        EXPECT_EQ(entry(30080).flags, XGRESS_PORT_TCP_NODEPORT | range) << "the copy keeps the flags";
+        EXPECT_EQ(entry(30080).udp_nodeport.id, 0u);
         EXPECT_EQ(mirror(80).id, 0u) << "VIPs are not copied";
+        // A VIP on the NodePort's port: its flag is added, the copy stays.
+        ASSERT_TRUE(dataplane->apply_frontends({node_port(30080, 3, "a/b:http"), vip("203.0.113.10", 30080, 0, "a/c:http")}));
+        EXPECT_EQ(entry(30080).flags, XGRESS_PORT_TCP_NODEPORT | XGRESS_PORT_TCP_VIP | range);
+        EXPECT_EQ(mirror(30080).id, hashed.id);
         ASSERT_TRUE(dataplane->apply_frontends({node_port(30080, 4, "a/b:http"), node_port(30081, 0, "a/d:http")}));
         EXPECT_EQ(mirror(30080).listener_slot, 4u);
+        EXPECT_EQ(entry(30080).flags, XGRESS_PORT_TCP_NODEPORT | range) << "VIP flag cleared, copy kept";
         EXPECT_EQ(mirror(30081).id, pinned_frontends().at("*node*:30081").id);
         ASSERT_TRUE(dataplane->apply_frontends({node_port(30081, 0, "a/d:http")}));
         EXPECT_EQ(mirror(30080).id, 0u) << "deleted NodePort: copy zeroed";
+        EXPECT_EQ(entry(30080).flags, range);
     }
     // What a previous agent that died half-way may leave: a copy without a hash entry.
-    int fd = bpf_obj_get(pin(XGRESS_MAP_NODEPORT_FRONTENDS).c_str());
+    int fd = bpf_obj_get(pin(XGRESS_MAP_PORT_FLAGS).c_str());
     ASSERT_GE(fd, 0);
-    const std::uint32_t index = xgress_nodeport_index(31000, IPPROTO_TCP);
-    const xgress_frontend_value stale{7, 0, 0};
-    ASSERT_EQ(bpf_map_update_elem(fd, &index, &stale, BPF_ANY), 0);
+    ASSERT_EQ(set_nodeport_copy(fd, 31000, IPPROTO_TCP, {7, 0, 0}), 0);
     close(fd);
     auto restarted = dp::Dataplane::open(options_);
     ASSERT_TRUE(restarted) << restarted.error().message;
+    EXPECT_EQ(mirror(30081).id, pinned_frontends().at("*node*:30081").id) << "open's range rewrite keeps copies";
     ASSERT_TRUE(restarted->apply_frontends({node_port(30081, 0, "a/d:http")}));
-    EXPECT_EQ(mirror(31000).id, 0u) << "first apply rewrites the whole copy";
+    EXPECT_EQ(mirror(31000).id, 0u) << "first apply rewrites every copy";
+    EXPECT_EQ(entry(31000).flags, range);
     EXPECT_EQ(mirror(30081).id, pinned_frontends().at("*node*:30081").id);
+    EXPECT_EQ(entry(30081).flags, XGRESS_PORT_TCP_NODEPORT | range);
 }
 
 // vip_frontends follows the hash through add, replace, collision, delete and
@@ -680,6 +692,55 @@ TEST_F(DataplaneTest, PinnedMapsOfAnotherAbiAreMigrated) {
     ASSERT_TRUE(dataplane->apply_frontends({node_port(30080, 0, "xgress-system/xgress:http")}));
     EXPECT_EQ(pinned_frontends().size(), 1u);
     EXPECT_FALSE(exists(options_.pin_root + "/old-abi-1")) << "moved-aside pins are removed";
+}
+
+// ABI 7 -> 8: port_flags grew (1 -> 28 bytes, the NodePort copies) and
+// nodeport_frontends is gone. The old pins are moved aside and dropped, the
+// new port_flags carries the copies, and --cleanup also removes a
+// nodeport_frontends pin whatever agent left it.
+TEST_F(DataplaneTest, Abi7PinsAreMigratedAndTheRetiredMapIsCleanedUp) {
+    ASSERT_TRUE(std::filesystem::create_directories(options_.pin_root));
+    int abi = bpf_map_create(BPF_MAP_TYPE_ARRAY, "abi_info", 4, 8, 1, nullptr);
+    ASSERT_GE(abi, 0);
+    std::uint32_t zero = 0;
+    xgress_abi_info old_info{7, 0};
+    ASSERT_EQ(bpf_map_update_elem(abi, &zero, &old_info, BPF_ANY), 0);
+    ASSERT_EQ(bpf_obj_pin(abi, pin(XGRESS_MAP_ABI_INFO).c_str()), 0);
+    int old_flags = bpf_map_create(BPF_MAP_TYPE_ARRAY, "port_flags", 4, 1, XGRESS_PORT_FLAGS_ENTRIES, nullptr);
+    ASSERT_GE(old_flags, 0);
+    ASSERT_EQ(bpf_obj_pin(old_flags, pin(XGRESS_MAP_PORT_FLAGS).c_str()), 0);
+    int old_copies = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nodeport_frontends", 4, 12, 65536 * 2, nullptr);
+    ASSERT_GE(old_copies, 0);
+    ASSERT_EQ(bpf_obj_pin(old_copies, pin(XGRESS_MAP_NODEPORT_FRONTENDS).c_str()), 0);
+    for (int fd : {abi, old_flags, old_copies}) close(fd);
+
+    {
+        auto dataplane = dp::Dataplane::open(options_);
+        ASSERT_TRUE(dataplane) << dataplane.error().message;
+        EXPECT_FALSE(exists(pin(XGRESS_MAP_NODEPORT_FRONTENDS))) << "moved aside and removed";
+        EXPECT_FALSE(exists(options_.pin_root + "/old-abi-7"));
+        ASSERT_TRUE(dataplane->apply_frontends({node_port(30080, 2, "xgress-system/xgress:http")}));
+        int fd = bpf_obj_get(pin(XGRESS_MAP_PORT_FLAGS).c_str());
+        ASSERT_GE(fd, 0);
+        bpf_map_info info{};
+        std::uint32_t info_len = sizeof(info);
+        ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &info_len), 0);
+        EXPECT_EQ(info.value_size, sizeof(xgress_port_flags));
+        xgress_port_flags entry{};
+        std::uint32_t port = 30080;
+        ASSERT_EQ(bpf_map_lookup_elem(fd, &port, &entry), 0);
+        close(fd);
+        EXPECT_EQ(entry.tcp_nodeport.id, pinned_frontends().at("*node*:30080").id);
+        EXPECT_EQ(entry.tcp_nodeport.listener_slot, 2u);
+    }
+    // A retired map's pin (e.g. left by an ABI 7 agent) goes with --cleanup.
+    int stray = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nodeport_frontends", 4, 12, 4, nullptr);
+    ASSERT_GE(stray, 0);
+    ASSERT_EQ(bpf_obj_pin(stray, pin(XGRESS_MAP_NODEPORT_FRONTENDS).c_str()), 0);
+    close(stray);
+    ASSERT_TRUE(dp::Dataplane::cleanup(options_));
+    EXPECT_FALSE(exists(pin(XGRESS_MAP_NODEPORT_FRONTENDS)));
+    EXPECT_FALSE(exists(options_.pin_root));
 }
 
 TEST_F(DataplaneTest, UnheldVipGetsLocalRouteAndIsServedUntilItGoesAway) {

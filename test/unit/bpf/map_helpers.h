@@ -135,6 +135,18 @@ inline int mark_port(int port_flags_fd, const xgress_frontend_key& key) {
     return bpf_map_update_elem(port_flags_fd, &port, &flags, BPF_ANY);
 }
 
+// Writes the NodePort copy of (port, proto) into the port's port_flags entry
+// (ABI 8), keeping the entry's flags and other copy, as the agent does after
+// writing the wildcard hash entry. id 0 removes the copy.
+inline int set_nodeport_copy(int port_flags_fd, std::uint16_t port, std::uint8_t proto,
+                             const xgress_frontend_value& value) {
+    std::uint32_t index = port;
+    xgress_port_flags entry{};
+    if (int rc = bpf_map_lookup_elem(port_flags_fd, &index, &entry); rc) return rc;
+    *xgress_port_nodeport_copy(&entry, proto) = value;
+    return bpf_map_update_elem(port_flags_fd, &index, &entry, BPF_ANY);
+}
+
 // Puts the NodePort range on port_flags as the agent does (see
 // XGRESS_PORT_NODEPORT_RANGE): range bits cleared on [clear_min, clear_max]
 // (the previous range), then set on [min, max] (none when max is 0), the

@@ -213,17 +213,17 @@ TEST_F(SkLookupTest, Ipv6LookupOnIpv4ListenerFailsAndIsCounted) {
 }
 
 
-// The array copies (node_addr_list, nodeport_frontends) are shared with XDP:
-// a NodePort reached only through them steers to the copy's slot.
+// The array copies (node_addr_list, the NodePort copies in port_flags) are
+// shared with XDP: a NodePort reached only through them steers to the copy's
+// slot.
 TEST_F(SkLookupTest, NodePortThroughTheArrayCopiesSteersToTheCopysSlot) {
     ASSERT_EQ(set_node_addr_list(bpf_map__fd(skel_->maps.node_addr_list), {"198.18.0.9"},
                                  XGRESS_NODE_ADDR_LIST_V4_COMPLETE | XGRESS_NODE_ADDR_LIST_V6_COMPLETE),
               0);
-    const std::uint32_t index = xgress_nodeport_index(30080, IPPROTO_TCP);
     // Another slot than the hash entry's, to tell which entry matched.
     const std::uint64_t other = install(AF_INET, SOCK_STREAM, kSlot + 2);
     const xgress_frontend_value copy{1, kSlot + 2, 0};
-    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.nodeport_frontends), &index, &copy, BPF_ANY), 0);
+    ASSERT_EQ(set_nodeport_copy(bpf_map__fd(skel_->maps.port_flags), 30080, IPPROTO_TCP, copy), 0);
     EXPECT_EQ(run("198.18.0.9", 30080), other) << "listed address, copied entry";
     EXPECT_EQ(run("198.18.0.1", 30080), 0u) << "complete list without it: not a node address any more";
 }

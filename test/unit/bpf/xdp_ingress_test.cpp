@@ -800,13 +800,11 @@ TEST_F(XdpIngressTest, IncompleteInlineListFallsBackToTheHashOnAMiss) {
     EXPECT_EQ(stats(kNodePortId).packets, 2u);
 }
 
-// nodeport_frontends: the array copy of NodePort entries. The fixture leaves
-// it zero, so the tests above use the wildcard hash entries.
-TEST_F(XdpIngressTest, NodePortArrayCopyIsUsedBeforeTheHash) {
+// The NodePort copies in port_flags (ABI 8). The fixture leaves them zero,
+// so the tests above use the wildcard hash entries.
+TEST_F(XdpIngressTest, NodePortCopyIsUsedBeforeTheHash) {
     constexpr std::uint32_t kCopyId = 9;  // differs from the hash entry's id: shows which one matched
-    const std::uint32_t index = xgress_nodeport_index(30080, IPPROTO_TCP);
-    xgress_frontend_value copy{kCopyId, 0, 0};
-    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.nodeport_frontends), &index, &copy, BPF_ANY), 0);
+    ASSERT_EQ(set_nodeport_copy(bpf_map__fd(skel_->maps.port_flags), 30080, IPPROTO_TCP, {kCopyId, 0, 0}), 0);
     PacketSpec spec;
     spec.dst = "198.18.0.1";
     spec.dport = 30080;
@@ -817,13 +815,46 @@ TEST_F(XdpIngressTest, NodePortArrayCopyIsUsedBeforeTheHash) {
     EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
     EXPECT_EQ(stats(kCopyId).packets, 1u);
     EXPECT_EQ(global().xdp_not_ours, 1u);
+    // Through the general parser (a VLAN tag) the same copy answers.
+    spec.dst = "198.18.0.1";
+    spec.vlan_tpids = {0x8100};
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(kCopyId).packets, 2u);
 }
 
-TEST_F(XdpIngressTest, NodePortArrayCopyCarriesSourceRanges) {
+// Each protocol has its own copy in the entry: a UDP copy answers UDP only,
+// and a TCP copy on the same port does not leak into it.
+TEST_F(XdpIngressTest, NodePortCopiesArePerProtocol) {
+    add_frontend(nodeport_key(30600, IPPROTO_UDP), 11);
+    add_frontend(nodeport_key(30600, IPPROTO_TCP), 13);
+    const int fd = bpf_map__fd(skel_->maps.port_flags);
+    ASSERT_EQ(set_nodeport_copy(fd, 30600, IPPROTO_UDP, {21, 0, 0}), 0);
+    ASSERT_EQ(set_nodeport_copy(fd, 30600, IPPROTO_TCP, {23, 0, 0}), 0);
+    PacketSpec spec;
+    spec.dst = "198.18.0.1";
+    spec.dport = 30600;
+    spec.proto = IPPROTO_UDP;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    spec.proto = IPPROTO_TCP;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(21).packets, 1u);
+    EXPECT_EQ(stats(23).packets, 1u);
+    EXPECT_EQ(stats(11).packets + stats(13).packets, 0u);
+    // Without its copy, UDP falls back to the hash entry; TCP keeps its copy.
+    ASSERT_EQ(set_nodeport_copy(fd, 30600, IPPROTO_UDP, {0, 0, 0}), 0);
+    spec.proto = IPPROTO_UDP;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(11).packets, 1u);
+    spec.proto = IPPROTO_TCP;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    EXPECT_EQ(stats(23).packets, 2u);
+}
+
+TEST_F(XdpIngressTest, NodePortCopyCarriesSourceRanges) {
     // The ranged NodePort's copy: same id and flags as its hash entry.
-    const std::uint32_t index = xgress_nodeport_index(30443, IPPROTO_TCP);
-    xgress_frontend_value copy{kRangedNodePortId, 0, XGRESS_FRONTEND_SOURCE_RANGES};
-    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.nodeport_frontends), &index, &copy, BPF_ANY), 0);
+    ASSERT_EQ(set_nodeport_copy(bpf_map__fd(skel_->maps.port_flags), 30443, IPPROTO_TCP,
+                                {kRangedNodePortId, 0, XGRESS_FRONTEND_SOURCE_RANGES}),
+              0);
     PacketSpec spec;
     spec.dst = "198.18.0.1";
     spec.dport = 30443;
