@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
     app.add_option("--max-body-bytes", w.route_defaults.max_body_bytes, "Request body limit, 0 = none (413)")->capture_default_str();
     app.add_option("--recv-buffers", w.buffer_count, "Receive buffers per worker (provided-buffer ring; a power of two)")
         ->check(CLI::Range(16u, 32768u))->capture_default_str();
+    app.add_option("--recv-buffers-initial", w.buffer_initial,
+                   "Receive buffers provided at start; doubled on demand up to --recv-buffers (only provided ones become resident)")
+        ->check(CLI::Range(1u, 32768u))->capture_default_str();
     app.add_option("--recv-buffer-size", w.buffer_size, "Bytes per receive buffer: one receive takes at most this much")
         ->check(CLI::Range(4096u, 1u << 20))->capture_default_str();
     std::string balance = "p2c";

@@ -140,6 +140,10 @@ std::string render_metrics(const MetricsInput& in) {
     family(out, "recv_buffers_held_peak", "gauge",
            "Most receive buffers one worker has held at once for in-place sends (cap: a quarter of --recv-buffers).");
     sample(out, "recv_buffers_held_peak", t.recv_held_peak);
+    family(out, "recv_buffer_bytes", "gauge",
+           "Bytes of receive buffers the workers have provided to the kernel (all workers; these may be resident). "
+           "Starts at --recv-buffers-initial x --recv-buffer-size per worker and doubles on demand up to --recv-buffers.");
+    sample(out, "recv_buffer_bytes", t.recv_buffer_bytes);
     render_backends(out, in.backends);
     family(out, "snapshot_version", "gauge", "Version of the routing snapshot in use (0: none yet).");
     sample(out, "snapshot_version", in.snapshot_version);

@@ -17,7 +17,8 @@ BufferRing::~BufferRing() {
 
 // liburing 2.3 lacks io_uring_setup_buf_ring(); this is the same recipe:
 // page-aligned ring memory registered under a buffer group id.
-std::expected<void, std::string> BufferRing::setup(io_uring& ring, std::uint16_t group, unsigned count, unsigned size) {
+std::expected<void, std::string> BufferRing::setup(io_uring& ring, std::uint16_t group, unsigned count, unsigned size,
+                                                   unsigned initial) {
     uring_ = &ring;
     group_ = group;
     count_ = count;
@@ -36,14 +37,25 @@ std::expected<void, std::string> BufferRing::setup(io_uring& ring, std::uint16_t
         return std::unexpected(std::string("io_uring_register_buf_ring: ") + std::strerror(-rc));
     }
     io_uring_buf_ring_init(ring_);
+    // Address space for all `count`; pages become resident only once the
+    // kernel writes into a provided buffer.
     base_ = static_cast<char*>(std::aligned_alloc(4096, static_cast<std::size_t>(count) * size));
     if (!base_) return std::unexpected("buffer ring: out of memory");
-    const int mask = io_uring_buf_ring_mask(count);
-    for (unsigned i = 0; i < count; ++i)
-        io_uring_buf_ring_add(ring_, data(static_cast<std::uint16_t>(i)), size, static_cast<std::uint16_t>(i), mask,
-                              static_cast<int>(i));
-    io_uring_buf_ring_advance(ring_, static_cast<int>(count));
+    provided_ = 0;
+    grow(initial < 1 ? 1 : initial);
     return {};
+}
+
+unsigned BufferRing::grow(unsigned n) {
+    const unsigned add = n < count_ - provided_ ? n : count_ - provided_;
+    const int mask = io_uring_buf_ring_mask(count_);
+    for (unsigned i = 0; i < add; ++i) {
+        const auto bid = static_cast<std::uint16_t>(provided_ + i);
+        io_uring_buf_ring_add(ring_, data(bid), size_, bid, mask, static_cast<int>(i));
+    }
+    io_uring_buf_ring_advance(ring_, static_cast<int>(add));
+    provided_ += add;
+    return add;
 }
 
 }  // namespace xgress::io

@@ -320,6 +320,9 @@ void Worker::drive_upstream(Upstream& u, std::string_view fresh) {
             s->held_bytes += *n;
             ++held_buffers_;
             if (held_buffers_ > stats_.recv_held_peak.get()) stats_.recv_held_peak.inc();
+            // Held buffers are out of the ring until their send completes:
+            // provide more before they leave receives too few.
+            if (held_buffers_ * 2 >= buffers_.provided()) grow_buffers();
             fresh_taken_ = true;
         } else {
             if (can_hold) stats_.recv_held_cap_hits.inc();

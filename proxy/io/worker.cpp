@@ -50,9 +50,11 @@ std::expected<void, std::string> Worker::setup() {
     auto mode = init_ring(ring_, RingOptions{options_.ring_entries});
     if (!mode) return std::unexpected(mode.error());
     ring_ready_ = true;
-    if (auto r = buffers_.setup(ring_, 0, options_.buffer_count, options_.buffer_size); !r) return r;
-    spdlog::info("worker {}: io_uring {} ({} x {} byte receive buffers)", index_, *mode, options_.buffer_count,
-                 options_.buffer_size);
+    const unsigned initial = std::min(options_.buffer_initial, options_.buffer_count);
+    if (auto r = buffers_.setup(ring_, 0, options_.buffer_count, options_.buffer_size, initial); !r) return r;
+    stats_.recv_buffer_bytes.inc(static_cast<std::uint64_t>(buffers_.provided()) * options_.buffer_size);
+    spdlog::info("worker {}: io_uring {} ({} x {} byte receive buffers, {} provided at start)", index_, *mode,
+                 options_.buffer_count, options_.buffer_size, buffers_.provided());
     return {};
 }
 
@@ -287,8 +289,16 @@ void Worker::recycle_held(Stream& s) {
 // Instead a starved stream waits here until the end of the batch and then
 // gets one of the buffers that are free: every receive completion of the
 // batch has been handled, so all buffers but the held ones are in the ring.
+void Worker::grow_buffers() {
+    const unsigned added = buffers_.grow(buffers_.provided());
+    if (!added) return;
+    stats_.recv_buffer_bytes.inc(static_cast<std::uint64_t>(added) * options_.buffer_size);
+    spdlog::debug("worker {}: {} receive buffers provided", index_, buffers_.provided());
+}
+
 void Worker::starve(Stream& s, bool client) {
     stats_.recv_enobufs.inc();
+    grow_buffers();  // the ring ran dry: provide more before anyone re-arms
     if (s.recv_starved || s.closing) return;
     s.recv_starved = true;
     starved_.emplace_back(&s, client);
@@ -296,7 +306,7 @@ void Worker::starve(Stream& s, bool client) {
 
 void Worker::rearm_starved() {
     if (starved_.empty()) return;
-    const std::size_t free = options_.buffer_count - held_buffers_;
+    const std::size_t free = buffers_.provided() - held_buffers_;
     std::size_t armed = 0, i = 0;
     for (; i < starved_.size() && armed < free; ++i) {
         auto [s, client] = starved_[i];

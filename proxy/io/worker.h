@@ -38,6 +38,11 @@ struct WorkerOptions {
     // 512 of them keep the ring at the 16 MiB it had with 1024 x 16 KiB.
     unsigned buffer_count = 512;         // power of two
     unsigned buffer_size = 32 * 1024;
+    // Buffers provided at start; the ring doubles what it provides (up to
+    // buffer_count) when a receive finds it empty or held buffers reach half
+    // of it. Only provided buffers ever become resident (io/buffer_ring.h):
+    // 64 x 32 KiB = 2 MiB, which also keeps a light load's receives in cache.
+    unsigned buffer_initial = 64;
     std::size_t high_water = 256 * 1024; // pause reading a peer when this much waits for the other side
     // Idle upstream connections kept per endpoint and worker. Must exceed the
     // concurrent requests one endpoint sees, or every burst closes and reopens
@@ -288,6 +293,8 @@ private:
     // Receive buffers held for sending without a copy (Stream::held); capped at
     // a quarter of the ring so slow clients cannot drain what every receive needs.
     unsigned held_buffers_ = 0;
+    // Provides more receive buffers (doubling, up to --recv-buffers).
+    void grow_buffers();
     bool fresh_taken_ = false;  // drive_upstream kept the receive buffer it was given
     std::uint16_t fresh_bid_ = 0;  // streams whose output is sent at the end of the batch
     std::size_t live_sessions_ = 0;

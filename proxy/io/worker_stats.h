@@ -52,6 +52,7 @@ struct WorkerStats {
     Counter recv_enobufs;         // multishot receives that ended because the ring had no free buffer
     Counter recv_held_cap_hits;   // upstream bytes copied instead of sent in place: the held quarter was full
     Counter recv_held_peak;       // gauge: most receive buffers held for in-place sends at once
+    Counter recv_buffer_bytes;    // gauge: bytes of receive buffers provided to the kernel (grows, never shrinks)
 };
 
 // A plain-value sum over workers, taken when someone asks (scrape, test).
@@ -69,6 +70,7 @@ struct StatsTotals {
     std::uint64_t access_log_dropped = 0;  // dropped because the writer fell behind
     std::uint64_t recv_enobufs = 0, recv_held_cap_hits = 0;
     std::uint64_t recv_held_peak = 0;  // the largest worker's, not a sum: each worker has its own ring
+    std::uint64_t recv_buffer_bytes = 0;  // sum over workers: receive buffer memory that may be resident
 
     void add(const WorkerStats& w) {
         for (std::size_t i = 0; i < generated.size(); ++i) generated[i] += w.generated[i].get();
@@ -89,6 +91,7 @@ struct StatsTotals {
         recv_enobufs += w.recv_enobufs.get();
         recv_held_cap_hits += w.recv_held_cap_hits.get();
         recv_held_peak = std::max(recv_held_peak, w.recv_held_peak.get());
+        recv_buffer_bytes += w.recv_buffer_bytes.get();
     }
     std::uint64_t generated_count(int status) const { return generated[generated_index(status)]; }
 };

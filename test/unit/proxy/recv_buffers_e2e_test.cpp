@@ -143,3 +143,40 @@ TEST(RecvBuffers, DefaultRingDoesNotRunDryAtModestLoad) {
     EXPECT_GT(t.recv_held_peak, 0u) << "16 KiB bodies are sent from the receive buffers they arrived in";
     EXPECT_LE(t.recv_held_peak, 128u);
 }
+
+// Buffers are provided lazily (io/buffer_ring.h): 4 of a 64-buffer ring at
+// start. 16 connections of 16 KiB responses in 4 KiB buffers run those dry,
+// so the worker must provide more (doubling), report them in
+// recv_buffer_bytes, never more than the ring holds, and lose nothing.
+TEST(RecvBuffers, LazyRingGrowsOnDemandUpToItsCapacity) {
+    BigBackend backend;
+    io::WorkerOptions w;
+    w.buffer_count = 64;
+    w.buffer_size = 4096;
+    w.buffer_initial = 4;
+    auto server = ProxyServer::start(ProxyOptions{.listen = "127.0.0.1:0", .workers = 1, .worker = w, .admin = ""});
+    ASSERT_TRUE(server) << server.error();
+    ProxyServer& proxy = **server;
+    ASSERT_TRUE(proxy.apply(routes_to(backend.port())));
+
+    hammer(proxy.port(), 16, 4, 2);
+    const io::StatsTotals t = proxy.stats();
+    EXPECT_EQ(t.requests, 16u * 4u * 2u);
+    EXPECT_GT(t.recv_buffer_bytes, 4u * 4096u) << "the ring ran dry and was not grown";
+    EXPECT_LE(t.recv_buffer_bytes, 64u * 4096u) << "grown past --recv-buffers";
+    EXPECT_EQ(t.recv_buffer_bytes % (4u * 4096u), 0u) << "grows by doubling from the initial count";
+}
+
+// At a modest load the default start (64 of 512 buffers) suffices: nothing
+// beyond the initial 2 MiB is provided, so nothing more becomes resident.
+TEST(RecvBuffers, DefaultStartProvidesOnlyTheInitialBuffersAtModestLoad) {
+    BigBackend backend;
+    auto server = ProxyServer::start(ProxyOptions{.listen = "127.0.0.1:0", .workers = 1, .worker = {}, .admin = ""});
+    ASSERT_TRUE(server) << server.error();
+    ProxyServer& proxy = **server;
+    ASSERT_TRUE(proxy.apply(routes_to(backend.port())));
+
+    hammer(proxy.port(), 8, 4, 2);
+    const io::WorkerOptions defaults;
+    EXPECT_EQ(proxy.stats().recv_buffer_bytes, std::uint64_t{defaults.buffer_initial} * defaults.buffer_size);
+}
