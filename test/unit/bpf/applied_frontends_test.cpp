@@ -8,27 +8,10 @@
 
 #include "applied_frontends.h"
 #include "frontend_plan.h"
+#include "frontend_specs.h"
 
 namespace xgress::agent::dataplane {
 namespace {
-
-FrontendSpec np(std::uint16_t port, std::uint32_t slot = 0, std::string name = "ns/svc:http") {
-    FrontendSpec spec;
-    spec.node_port = true;
-    spec.port = port;
-    spec.listener_slot = slot;
-    spec.name = std::move(name);
-    return spec;
-}
-
-FrontendSpec v4(const char* address, std::uint16_t port, std::uint32_t slot = 0) {
-    FrontendSpec spec;
-    inet_pton(AF_INET, address, spec.address.bytes.data());
-    spec.port = port;
-    spec.listener_slot = slot;
-    spec.name = "ns/lb:http";
-    return spec;
-}
 
 std::vector<FrontendKey> keys_of(const std::vector<FrontendChange>& changes) {
     std::vector<FrontendKey> keys;
