@@ -11,7 +11,7 @@
 #        [--latency] [--latency-only] [--latency-duration S]
 #        [--xgress-args "ARGS"] [--contenders "xgress nginx haproxy"]
 #        [--keep-callgrind DIR] [--work-body small|16k]
-#        [--variant "NAME=BINARY [ARGS]"]...
+#        [--variant "NAME=BINARY [ARGS]"]... [--layout loopback|lab]
 #
 # --keep-callgrind copies the work phase's callgrind outputs to DIR
 # (callgrind.NAME.N[.*]) for `callgrind_annotate --inclusive=no FILE`.
@@ -32,10 +32,14 @@
 # how often the held-buffer cap forced a copy and the held high-water mark
 # since start (nothing when the binary has no such metric).
 #
-# Layout (see /work/shared/benchmarking.md): everything runs on loopback in a
-# namespace this script creates. wrk -t1 is pinned to --load-cpu (default 0);
-# the proxy under test AND the backend nginx are pinned to --proxy-cpu
-# (default 1). Contenders run alternately A B C A B C … for --rounds rounds
+# Layout (see /work/shared/benchmarking.md), --layout loopback (default):
+# everything runs on loopback in a namespace this script creates. wrk -t1 is
+# pinned to --load-cpu (default 0); the proxy under test AND the backend
+# nginx are pinned to --proxy-cpu (default 1).
+# --layout lab is the issue's lab topology: client namespace -> node
+# namespace (the proxies) -> pod namespace (the backend), joined by veth
+# pairs; the proxy under test alone on --proxy-cpu, wrk and the backend on
+# --load-cpu. Contenders run alternately A B C A B C … for --rounds rounds
 # after a warm-up. /proc/stat idle and steal are recorded around every run;
 # runs whose CPUs were not idle just before they started are marked busy and
 # left out of the "clean" ratios.
@@ -75,6 +79,7 @@ do_latency=0
 latency_duration=30
 
 variants=()
+layout=loopback
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --build) build=$2; shift 2 ;;
@@ -97,14 +102,17 @@ while [[ $# -gt 0 ]]; do
         --keep-callgrind) keep_callgrind=$2; shift 2 ;;
         --work-body) work_body=$2; shift 2 ;;
         --variant) variants+=("$2"); shift 2 ;;
-        -h|--help) sed -n '2,52p' "$0"; exit 0 ;;
+        --layout) layout=$2; shift 2 ;;
+        -h|--help) sed -n '2,59p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
 
 # shellcheck source=test/bench/proxy_bench_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/proxy_bench_lib.sh"
+[[ $layout == loopback || $layout == lab ]] || { echo "--layout: loopback or lab, not '$layout'" >&2; exit 2; }
 bench_prepare proxy_bench.sh xgress-proxy wrk nginx haproxy ss taskset ip
+[[ $layout == loopback ]] || bench_lab_layout "$load_cpu"
 
 declare -A port=([xgress]=18080 [nginx]=18081 [haproxy]=18082)
 # shellcheck disable=SC2206  # word-split on purpose
@@ -143,13 +151,13 @@ mkdir -p "$tmp/nginx/tmp" "$tmp/haproxy" "$tmp/xgress"
     nginx_http_common "$tmp/nginx"
     cat <<EOF
     upstream backend {
-        server 127.0.0.1:$backend_port;
+        server $backend_addr:$backend_port;
         keepalive 512;
         keepalive_requests 100000000;
         keepalive_timeout 300s;
     }
     server {
-        listen 127.0.0.1:${port[nginx]} backlog=4096;
+        listen $front_addr:${port[nginx]} backlog=4096;
         location / {
             proxy_pass http://backend;
             proxy_http_version 1.1;
@@ -173,10 +181,10 @@ defaults
     timeout server 300s
     timeout http-keep-alive 300s
 frontend fe
-    bind 127.0.0.1:${port[haproxy]} backlog 4096
+    bind $front_addr:${port[haproxy]} backlog 4096
     default_backend be
 backend be
-    server s1 127.0.0.1:$backend_port
+    server s1 $backend_addr:$backend_port
 EOF
 
 cat >"$tmp/xgress/snapshot.json" <<EOF
@@ -184,7 +192,7 @@ cat >"$tmp/xgress/snapshot.json" <<EOF
  "virtual_hosts": [{"host": "", "routes": [{"path": "/", "match": "prefix", "backend": "bench/backend:80"}]}],
  "default_backend": "",
  "frontends": [],
- "backends": [{"name": "bench/backend:80", "endpoints": [{"address": "127.0.0.1", "port": $backend_port}]}]}
+ "backends": [{"name": "bench/backend:80", "endpoints": [{"address": "$backend_addr", "port": $backend_port}]}]}
 EOF
 
 # Each command is exec'd by ip netns exec and taskset, so $! is the server.
@@ -222,12 +230,12 @@ results="$tmp/results.tsv"
 run_one() {
     local c=$1 body=$2 round=$3 name=$4 d=$5 record=$6
     local url s0 s1 s2 pre run tw0 tw1 est out rc0="- - -" rc1="- - -"
-    url="http://127.0.0.1:${port[$name]}$(path_of "$body")"
+    url="http://$front_addr:${port[$name]}$(path_of "$body")"
     if is_xgress "$name"; then rc0=$(recv_counters "$name"); fi
     s0=$(stat_snap); sleep 0.5; s1=$(stat_snap)
     pre=$(stat_diff "$s0" "$s1")
     tw0=$(timewait_to_backend)
-    in_ns taskset -c "$load_cpu" wrk -t1 -c"$c" -d"${d}s" --latency "$url" >"$tmp/wrk.out" 2>&1 &
+    in_client taskset -c "$load_cpu" wrk -t1 -c"$c" -d"${d}s" --latency "$url" >"$tmp/wrk.out" 2>&1 &
     local wrk_pid=$!
     sleep "$(echo "$d" | awk '{print $1/2}')"
     est=$(upstream_established "$name")
@@ -259,12 +267,11 @@ run_one() {
 }
 
 start_all() {
-    start_pinned backend nginx -p "$tmp/backend/" -e "$tmp/backend/error.log" -c "$tmp/backend/nginx.conf"
-    wait_port "$backend_port"
+    start_backend
     local x
     for x in "${!xbin[@]}"; do
         # shellcheck disable=SC2086  # a variant's args are word-split on purpose
-        start_pinned "$x" "${xbin[$x]}" --listen "127.0.0.1:${port[$x]}" --workers 1 \
+        start_pinned "$x" "${xbin[$x]}" --listen "$front_addr:${port[$x]}" --workers 1 \
             --admin "127.0.0.1:${admin_port[$x]}" \
             --snapshot-file "$tmp/xgress/snapshot.json" --log-level warn "${xgress_extra[@]}" ${xargs_of[$x]}
     done
@@ -273,7 +280,7 @@ start_all() {
     for n in "${contenders[@]}"; do wait_port "${port[$n]}"; done
     for n in "${contenders[@]}"; do
         local code
-        code=$(in_ns curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:${port[$n]}/16k")
+        code=$(in_client curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://$front_addr:${port[$n]}/16k")
         [[ $code == "200 16384" ]] || { echo "$n: GET /16k gave '$code'" >&2; exit 1; }
     done
 }
@@ -281,7 +288,11 @@ start_all() {
 # ---------------------------------------------------------------- throughput
 if [[ $do_bench == 1 ]]; then
     echo "# proxy_bench: $(date -u +%FT%TZ) kernel $(uname -r), $(nproc) CPUs, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "# layout: wrk -t1 on cpu$load_cpu; proxy under test + backend nginx on cpu$proxy_cpu; loopback in netns $ns"
+    if [[ $layout == lab ]]; then
+        echo "# layout: lab: wrk -t1 in $ns_client + backend nginx in $ns_pod on cpu$load_cpu; proxy under test alone on cpu$proxy_cpu in $ns; veth pairs"
+    else
+        echo "# layout: wrk -t1 on cpu$load_cpu; proxy under test + backend nginx on cpu$proxy_cpu; loopback in netns $ns"
+    fi
     echo "# ${duration}s runs, $rounds rounds (order: ${contenders[*]}), ${warmup}s warm-up per contender and scenario"
     echo "# nginx $(nginx -v 2>&1 | sed 's/.*\///'), $(haproxy -v | head -1 | cut -d' ' -f1-3), xgress-proxy $proxy_bin"
     for v in "${variants[@]}"; do echo "# variant ${v%%=*}: xgress-proxy ${v#*=}"; done
@@ -373,7 +384,7 @@ if [[ $do_latency == 1 ]]; then
     command -v h2load >/dev/null || { echo "missing h2load (nghttp2-client)" >&2; exit 2; }
     if [[ $do_bench == 0 ]]; then start_all; fi
     lat_conns=64
-    in_ns taskset -c "$load_cpu" wrk -t1 -c"$lat_conns" -d5s "http://127.0.0.1:${port[nginx]}/small" >"$tmp/wrk.out" 2>&1
+    in_client taskset -c "$load_cpu" wrk -t1 -c"$lat_conns" -d5s "http://$front_addr:${port[nginx]}/small" >"$tmp/wrk.out" 2>&1
     nginx_max=$(parse_wrk <"$tmp/wrk.out" | cut -d' ' -f1)
     echo
     echo "# fixed-rate latency: h2load --h1 -c$lat_conns --rps per connection, ${latency_duration}s per run, small body;"
@@ -385,8 +396,8 @@ if [[ $do_latency == 1 ]]; then
             log="$tmp/lat.$n.$pct.log"
             s0=$(stat_snap); sleep 0.5; s1=$(stat_snap)
             pre=$(stat_diff "$s0" "$s1")
-            in_ns taskset -c "$load_cpu" h2load --h1 -t1 -c"$lat_conns" --rps "$per_conn" -D "$latency_duration" \
-                --log-file "$log" "http://127.0.0.1:${port[$n]}/small" >"$tmp/h2load.out" 2>&1 || true
+            in_client taskset -c "$load_cpu" h2load --h1 -t1 -c"$lat_conns" --rps "$per_conn" -D "$latency_duration" \
+                --log-file "$log" "http://$front_addr:${port[$n]}/small" >"$tmp/h2load.out" 2>&1 || true
             s2=$(stat_snap)
             run=$(stat_diff "$s1" "$s2")
             "$py" - "$log" "$pct" "$n" "$((per_conn * lat_conns))" "$latency_duration" "$pre" "$run" <<'EOF'
@@ -416,7 +427,7 @@ echo
 echo "# CPU time and syscalls per request (perf task-clock + tracepoints on the proxy only, wrk -c64 $work_body body, ${duration}s)"
 for n in "${contenders[@]}"; do
     plist=$(pids_of "${ppid_of[$n]}" | paste -sd,)
-    in_ns taskset -c "$load_cpu" wrk -t1 -c64 -d"$((duration + 2))s" "http://127.0.0.1:${port[$n]}$(path_of "$work_body")" >"$tmp/wrk.out" 2>&1 &
+    in_client taskset -c "$load_cpu" wrk -t1 -c64 -d"$((duration + 2))s" "http://$front_addr:${port[$n]}$(path_of "$work_body")" >"$tmp/wrk.out" 2>&1 &
     wrk_pid=$!
     sleep 1   # perf counts a window inside wrk's run; requests = wrk's rate x window
     perf stat -x, -e task-clock,raw_syscalls:sys_enter,syscalls:sys_enter_io_uring_enter -p "$plist" \
@@ -443,12 +454,12 @@ if command -v valgrind >/dev/null && command -v h2load >/dev/null; then
     for n in "${contenders[@]}"; do kill "${ppid_of[$n]}"; wait "${ppid_of[$n]}" 2>/dev/null || true; done
     sed 's/^daemon off;/daemon off;\nmaster_process off;/' "$tmp/nginx/nginx.conf" >"$tmp/nginx/single.conf"
     declare -A cmd=(
-        [xgress]="$proxy_bin --listen 127.0.0.1:${port[xgress]} --workers 1 --snapshot-file $tmp/xgress/snapshot.json --log-level warn ${xgress_extra[*]}"
+        [xgress]="$proxy_bin --listen $front_addr:${port[xgress]} --workers 1 --snapshot-file $tmp/xgress/snapshot.json --log-level warn ${xgress_extra[*]}"
         [nginx]="nginx -p $tmp/nginx/ -e $tmp/nginx/error.log -c $tmp/nginx/single.conf"
         [haproxy]="haproxy -db -f $tmp/haproxy/haproxy.cfg"
     )
     for v in "${!xbin[@]}"; do
-        [[ $v == xgress ]] || cmd[$v]="${xbin[$v]} --listen 127.0.0.1:${port[$v]} --workers 1 --snapshot-file $tmp/xgress/snapshot.json --log-level warn ${xgress_extra[*]} ${xargs_of[$v]}"
+        [[ $v == xgress ]] || cmd[$v]="${xbin[$v]} --listen $front_addr:${port[$v]} --workers 1 --snapshot-file $tmp/xgress/snapshot.json --log-level warn ${xgress_extra[*]} ${xargs_of[$v]}"
     done
     # Stops a process under callgrind within a bounded time. xgress-proxy may
     # not exit on SIGTERM under valgrind (valgrind keeps its big lock across
@@ -481,7 +492,7 @@ if command -v valgrind >/dev/null && command -v h2load >/dev/null; then
             # Serving (routes applied), not just listening: up to 60 s under valgrind.
             code=000
             for _ in $(seq 120); do
-                code=$(in_ns curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:${port[$n]}/small" || true)
+                code=$(in_client curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$front_addr:${port[$n]}/small" || true)
                 [[ $code == 200 ]] && break
                 kill -0 "$vg" 2>/dev/null || break
                 sleep 0.5
@@ -492,8 +503,8 @@ if command -v valgrind >/dev/null && command -v h2load >/dev/null; then
                 kill -TERM "$vg" 2>/dev/null || true; wait "$vg" 2>/dev/null || true
                 tot=(); break
             fi
-            in_ns taskset -c "$load_cpu" h2load --h1 -t1 -c64 -n "$count" \
-                "http://127.0.0.1:${port[$n]}$(path_of "$work_body")" >"$tmp/h2load.out" 2>&1 || true
+            in_client taskset -c "$load_cpu" h2load --h1 -t1 -c64 -n "$count" \
+                "http://$front_addr:${port[$n]}$(path_of "$work_body")" >"$tmp/h2load.out" 2>&1 || true
             ok=$(awk '/^requests:/ { print $8 }' "$tmp/h2load.out")
             stop_under_callgrind "$vg" "$out"
             # Every part (the dump and, after a clean exit, the rest) adds up to the whole run.

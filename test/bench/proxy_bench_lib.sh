@@ -2,7 +2,10 @@
 # parsing): the private network namespace and its cleanup, the nginx backend,
 # pinned start-up of contenders, and /proc/stat idle/steal bookkeeping.
 # Expects: $build, $proxy_cpu. Sets: proxy_bin, py, ns, tmp, pids, ppid_of,
-# backend_port.
+# backend_port, and the layout: ns_client / ns_pod (where the load generator
+# and the backend run), front_addr / backend_addr (what clients and proxies
+# connect to) and backend_cpu. By default everything is on loopback in $ns
+# with the backend beside the proxy; bench_lab_layout changes that.
 
 # bench_prepare SCRIPT NS_PREFIX TOOL...: root, binaries and tools present,
 # then a fresh namespace with loopback up and a temp dir, both removed (with
@@ -27,6 +30,31 @@ bench_prepare() {
     trap 'exit 130' INT TERM
     ip netns add "$ns"
     ip netns exec "$ns" ip link set lo up
+    ns_client=$ns ns_pod=$ns front_addr=127.0.0.1 backend_addr=127.0.0.1 backend_cpu=$proxy_cpu
+}
+
+# The issue's lab topology: a client namespace and a pod namespace joined to
+# $ns (the node) by veth pairs, client 198.18.0.2 -> node 198.18.0.1, node
+# 10.244.0.1 -> pod 10.244.0.2; the backend runs beside the load generator on
+# $1 (its CPU), so the proxy has a CPU of its own.
+bench_lab_layout() {
+    backend_cpu=$1
+    ns_client="$ns-client" ns_pod="$ns-pod" front_addr=198.18.0.1 backend_addr=10.244.0.2
+    ip netns add "$ns_client"
+    ip netns add "$ns_pod"
+    ip link add eth0 netns "$ns_client" type veth peer name eth-client netns "$ns"
+    ip link add eth0 netns "$ns_pod" type veth peer name eth-pod netns "$ns"
+    ip -n "$ns_client" addr add 198.18.0.2/24 dev eth0
+    ip -n "$ns" addr add 198.18.0.1/24 dev eth-client
+    ip -n "$ns" addr add 10.244.0.1/24 dev eth-pod
+    ip -n "$ns_pod" addr add 10.244.0.2/24 dev eth0
+    local n
+    for n in "$ns_client" "$ns_pod"; do
+        ip -n "$n" link set lo up
+        ip -n "$n" link set eth0 up
+    done
+    ip -n "$ns" link set eth-client up
+    ip -n "$ns" link set eth-pod up
 }
 bench_cleanup() {
     local pid
@@ -36,9 +64,12 @@ bench_cleanup() {
         kill -9 "$pid" 2>/dev/null || true
     done
     ip netns del "$ns" 2>/dev/null || true
+    [[ ${ns_client:-$ns} == "$ns" ]] || ip netns del "$ns_client" 2>/dev/null || true
+    [[ ${ns_pod:-$ns} == "$ns" ]] || ip netns del "$ns_pod" 2>/dev/null || true
     rm -rf "$tmp"
 }
 in_ns() { ip netns exec "$ns" "$@"; }
+in_client() { ip netns exec "$ns_client" "$@"; }
 
 # Temp paths and pid/error log under the prefix: nothing touches /var or /etc.
 nginx_common() {
@@ -69,7 +100,7 @@ EOF
 }
 
 # The static backend every contender proxies to: nginx serving /small (100 B)
-# and /16k on 127.0.0.1:$backend_port (config only; the caller starts it).
+# and /16k on $backend_addr:$backend_port (config only; start_backend starts it).
 bench_backend_config() {
     mkdir -p "$tmp/backend/www" "$tmp/backend/tmp"
     head -c 100 /dev/zero | tr '\0' 'x' >"$tmp/backend/www/small"
@@ -81,7 +112,7 @@ bench_backend_config() {
         cat <<EOF
     sendfile on;
     server {
-        listen 127.0.0.1:$backend_port backlog=4096;
+        listen $backend_addr:$backend_port backlog=4096;
         root $tmp/backend/www;
         location / { }
     }
@@ -97,10 +128,19 @@ start_pinned() {
     ppid_of[$name]=$!
 }
 
+# The backend nginx, in the pod namespace on backend_cpu; waits for it.
+start_backend() {
+    ip netns exec "$ns_pod" taskset -c "$backend_cpu" \
+        nginx -p "$tmp/backend/" -e "$tmp/backend/error.log" -c "$tmp/backend/nginx.conf" >"$tmp/backend.out" 2>&1 &
+    pids+=($!)
+    ppid_of[backend]=$!
+    wait_port "$backend_port" "$ns_pod"
+}
+
 wait_port() {
-    local p=$1
+    local p=$1 where=${2:-$ns}
     for _ in $(seq 100); do
-        in_ns ss -Htln "sport = :$p" | grep -q . && return 0
+        ip netns exec "$where" ss -Htln "sport = :$p" | grep -q . && return 0
         sleep 0.05
     done
     echo "nothing listens on :$p; logs:" >&2; tail -n 20 "$tmp"/*.out >&2; exit 1

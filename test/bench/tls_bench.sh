@@ -290,8 +290,7 @@ measure() {
 echo "# tls_bench: $(date -u +%FT%TZ) kernel $(uname -r), $(nproc) CPUs, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# layout: clients on cpu$load_cpu; server under test + backend nginx on cpu$proxy_cpu; loopback in netns $ns"
 echo "# ${duration}s runs, $rounds rounds, order ${contenders[*]}; $(openssl version | cut -d' ' -f1-2), nginx $(nginx -v 2>&1 | sed 's/.*\///'), $(haproxy -v | head -1 | cut -d' ' -f1-3)"
-start_pinned backend nginx -p "$tmp/backend/" -e "$tmp/backend/error.log" -c "$tmp/backend/nginx.conf"
-wait_port "$backend_port"
+start_backend
 for key in $keys; do
     kinds="full"
     [[ $key == ecdsa ]] && kinds="full resumed $bodies"
