@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <limits>
@@ -138,6 +139,52 @@ bool valid_cidr(const std::string& c) {
     if (inet_pton(AF_INET, addr.c_str(), buf) == 1) return bits <= 32;
     if (inet_pton(AF_INET6, addr.c_str(), buf) == 1) return bits <= 128;
     return false;
+}
+
+// Several members of `obj`, found in one pass over its keys. Looking each
+// up by name (obj[key]) walks the keys from the start every time and takes
+// the key's strlen: for the routes, hosts, backends and endpoints of a
+// 10,000-rule snapshot that was a fifth of decoding past the JSON parse.
+// A repeated key keeps its first value, as obj[key] does.
+template <std::size_t N>
+struct Members {
+    std::array<simdjson::dom::element, N> value;
+    std::array<bool, N> found{};
+};
+
+template <std::size_t N>
+Members<N> find_members(simdjson::dom::object obj, const std::array<std::string_view, N>& keys) {
+    Members<N> m;
+    std::size_t left = N;
+    for (simdjson::dom::key_value_pair kv : obj) {
+        for (std::size_t i = 0; i < N; ++i) {
+            if (m.found[i] || kv.key != keys[i]) continue;
+            m.value[i] = kv.value;
+            m.found[i] = true;
+            if (--left == 0) return m;
+            break;
+        }
+    }
+    return m;
+}
+
+// A required string member found by find_members (get_string's errors).
+std::expected<std::string_view, std::string> member_string(bool found, simdjson::dom::element e, const char* key,
+                                                           const Where& where) {
+    if (!found) return field_error(where.field(key), "missing");
+    std::string_view v;
+    if (e.get_string().get(v)) return field_error(where.field(key), "must be a string");
+    return v;
+}
+
+// An optional array member found by find_members (optional_array's errors).
+std::expected<Items, std::string> member_array(bool found, simdjson::dom::element e, const char* key,
+                                               const Where& where) {
+    Items items;
+    if (!found) return items;
+    if (e.get_array().get(items.array)) return field_error(where.field(key), "must be an array");
+    items.present = true;
+    return items;
 }
 
 // Optional members: absent means the default; present with the wrong type is an error.
@@ -273,11 +320,12 @@ void append_route_policy(std::string& out, const Route& r) {
 std::expected<void, std::string> decode_backend(simdjson::dom::element be, const Where& where, Backend& b) {
     simdjson::dom::object bo;
     if (be.get_object().get(bo)) return field_error(where, "must be an object");
-    auto name = get_string(bo, "name", where);
+    const auto m = find_members<2>(bo, {"name", "endpoints"});
+    auto name = member_string(m.found[0], m.value[0], "name", where);
     if (!name) return Error(name.error());
     if (name->empty()) return field_error(where.field("name"), "must not be empty");
     b.name.assign(*name);
-    auto eps = optional_array(bo, "endpoints", where);
+    auto eps = member_array(m.found[1], m.value[1], "endpoints", where);
     // The optional members are looked for only when the object has members
     // besides name and endpoints: simdjson finds a member by scanning the
     // keys, and two scans for absent members per backend were a tenth of
@@ -301,15 +349,15 @@ std::expected<void, std::string> decode_backend(simdjson::dom::element be, const
         const Where ewhere{&list, "", index++};
         simdjson::dom::object eo;
         if (ee.get_object().get(eo)) return field_error(ewhere, "must be an object");
-        std::string_view address;
-        if (auto err = eo["address"].get_string().get(address))
-            return field_error(ewhere.field("address"), err == simdjson::NO_SUCH_FIELD ? "missing" : "must be a string");
-        if (!valid_address(address))
-            return field_error(ewhere.field("address"), "not an IP address: \"" + std::string(address) + "\"");
+        const auto em = find_members<2>(eo, {"address", "port"});
+        auto address = member_string(em.found[0], em.value[0], "address", ewhere);
+        if (!address) return Error(address.error());
+        if (!valid_address(*address))
+            return field_error(ewhere.field("address"), "not an IP address: \"" + std::string(*address) + "\"");
         std::uint64_t port = 0;
-        if (eo["port"].get_uint64().get(port) || port == 0 || port > 65535)
+        if (!em.found[1] || em.value[1].get_uint64().get(port) || port == 0 || port > 65535)
             return field_error(ewhere.field("port"), "must be an integer in 1..65535");
-        b.endpoints.push_back(Endpoint{std::string(address), static_cast<std::uint16_t>(port)});
+        b.endpoints.push_back(Endpoint{std::string(*address), static_cast<std::uint16_t>(port)});
     }
     return {};
 }
@@ -574,10 +622,11 @@ std::expected<Snapshot, std::string> decode(std::string_view json) {
         simdjson::dom::object ho;
         if (he.get_object().get(ho)) return field_error(where, "must be an object");
         VirtualHost& vh = snap.virtual_hosts.emplace_back();
-        auto host = get_string(ho, "host", where);
+        const auto hm = find_members<2>(ho, {"host", "routes"});
+        auto host = member_string(hm.found[0], hm.value[0], "host", where);
         if (!host) return Error(host.error());
         vh.host = lower(*host);
-        auto routes = optional_array(ho, "routes", where);
+        auto routes = member_array(hm.found[1], hm.value[1], "routes", where);
         // As for backends: the optional members only when there are members
         // besides host and routes (errors still in the order of the schema).
         const bool more = ho.size() > 1 + ((!routes || routes->present) ? 1u : 0u);
@@ -601,16 +650,17 @@ std::expected<Snapshot, std::string> decode(std::string_view json) {
             simdjson::dom::object ro;
             if (re.get_object().get(ro)) return field_error(rwhere, "must be an object");
             Route& r = vh.routes.emplace_back();
-            auto path = get_string(ro, "path", rwhere);
+            const auto rm = find_members<3>(ro, {"path", "match", "backend"});
+            auto path = member_string(rm.found[0], rm.value[0], "path", rwhere);
             if (!path) return Error(path.error());
             if (path->empty() || path->front() != '/') return field_error(rwhere.field("path"), "must start with '/'");
             r.path.assign(*path);
-            auto match = get_string(ro, "match", rwhere);
+            auto match = member_string(rm.found[1], rm.value[1], "match", rwhere);
             if (!match) return Error(match.error());
             if (*match == "prefix") r.match = PathMatch::Prefix;
             else if (*match == "exact") r.match = PathMatch::Exact;
             else return field_error(rwhere.field("match"), "must be \"prefix\" or \"exact\", got \"" + std::string(*match) + "\"");
-            auto backend = get_string(ro, "backend", rwhere);
+            auto backend = member_string(rm.found[2], rm.value[2], "backend", rwhere);
             if (!backend) return Error(backend.error());
             r.backend.assign(*backend);
             // Most routes carry only path, match and backend: skip the

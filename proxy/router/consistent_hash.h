@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace xgress::router {
@@ -50,6 +51,13 @@ struct Fnv1a {
         const auto* p = static_cast<const unsigned char*>(data);
         for (std::size_t i = 0; i < n; ++i) {
             h ^= p[i];
+            h *= 0x100000001b3ULL;
+        }
+    }
+    // The same for text known at compile time (a constant prefix hashed once).
+    constexpr void add(std::string_view text) {
+        for (char c : text) {
+            h ^= static_cast<unsigned char>(c);
             h *= 0x100000001b3ULL;
         }
     }

@@ -84,8 +84,15 @@ std::uint32_t RouteTable::route(std::uint32_t table, std::string_view host, std:
 }
 
 std::uint64_t endpoint_id(std::string_view text) {
-    Fnv1a h;
-    h.add("xgress-endpoint:", 16);
+    // The FNV state after the constant prefix, computed at compile time:
+    // hashing its 16 bytes again per endpoint was a sixth of resolving the
+    // 10,000 endpoints of a swap. Same ids as hashing prefix + text.
+    static constexpr Fnv1a kPrefixed = [] {
+        Fnv1a h;
+        h.add(std::string_view("xgress-endpoint:"));
+        return h;
+    }();
+    Fnv1a h = kPrefixed;
     h.add(text.data(), text.size());
     return h.done();
 }

@@ -200,3 +200,15 @@ TEST(NameIndex, IndicesSurviveGrowth) {
     EXPECT_EQ(index.find("name-3000"), xgress::router::NameIndex::npos);
     EXPECT_EQ(index.name(42), "name-42");
 }
+
+// Endpoint ids place endpoints on the consistent-hash rings and must not
+// change between proxy versions: the prefix's FNV state is precomputed, and
+// the ids must equal hashing the prefix and the text byte by byte.
+TEST(RouteTable, EndpointIdsKeepTheirValues) {
+    for (std::string_view text : {"10.0.0.1:80", "[fd00::1]:8080", "127.0.0.1:8081", ""}) {
+        router::Fnv1a h;
+        h.add("xgress-endpoint:", 16);
+        h.add(text.data(), text.size());
+        EXPECT_EQ(router::endpoint_id(text), h.done()) << text;
+    }
+}

@@ -336,3 +336,38 @@ TEST(SnapshotCodec, ErrorsOfSmallObjectsKeepTheSchemaOrder) {
     EXPECT_EQ(decode_error(R"({"version":1,"virtual_hosts":[{"host":"a","passthrough_backend":"nope"}]})"),
               "virtual_hosts[0].passthrough_backend: unknown backend \"nope\"");
 }
+
+// The members of routes, hosts, backends and endpoints are found in one pass
+// over each object's keys: in any order, a repeated key keeps its first value
+// (as a lookup by name did), and missing or mistyped members give the same
+// errors as the lookups by name.
+TEST(SnapshotCodec, MembersFoundInOnePassKeepLookupSemantics) {
+    auto shuffled = decode(R"({"version":1,"backends":[{"endpoints":[{"port":80,"address":"10.0.0.1","x":1}],"name":"b","name":"c"}],)"
+                           R"("virtual_hosts":[{"routes":[{"backend":"b","match":"exact","path":"/a","path":"/b"}],"host":"H","host":"g"}]})");
+    ASSERT_TRUE(shuffled) << shuffled.error();
+    EXPECT_EQ(shuffled->backends[0].name, "b");
+    EXPECT_EQ(shuffled->backends[0].endpoints, (std::vector<Endpoint>{{"10.0.0.1", 80}}));
+    EXPECT_EQ(shuffled->virtual_hosts[0].host, "h");
+    EXPECT_EQ(shuffled->virtual_hosts[0].routes[0].path, "/a");
+    EXPECT_EQ(shuffled->virtual_hosts[0].routes[0].match, PathMatch::Exact);
+    const std::string b = R"({"version":1,"backends":[{"name":"b"}],"virtual_hosts":[{"host":"a","routes":[)";
+    EXPECT_EQ(decode_error(b + R"({"match":"prefix","backend":"b"}]}]})"), "virtual_hosts[0].routes[0].path: missing");
+    EXPECT_EQ(decode_error(b + R"({"path":1,"match":"prefix","backend":"b"}]}]})"),
+              "virtual_hosts[0].routes[0].path: must be a string");
+    EXPECT_EQ(decode_error(b + R"({"path":"/","backend":"b"}]}]})"), "virtual_hosts[0].routes[0].match: missing");
+    EXPECT_EQ(decode_error(b + R"({"path":"/","match":[],"backend":"b"}]}]})"),
+              "virtual_hosts[0].routes[0].match: must be a string");
+    EXPECT_EQ(decode_error(b + R"({"path":"/","match":"prefix"}]}]})"), "virtual_hosts[0].routes[0].backend: missing");
+    EXPECT_EQ(decode_error(b + R"({"path":"/","match":"prefix","backend":null}]}]})"),
+              "virtual_hosts[0].routes[0].backend: must be a string");
+    EXPECT_EQ(decode_error(R"({"version":1,"virtual_hosts":[{"routes":[]}]})"), "virtual_hosts[0].host: missing");
+    EXPECT_EQ(decode_error(R"({"version":1,"virtual_hosts":[{"host":7}]})"), "virtual_hosts[0].host: must be a string");
+    EXPECT_EQ(decode_error(R"({"version":1,"backends":[{"name":false}]})"), "backends[0].name: must be a string");
+    const std::string e = R"({"version":1,"backends":[{"name":"b","endpoints":[)";
+    EXPECT_EQ(decode_error(e + R"({"port":80}]}]})"), "backends[0].endpoints[0].address: missing");
+    EXPECT_EQ(decode_error(e + R"({"address":1,"port":80}]}]})"), "backends[0].endpoints[0].address: must be a string");
+    EXPECT_EQ(decode_error(e + R"({"address":"10.0.0.1"}]}]})"), "backends[0].endpoints[0].port: must be an integer in 1..65535");
+    EXPECT_EQ(decode_error(e + R"({"address":"10.0.0.1","port":"80"}]}]})"),
+              "backends[0].endpoints[0].port: must be an integer in 1..65535");
+    EXPECT_EQ(decode_error(e + R"(5]}]})"), "backends[0].endpoints[0]: must be an object");
+}
