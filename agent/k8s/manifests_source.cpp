@@ -5,11 +5,13 @@
 #include <optional>
 #include <sstream>
 #include <system_error>
+#include <type_traits>
 
 #include <simdjson.h>
 #include <yaml-cpp/yaml.h>
 
 #include "k8s/object_decoder.h"
+#include "k8s/yaml_to_json.h"
 
 namespace xgress::agent::k8s {
 namespace {
@@ -45,10 +47,16 @@ void load_file(const std::filesystem::path& path, LoadedManifests& out) {
     load_manifest_text(text.str(), path.string(), out);
 }
 
+// `from_yaml`: a simdjson document that yaml_to_json wrote (YAML's booleans).
 template <class Document>
 void load_document(const Document& document, const std::string& source, const std::string& where,
-                   LoadedManifests& out) {
-    auto decoded = decode_object(document);
+                   LoadedManifests& out, bool from_yaml = false) {
+    auto decoded = [&] {
+        if constexpr (std::is_same_v<Document, simdjson::dom::element>) {
+            if (from_yaml) return decode_yaml_object(document);
+        }
+        return decode_object(document);
+    }();
     if (!decoded) {
         add_error(out, source, where + ": " + decoded.error().to_string());
         return;
@@ -75,15 +83,19 @@ bool looks_like_json(std::string_view text, const std::string& source) {
     return first != std::string_view::npos && (text[first] == '{' || text[first] == '[');
 }
 
-void load_json_text(std::string_view text, const std::string& source, LoadedManifests& out) {
-    // One parser per thread, reused for small files (its buffers grow to the
-    // largest file once). A large file gets a parser of its own, freed on
-    // return: the parser's buffers are a few times the file's size (~22 MB
-    // kept after a 100,000-endpoint List otherwise, 220 bytes per endpoint).
+// One parser per thread, reused for small texts (its buffers grow to the
+// largest once). A large text gets a parser of its own, freed on return:
+// the parser's buffers are a few times the text's size (~22 MB kept after a
+// 100,000-endpoint List otherwise, 220 bytes per endpoint).
+simdjson::dom::parser& parser_for(std::size_t size, std::optional<simdjson::dom::parser>& own) {
     constexpr std::size_t kReusedParserMax = 1 << 20;
     thread_local simdjson::dom::parser reused;
+    return size <= kReusedParserMax ? reused : own.emplace();
+}
+
+void load_json_text(std::string_view text, const std::string& source, LoadedManifests& out) {
     std::optional<simdjson::dom::parser> own;
-    simdjson::dom::parser& parser = text.size() <= kReusedParserMax ? reused : own.emplace();
+    simdjson::dom::parser& parser = parser_for(text.size(), own);
     simdjson::padded_string padded(text);
     simdjson::dom::element root;
     if (auto error = parser.parse(padded).get(root)) {
@@ -113,6 +125,55 @@ void load_json_text(std::string_view text, const std::string& source, LoadedMani
     }
 }
 
+// YAML through yaml-cpp's event parser, written as JSON (yaml_to_json.h)
+// and decoded by simdjson: no YAML::Node trees. False when the file uses
+// something JSON cannot stand for (`reason` says what): nothing was added
+// to `out` then, and the caller reads it with yaml-cpp nodes.
+bool load_yaml_as_json(std::string_view text, const std::string& source, LoadedManifests& out, std::string& reason) {
+    YamlAsJson converted = yaml_to_json(text);
+    if (converted.error) {
+        const YamlSyntaxError& e = *converted.error;
+        add_error(out, source,
+                  source + ": line " + std::to_string(e.line) + ", column " + std::to_string(e.column) +
+                      " (document " + std::to_string(e.document) + "): " + e.message + " (file skipped)");
+        return true;
+    }
+    if (!converted.unsupported.empty()) {
+        reason = std::move(converted.unsupported);
+        return false;
+    }
+    std::optional<simdjson::dom::parser> own;
+    simdjson::dom::parser& parser = parser_for(converted.text.size(), own);
+    converted.text.reserve(converted.text.size() + simdjson::SIMDJSON_PADDING);  // parsed in place
+    for (std::size_t d = 0; d < converted.documents.size(); ++d) {
+        const auto [start, length] = converted.documents[d];
+        const std::string where = source + ": document " + std::to_string(d + 1);
+        simdjson::dom::element document;
+        if (auto error = parser.parse(converted.text.data() + start, length, false).get(document)) {
+            // The writer checks what simdjson refuses (UTF-8, depth); this is a safety net.
+            add_error(out, source, where + ": cannot read the converted document: " + simdjson::error_message(error));
+            continue;
+        }
+        if (document.is_null()) continue;  // "---" with nothing after it
+        if (is_list_document(document)) {
+            simdjson::dom::element items;
+            if (document["items"].get(items) || items.is_null()) continue;  // an empty List
+            simdjson::dom::array array;
+            if (items.get_array().get(array)) {
+                add_error(out, source, where + ": List: items: expected a list");
+                continue;
+            }
+            std::size_t i = 0;
+            for (simdjson::dom::element item : array) {
+                load_document(item, source, where + " items[" + std::to_string(i++) + "]", out, true);
+            }
+        } else {
+            load_document(document, source, where, out, true);
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 void load_manifest_text(std::string_view text, const std::string& source, LoadedManifests& out) {
@@ -120,6 +181,13 @@ void load_manifest_text(std::string_view text, const std::string& source, Loaded
         load_json_text(text, source, out);
         return;
     }
+    std::string reason;
+    if (load_yaml_as_json(text, source, out, reason)) return;
+    out.yaml_node_fallbacks.push_back(source + ": " + reason + "; read with yaml-cpp nodes");
+    load_yaml_with_nodes(text, source, out);
+}
+
+void load_yaml_with_nodes(std::string_view text, const std::string& source, LoadedManifests& out) {
     std::vector<YAML::Node> documents;
     try {
         documents = YAML::LoadAll(std::string(text));
