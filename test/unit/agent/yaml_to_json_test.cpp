@@ -4,6 +4,8 @@
 // deploy, CRDs, the YAML in unit tests and lab scripts) and a set of tricky
 // documents decode to exactly the objects, errors and skipped lines the
 // YAML::Node path gives.
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -194,6 +196,53 @@ TEST(YamlToJson, FallbackFilesDecodeWithNodes) {
     EXPECT_NE(out.errors[0].find("metadata.labels: expected a map of strings"), std::string::npos) << out.errors[0];
     expect_same_decoding("kind: IngressClass\nmetadata: {name: r, labels: &l {a: [*l]}}\nspec: {controller: x}\n",
                          "recursive.yaml", true);
+}
+
+// A directory of many files is read and converted on worker threads and
+// decoded in file order: the result must equal decoding each file in turn.
+TEST(YamlToJson, ManyFilesLoadInOrderAsOneByOne) {
+    namespace fs = std::filesystem;
+    std::string pattern = (fs::temp_directory_path() / "xgress-yaml-json-XXXXXX").string();
+    const fs::path dir = ::mkdtemp(pattern.data());
+    std::vector<std::pair<std::string, std::string>> files;
+    for (int i = 0; i < 150; ++i) {
+        char name[32];
+        std::snprintf(name, sizeof name, "f%03d.%s", i, i % 7 == 3 ? "json" : "yaml");
+        const std::string n = std::to_string(i);
+        std::string text;
+        if (i % 7 == 3) {
+            text = R"({"kind": "IngressClass", "metadata": {"name": "j)" + n + R"("}, "spec": {"controller": "x"}})";
+        } else if (i % 11 == 5) {
+            text = "kind: Service\nmetadata: {name: [broken" + n + "\n";
+        } else if (i % 13 == 6) {
+            text = "kind: IngressClass\nmetadata: {name: fb" + n + ", labels: {~: x}}\nspec: {controller: x}\n";
+        } else {
+            text = "kind: Service\nmetadata: {name: s" + n + ", namespace: demo}\nspec:\n  ports: [{port: " +
+                   std::to_string(1 + i) + "}]\n---\nkind: EndpointSlice\nmetadata:\n  name: s" + n +
+                   "\n  namespace: demo\n  labels: {kubernetes.io/service-name: s" + n +
+                   "}\nendpoints:\n- addresses: [10.0.0." + std::to_string(i % 250) + "]\n  conditions: {ready: yes}\n";
+        }
+        std::ofstream(dir / name) << text;
+        files.emplace_back((dir / name).string(), text);
+    }
+    auto loaded = load_manifests_directory(dir);
+    LoadedManifests expected;
+    for (const auto& [name, text] : files) {
+        expected.files.push_back(name);
+        load_manifest_text(text, name, expected);
+    }
+    fs::remove_all(dir);
+    ASSERT_TRUE(loaded.has_value());
+    EXPECT_EQ(loaded->files, expected.files);
+    EXPECT_EQ(loaded->errors, expected.errors);
+    EXPECT_EQ(loaded->error_sources, expected.error_sources);
+    EXPECT_EQ(loaded->yaml_node_fallbacks, expected.yaml_node_fallbacks);
+    EXPECT_FALSE(expected.yaml_node_fallbacks.empty());
+    ASSERT_EQ(loaded->objects.size(), expected.objects.size());
+    for (std::size_t i = 0; i < expected.objects.size(); ++i) {
+        EXPECT_TRUE(*loaded->objects[i] == *expected.objects[i]) << i;
+        EXPECT_EQ(loaded->object_source(i), expected.object_source(i)) << i;
+    }
 }
 
 // Every YAML text in the repository, decoded both ways.
