@@ -20,8 +20,10 @@ public:
     JsonWriter(std::string& out, std::size_t limit) : out_(out), limit_(limit) {}
 
     const std::string& unsupported() const { return unsupported_; }
+    const YAML::Mark& document_start() const { return document_start_; }
 
-    void OnDocumentStart(const YAML::Mark&) override {
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        document_start_ = mark;
         anchors_.clear();
         stack_.clear();
     }
@@ -155,6 +157,7 @@ private:
     std::vector<Level> stack_;
     std::vector<std::pair<std::size_t, std::size_t>> anchors_;  // by anchor id: offset, length (0: still open)
     std::string unsupported_;
+    YAML::Mark document_start_ = YAML::Mark::null_mark();
 };
 
 }  // namespace
@@ -167,16 +170,36 @@ YamlAsJson yaml_to_json(std::string_view yaml) {
     result.text.reserve(yaml.size() + yaml.size() / 4 + 64);
     std::ispanstream stream(std::span<const char>(yaml.data(), yaml.size()));
     std::size_t document = 0;
+    int previous_start = -1;
+    std::string discarded;  // documents after an unsupported one: scanned, not kept
     try {
         YAML::Parser parser(stream);
         for (;;) {
             ++document;
-            JsonWriter writer(result.text, limit);
-            const std::size_t start = result.text.size();
+            std::string& out = result.unsupported.empty() ? result.text : discarded;
+            discarded.clear();
+            JsonWriter writer(out, limit);
+            const std::size_t start = out.size();
             if (!parser.HandleNextDocument(writer)) break;
-            if (!writer.unsupported().empty()) {
-                result.unsupported = "document " + std::to_string(document) + ": " + writer.unsupported();
+            // yaml-cpp 0.7 can return the same document forever on some
+            // malformed input (found by the fuzzer; YAML::LoadAll then grows
+            // without bound): a document must start past the previous one.
+            if (writer.document_start().pos <= previous_start) {
+                const YAML::Mark& at = writer.document_start();
+                result.error = YamlSyntaxError{document, static_cast<std::size_t>(at.line + 1),
+                                               static_cast<std::size_t>(at.column + 1),
+                                               "the YAML parser made no progress (malformed input)"};
+                result.unsupported.clear();
                 return result;
+            }
+            previous_start = writer.document_start().pos;
+            if (!result.unsupported.empty()) continue;
+            if (!writer.unsupported().empty()) {
+                // The caller reads this file with yaml-cpp nodes; scanning
+                // on to the end first proves that read ends (see above) and
+                // finds syntax errors the same way.
+                result.unsupported = "document " + std::to_string(document) + ": " + writer.unsupported();
+                continue;
             }
             if (result.text.size() == start) result.text += "null";
             result.documents.emplace_back(start, result.text.size() - start);

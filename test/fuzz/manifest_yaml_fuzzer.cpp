@@ -29,6 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     LoadedManifests events;
     load_manifest_text(text, "f.yaml", events);
     if (!events.yaml_node_fallbacks.empty()) return 0;
+    // yaml-cpp 0.7 repeats a document forever on some input (a file starting
+    // with ','): the event path stops and reports it; LoadAll would never return.
+    for (const auto& error : events.errors)
+        if (error.find("made no progress") != std::string::npos) return 0;
     LoadedManifests nodes;
     load_yaml_with_nodes(text, "f.yaml", nodes);
     if (events.objects.size() != nodes.objects.size() || events.errors.size() != nodes.errors.size() ||
