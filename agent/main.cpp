@@ -61,6 +61,7 @@ std::optional<k8s::LoadedManifests> load_manifests(const std::string& directory)
         return std::nullopt;
     }
     for (const auto& line : loaded->skipped) spdlog::debug("manifests: {}", line);
+    for (const auto& line : loaded->yaml_node_fallbacks) spdlog::info("manifests: {}", line);
     return std::move(*loaded);
 }
 

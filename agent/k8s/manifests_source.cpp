@@ -1,15 +1,20 @@
 #include "k8s/manifests_source.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <system_error>
+#include <type_traits>
 
 #include <simdjson.h>
 #include <yaml-cpp/yaml.h>
 
 #include "k8s/object_decoder.h"
+#include "k8s/yaml_to_json.h"
 
 namespace xgress::agent::k8s {
 namespace {
@@ -32,23 +37,15 @@ void add_error(LoadedManifests& out, const std::string& source, std::string line
     out.files_with_errors.insert(source);
 }
 
-// Reads one file into `out`; false when it could not be read.
-void load_file(const std::filesystem::path& path, LoadedManifests& out) {
-    std::ifstream file(path, std::ios::binary);
-    std::ostringstream text;
-    text << file.rdbuf();
-    if (!file) {
-        add_error(out, path.string(), path.string() + ": cannot read file");
-        return;
-    }
-    out.files.push_back(path.string());
-    load_manifest_text(text.str(), path.string(), out);
-}
-
 template <class Document>
 void load_document(const Document& document, const std::string& source, const std::string& where,
-                   LoadedManifests& out) {
-    auto decoded = decode_object(document);
+                   LoadedManifests& out, bool from_yaml = false) {
+    auto decoded = [&] {
+        if constexpr (std::is_same_v<Document, simdjson::dom::element>) {
+            if (from_yaml) return decode_yaml_object(document);
+        }
+        return decode_object(document);
+    }();
     if (!decoded) {
         add_error(out, source, where + ": " + decoded.error().to_string());
         return;
@@ -75,15 +72,19 @@ bool looks_like_json(std::string_view text, const std::string& source) {
     return first != std::string_view::npos && (text[first] == '{' || text[first] == '[');
 }
 
-void load_json_text(std::string_view text, const std::string& source, LoadedManifests& out) {
-    // One parser per thread, reused for small files (its buffers grow to the
-    // largest file once). A large file gets a parser of its own, freed on
-    // return: the parser's buffers are a few times the file's size (~22 MB
-    // kept after a 100,000-endpoint List otherwise, 220 bytes per endpoint).
+// One parser per thread, reused for small texts (its buffers grow to the
+// largest once). A large text gets a parser of its own, freed on return:
+// the parser's buffers are a few times the text's size (~22 MB kept after a
+// 100,000-endpoint List otherwise, 220 bytes per endpoint).
+simdjson::dom::parser& parser_for(std::size_t size, std::optional<simdjson::dom::parser>& own) {
     constexpr std::size_t kReusedParserMax = 1 << 20;
     thread_local simdjson::dom::parser reused;
+    return size <= kReusedParserMax ? reused : own.emplace();
+}
+
+void load_json_text(std::string_view text, const std::string& source, LoadedManifests& out) {
     std::optional<simdjson::dom::parser> own;
-    simdjson::dom::parser& parser = text.size() <= kReusedParserMax ? reused : own.emplace();
+    simdjson::dom::parser& parser = parser_for(text.size(), own);
     simdjson::padded_string padded(text);
     simdjson::dom::element root;
     if (auto error = parser.parse(padded).get(root)) {
@@ -113,6 +114,152 @@ void load_json_text(std::string_view text, const std::string& source, LoadedMani
     }
 }
 
+// YAML read by yaml-cpp's event parser and written as JSON (yaml_to_json.h),
+// decoded here by simdjson: no YAML::Node trees. The caller has checked
+// `converted.unsupported` (those files go to load_yaml_with_nodes).
+void load_converted_yaml(YamlAsJson& converted, const std::string& source, LoadedManifests& out) {
+    if (converted.error) {
+        const YamlSyntaxError& e = *converted.error;
+        add_error(out, source,
+                  source + ": line " + std::to_string(e.line) + ", column " + std::to_string(e.column) +
+                      " (document " + std::to_string(e.document) + "): " + e.message + " (file skipped)");
+        return;
+    }
+    std::optional<simdjson::dom::parser> own;
+    simdjson::dom::parser& parser = parser_for(converted.text.size(), own);
+    converted.text.reserve(converted.text.size() + simdjson::SIMDJSON_PADDING);  // parsed in place
+    for (std::size_t d = 0; d < converted.documents.size(); ++d) {
+        const auto [start, length] = converted.documents[d];
+        const std::string where = source + ": document " + std::to_string(d + 1);
+        simdjson::dom::element document;
+        if (auto error = parser.parse(converted.text.data() + start, length, false).get(document)) {
+            // The writer checks what simdjson refuses (UTF-8, depth); this is a safety net.
+            add_error(out, source, where + ": cannot read the converted document: " + simdjson::error_message(error));
+            continue;
+        }
+        if (document.is_null()) continue;  // "---" with nothing after it
+        if (is_list_document(document)) {
+            simdjson::dom::element items;
+            if (document["items"].get(items) || items.is_null()) continue;  // an empty List
+            simdjson::dom::array array;
+            if (items.get_array().get(array)) {
+                add_error(out, source, where + ": List: items: expected a list");
+                continue;
+            }
+            std::size_t i = 0;
+            for (simdjson::dom::element item : array) {
+                load_document(item, source, where + " items[" + std::to_string(i++) + "]", out, true);
+            }
+        } else {
+            load_document(document, source, where, out, true);
+        }
+    }
+}
+
+// One file, read and (YAML) converted to JSON, ready to decode. Prepared on
+// worker threads during a load of many files: yaml-cpp's scanner is most of
+// a YAML load's time, and the text, yaml-cpp's tokens and the JSON are then
+// allocated in the workers' malloc arenas, not between the objects the
+// loading thread decodes and keeps (the holes they left cost ~30 bytes of
+// RSS per endpoint).
+struct PreparedFile {
+    std::string source;
+    bool readable = false;
+    bool json = false;
+    std::string text;                // JSON, or YAML the converter could not stand for
+    std::optional<YamlAsJson> yaml;  // converted YAML (text then dropped)
+};
+
+void prepare_text(PreparedFile& file) {
+    file.json = looks_like_json(file.text, file.source);
+    if (file.json) return;
+    file.yaml = yaml_to_json(file.text);
+    if (file.yaml->unsupported.empty() || file.yaml->error) std::string().swap(file.text);
+}
+
+PreparedFile prepare_file(const std::filesystem::path& path) {
+    PreparedFile file;
+    file.source = path.string();
+    std::ifstream stream(path, std::ios::binary);
+    std::ostringstream text;
+    text << stream.rdbuf();
+    if (!stream) return file;
+    file.readable = true;
+    file.text = std::move(text).str();
+    prepare_text(file);
+    return file;
+}
+
+void decode_prepared(PreparedFile& file, LoadedManifests& out) {
+    if (file.json) {
+        load_json_text(file.text, file.source, out);
+    } else if (!file.yaml->error && !file.yaml->unsupported.empty()) {
+        out.yaml_node_fallbacks.push_back(file.source + ": " + file.yaml->unsupported + "; read with yaml-cpp nodes");
+        load_yaml_with_nodes(file.text, file.source, out);
+    } else {
+        load_converted_yaml(*file.yaml, file.source, out);
+    }
+}
+
+void load_prepared(PreparedFile& file, LoadedManifests& out) {
+    if (!file.readable) {
+        add_error(out, file.source, file.source + ": cannot read file");
+        return;
+    }
+    out.files.push_back(file.source);
+    decode_prepared(file, out);
+}
+
+// Reads `paths` in order into `out`. With many files, worker threads read
+// and convert up to kAhead files ahead while this thread decodes in order.
+void load_files(const std::vector<std::filesystem::path>& paths, LoadedManifests& out) {
+    constexpr std::size_t kMinFilesForWorkers = 16, kAhead = 64;
+    const std::size_t n = paths.size();
+    const unsigned workers = n < kMinFilesForWorkers ? 0 : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+    if (workers == 0) {
+        for (const auto& path : paths) {
+            PreparedFile file = prepare_file(path);
+            load_prepared(file, out);
+        }
+        return;
+    }
+    std::vector<std::optional<PreparedFile>> slots(n);
+    std::mutex mutex;
+    std::condition_variable ready, space;
+    std::size_t next = 0, consumed = 0;
+    auto work = [&] {
+        for (;;) {
+            std::size_t i;
+            {
+                std::unique_lock lock(mutex);
+                space.wait(lock, [&] { return next >= n || next < consumed + kAhead; });
+                if (next >= n) return;
+                i = next++;
+            }
+            PreparedFile file = prepare_file(paths[i]);
+            {
+                std::lock_guard lock(mutex);
+                slots[i].emplace(std::move(file));
+            }
+            ready.notify_all();
+        }
+    };
+    std::vector<std::jthread> threads;
+    for (unsigned w = 0; w < workers; ++w) threads.emplace_back(work);
+    for (std::size_t i = 0; i < n; ++i) {
+        PreparedFile file;
+        {
+            std::unique_lock lock(mutex);
+            ready.wait(lock, [&] { return slots[i].has_value(); });
+            file = std::move(*slots[i]);
+            slots[i].reset();
+            consumed = i + 1;
+        }
+        space.notify_all();
+        load_prepared(file, out);
+    }
+}
+
 }  // namespace
 
 void load_manifest_text(std::string_view text, const std::string& source, LoadedManifests& out) {
@@ -120,6 +267,12 @@ void load_manifest_text(std::string_view text, const std::string& source, Loaded
         load_json_text(text, source, out);
         return;
     }
+    PreparedFile file{source, true, false, std::string(text), std::nullopt};
+    prepare_text(file);
+    decode_prepared(file, out);
+}
+
+void load_yaml_with_nodes(std::string_view text, const std::string& source, LoadedManifests& out) {
     std::vector<YAML::Node> documents;
     try {
         documents = YAML::LoadAll(std::string(text));
@@ -167,21 +320,23 @@ std::expected<LoadedManifests, std::string> load_manifests_directory(const std::
     std::sort(paths.begin(), paths.end());
 
     LoadedManifests out;
-    for (const auto& path : paths) load_file(path, out);
+    load_files(paths, out);
     return out;
 }
 
 LoadedManifests load_manifest_files(const std::filesystem::path& directory, const std::set<std::string>& names) {
     LoadedManifests out;
     out.partial = true;
+    std::vector<std::filesystem::path> present;
     for (const std::string& name : names) {
         if (name.empty() || name.find('/') != std::string::npos) continue;
         const std::filesystem::path path = directory / name;
         if (!has_manifest_name(path)) continue;  // editor temp files, hidden files, other extensions
         std::error_code ec;
-        if (std::filesystem::is_regular_file(path, ec)) load_file(path, out);
+        if (std::filesystem::is_regular_file(path, ec)) present.push_back(path);
         else out.removed.push_back(path.string());
     }
+    load_files(present, out);
     return out;
 }
 

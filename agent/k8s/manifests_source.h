@@ -27,6 +27,9 @@ struct LoadedManifests {
     std::vector<std::string> errors;   // "FILE: document 2: Service demo/web: spec.ports[0].port: ..."
     std::vector<std::string> error_sources;    // parallel to errors: the file each is about
     std::vector<std::string> skipped;  // unknown kinds, one line each
+    // YAML files read with yaml-cpp node trees rather than as JSON text
+    // (yaml_to_json.h says which features need that), one line each.
+    std::vector<std::string> yaml_node_fallbacks;
     std::vector<std::string> files;    // files read, in order
     // The file each object came from: an index into source_names per object
     // (4 bytes) rather than a path string each, whose 25,000+ small blocks
@@ -51,7 +54,14 @@ std::expected<LoadedManifests, std::string> load_manifests_directory(const std::
 LoadedManifests load_manifest_files(const std::filesystem::path& directory, const std::set<std::string>& names);
 
 // Parses one file's text; `source` names it in messages. Appends to `out`.
+// YAML goes through yaml-cpp's event parser into JSON text decoded by
+// simdjson (yaml_to_json.h); a file JSON cannot stand for falls back to
+// load_yaml_with_nodes and is listed in `yaml_node_fallbacks`.
 void load_manifest_text(std::string_view text, const std::string& source, LoadedManifests& out);
+
+// The YAML::Node path (YAML::LoadAll, one tree per document): the fallback,
+// and the reference the event path is tested against.
+void load_yaml_with_nodes(std::string_view text, const std::string& source, LoadedManifests& out);
 
 // Fills a fresh cache; a later object with the same kind/namespace/name
 // replaces an earlier one, and that is reported in `messages`.

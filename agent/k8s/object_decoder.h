@@ -9,6 +9,7 @@
 
 #include <expected>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include <simdjson.h>
@@ -41,5 +42,15 @@ bool is_list_document(const YAML::Node& document);
 
 std::expected<Decoded, DecodeError> decode_object(simdjson::dom::element document);
 bool is_list_document(simdjson::dom::element document);
+
+// A YAML document converted to JSON by yaml_to_json (every scalar a string
+// as written, nulls as null): the same decoder, with booleans read the way
+// yaml-cpp reads them from a node (parse_yaml_bool), so a YAML manifest
+// decodes exactly as its YAML::Node would.
+std::expected<Decoded, DecodeError> decode_yaml_object(simdjson::dom::element document);
+
+// YAML::convert<bool>'s rule: y/yes/true/on and n/no/false/off, each all
+// lower case, all upper case or capitalised.
+bool parse_yaml_bool(std::string_view text, bool& value);
 
 }  // namespace xgress::agent::k8s
