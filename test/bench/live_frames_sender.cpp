@@ -244,6 +244,14 @@ int main(int argc, char** argv) {
     app.add_option("--frames", frames_wanted, "stop after this many frames (0: run for --seconds)");
     app.add_option("--rate", rate, "frames per second, paced inside the program (0: as fast as possible)");
     app.add_option("--burst", burst, "paced mode: frames sent back to back per token-bucket slot");
+    // The test run's page_pool holds batch_size pages (kernel default 64,
+    // at most 256): with more frames than that in flight to the peer (a
+    // burst of 128, a 256-frame veth ring), the receiver's returns overflow
+    // the pool's ring and are freed to the page allocator, and the sender
+    // allocates and re-initialises fresh pages: work for both CPUs that a
+    // NIC driver's page_pool sized to its ring would not do.
+    unsigned pool_batch = 256;
+    app.add_option("--pool-batch", pool_batch, "live-frames batch_size = page_pool size (kernel default 64, max 256)");
     std::string pace = "spin";
     app.add_option("--pace", pace, "paced mode: spin (wait in the program for the next burst) or drop (the old way)")
         ->check(CLI::IsMember({"spin", "drop"}));
@@ -306,7 +314,7 @@ int main(int argc, char** argv) {
         ctx.data_end = static_cast<__u32>(frame.size());  // the kernel insists: data_end == data size
         LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<__u32>(frame.size()),
                     .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(batch),
-                    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+                    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = pool_batch);
         if (bpf_prog_test_run_opts(prog, &opts) != 0) {
             std::perror("BPF_PROG_RUN (live frames)");
             return 1;

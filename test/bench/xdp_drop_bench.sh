@@ -22,6 +22,11 @@
 #              drop: the old way, dropping the frames built meanwhile, which
 #              loads the page_pool lock the receiver returns frames through:
 #              see live_frames_sender.cpp)  --sender BIN: another sender binary
+#            --pool-batch N: the sender's live-frames batch_size, which is also
+#              its page_pool's size (default 256, the kernel's maximum; the
+#              kernel's own default, 64, is smaller than a burst in flight, so
+#              the receiver's returns overflowed the pool and every frame cost
+#              a page free + allocation: see live_frames_sender.cpp)
 #            --perf DIR: sample the NAPI thread (perf cpu-clock, 4 kHz) during
 #              each run into DIR/<contender>.<round>.data and print the top
 #              symbols of the last round per contender (where the ns go)
@@ -70,7 +75,7 @@
 set -euo pipefail
 
 BUILD=build RATE=400000 FRAMES=2000000 ROUNDS=5 BURST=128 BATCH=5000000 SENDER_CPU=0 RECEIVER_CPU=1 RT=1
-CONTENDERS="xdp nft iptables floor" VARIANTS=() PERF_DIR="" PACE=spin SENDER=""
+CONTENDERS="xdp nft iptables floor" VARIANTS=() PERF_DIR="" PACE=spin SENDER="" POOL_BATCH=256
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) BUILD=$2; shift 2 ;;
@@ -88,6 +93,7 @@ while [ $# -gt 0 ]; do
     --perf) PERF_DIR=$2; shift 2 ;;
     --pace) PACE=$2; shift 2 ;;
     --sender) SENDER=$2; shift 2 ;;
+    --pool-batch) POOL_BATCH=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -222,7 +228,7 @@ run_one() {  # contender round
     sleep 0.3
   fi
   out=$(ip netns exec "$SND" "${SEND_PREFIX[@]}" taskset -c "$SENDER_CPU" "$SENDER" --interface "$IF_SND" \
-        --dst-mac "$NODE_MAC" --dst $NODE_IP --dport $PORT --rate "$RATE" --burst "$BURST" --pace "$PACE" --frames "$FRAMES" \
+        --dst-mac "$NODE_MAC" --dst $NODE_IP --dport $PORT --rate "$RATE" --burst "$BURST" --pace "$PACE" --pool-batch "$POOL_BATCH" --frames "$FRAMES" \
         --seconds 120 --batch "$BATCH")
   sleep 0.2  # let the receiver drain its ring
   if [ -n "$PERF_DIR" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true; PERF_PID=""; fi
@@ -242,7 +248,7 @@ run_one() {  # contender round
     }'
 }
 
-echo "xdp_drop_bench: $FRAMES frames per run at a fixed $RATE pps (0 = full speed) in bursts of $BURST (sender waits: $PACE)," \
+echo "xdp_drop_bench: $FRAMES frames per run at a fixed $RATE pps (0 = full speed) in bursts of $BURST (sender waits: $PACE, page_pool $POOL_BATCH)," \
      "$ROUNDS rounds; sender cpu$SENDER_CPU, receiver NAPI cpu$RECEIVER_CPU (SCHED_FIFO: $RT); kernel $(uname -r)"
 read -r -a contenders <<<"$CONTENDERS"
 echo "contenders: ${contenders[*]}$( [ ${#VARIANT_BIN[@]} -gt 0 ] && for l in "${!VARIANT_BIN[@]}"; do printf '; xdp:%s = %s' "$l" "${VARIANT_BIN[$l]}"; done )"
