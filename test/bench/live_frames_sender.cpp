@@ -196,18 +196,21 @@ int load_sender_prog(int state_map, bool spin) {
     // r0 = now, r5 = next_due.
     constexpr std::uint8_t R6 = BPF_REG_6;
     constexpr std::uint8_t kMayGoto = BPF_JMP | 0xe0;  // BPF_JCOND, src_reg BPF_MAY_GOTO (0)
+    // (Appended only when spinning: the verifier rejects unreachable code.)
     const auto wait = static_cast<std::int16_t>(p.size());
-    p.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_X, R6, R5, 0, 0));
-    const auto loop = static_cast<std::int16_t>(p.size());
-    p.push_back(insn(kMayGoto, 0, 0, static_cast<std::int16_t>(drop - loop - 1), 0));
-    p.push_back(insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns));
-    p.push_back(insn(BPF_JMP | BPF_JLT | BPF_X, R0, R6, static_cast<std::int16_t>(loop - (loop + 2) - 1), 0));
-    p.push_back(insn(BPF_LD | BPF_DW | BPF_IMM, R1, BPF_PSEUDO_MAP_VALUE, 0, state_map));
-    p.push_back(insn(0, 0, 0, 0, 0));
-    p.push_back(ldx(R2, offsetof(PacerState, sent)));
-    p.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_X, R5, R6, 0, 0));
-    const auto back = static_cast<std::int16_t>(p.size());
-    p.push_back(insn(BPF_JA | BPF_JMP, 0, 0, static_cast<std::int16_t>(burst_start - back - 1), 0));
+    if (spin) {
+        p.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_X, R6, R5, 0, 0));
+        const auto loop = static_cast<std::int16_t>(p.size());
+        p.push_back(insn(kMayGoto, 0, 0, static_cast<std::int16_t>(drop - loop - 1), 0));
+        p.push_back(insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns));
+        p.push_back(insn(BPF_JMP | BPF_JLT | BPF_X, R0, R6, static_cast<std::int16_t>(loop - (loop + 2) - 1), 0));
+        p.push_back(insn(BPF_LD | BPF_DW | BPF_IMM, R1, BPF_PSEUDO_MAP_VALUE, 0, state_map));
+        p.push_back(insn(0, 0, 0, 0, 0));
+        p.push_back(ldx(R2, offsetof(PacerState, sent)));
+        p.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_X, R5, R6, 0, 0));
+        const auto back = static_cast<std::int16_t>(p.size());
+        p.push_back(insn(BPF_JA | BPF_JMP, 0, 0, static_cast<std::int16_t>(burst_start - back - 1), 0));
+    }
     p[5].off = static_cast<std::int16_t>(drop - 5 - 1);
     p[10].off = static_cast<std::int16_t>(tx - 10 - 1);
     p[12].off = static_cast<std::int16_t>((spin ? wait : drop) - 12 - 1);

@@ -33,8 +33,13 @@
 #
 # Offered load: every contender gets the same fixed rate, paced inside the
 # sender's own XDP program (a token bucket on bpf_ktime_get_ns(): XDP_TX when a
-# burst is due, XDP_DROP otherwise; a dropped frame is recycled in the sender's
-# own page_pool on the sender's CPU, so pacing costs the receiver nothing). The
+# burst is due; between bursts the program waits for the clock, so every frame
+# built is sent and the sender does not load the page_pool the receiver
+# returns frames into. Until this change it returned XDP_DROP meanwhile, and
+# together with a page_pool smaller than a burst in flight that put ~55-60 %
+# of every contender's receiver time into page_pool locking and page frees:
+# floor 598 -> 126 ns, nft 966 -> 342, iptables 995 -> 460, xgress 625 -> 141,
+# one busy host, see test/bench/README.md). The
 # rate sits below the slowest contender's capacity (iptables tops out near
 # 1 Mpps), so the receiver's 256-frame veth ring never overflows: each run
 # checks that (the sender veth's tx_queue_0_xdp_xmit_errors, i.e. frames the
