@@ -11,11 +11,35 @@
 #            full speed, the old artefact-prone mode) --frames N (per run)
 #            --rounds N --burst N (frames per token-bucket slot, default 128)
 #            --sender-cpu C --receiver-cpu C --no-rt
+#            --contenders "xdp nft iptables floor" (which run, in this order)
+#            --xdp-variant LABEL=BENCH_DATAPLANE (repeatable): one more xgress
+#              contender, xdp:LABEL, put up by another build's bench_dataplane
+#              (which embeds that build's XDP object and ABI): the A/B of two
+#              versions of the program, alternated in the same rounds; the
+#              summary adds each variant's per-round ratio to `xdp`
+#            --pace spin|drop: how the sender waits between bursts (default
+#              spin: inside its program, so every frame it builds is sent;
+#              drop: the old way, dropping the frames built meanwhile, which
+#              loads the page_pool lock the receiver returns frames through:
+#              see live_frames_sender.cpp)  --sender BIN: another sender binary
+#            --pool-batch N: the sender's live-frames batch_size, which is also
+#              its page_pool's size (default 256, the kernel's maximum; the
+#              kernel's own default, 64, is smaller than a burst in flight, so
+#              the receiver's returns overflowed the pool and every frame cost
+#              a page free + allocation: see live_frames_sender.cpp)
+#            --perf DIR: sample the NAPI thread (perf cpu-clock, 4 kHz) during
+#              each run into DIR/<contender>.<round>.data and print the top
+#              symbols of the last round per contender (where the ns go)
 #
 # Offered load: every contender gets the same fixed rate, paced inside the
 # sender's own XDP program (a token bucket on bpf_ktime_get_ns(): XDP_TX when a
-# burst is due, XDP_DROP otherwise; a dropped frame is recycled in the sender's
-# own page_pool on the sender's CPU, so pacing costs the receiver nothing). The
+# burst is due; between bursts the program waits for the clock, so every frame
+# built is sent and the sender does not load the page_pool the receiver
+# returns frames into. Until this change it returned XDP_DROP meanwhile, and
+# together with a page_pool smaller than a burst in flight that put ~55-60 %
+# of every contender's receiver time into page_pool locking and page frees:
+# floor 598 -> 126 ns, nft 966 -> 342, iptables 995 -> 460, xgress 625 -> 141,
+# one busy host, see test/bench/README.md). The
 # rate sits below the slowest contender's capacity (iptables tops out near
 # 1 Mpps), so the receiver's 256-frame veth ring never overflows: each run
 # checks that (the sender veth's tx_queue_0_xdp_xmit_errors, i.e. frames the
@@ -56,6 +80,7 @@
 set -euo pipefail
 
 BUILD=build RATE=400000 FRAMES=2000000 ROUNDS=5 BURST=128 BATCH=5000000 SENDER_CPU=0 RECEIVER_CPU=1 RT=1
+CONTENDERS="xdp nft iptables floor" VARIANTS=() PERF_DIR="" PACE=spin SENDER="" POOL_BATCH=256
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) BUILD=$2; shift 2 ;;
@@ -68,14 +93,34 @@ while [ $# -gt 0 ]; do
     --batch) BATCH=$2; shift 2 ;;
     --sender-cpu) SENDER_CPU=$2; shift 2 ;;
     --receiver-cpu) RECEIVER_CPU=$2; shift 2 ;;
+    --contenders) CONTENDERS=$2; shift 2 ;;
+    --xdp-variant) VARIANTS+=("$2"); shift 2 ;;
+    --perf) PERF_DIR=$2; shift 2 ;;
+    --pace) PACE=$2; shift 2 ;;
+    --sender) SENDER=$2; shift 2 ;;
+    --pool-batch) POOL_BATCH=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-SENDER=$BUILD/test/bench/live_frames_sender
+SENDER=${SENDER:-$BUILD/test/bench/live_frames_sender}
 DATAPLANE=$BUILD/test/bench/bench_dataplane
 for bin in "$SENDER" "$DATAPLANE"; do
   [ -x "$bin" ] || { echo "missing $bin (build the test/bench targets)" >&2; exit 1; }
 done
+# xdp:LABEL contenders: bench_dataplane binary per label
+declare -A VARIANT_BIN=()
+for v in "${VARIANTS[@]}"; do
+  label=${v%%=*} bin=${v#*=}
+  [ -x "$bin" ] || { echo "--xdp-variant $v: $bin is not executable" >&2; exit 1; }
+  VARIANT_BIN[$label]=$bin
+  CONTENDERS="$CONTENDERS xdp:$label"
+done
+if [ -n "$PERF_DIR" ]; then
+  command -v perf >/dev/null || { echo "--perf needs perf" >&2; exit 1; }
+  mkdir -p "$PERF_DIR"
+fi
+# the bench_dataplane that puts up (and counts, and takes down) contender $1
+dataplane_of() { case "$1" in xdp:*) echo "${VARIANT_BIN[${1#xdp:}]}" ;; *) echo "$DATAPLANE" ;; esac; }
 command -v nft >/dev/null && command -v iptables >/dev/null ||
   { echo "needs nft and iptables (tools/install-deps.sh)" >&2; exit 1; }
 
@@ -90,6 +135,7 @@ in_node() { ip netns exec "$NODE" "$@"; }
 
 cleanup() {
   set +e
+  [ -n "${PERF_PID:-}" ] && kill "$PERF_PID" 2>/dev/null
   if [ -d "$PIN" ]; then
     in_node env LIBXDP_BPFFS="$BPFFS" "$DATAPLANE" down --pin-root "$PIN" --interface "$IF_NODE" >/dev/null 2>&1
   fi
@@ -132,8 +178,8 @@ idle_pct() {  # idle % of both CPUs over 0.5 s: was the machine quiet before the
 
 filter_up() {
   case "$1" in
-    xdp)
-      in_node env LIBXDP_BPFFS="$BPFFS" "$DATAPLANE" up --pin-root "$PIN" --interface "$IF_NODE" \
+    xdp|xdp:*)
+      in_node env LIBXDP_BPFFS="$BPFFS" "$(dataplane_of "$1")" up --pin-root "$PIN" --interface "$IF_NODE" \
         --node-address $NODE_IP --node-port 30080 >/dev/null 2>&1 ;;
     nft)
       in_node nft -f - <<EOF
@@ -153,7 +199,7 @@ EOF
 }
 filter_count() {
   case "$1" in
-    xdp) in_node "$DATAPLANE" count --pin-root "$PIN" | awk '$1 == "xdp_nodeport_dropped" { print $2 }' ;;
+    xdp|xdp:*) in_node "$(dataplane_of "$1")" count --pin-root "$PIN" | awk '$1 == "xdp_nodeport_dropped" { print $2 }' ;;
     nft) in_node nft list chain netdev xgb in | awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }' ;;
     iptables) in_node iptables -t raw -L PREROUTING -v -x -n | awk '$3 == "DROP" { print $1 }' ;;
     floor) in_node ethtool -S "$IF_NODE" | awk '/rx_queue_0_xdp_drops/ { print $2 }' ;;
@@ -161,7 +207,7 @@ filter_count() {
 }
 filter_down() {
   case "$1" in
-    xdp) in_node env LIBXDP_BPFFS="$BPFFS" "$DATAPLANE" down --pin-root "$PIN" --interface "$IF_NODE" >/dev/null 2>&1 ;;
+    xdp|xdp:*) in_node env LIBXDP_BPFFS="$BPFFS" "$(dataplane_of "$1")" down --pin-root "$PIN" --interface "$IF_NODE" >/dev/null 2>&1 ;;
     nft) in_node nft delete table netdev xgb ;;
     iptables) in_node iptables -t raw -F PREROUTING ;;
     floor) in_node "$DATAPLANE" floor --interface "$IF_NODE" --off ;;
@@ -181,10 +227,16 @@ run_one() {  # contender round
   local idle; idle=$(idle_pct)
   local t0 c0 n0 o0 t1 c1 n1 o1 out
   t0=$(thread_ns "$pid"); c0=$(cpu_fields "$RECEIVER_CPU"); n0=$(filter_count "$who"); o0=$(ring_overflows)
+  if [ -n "$PERF_DIR" ]; then
+    perf record -q -e cpu-clock -F 4000 -t "$pid" -o "$PERF_DIR/${who/:/_}.$round.data" >/dev/null 2>&1 &
+    PERF_PID=$!
+    sleep 0.3
+  fi
   out=$(ip netns exec "$SND" "${SEND_PREFIX[@]}" taskset -c "$SENDER_CPU" "$SENDER" --interface "$IF_SND" \
-        --dst-mac "$NODE_MAC" --dst $NODE_IP --dport $PORT --rate "$RATE" --burst "$BURST" --frames "$FRAMES" \
+        --dst-mac "$NODE_MAC" --dst $NODE_IP --dport $PORT --rate "$RATE" --burst "$BURST" --pace "$PACE" --pool-batch "$POOL_BATCH" --frames "$FRAMES" \
         --seconds 120 --batch "$BATCH")
   sleep 0.2  # let the receiver drain its ring
+  if [ -n "$PERF_DIR" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true; PERF_PID=""; fi
   t1=$(thread_ns "$pid"); c1=$(cpu_fields "$RECEIVER_CPU"); n1=$(filter_count "$who"); o1=$(ring_overflows)
   filter_down "$who"
   local offered rate; offered=$(echo "$out" | awk '{ print $2 }'); rate=$(echo "$out" | awk '{ print $6 }')
@@ -201,9 +253,10 @@ run_one() {  # contender round
     }'
 }
 
-echo "xdp_drop_bench: $FRAMES frames per run at a fixed $RATE pps (0 = full speed) in bursts of $BURST," \
+echo "xdp_drop_bench: $FRAMES frames per run at a fixed $RATE pps (0 = full speed) in bursts of $BURST (sender waits: $PACE, page_pool $POOL_BATCH)," \
      "$ROUNDS rounds; sender cpu$SENDER_CPU, receiver NAPI cpu$RECEIVER_CPU (SCHED_FIFO: $RT); kernel $(uname -r)"
-contenders=(xdp nft iptables floor)
+read -r -a contenders <<<"$CONTENDERS"
+echo "contenders: ${contenders[*]}$( [ ${#VARIANT_BIN[@]} -gt 0 ] && for l in "${!VARIANT_BIN[@]}"; do printf '; xdp:%s = %s' "$l" "${VARIANT_BIN[$l]}"; done )"
 for ((round = 1; round <= ROUNDS; round++)); do
   # rotate the order each round so drift does not favour one contender
   for ((i = 0; i < ${#contenders[@]}; i++)); do
@@ -212,8 +265,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 echo
-echo "over $ROUNDS rounds: median [min-max] of receiver CPU (NAPI thread + softirq) per dropped packet:"
-awk '
+echo "over $ROUNDS rounds at $RATE pps offered: median [min-max] of receiver CPU (NAPI thread + softirq) per dropped packet"
+echo "(ratios: median of per-round ratios, each round's contenders ran back to back; trust them over ratios of medians on a busy host):"
+awk -v list="${contenders[*]}" '
   { tot[$1] = tot[$1] " " $3; napi[$1] = napi[$1] " " $4; rate[$1] = rate[$1] " " $5; lost[$1] += $6
     per[$1, $2] = $3; rounds[$2] = 1 }
   function sorted(s, a,    n, i, j, t) {
@@ -227,19 +281,39 @@ awk '
     s = ""; for (r in rounds) if (per[y, r] > 0) s = s " " per[x, r] / per[y, r]
     return sprintf("%.3f  (per-round %s)", median(s), spread(s, "%.3f"))
   }
+  function above(x, y, f,    r, s) {  # per-round (x - floor) / (y - floor)
+    s = ""; for (r in rounds) if (per[y, r] > per[f, r]) s = s " " (per[x, r] - per[f, r]) / (per[y, r] - per[f, r])
+    return s == "" ? "n/a" : sprintf("%.3f  (per-round %s)", median(s), spread(s, "%.3f"))
+  }
   END {
-    split("xdp nft iptables floor", who, " ")
-    split("xgress XDP drop|nftables netdev drop|iptables raw drop|floor (read + drop)", label, "|")
-    for (i = 1; i <= 4; i++) { w = who[i]
+    label["xdp"] = "xgress XDP drop"; label["nft"] = "nftables netdev drop"
+    label["iptables"] = "iptables raw drop"; label["floor"] = "floor (read + drop)"
+    n = split(list, who, " ")
+    for (i = 1; i <= n; i++) { w = who[i]; if (!(w in label)) label[w] = "xgress " w
       printf "  %-22s %7.1f ns/pkt %-16s (NAPI thread alone %6.1f)  offered %7.0f pps  ring overflow %d frames\n",
-        label[i], median(tot[w]), spread(tot[w], "%.1f"), median(napi[w]), median(rate[w]), lost[w] }
-    printf "  xgress / nftables  = %s   target <= 0.5\n", ratio("xdp", "nft")
-    printf "  xgress / iptables  = %s   target <= 0.35\n", ratio("xdp", "iptables")
-    printf "  floor / nftables   = %s\n", ratio("floor", "nft")
-    printf "  floor / iptables   = %s\n", ratio("floor", "iptables")
-    x = median(tot["xdp"]); f = median(tot["nft"]); p = median(tot["iptables"]); r = median(tot["floor"])
-    if (f > r && p > r)
-      printf "  above the floor (per-burst wake-up and frame transfer removed): xgress %.1f, nft %.1f, iptables %.1f ns -> xgress/nft %.3f, xgress/iptables %.3f\n",
-        x - r, f - r, p - r, (x - r) / (f - r), (x - r) / (p - r)
+        label[w], median(tot[w]), spread(tot[w], "%.1f"), median(napi[w]), median(rate[w]), lost[w] }
+    for (i = 1; i <= n; i++) { w = who[i]; if (w != "xdp" && w !~ /^xdp:/) continue
+      if ("nft" in tot) printf "  %-9s / nftables  = %s   target <= 0.5\n", w, ratio(w, "nft")
+      if ("iptables" in tot) printf "  %-9s / iptables  = %s   target <= 0.35\n", w, ratio(w, "iptables")
+      if (w != "xdp" && ("xdp" in tot)) printf "  %-9s / xdp       = %s   (A/B: < 1 = this variant costs less)\n", w, ratio(w, "xdp")
+      if (("floor" in tot) && ("nft" in tot)) printf "  %-9s above the floor / nft above the floor = %s\n", w, above(w, "nft", "floor")
+      if (("floor" in tot) && ("iptables" in tot)) printf "  %-9s above the floor / iptables above the floor = %s\n", w, above(w, "iptables", "floor")
+      if ("floor" in tot) printf "  %-9s above the floor: %.1f ns/pkt (medians)\n", w, median(tot[w]) - median(tot["floor"])
+    }
+    if (("floor" in tot) && ("nft" in tot)) printf "  floor / nftables   = %s\n", ratio("floor", "nft")
+    if (("floor" in tot) && ("iptables" in tot)) printf "  floor / iptables   = %s\n", ratio("floor", "iptables")
+    print "  (floor = the cheapest XDP program that reads the frame: per-burst NAPI wake-up + frame transfer +"
+    print "   XDP_DROP, paid by every contender; a run with RING-OVERFLOW offered more than the receiver took,"
+    print "   one marked BUSY started with < 85 % idle CPU)"
   }' "$RESULTS"
+if [ -n "$PERF_DIR" ]; then
+  echo
+  echo "perf (cpu-clock samples of the NAPI thread, last round; the sampling itself adds a little time):"
+  for w in "${contenders[@]}"; do
+    f="$PERF_DIR/${w/:/_}.$ROUNDS.data"
+    [ -f "$f" ] || continue
+    echo "  --- $w ($f)"
+    perf report -i "$f" --stdio --sort sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -14 | sed 's/^/    /'
+  done
+fi
 rm -f "$RESULTS"
