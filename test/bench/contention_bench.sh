@@ -7,6 +7,7 @@
 #        [--rounds N] [--conns "64"] [--bodies "small"] [--hogs "none same setsid"]
 #        [--load-cpu 0] [--proxy-cpu 1] [--backend-cpu N] [--contenders "xgress nginx haproxy"]
 #        [--xgress-args "ARGS"] [--variant "NAME=BINARY [ARGS]"]...
+#        [--slice "NAME=US"]...
 #
 # Layout: the contender (configured exactly as proxy_bench.sh configures it,
 # proxy_bench_lib.sh) is pinned to --proxy-cpu (1); wrk -t1 and the backend
@@ -29,6 +30,11 @@
 # and contender and the per-round ratios xgress/nginx and xgress/haproxy,
 # plus each --variant against xgress (e.g. ring modes:
 #   --variant "coop=build/proxy/xgress-proxy --ring-mode coop-taskrun").
+# --slice NAME=US asks the scheduler for a US-microsecond slice (EEVDF's
+# sched_attr.sched_runtime for SCHED_OTHER, 6.12+; default slice 1.4 ms here)
+# for every thread of contender NAME, set from outside with sched_setattr
+# after start: e.g. --variant "x200=BIN" --slice "x200=200" is the same
+# binary with a short slice, alternated with plain xgress.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +50,7 @@ load_cpu=0
 proxy_cpu=1
 busy_idle=85
 variants=()
+slices=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --build) build=$2; shift 2 ;;
@@ -61,6 +68,7 @@ while [[ $# -gt 0 ]]; do
         --xgress-args) xgress_args=$2; shift 2 ;;
         --contenders) contenders_arg=$2; shift 2 ;;
         --variant) variants+=("$2"); shift 2 ;;
+        --slice) slices+=("$2"); shift 2 ;;
         -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -109,6 +117,27 @@ start_all() {
         code=$(in_client curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://$front_addr:${port[$n]}/16k")
         [[ $code == "200 16384" ]] || { echo "$n: GET /16k gave '$code'" >&2; exit 1; }
     done
+    local sl
+    for sl in "${slices[@]}"; do
+        n=${sl%%=*}
+        [[ -n ${ppid_of[$n]:-} ]] || { echo "--slice: no contender '$n'" >&2; exit 2; }
+        # shellcheck disable=SC2046
+        set_slice "${sl#*=}" $(for p in $(pids_of "${ppid_of[$n]}"); do ls /proc/"$p"/task; done)
+        echo "# $n: slice $(awk '/^se.slice/ { print $3 / 1000 }' /proc/"${ppid_of[$n]}"/sched) us (sched_setattr, all threads)"
+    done
+}
+# set_slice US TID...: SCHED_OTHER with sched_runtime = US (EEVDF's slice request).
+set_slice() {
+    "$py" - "$@" <<'EOF2'
+import ctypes, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+us = int(sys.argv[1])
+for tid in sys.argv[2:]:
+    # struct sched_attr (56 bytes): size, policy, flags, nice, priority, runtime, deadline, period, util_min, util_max
+    attr = ctypes.create_string_buffer(struct.pack("IIQiIQQQII", 56, 0, 0, 0, 0, us * 1000, 0, 0, 0, 0), 56)
+    if libc.syscall(314, int(tid), attr, 0) != 0:  # SYS_sched_setattr, x86_64
+        raise OSError(ctypes.get_errno(), f"sched_setattr {tid}")
+EOF2
 }
 
 # The hog: a shell busy loop on the contender's CPU. It writes its own pid
@@ -238,6 +267,7 @@ echo "# layout: contender on cpu$proxy_cpu (+ the hog); wrk -t1 on cpu$load_cpu;
 echo "# ${duration}s runs, $rounds rounds per hog mode (order: ${contenders[*]}), hogs: $hogs"
 echo "# nginx $(nginx -v 2>&1 | sed 's/.*\///'), $(haproxy -v | head -1 | cut -d' ' -f1-3), xgress-proxy $proxy_bin ${xgress_extra[*]}"
 for v in "${variants[@]}"; do echo "# variant ${v%%=*}: xgress-proxy ${v#*=}"; done
+[[ $(uname -m) == x86_64 || ${#slices[@]} -eq 0 ]] || { echo "--slice: syscall number only known for x86_64" >&2; exit 2; }
 start_all
 : >"$results"; : >"$threads"
 for hog in $hogs; do
