@@ -146,6 +146,7 @@ hog_pid=""
 start_hog() {
     local mode=$1 pidfile="$tmp/hog.pid"
     rm -f "$pidfile"
+    # shellcheck disable=SC2016  # $$ and $1 expand in the hog's shell, not here
     local -a cmd=(bash -c 'echo $$ >"$1"; exec taskset -c "$2" bash -c "while :; do :; done"' hog "$pidfile" "$proxy_cpu")
     if [[ $mode == setsid ]]; then setsid "${cmd[@]}" </dev/null >/dev/null 2>&1 &
     else "${cmd[@]}" </dev/null >/dev/null 2>&1 &
