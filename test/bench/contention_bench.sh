@@ -69,7 +69,7 @@ while [[ $# -gt 0 ]]; do
         --contenders) contenders_arg=$2; shift 2 ;;
         --variant) variants+=("$2"); shift 2 ;;
         --slice) slices+=("$2"); shift 2 ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
