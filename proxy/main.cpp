@@ -84,6 +84,15 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1u, 32768u))->capture_default_str();
     app.add_option("--recv-buffer-size", w.buffer_size, "Bytes per receive buffer: one receive takes at most this much")
         ->check(CLI::Range(4096u, 1u << 20))->capture_default_str();
+    std::string ring_mode = "auto";
+    app.add_option("--ring-mode", ring_mode,
+                   "io_uring setup: auto (defer-taskrun, else coop-taskrun, else plain), defer-taskrun, coop-taskrun or plain")
+        ->check(CLI::IsMember({"auto", "defer-taskrun", "coop-taskrun", "plain"}))->capture_default_str();
+    app.add_option("--ring-wait-nr", w.wait_nr, "Completions the worker waits for (with --ring-min-wait-us; 1 = any)")
+        ->check(CLI::Range(1u, 4096u))->capture_default_str();
+    app.add_option("--ring-min-wait-us", w.min_wait_us,
+                   "Longest wait for --ring-wait-nr completions before taking any (0 = off; kernel 6.12+)")
+        ->capture_default_str();
     std::string balance = "p2c";
     app.add_option("--balance", balance, "Endpoint choice: p2c (two random choices, fewer in-flight requests wins) or round_robin")
         ->check(CLI::IsMember({"p2c", "round_robin"}))->capture_default_str();
@@ -97,6 +106,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     spdlog::set_level(spdlog::level::from_str(log_level));
+    w.ring_mode = *xgress::io::parse_ring_mode(ring_mode);  // CLI11 checked the name
     w.balance = balance == "round_robin" ? xgress::upstream::Balance::RoundRobin : xgress::upstream::Balance::P2c;
 
     // Signals are taken synchronously by main; every thread inherits the mask.

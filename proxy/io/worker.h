@@ -18,6 +18,7 @@
 #include "io/backend_metrics.h"
 #include "io/buffer_ring.h"
 #include "io/connection.h"
+#include "io/ring.h"
 #include "io/shared_slot.h"
 #include "io/snapshot_slot.h"
 #include "io/worker_stats.h"
@@ -32,6 +33,12 @@ namespace xgress::io {
 
 struct WorkerOptions {
     unsigned ring_entries = 4096;
+    RingMode ring_mode = RingMode::Auto;  // --ring-mode
+    // How the loop waits (--ring-wait-nr / --ring-min-wait-us): 1 / 0 is
+    // io_uring_submit_and_wait(1). wait_nr > 1 with min_wait_us waits for
+    // that many completions for at most min_wait_us, then for any.
+    unsigned wait_nr = 1;
+    std::uint32_t min_wait_us = 0;
     // Receive buffers (provided-buffer ring, shared by all receives). 32 KiB:
     // a 16 KiB response and its head arrive in one receive (with 16 KiB
     // buffers two receives, two completions, ~20% more CPU per response);

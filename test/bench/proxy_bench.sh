@@ -144,56 +144,7 @@ recv_counters() {
 bench_backend_config
 
 # ---------------------------------------------------------------- contenders
-mkdir -p "$tmp/nginx/tmp" "$tmp/haproxy" "$tmp/xgress"
-{
-    nginx_common "$tmp/nginx"
-    echo "http {"
-    nginx_http_common "$tmp/nginx"
-    cat <<EOF
-    upstream backend {
-        server $backend_addr:$backend_port;
-        keepalive 512;
-        keepalive_requests 100000000;
-        keepalive_timeout 300s;
-    }
-    server {
-        listen $front_addr:${port[nginx]} backlog=4096;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-EOF
-} >"$tmp/nginx/nginx.conf"
-
-cat >"$tmp/haproxy/haproxy.cfg" <<EOF
-global
-    nbthread 1
-    maxconn 8000
-defaults
-    mode http
-    option http-keep-alive
-    http-reuse always
-    timeout connect 5s
-    timeout client 300s
-    timeout server 300s
-    timeout http-keep-alive 300s
-frontend fe
-    bind $front_addr:${port[haproxy]} backlog 4096
-    default_backend be
-backend be
-    server s1 $backend_addr:$backend_port
-EOF
-
-cat >"$tmp/xgress/snapshot.json" <<EOF
-{"version": 1,
- "virtual_hosts": [{"host": "", "routes": [{"path": "/", "match": "prefix", "backend": "bench/backend:80"}]}],
- "default_backend": "",
- "frontends": [],
- "backends": [{"name": "bench/backend:80", "endpoints": [{"address": "$backend_addr", "port": $backend_port}]}]}
-EOF
+bench_proxy_configs
 
 # Each command is exec'd by ip netns exec and taskset, so $! is the server.
 
