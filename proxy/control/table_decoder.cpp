@@ -87,7 +87,6 @@ public:
             for (element be : backends)
                 if (!backend(be)) return false;
         if (has_hosts) {
-            seen_hosts_.reserve(nh, 0);
             for (element he : hosts)
                 if (!host(he)) return false;
         }
@@ -144,10 +143,9 @@ private:
             std::uint16_t port = 0;
             if (!em.has(0) || !string_of(em.value[0], address)) return false;
             if (!em.has(1) || !port_of(em.value[1], port)) return false;
-            // The codec's check first: the table's parser alone would take
-            // what inet_pton takes, which is the same set, but one rule is
-            // the contract.
-            if (!snapshot::detail::is_address(address)) return false;
+            // The table's parser is the codec's check (dotted quad, else
+            // inet_pton v4/v6; one byte shorter at most): what it takes,
+            // decode() takes.
             if (!builder_.add_endpoint(*b, address, port)) return false;
         }
         return true;
@@ -165,12 +163,6 @@ private:
         }
         if (m.has(2) && !string_of(m.value[2], cls)) return false;
         if (m.has(3) && !string_of(m.value[3], passthrough)) return false;
-        // (class, host) unique: the key joins them with a NUL. Two different
-        // pairs can only collide when a class name holds a NUL, and then the
-        // general path decides.
-        key_.assign(cls).push_back('\0');
-        key_.append(host);
-        if (!seen_hosts_.insert(key_).second) return false;
         if (!passthrough.empty()) {
             if (builder_.find_backend(passthrough) == router::kNoBackend) return false;
             snapshot::VirtualHost& vh = out_.rest.virtual_hosts.emplace_back();
@@ -180,7 +172,19 @@ private:
         }
         array routes;
         if (m.has(1) && !array_of(m.value[1], routes)) return false;
-        builder_.begin_host(cls, host);
+        // (class, host) unique. A plain host is its own key in its class's
+        // host set, so the builder answers (one hash per host, not two).
+        // Others ("", wildcards, with a port) are looked up here, keyed by
+        // class + NUL + host. Two different pairs can only share a key when
+        // a class name holds a NUL or a port-stripped host meets the plain
+        // one, and then the general path decides.
+        const auto state = builder_.begin_host(cls, host);
+        if (state == router::RouteTable::Builder::kKnownHost) return false;
+        if (state == router::RouteTable::Builder::kUnknown) {
+            key_.assign(cls).push_back('\0');
+            key_.append(host);
+            if (!seen_hosts_.insert(key_).second) return false;
+        }
         if (!m.has(1)) return true;
         for (element re : routes)
             if (!route(re)) return false;

@@ -538,7 +538,8 @@ std::uint32_t RouteTable::Builder::find_backend(std::string_view name) const {
     return at == NameIndex::npos ? kNoBackend : at;
 }
 
-void RouteTable::Builder::begin_host(std::string_view ingress_class, std::string_view host_name) {
+RouteTable::Builder::HostState RouteTable::Builder::begin_host(std::string_view ingress_class,
+                                                                 std::string_view host_name) {
     State& st = *s_;
     Routing& rt = *st.routing;
     HostSet& set = st.table_of(ingress_class);
@@ -547,6 +548,7 @@ void RouteTable::Builder::begin_host(std::string_view ingress_class, std::string
     st.rules = &set.any_host;
     st.any_host = true;
     st.later = {static_cast<std::uint32_t>(&set - rt.tables.data()), kNoRoute, nullptr};
+    HostState state = kUnknown;
     if (host.starts_with("*.") && host.size() > 2) {
         st.rules = st.later.wildcard = &set.wildcards[std::string(host.substr(1))];  // key ".example.com"
         st.any_host = false;
@@ -556,11 +558,15 @@ void RouteTable::Builder::begin_host(std::string_view ingress_class, std::string
         st.rules = &set.host_rules[at];  // valid until the next host of this set is added
         st.later.exact_host = at;
         st.any_host = false;
+        // Normalising changed nothing (same length: no port was cut, and
+        // the codec lower-cased already): the set's key is the host itself.
+        if (host.size() == host_name.size()) state = added ? kNewHost : kKnownHost;
     }
     st.name_prefix.clear();
     if (!ingress_class.empty()) st.name_prefix.append("[").append(ingress_class).append("] ");
     st.name_prefix += host_name.empty() ? std::string_view("*") : host_name;
     st.name_prefix.push_back(' ');
+    return state;
 }
 
 std::expected<void, std::string> RouteTable::Builder::add_route(std::string_view path, bool exact, bool regex,

@@ -250,7 +250,11 @@ public:
 
     // Routes that follow belong to this host (lower-cased, as the codec
     // leaves it) in this class's host set ("" = the default set).
-    void begin_host(std::string_view ingress_class, std::string_view host);
+    // Returns kNewHost / kKnownHost for a plain exact host (no port, no
+    // wildcard, not ""), whose key in the set is the host itself: whether the
+    // set already had it. kUnknown otherwise (the caller checks uniqueness).
+    enum HostState { kNewHost, kKnownHost, kUnknown };
+    HostState begin_host(std::string_view ingress_class, std::string_view host);
     // `policy`: the route's schema-2 fields (path, match, backend ignored),
     // or nullptr for a route with none. Errors are build()'s ("route NAME: ...").
     std::expected<void, std::string> add_route(std::string_view path, bool exact, bool regex, std::uint32_t backend,
