@@ -152,8 +152,8 @@ int main(int argc, char** argv) {
     if (!control_socket.empty()) {
         control = std::make_unique<xgress::control::ControlClient>(
             control_socket, (*server)->announced_listener(), options.listen,
-            [&](xgress::snapshot::Snapshot&& snap, std::string&& json) {
-                return (*server)->apply(std::move(snap), std::move(json));
+            [&](std::string&& json, std::chrono::steady_clock::time_point& decoded_at) {
+                return (*server)->apply_json(std::move(json), &decoded_at);
             },
             [&](const xgress::snapshot::EndpointsPatch& patch) { return (*server)->apply_patch(patch); },
             [&] { (*server)->release_retired(); });

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "control/table_decoder.h"
 #include "io/listener.h"
 #include "router/route_table.h"
 
@@ -104,12 +105,7 @@ std::expected<std::unique_ptr<ProxyServer>, std::string> ProxyServer::start(cons
 
 ProxyServer::~ProxyServer() { stop(); }
 
-std::expected<void, std::string> ProxyServer::apply(snapshot::Snapshot&& snap, std::string&& json) {
-    using clock = std::chrono::steady_clock;
-    const auto ms = [](clock::time_point from, clock::time_point to) {
-        return std::chrono::duration<double, std::milli>(to - from).count();
-    };
-    const auto t0 = clock::now();
+std::shared_ptr<const router::RouteTable> ProxyServer::retire_for_build() {
     // What the last apply replaced: every worker has long moved on from it.
     release_retired();  // a previous one not yet freed (no control client: --snapshot-file)
     // Freed now, before the build, so the build reuses its memory: with the
@@ -123,26 +119,46 @@ std::expected<void, std::string> ProxyServer::apply(snapshot::Snapshot&& snap, s
     retired_snapshot_ = snapshot::Snapshot{};
     if (retired_table_.use_count() == 1) retired_table_.reset();
     released_table_ = std::move(retired_table_);
+    std::lock_guard lock(applied_mutex_);
+    return table_;
+}
+
+std::expected<void, std::string> ProxyServer::apply(snapshot::Snapshot&& snap, std::string&& json) {
+    using clock = std::chrono::steady_clock;
+    const auto ms = [](clock::time_point from, clock::time_point to) {
+        return std::chrono::duration<double, std::milli>(to - from).count();
+    };
+    const auto t0 = clock::now();
+    std::shared_ptr<const router::RouteTable> current = retire_for_build();
     const auto t1 = clock::now();
-    std::shared_ptr<const router::RouteTable> current;
-    {
-        std::lock_guard lock(applied_mutex_);
-        current = table_;
-    }
     auto table = router::RouteTable::build(snap, current.get());
     if (!table) return std::unexpected(table.error());
-    const auto t2 = clock::now();
+    spdlog::debug("apply version {}: retire {:.1f} ms, route table {:.1f} ms", snap.version, ms(t0, t1),
+                  ms(t1, clock::now()));
+    return install(std::move(*table), std::move(snap), std::move(json));
+}
+
+std::expected<void, std::string> ProxyServer::apply_json(std::string&& json,
+                                                         std::chrono::steady_clock::time_point* decoded_at) {
+    std::shared_ptr<const router::RouteTable> current = retire_for_build();
+    auto decoded = control::decode_table(json, current.get());
+    if (decoded_at) *decoded_at = std::chrono::steady_clock::now();
+    if (!decoded) return std::unexpected(decoded.error());
+    current.reset();
+    return install(std::move(decoded->table), std::move(decoded->rest), std::move(json));
+}
+
+std::expected<void, std::string> ProxyServer::install(std::shared_ptr<const router::RouteTable> table,
+                                                      snapshot::Snapshot&& snap, std::string&& json) {
     auto tls_state = build_tls_state(snap);
     if (!tls_state) return std::unexpected(tls_state.error());
-    spdlog::debug("apply version {}: retire {:.1f} ms, route table {:.1f} ms, TLS state {:.1f} ms", snap.version,
-                  ms(t0, t1), ms(t1, t2), ms(t2, clock::now()));
     // TLS first: a connection routed by the new table to an https frontend
     // finds the new certificates.
     for (auto& w : workers_) w->tls_slot().publish(*tls_state);
-    for (auto& w : workers_) w->snapshot_slot().publish(*table);
+    for (auto& w : workers_) w->snapshot_slot().publish(table);
     std::lock_guard lock(applied_mutex_);
     retired_table_ = std::move(table_);
-    table_ = std::move(*table);
+    table_ = std::move(table);
     applied_version_ = snap.version;
     retired_snapshot_ = std::move(applied_);
     patched_.clear();

@@ -3,6 +3,7 @@
 // signals and the control client; the end-to-end tests run it in-process.
 #pragma once
 
+#include <chrono>
 #include <expected>
 #include <memory>
 #include <mutex>
@@ -58,6 +59,13 @@ public:
     // 10,000 rules); without it (--snapshot-file, tests) `snap` is kept.
     std::expected<void, std::string> apply(snapshot::Snapshot&& snap, std::string&& json = {});
     std::expected<void, std::string> apply(const snapshot::Snapshot& snap) { return apply(snapshot::Snapshot(snap)); }
+    // A Snapshot frame's payload, decoded straight into the route table
+    // (control/table_decoder.h: no snapshot::* objects per rule), then
+    // installed as apply() does, keeping `json` for /config. Errors are
+    // decode()'s and build()'s. `decoded_at` (optional) receives the time
+    // decoding and building ended, for the control log.
+    std::expected<void, std::string> apply_json(std::string&& json,
+                                                std::chrono::steady_clock::time_point* decoded_at = nullptr);
     // Applies an EndpointsPatch to the serving snapshot: only the patched
     // backends are rebuilt (RouteTable::with_endpoints); routes are shared.
     // Errors (version mismatch, unknown backend) leave everything as it was.
@@ -98,6 +106,11 @@ public:
 private:
     ProxyServer() = default;
     std::expected<std::shared_ptr<const tls::TlsState>, std::string> build_tls_state(const snapshot::Snapshot& snap);
+    // Frees what the last apply replaced; returns the serving table.
+    std::shared_ptr<const router::RouteTable> retire_for_build();
+    // The second half of apply(): TLS state, hand-off to the workers, bookkeeping.
+    std::expected<void, std::string> install(std::shared_ptr<const router::RouteTable> table, snapshot::Snapshot&& snap,
+                                             std::string&& json);
     std::string listen_;
     int port_ = 0;
     std::vector<int> listeners_;

@@ -95,10 +95,8 @@ void ControlClient::session(int sock) {
 std::expected<void, std::string> ControlClient::handle(MessageType type, std::string& payload,
                                                       std::uint64_t version) {
     if (type == MessageType::Snapshot) {
-        auto snap = snapshot::decode(payload);
-        decoded_at_ = std::chrono::steady_clock::now();
-        if (!snap) return std::unexpected(snap.error());
-        return apply_(std::move(*snap), std::move(payload));
+        decoded_at_ = std::chrono::steady_clock::now();  // in case apply_ does not say
+        return apply_(std::move(payload), decoded_at_);
     }
     if (!apply_patch_) return std::unexpected("endpoints patches are not supported");
     auto patch = snapshot::decode_patch(payload);

@@ -21,10 +21,12 @@ namespace xgress::control {
 
 class ControlClient {
 public:
-    // The decoded snapshot and the JSON it came from are handed over
-    // (moved): copying 10,000 hosts was a visible part of a swap, and the
-    // proxy keeps the JSON (for /config) rather than the decoded objects.
-    using Apply = std::function<std::expected<void, std::string>(snapshot::Snapshot&&, std::string&& json)>;
+    // A Snapshot frame's JSON is handed over (moved) undecoded: the proxy
+    // decodes it straight into its route table (control/table_decoder.h)
+    // and keeps it for /config. `decoded_at` receives the time decoding (and
+    // building) ended, for the log's split of the swap's time.
+    using Apply = std::function<std::expected<void, std::string>(std::string&& json,
+                                                                 std::chrono::steady_clock::time_point& decoded_at)>;
     using ApplyPatch = std::function<std::expected<void, std::string>(const snapshot::EndpointsPatch&)>;
 
     // Without `apply_patch`, EndpointsPatch frames are NACKed. `after_answer`

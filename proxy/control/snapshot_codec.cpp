@@ -3,6 +3,7 @@
 // document before returning it, naming the offending field on failure.
 // Linked by the agent too, so it depends on nothing but simdjson and the header.
 #include "xgress/snapshot.h"
+#include "control/snapshot_detail.h"
 
 #include "xgress/index_slots.h"
 #include "xgress/ipv4_literal.h"
@@ -408,6 +409,18 @@ std::expected<void, std::string> decode_route_policy(simdjson::dom::object ro, c
     }
     return {};
 }
+
+}  // namespace
+
+namespace detail {
+// For the proxy's table decoder (snapshot_detail.h): the codec's own checks.
+bool read_route_policy(simdjson::dom::object route, Route& r) {
+    return static_cast<bool>(decode_route_policy(route, Where{}, r));
+}
+bool is_address(std::string_view a) { return valid_address(a); }
+}  // namespace detail
+
+namespace {
 
 std::string lower(std::string_view v) {
     std::string s(v);

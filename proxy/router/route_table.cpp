@@ -106,35 +106,47 @@ namespace {
 
 // Fills `out` (a value-initialised EndpointAddress, in place: returning it by
 // value copied its 128-byte sockaddr_storage once more per endpoint).
-std::expected<void, std::string> resolve(const snapshot::Endpoint& ep, EndpointAddress& out) {
+// false: not an address (the caller words the error).
+bool resolve_view(std::string_view address, std::uint16_t port, EndpointAddress& out) {
     auto* v4 = reinterpret_cast<sockaddr_in*>(&out.addr);
     auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.addr);
     // "[" address "]:" port, built in place: temporaries per endpoint showed up
     // when building 100,000 endpoints.
     char text[INET6_ADDRSTRLEN + 16];
     std::size_t n = 0;
-    if (ep.address.size() >= INET6_ADDRSTRLEN) return std::unexpected("bad endpoint address \"" + ep.address + "\"");
-    if (parse_ipv4_literal(ep.address, v4->sin_addr) || inet_pton(AF_INET, ep.address.c_str(), &v4->sin_addr) == 1) {
+    if (address.size() >= INET6_ADDRSTRLEN) return false;
+    char z[INET6_ADDRSTRLEN];  // NUL-terminated for inet_pton
+    const bool dotted = parse_ipv4_literal(address, v4->sin_addr);
+    if (!dotted) {
+        std::memcpy(z, address.data(), address.size());
+        z[address.size()] = 0;
+    }
+    if (dotted || inet_pton(AF_INET, z, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
-        v4->sin_port = htons(ep.port);
+        v4->sin_port = htons(port);
         out.len = sizeof(sockaddr_in);
-        std::memcpy(text, ep.address.data(), ep.address.size());
-        n = ep.address.size();
-    } else if (inet_pton(AF_INET6, ep.address.c_str(), &v6->sin6_addr) == 1) {
+        std::memcpy(text, address.data(), address.size());
+        n = address.size();
+    } else if (inet_pton(AF_INET6, z, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(ep.port);
+        v6->sin6_port = htons(port);
         out.len = sizeof(sockaddr_in6);
         text[0] = '[';
-        std::memcpy(text + 1, ep.address.data(), ep.address.size());
-        n = ep.address.size() + 1;
+        std::memcpy(text + 1, address.data(), address.size());
+        n = address.size() + 1;
         text[n++] = ']';
     } else {
-        return std::unexpected("bad endpoint address \"" + ep.address + "\"");
+        return false;
     }
     text[n++] = ':';
-    n = static_cast<std::size_t>(std::to_chars(text + n, text + sizeof text, ep.port).ptr - text);
+    n = static_cast<std::size_t>(std::to_chars(text + n, text + sizeof text, port).ptr - text);
     out.text.assign(text, n);
     out.id = endpoint_id(out.text);
+    return true;
+}
+
+std::expected<void, std::string> resolve(const snapshot::Endpoint& ep, EndpointAddress& out) {
+    if (!resolve_view(ep.address, ep.port, out)) return std::unexpected("bad endpoint address \"" + ep.address + "\"");
     return {};
 }
 
@@ -198,6 +210,19 @@ const FrontendTarget* RouteTable::frontend(const sockaddr* local) const {
 
 namespace {
 
+// The Maglev ring and id index of a backend something hashes onto.
+void build_hashing(BackendTarget& t) {
+    t.hashed = true;
+    std::vector<std::uint64_t> ids;
+    ids.reserve(t.endpoints.size());
+    for (std::uint32_t i = 0; i < t.endpoints.size(); ++i) {
+        ids.push_back(t.endpoints[i].id);
+        t.by_id.emplace_back(t.endpoints[i].id, i);
+    }
+    std::sort(t.by_id.begin(), t.by_id.end());
+    t.ring.build(ids);
+}
+
 std::expected<std::shared_ptr<const BackendTarget>, std::string> make_backend(const snapshot::Backend& b,
                                                                               bool hashed_by_routes) {
     auto t = std::make_shared<BackendTarget>();
@@ -208,17 +233,7 @@ std::expected<std::shared_ptr<const BackendTarget>, std::string> make_backend(co
         if (auto addr = resolve(ep, t->endpoints.emplace_back()); !addr)
             return std::unexpected("backend \"" + b.name + "\": " + addr.error());
     }
-    if (hashed_by_routes || b.affinity == snapshot::Affinity::ClientIp) {
-        t->hashed = true;
-        std::vector<std::uint64_t> ids;
-        ids.reserve(t->endpoints.size());
-        for (std::uint32_t i = 0; i < t->endpoints.size(); ++i) {
-            ids.push_back(t->endpoints[i].id);
-            t->by_id.emplace_back(t->endpoints[i].id, i);
-        }
-        std::sort(t->by_id.begin(), t->by_id.end());
-        t->ring.build(ids);
-    }
+    if (hashed_by_routes || b.affinity == snapshot::Affinity::ClientIp) build_hashing(*t);
     return std::shared_ptr<const BackendTarget>(std::move(t));
 }
 
@@ -452,6 +467,220 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::with_e
         table->backends_[at] = std::move(*built);
     }
     return std::shared_ptr<const RouteTable>(std::move(table));
+}
+
+// --- Builder: the same table as build(), filled from views -----------------
+
+struct RouteTable::Builder::State {
+    std::shared_ptr<Routing> routing = std::make_shared<Routing>();
+    std::vector<std::shared_ptr<BackendTarget>> backends;
+    std::uint64_t version = 0;
+    // The host whose routes are being added (begin_host).
+    HostRules* rules = nullptr;
+    bool any_host = false;
+    struct SortLater {
+        std::uint32_t set;
+        std::uint32_t exact_host;  // kNoRoute: `wildcard` instead
+        HostRules* wildcard;
+    };
+    SortLater later{};
+    std::vector<SortLater> to_sort;
+    std::string name_prefix;
+
+    HostSet& table_of(std::string_view ingress_class) {
+        Routing& rt = *routing;
+        if (ingress_class.empty()) return rt.tables[0];
+        if (auto it = rt.class_tables.find(ingress_class); it != rt.class_tables.end()) return rt.tables[it->second];
+        const auto at = static_cast<std::uint32_t>(rt.tables.size());
+        rt.class_tables.emplace(std::string(ingress_class), at);
+        rt.tables.emplace_back();
+        rules = nullptr;  // the sets may have moved
+        return rt.tables[at];
+    }
+};
+
+RouteTable::Builder::Builder() : s_(std::make_unique<State>()) { s_->routing->tables.emplace_back(); }
+RouteTable::Builder::~Builder() = default;
+
+void RouteTable::Builder::set_version(std::uint64_t version) { s_->version = version; }
+
+void RouteTable::Builder::reserve(std::size_t hosts, std::size_t routes, std::size_t backends) {
+    Routing& rt = *s_->routing;
+    rt.routes.reserve(routes);
+    rt.tables[0].host_index.reserve(hosts);
+    rt.tables[0].host_rules.reserve(hosts);
+    rt.backend_index.reserve(backends);
+    rt.hashed_by_routes.reserve(backends);
+    s_->backends.reserve(backends);
+}
+
+BackendTarget* RouteTable::Builder::add_backend(std::string_view name, snapshot::Affinity affinity,
+                                                std::size_t endpoints) {
+    Routing& rt = *s_->routing;
+    if (!rt.backend_index.insert(name).second) return nullptr;
+    rt.hashed_by_routes.push_back(false);
+    auto t = std::make_shared<BackendTarget>();
+    t->name.assign(name);
+    t->affinity = affinity;
+    t->endpoints.reserve(endpoints);
+    s_->backends.push_back(std::move(t));
+    return s_->backends.back().get();
+}
+
+bool RouteTable::Builder::add_endpoint(BackendTarget& backend, std::string_view address, std::uint16_t port) {
+    if (resolve_view(address, port, backend.endpoints.emplace_back())) return true;
+    backend.endpoints.pop_back();
+    return false;
+}
+
+std::uint32_t RouteTable::Builder::find_backend(std::string_view name) const {
+    const std::uint32_t at = s_->routing->backend_index.find(name);
+    return at == NameIndex::npos ? kNoBackend : at;
+}
+
+RouteTable::Builder::HostState RouteTable::Builder::begin_host(std::string_view ingress_class,
+                                                                 std::string_view host_name) {
+    State& st = *s_;
+    Routing& rt = *st.routing;
+    HostSet& set = st.table_of(ingress_class);
+    char buf[256];
+    std::string_view host = normalize_host(host_name, buf, sizeof buf);
+    st.rules = &set.any_host;
+    st.any_host = true;
+    st.later = {static_cast<std::uint32_t>(&set - rt.tables.data()), kNoRoute, nullptr};
+    HostState state = kUnknown;
+    if (host.starts_with("*.") && host.size() > 2) {
+        st.rules = st.later.wildcard = &set.wildcards[std::string(host.substr(1))];  // key ".example.com"
+        st.any_host = false;
+    } else if (!host_name.empty()) {
+        const auto [at, added] = set.host_index.insert(host);
+        if (added) set.host_rules.emplace_back();
+        st.rules = &set.host_rules[at];  // valid until the next host of this set is added
+        st.later.exact_host = at;
+        st.any_host = false;
+        // Normalising changed nothing (same length: no port was cut, and
+        // the codec lower-cased already): the set's key is the host itself.
+        if (host.size() == host_name.size()) state = added ? kNewHost : kKnownHost;
+    }
+    st.name_prefix.clear();
+    if (!ingress_class.empty()) st.name_prefix.append("[").append(ingress_class).append("] ");
+    st.name_prefix += host_name.empty() ? std::string_view("*") : host_name;
+    st.name_prefix.push_back(' ');
+    return state;
+}
+
+std::expected<void, std::string> RouteTable::Builder::add_route(std::string_view path, bool exact, bool regex,
+                                                                std::uint32_t backend,
+                                                                const snapshot::Route* policy) {
+    State& st = *s_;
+    Routing& rt = *st.routing;
+    HostRules& rules = *st.rules;
+    const auto index = static_cast<std::uint32_t>(rt.routes.size());
+    RouteTarget& route = rt.routes.emplace_back();
+    route.name.reserve(st.name_prefix.size() + path.size());
+    route.name.append(st.name_prefix).append(path);
+    if (policy) {
+        if (auto made = make_route(*policy, route); !made)
+            return std::unexpected("route " + route.name + ": " + made.error());
+    }
+    route.regex = regex;
+    route.exact = exact;
+    if (backend != kNoBackend) {
+        route.backend = backend;
+        if (!route.hash_by.empty() || !route.affinity_cookie.empty()) rt.hashed_by_routes[backend] = true;
+    } else if (!route.redirect_status) {
+        return std::unexpected("route " + route.name + ": no backend and no redirect");
+    }
+    if (rules.prefixes.size() + rules.regexes.size() == 1 && !st.any_host) st.to_sort.push_back(st.later);
+    if (regex) {
+        auto re = PathRegex::compile(path);
+        if (!re) return std::unexpected("route " + route.name + ": " + re.error());
+        rules.regexes.push_back({std::move(*re), path.size(), index});
+    } else if (exact) {
+        rules.exact.emplace(path, index);  // first rule for a path wins
+    } else {
+        std::string_view prefix = path;
+        while (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
+        route.prefix.assign(prefix);
+        rules.prefixes.push_back({std::string(prefix), index});
+    }
+    return {};
+}
+
+void RouteTable::Builder::add_default(std::string_view ingress_class, std::uint32_t backend) {
+    State& st = *s_;
+    Routing& rt = *st.routing;
+    HostSet& set = st.table_of(ingress_class);
+    RouteTarget def;
+    def.backend = backend;
+    def.name = ingress_class.empty() ? std::string("default_backend")
+                                     : "[" + std::string(ingress_class) + "] default_backend";
+    set.default_route = static_cast<std::uint32_t>(rt.routes.size());
+    rt.routes.push_back(std::move(def));
+}
+
+void RouteTable::Builder::add_frontend(std::string_view address, std::uint16_t port,
+                                       snapshot::FrontendProtocol protocol, std::uint32_t backend,
+                                       std::string_view ingress_class) {
+    State& st = *s_;
+    Routing& rt = *st.routing;
+    FrontendTarget target{protocol, kNoBackend, 0};
+    if (protocol == snapshot::FrontendProtocol::Tcp) {
+        target.backend = backend;
+    } else if (!ingress_class.empty()) {
+        HostSet& set = st.table_of(ingress_class);
+        target.table = static_cast<std::uint32_t>(&set - rt.tables.data());
+    }
+    EndpointAddress where;
+    if (address.empty() || !resolve_view(address, port, where)) {
+        where = EndpointAddress{};
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&where.addr);
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+    }
+    char key[18];
+    std::size_t n = frontend_key(reinterpret_cast<const sockaddr*>(&where.addr), !address.empty(), key);
+    rt.frontends.emplace(std::string(key, n), target);
+}
+
+std::shared_ptr<const RouteTable> RouteTable::Builder::finish(const RouteTable* previous) {
+    State& st = *s_;
+    Routing& rt = *st.routing;
+    auto sort_rules = [](HostRules& rules) {
+        if (rules.prefixes.size() > 1)
+            std::stable_sort(rules.prefixes.begin(), rules.prefixes.end(),
+                             [](const PrefixRule& a, const PrefixRule& b) { return a.prefix.size() > b.prefix.size(); });
+        if (rules.regexes.size() > 1)
+            std::stable_sort(rules.regexes.begin(), rules.regexes.end(),
+                             [](const RegexRule& a, const RegexRule& b) { return a.length > b.length; });
+    };
+    for (HostSet& set : rt.tables) sort_rules(set.any_host);
+    for (const State::SortLater& l : st.to_sort)
+        sort_rules(l.wildcard ? *l.wildcard : rt.tables[l.set].host_rules[l.exact_host]);
+    auto table = std::make_shared<RouteTable>();
+    table->version_ = st.version;
+    table->backends_.reserve(st.backends.size());
+    for (std::size_t i = 0; i < st.backends.size(); ++i) {
+        BackendTarget& b = *st.backends[i];
+        const bool hashed = rt.hashed_by_routes[i] || b.affinity == snapshot::Affinity::ClientIp;
+        if (previous) {
+            const std::uint32_t old = previous->find_backend(b.name);
+            if (old != kNoBackend) {
+                const BackendTarget& o = *previous->backends_[old];
+                bool same = o.affinity == b.affinity && o.hashed == hashed && o.endpoints.size() == b.endpoints.size();
+                for (std::size_t e = 0; same && e < b.endpoints.size(); ++e)
+                    same = o.endpoints[e].text == b.endpoints[e].text;
+                if (same) {
+                    table->backends_.push_back(previous->backends_[old]);
+                    continue;
+                }
+            }
+        }
+        if (hashed) build_hashing(b);
+        table->backends_.push_back(std::move(st.backends[i]));
+    }
+    table->routing_ = std::move(st.routing);
+    return table;
 }
 
 }  // namespace xgress::router

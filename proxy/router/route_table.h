@@ -119,6 +119,14 @@ public:
     static std::expected<std::shared_ptr<const RouteTable>, std::string> build(const snapshot::Snapshot& snap,
                                                                                const RouteTable* previous = nullptr);
 
+    // Fills a table piece by piece, from views (no snapshot::* objects): the
+    // proxy's snapshot decoder (control/table_decoder.h) writes each backend,
+    // endpoint, host and route straight into the table's storage as it reads
+    // them. The caller has validated what the codec validates (names unique,
+    // references known, addresses and ports good); build() keeps its own
+    // path. Not thread-safe; one table per Builder.
+    class Builder;
+
     // A table at patch.version with the listed backends' endpoints replaced;
     // routes and the other backends are shared with this one. Errors: version
     // mismatch, unknown backend, bad address.
@@ -224,6 +232,44 @@ private:
     std::shared_ptr<const Routing> routing_;
     std::vector<std::shared_ptr<const BackendTarget>> backends_;
     std::uint64_t version_ = 0;
+};
+
+class RouteTable::Builder {
+public:
+    Builder();
+    ~Builder();
+    void set_version(std::uint64_t version);
+    // Room for what is coming (counts of the document's arrays).
+    void reserve(std::size_t hosts, std::size_t routes, std::size_t backends);
+
+    // Backends are numbered in the order added. nullptr: the name is taken.
+    BackendTarget* add_backend(std::string_view name, snapshot::Affinity affinity, std::size_t endpoints);
+    // false: not an IPv4/IPv6 literal.
+    bool add_endpoint(BackendTarget& backend, std::string_view address, std::uint16_t port);
+    std::uint32_t find_backend(std::string_view name) const;  // kNoBackend when absent
+
+    // Routes that follow belong to this host (lower-cased, as the codec
+    // leaves it) in this class's host set ("" = the default set).
+    // Returns kNewHost / kKnownHost for a plain exact host (no port, no
+    // wildcard, not ""), whose key in the set is the host itself: whether the
+    // set already had it. kUnknown otherwise (the caller checks uniqueness).
+    enum HostState { kNewHost, kKnownHost, kUnknown };
+    HostState begin_host(std::string_view ingress_class, std::string_view host);
+    // `policy`: the route's schema-2 fields (path, match, backend ignored),
+    // or nullptr for a route with none. Errors are build()'s ("route NAME: ...").
+    std::expected<void, std::string> add_route(std::string_view path, bool exact, bool regex, std::uint32_t backend,
+                                               const snapshot::Route* policy);
+    void add_default(std::string_view ingress_class, std::uint32_t backend);
+    // `address`: "" = any node address; else a literal the caller checked.
+    void add_frontend(std::string_view address, std::uint16_t port, snapshot::FrontendProtocol protocol,
+                      std::uint32_t backend, std::string_view ingress_class);
+
+    // The table; backends unchanged from `previous` are shared with it, as in build().
+    std::shared_ptr<const RouteTable> finish(const RouteTable* previous);
+
+private:
+    struct State;
+    std::unique_ptr<State> s_;
 };
 
 // Lower-cases `host` and strips a port (also from "[v6]:port") into `out`;

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "control/table_decoder.h"
 #include "proxy_server.h"
 #include "router/route_table.h"
 #include "upstream/endpoint_picker.h"
@@ -119,14 +120,23 @@ int main(int argc, char** argv) {
             swap_reps, [&] { decoded.emplace(*snapshot::decode(green_json)); }, &decode_cpu, [&] { decoded.reset(); });
         const double build = median_us(
             swap_reps, [&] { built = *router::RouteTable::build(green); }, &build_cpu, [&] { built.reset(); });
+        // What the proxy does with a Snapshot frame now: decode straight into
+        // the table (control/table_decoder.h), no snapshot::* objects.
+        double fused_cpu = 0;
+        const double fused = median_us(
+            swap_reps, [&] { built = control::decode_table(green_json, nullptr)->table; }, &fused_cpu,
+            [&] { built.reset(); });
         if (no_server) {
             std::printf("swap-shaped snapshot (%zu hosts x 1 route x 1 endpoint, %.1f MiB JSON), median of %d, wall us "
                         "(thread CPU us):\n"
                         "  encode                                    %8.0f (%8.0f)\n"
                         "  decode                                    %8.0f (%8.0f)\n"
-                        "  RouteTable::build                         %8.0f (%8.0f)\n",
+                        "  RouteTable::build                         %8.0f (%8.0f)\n"
+                        "  decode + build                            %8.0f (%8.0f)\n"
+                        "  control::decode_table (straight to table) %8.0f (%8.0f)  ratio %.2fx (CPU)\n",
                         routes, green_json.size() / 1048576.0, swap_reps, encode, encode_cpu, decode, decode_cpu,
-                        build, build_cpu);
+                        build, build_cpu, decode + build, decode_cpu + build_cpu, fused, fused_cpu,
+                        (decode_cpu + build_cpu) / fused_cpu);
             return 0;
         }
         // Alternate blue and green so every apply replaces every backend; the
@@ -147,6 +157,19 @@ int main(int argc, char** argv) {
         // holds, e.g. a certificate): every backend is shared with the serving table.
         const double same = median_us(
             swap_reps, [&] { (void)(*server)->apply(std::move(queue[next++])); }, &same_cpu, release);
+        // The control client's path: the frame's JSON straight into the table, then installed.
+        // Alternating from the colour the "same" runs left serving, so every backend is new.
+        std::vector<std::string> frames;
+        const bool blue_serving = (swap_reps - 1) % 2;
+        for (int i = 0; i < swap_reps; ++i) {
+            snapshot::Snapshot s = ((i % 2 == 0) != blue_serving) ? blue : green;
+            s.version = ++version;
+            frames.push_back(snapshot::encode(s));
+        }
+        std::size_t next_frame = 0;
+        double json_cpu = 0;
+        const double json_apply = median_us(
+            swap_reps, [&] { (void)(*server)->apply_json(std::move(frames[next_frame++])); }, &json_cpu, release);
         std::printf("swap-shaped snapshot (%zu hosts x 1 route x 1 endpoint, %.1f MiB JSON), median of %d, wall us "
                     "(thread CPU us):\n"
                     "  encode                                    %8.0f (%8.0f)\n"
@@ -154,9 +177,13 @@ int main(int argc, char** argv) {
                     "  RouteTable::build                         %8.0f (%8.0f)\n"
                     "  ProxyServer::apply, every backend new     %8.0f (%8.0f)  (build + TLS state + bookkeeping)\n"
                     "  decode + apply                            %8.0f (%8.0f)\n"
-                    "  ProxyServer::apply, same backends again   %8.0f (%8.0f)\n",
+                    "  ProxyServer::apply, same backends again   %8.0f (%8.0f)\n"
+                    "  control::decode_table (straight to table) %8.0f (%8.0f)\n"
+                    "  ProxyServer::apply_json, every backend new %7.0f (%8.0f)  (the control client's path: decode_table + install)\n"
+                    "  ratio (decode + apply) / apply_json       %8.2fx (%7.2fx)\n",
                     routes, green_json.size() / 1048576.0, swap_reps, encode, encode_cpu, decode, decode_cpu, build,
-                    build_cpu, apply, apply_cpu, decode + apply, decode_cpu + apply_cpu, same, same_cpu);
+                    build_cpu, apply, apply_cpu, decode + apply, decode_cpu + apply_cpu, same, same_cpu, fused, fused_cpu,
+                    json_apply, json_cpu, (decode + apply) / json_apply, (decode_cpu + apply_cpu) / json_cpu);
     }
     if (swap_only) {
         (*server)->stop();

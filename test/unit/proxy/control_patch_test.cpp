@@ -65,7 +65,9 @@ TEST(ControlPatch, PatchesAreAppliedAckedOrNackedWithTheReason) {
     };
     control::ControlClient client(
         agent.path, proxy->announced_listener(), proxy->listen_address(),
-        [&](snapshot::Snapshot&& s, std::string&& json) { return proxy->apply(std::move(s), std::move(json)); },
+        [&](std::string&& json, std::chrono::steady_clock::time_point& decoded_at) {
+            return proxy->apply_json(std::move(json), &decoded_at);
+        },
         [&](const snapshot::EndpointsPatch& p) { return proxy->apply_patch(p); },
         [&] {
             proxy->release_retired();
