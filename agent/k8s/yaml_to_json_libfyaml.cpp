@@ -77,6 +77,11 @@ std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml) {
     // (told by NUL bytes) itself: such text is yaml-cpp's.
     if (std::memchr(yaml.data(), 0, yaml.size()) != nullptr || !simdjson::validate_utf8(yaml.data(), yaml.size()))
         return std::nullopt;
+    // A CR not followed by LF ends a line for libfyaml (YAML 1.2) but not
+    // for yaml-cpp, which reads such a file as something else or not at all
+    // (fuzzer): yaml-cpp's. CRLF reads alike.
+    for (auto cr = yaml.find('\r'); cr != std::string_view::npos; cr = yaml.find('\r', cr + 1))
+        if (cr + 1 == yaml.size() || yaml[cr + 1] != '\n') return std::nullopt;
     // FYPCF_QUIET alone still prints syntax errors to stderr: a sink that drops them.
     fy_diag_cfg diag_config;
     fy_diag_cfg_default(&diag_config);

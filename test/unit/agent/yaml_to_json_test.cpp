@@ -279,9 +279,14 @@ TEST(YamlToJson, LibfyamlReadsCleanTextAndDeclinesTheRest) {
     const YamlAsJson clean = yaml_to_json("a: &x [1, {b: ~}]\nc: *x\n---\nd: 'e'\n");
     EXPECT_FALSE(clean.read_by_yaml_cpp);
     EXPECT_EQ(clean.text, yaml_to_json_with_yaml_cpp("a: &x [1, {b: ~}]\nc: *x\n---\nd: 'e'\n").text);
+    // CRLF line ends read alike; a lone CR (a line break to libfyaml only) is yaml-cpp's.
+    const auto crlf = yaml_to_json_with_libfyaml("a: 1\r\nb: |\r\n  x\r\n  y\r\n");
+    ASSERT_TRUE(crlf.has_value());
+    EXPECT_EQ(crlf->text, yaml_to_json_with_yaml_cpp("a: 1\r\nb: |\r\n  x\r\n  y\r\n").text);
     for (const std::string& text : {std::string("a: [1\n"), std::string("a: *nowhere\n"), std::string("~: a\n"),
                                    std::string("a: &r [1, *r]\n"), std::string("a: b\xff\n"),
-                                   std::string("a: \"\\uD800\"\n"), std::string("a\0: b\n", 6), std::string(", a\n")}) {
+                                   std::string("a: \"\\uD800\"\n"), std::string("a\0: b\n", 6), std::string(", a\n"),
+                                   std::string("a: 1\rb: 2\n")}) {
         EXPECT_FALSE(yaml_to_json_with_libfyaml(text).has_value()) << text;
         const YamlAsJson read = yaml_to_json(text);
         const YamlAsJson reference = yaml_to_json_with_yaml_cpp(text);
