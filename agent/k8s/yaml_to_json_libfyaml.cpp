@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include <simdjson.h>
 
@@ -69,6 +70,53 @@ private:
     std::size_t next_ = 0;
 };
 
+// Where each mapping's current key starts, for two readings of text that
+// is not quite YAML, which the parsers accept differently (fuzzer):
+//   - a plain scalar on a line after `key:` at the key's column or left of
+//     it: libfyaml reads `a:\nb` as {a: b}, yaml-cpp as {a: null, b: null};
+//   - a plain key spanning lines in a flow mapping (`{k\n  m: P}`): libfyaml
+//     reads the key "k m", yaml-cpp stops ("end of map flow not found").
+// Such text is yaml-cpp's. Values more indented, quoted, aliases and
+// collections, and multi-line plain values, read alike.
+class KeyPositions {
+public:
+    // Before a node; false when it is one of the above.
+    bool node_starts(fy_event* event, bool plain_text) {
+        if (frames_.empty() || !frames_.back().map) return true;
+        const fy_mark* start = fy_event_start_mark(event);
+        if (start == nullptr) return true;
+        Frame& frame = frames_.back();
+        if (frame.at_key) {
+            const fy_mark* end = fy_event_end_mark(event);
+            if (plain_text && end != nullptr && end->line > start->line) return false;
+            frame.key_line = start->line;
+            frame.key_column = start->column;
+            return true;
+        }
+        return !(frame.block && plain_text && start->line > frame.key_line && start->column <= frame.key_column);
+    }
+    void node_ends() {
+        if (!frames_.empty() && frames_.back().map) frames_.back().at_key = !frames_.back().at_key;
+    }
+    void open(bool map, bool block) { frames_.push_back(Frame{map, block}); }
+    void close() {
+        if (!frames_.empty()) frames_.pop_back();
+        node_ends();
+    }
+    void clear() { frames_.clear(); }
+    bool at_root() const { return frames_.empty(); }
+
+private:
+    struct Frame {
+        bool map = false;
+        bool block = false;
+        bool at_key = true;
+        int key_line = 0;
+        int key_column = 0;
+    };
+    std::vector<Frame> frames_;
+};
+
 }  // namespace
 
 std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml) {
@@ -102,6 +150,7 @@ std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml) {
     result.text.reserve(yaml.size() + yaml.size() / 4 + 64);
     YamlJsonWriter writer(result.text, alias_expansion_limit(yaml.size()));
     AnchorIds anchors;
+    KeyPositions keys;
     std::size_t document_start = 0;
     for (;;) {
         const std::unique_ptr<fy_event, EventDeleter> event(fy_parser_parse(parser.get()), EventDeleter{parser.get()});
@@ -110,6 +159,7 @@ std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml) {
             case FYET_DOCUMENT_START:
                 writer.start_document();
                 anchors.clear();
+                keys.clear();
                 document_start = result.text.size();
                 break;
             case FYET_DOCUMENT_END:
@@ -117,20 +167,31 @@ std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml) {
                 result.documents.emplace_back(document_start, result.text.size() - document_start);
                 break;
             case FYET_MAPPING_START:
+                keys.node_starts(event.get(), false);
+                keys.open(true, fy_event_get_node_style(event.get()) == FYNS_BLOCK);
                 writer.open(true, anchors.define(event->mapping_start.anchor));
                 break;
             case FYET_SEQUENCE_START:
+                keys.node_starts(event.get(), false);
+                keys.open(false, false);
                 writer.open(false, anchors.define(event->sequence_start.anchor));
                 break;
             case FYET_MAPPING_END:
             case FYET_SEQUENCE_END:
+                keys.close();
                 writer.close();
                 break;
             case FYET_SCALAR: {
                 const std::size_t anchor = anchors.define(event->scalar.anchor);
                 const std::string_view text = text_of(event->scalar.value);
-                if (event->scalar.tag == nullptr && fy_token_scalar_style(event->scalar.value) == FYSS_PLAIN &&
-                    is_null_text(text)) {
+                const bool plain = fy_token_scalar_style(event->scalar.value) == FYSS_PLAIN;
+                if (!keys.node_starts(event.get(), plain && !text.empty())) return std::nullopt;
+                // yaml-cpp reads a tag with nothing after it at the end of
+                // the stream as null, elsewhere as "" (fuzzer: a file "!"):
+                // a document that is only that is yaml-cpp's.
+                if (keys.at_root() && event->scalar.tag != nullptr && plain && text.empty()) return std::nullopt;
+                keys.node_ends();
+                if (event->scalar.tag == nullptr && plain && is_null_text(text)) {
                     writer.null(anchor);
                 } else {
                     writer.scalar(text, anchor);
@@ -140,6 +201,8 @@ std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml) {
             case FYET_ALIAS: {
                 const std::size_t anchor = anchors.find(event->alias.anchor);
                 if (anchor == 0) return std::nullopt;  // yaml-cpp names the unknown anchor
+                keys.node_starts(event.get(), false);
+                keys.node_ends();
                 writer.alias(anchor);
                 break;
             }
