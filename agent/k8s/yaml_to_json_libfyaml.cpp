@@ -98,12 +98,22 @@ public:
     void node_ends() {
         if (!frames_.empty() && frames_.back().map) frames_.back().at_key = !frames_.back().at_key;
     }
-    void open(bool map, bool block) { frames_.push_back(Frame{map, block}); }
+    void open(bool map, bool block) {
+        frames_.push_back(Frame{map, block});
+        flow_depth_ += block ? 0 : 1;
+    }
     void close() {
-        if (!frames_.empty()) frames_.pop_back();
+        if (!frames_.empty()) {
+            flow_depth_ -= frames_.back().block ? 0 : 1;
+            frames_.pop_back();
+        }
         node_ends();
     }
-    void clear() { frames_.clear(); }
+    bool in_flow() const { return flow_depth_ > 0; }
+    void clear() {
+        frames_.clear();
+        flow_depth_ = 0;
+    }
     bool at_root() const { return frames_.empty(); }
 
 private:
@@ -115,6 +125,7 @@ private:
         int key_column = 0;
     };
     std::vector<Frame> frames_;
+    std::size_t flow_depth_ = 0;
 };
 
 }  // namespace
@@ -173,7 +184,7 @@ std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml) {
                 break;
             case FYET_SEQUENCE_START:
                 keys.node_starts(event.get(), false);
-                keys.open(false, false);
+                keys.open(false, fy_event_get_node_style(event.get()) == FYNS_BLOCK);
                 writer.open(false, anchors.define(event->sequence_start.anchor));
                 break;
             case FYET_MAPPING_END:
@@ -190,6 +201,9 @@ std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml) {
                 // the stream as null, elsewhere as "" (fuzzer: a file "!"):
                 // a document that is only that is yaml-cpp's.
                 if (keys.at_root() && event->scalar.tag != nullptr && plain && text.empty()) return std::nullopt;
+                // YAML allows '?' inside a plain scalar; yaml-cpp does not in
+                // flow context ("unknown token", fuzzer: `{name?s: x}`).
+                if (plain && keys.in_flow() && text.find('?') != std::string_view::npos) return std::nullopt;
                 keys.node_ends();
                 if (event->scalar.tag == nullptr && plain && is_null_text(text)) {
                     writer.null(anchor);
