@@ -18,30 +18,7 @@ using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::object;
 
-// Members of `o` by name, each its first occurrence (as obj[key] finds it),
-// in one pass over the keys.
-template <std::size_t N>
-struct Members {
-    std::array<element, N> value;
-    std::array<bool, N> found{};
-    bool has(std::size_t i) const { return found[i]; }
-};
-
-template <std::size_t N>
-Members<N> members(object o, const std::array<std::string_view, N>& keys) {
-    Members<N> m;
-    std::size_t left = N;
-    for (simdjson::dom::key_value_pair kv : o) {
-        for (std::size_t i = 0; i < N; ++i) {
-            if (m.found[i] || kv.key != keys[i]) continue;
-            m.value[i] = kv.value;
-            m.found[i] = true;
-            if (--left == 0) return m;
-            break;
-        }
-    }
-    return m;
-}
+using snapshot::detail::find_members;
 
 bool string_of(element e, std::string_view& out) { return !e.get_string().get(out); }
 bool array_of(element e, array& out) { return !e.get_array().get(out); }
@@ -71,7 +48,7 @@ public:
     explicit Reader(DecodedSnapshot& out) : out_(out) {}
 
     bool read(object top, const router::RouteTable* previous) {
-        const auto m = members<8>(top, {"version", "backends", "virtual_hosts", "default_backend",
+        const auto m = find_members<8>(top, {"version", "backends", "virtual_hosts", "default_backend",
                                         "class_default_backends", "frontends", "certificates",
                                         "default_certificate"});
         if (!m.has(0) || m.value[0].get_uint64().get(out_.rest.version)) return false;
@@ -116,7 +93,7 @@ private:
     bool backend(element be) {
         object bo;
         if (!object_of(be, bo)) return false;
-        const auto m = members<4>(bo, {"name", "endpoints", "affinity", "affinity_timeout_s"});
+        const auto m = find_members<4>(bo, {"name", "endpoints", "affinity", "affinity_timeout_s"});
         std::string_view name;
         if (!m.has(0) || !string_of(m.value[0], name) || name.empty()) return false;
         snapshot::Affinity affinity = snapshot::Affinity::None;
@@ -138,7 +115,7 @@ private:
         for (element ee : eps) {
             object eo;
             if (!object_of(ee, eo)) return false;
-            const auto em = members<2>(eo, {"address", "port"});
+            const auto em = find_members<2>(eo, {"address", "port"});
             std::string_view address;
             std::uint16_t port = 0;
             if (!em.has(0) || !string_of(em.value[0], address)) return false;
@@ -154,7 +131,7 @@ private:
     bool host(element he) {
         object ho;
         if (!object_of(he, ho)) return false;
-        const auto m = members<4>(ho, {"host", "routes", "ingress_class", "passthrough_backend"});
+        const auto m = find_members<4>(ho, {"host", "routes", "ingress_class", "passthrough_backend"});
         std::string_view host, cls, passthrough;
         if (!m.has(0) || !string_of(m.value[0], host)) return false;
         if (has_upper(host)) {
@@ -194,7 +171,7 @@ private:
     bool route(element re) {
         object ro;
         if (!object_of(re, ro)) return false;
-        const auto m = members<3>(ro, {"path", "match", "backend"});
+        const auto m = find_members<3>(ro, {"path", "match", "backend"});
         std::string_view path, match, backend;
         if (!m.has(0) || !string_of(m.value[0], path) || path.empty() || path.front() != '/') return false;
         if (!m.has(1) || !string_of(m.value[1], match)) return false;
@@ -231,7 +208,7 @@ private:
         for (element ce : items) {
             object co;
             if (!object_of(ce, co)) return false;
-            const auto m = members<2>(co, {"ingress_class", "backend"});
+            const auto m = find_members<2>(co, {"ingress_class", "backend"});
             std::string_view cls, backend;
             if (!m.has(0) || !string_of(m.value[0], cls) || cls.empty()) return false;
             for (std::string_view s : seen)
@@ -252,7 +229,7 @@ private:
         for (element fe : items) {
             object fo;
             if (!object_of(fe, fo)) return false;
-            const auto m = members<5>(fo, {"address", "port", "protocol", "backend", "ingress_class"});
+            const auto m = find_members<5>(fo, {"address", "port", "protocol", "backend", "ingress_class"});
             std::string_view address, protocol, backend, cls;
             std::uint16_t port = 0;
             if (m.has(0) && !string_of(m.value[0], address)) return false;
@@ -287,7 +264,7 @@ private:
         for (element ce : items) {
             object co;
             if (!object_of(ce, co)) return false;
-            const auto m = members<5>(co, {"name", "hosts", "cert_pem", "key_pem", "ocsp_staple"});
+            const auto m = find_members<5>(co, {"name", "hosts", "cert_pem", "key_pem", "ocsp_staple"});
             std::string_view name, cert, key, staple;
             if (!m.has(0) || !string_of(m.value[0], name) || name.empty()) return false;
             if (!cert_names_.insert(name).second) return false;
