@@ -283,6 +283,15 @@ bool unchanged(const BackendTarget& old, const snapshot::Backend& b, bool hashed
 
 }  // namespace
 
+void RouteTable::HostRules::order() {
+    if (prefixes.size() > 1)
+        std::stable_sort(prefixes.begin(), prefixes.end(),
+                         [](const PrefixRule& a, const PrefixRule& b) { return a.prefix.size() > b.prefix.size(); });
+    if (regexes.size() > 1)
+        std::stable_sort(regexes.begin(), regexes.end(),
+                         [](const RegexRule& a, const RegexRule& b) { return a.length > b.length; });
+}
+
 std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(const snapshot::Snapshot& snap,
                                                                                 const RouteTable* previous) {
     auto routing = std::make_shared<Routing>();
@@ -378,14 +387,6 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
             }
         }
     }
-    auto sort_rules = [](HostRules& rules) {
-        if (rules.prefixes.size() > 1)
-            std::stable_sort(rules.prefixes.begin(), rules.prefixes.end(),
-                         [](const PrefixRule& a, const PrefixRule& b) { return a.prefix.size() > b.prefix.size(); });
-        if (rules.regexes.size() > 1)
-            std::stable_sort(rules.regexes.begin(), rules.regexes.end(),
-                         [](const RegexRule& a, const RegexRule& b) { return a.length > b.length; });
-    };
     auto add_default = [&](HostSet& set, const std::string& backend, std::string name) -> std::expected<void, std::string> {
         auto b = lookup(backend);
         if (!b) return std::unexpected(name + ": " + b.error());
@@ -426,9 +427,9 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
         std::size_t n = frontend_key(reinterpret_cast<const sockaddr*>(&where.addr), !f.address.empty(), key);
         rt.frontends.emplace(std::string(key, n), target);
     }
-    for (HostSet& set : rt.tables) sort_rules(set.any_host);
+    for (HostSet& set : rt.tables) set.any_host.order();
     for (const SortLater& l : to_sort)
-        sort_rules(l.wildcard ? *l.wildcard : rt.tables[l.set].host_rules[l.exact_host]);
+        (l.wildcard ? *l.wildcard : rt.tables[l.set].host_rules[l.exact_host]).order();
     auto table = std::make_shared<RouteTable>();
     table->version_ = snap.version;
     table->backends_.reserve(snap.backends.size());
@@ -646,17 +647,9 @@ void RouteTable::Builder::add_frontend(std::string_view address, std::uint16_t p
 std::shared_ptr<const RouteTable> RouteTable::Builder::finish(const RouteTable* previous) {
     State& st = *s_;
     Routing& rt = *st.routing;
-    auto sort_rules = [](HostRules& rules) {
-        if (rules.prefixes.size() > 1)
-            std::stable_sort(rules.prefixes.begin(), rules.prefixes.end(),
-                             [](const PrefixRule& a, const PrefixRule& b) { return a.prefix.size() > b.prefix.size(); });
-        if (rules.regexes.size() > 1)
-            std::stable_sort(rules.regexes.begin(), rules.regexes.end(),
-                             [](const RegexRule& a, const RegexRule& b) { return a.length > b.length; });
-    };
-    for (HostSet& set : rt.tables) sort_rules(set.any_host);
+    for (HostSet& set : rt.tables) set.any_host.order();
     for (const State::SortLater& l : st.to_sort)
-        sort_rules(l.wildcard ? *l.wildcard : rt.tables[l.set].host_rules[l.exact_host]);
+        (l.wildcard ? *l.wildcard : rt.tables[l.set].host_rules[l.exact_host]).order();
     auto table = std::make_shared<RouteTable>();
     table->version_ = st.version;
     table->backends_.reserve(st.backends.size());

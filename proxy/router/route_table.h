@@ -207,6 +207,9 @@ private:
         std::vector<RegexRule> regexes;    // longest pattern first
         std::vector<PrefixRule> prefixes;  // longest first
         std::uint32_t match(std::string_view path, MatchScratch& scratch, Captures* caps) const;
+        // Puts prefixes and regexes in match order (stable: equal lengths keep
+        // the snapshot's order). Once, after the last rule is added.
+        void order();
     };
     // One routing table: the default one or a class's.
     struct HostSet {
