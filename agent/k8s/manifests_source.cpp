@@ -361,6 +361,7 @@ const std::string& LoadedManifests::object_source(std::size_t i) const {
 
 const ObjectCache& LastGoodObjects::update(const LoadedManifests& loaded, std::vector<std::string>& messages) {
     touched_.clear();
+    touched_pool_->release();
     previous_.clear();
     // The files this load speaks for, and what each now holds.
     std::map<std::string, std::map<ObjectKey, Shared>> next;
@@ -489,7 +490,8 @@ void LastGoodObjects::replace_file(const std::string& file, std::map<ObjectKey, 
 }
 
 void LastGoodObjects::forget_last_update() {
-    std::set<ObjectKey>().swap(touched_);
+    touched_.clear();
+    touched_pool_->release();
     std::map<ObjectKey, Shared>().swap(previous_);
 }
 

@@ -1087,6 +1087,44 @@ int bench(const Config& config, const NodeNamespace* node) {
     }
 
     {
+        // Where the per-file bookkeeping goes: the same files loaded again
+        // (objects held by `loaded`), then the heap a bare cache and a
+        // LastGoodObjects add on top; their difference is the per-file part.
+        const double n = static_cast<double>(services) * endpoints;
+        malloc_trim(0);
+        const double before_state = static_cast<double>(mallinfo2().uordblks);
+        double state_bytes = 0;
+        {
+            const model::DesiredState copy = reconciler.state();  // a copy's heap: about what the reconciler keeps
+            state_bytes = static_cast<double>(mallinfo2().uordblks) - before_state;
+        }
+        malloc_trim(0);
+        const double before_load = static_cast<double>(mallinfo2().uordblks);
+        auto loaded = k8s::load_manifests_directory(yaml_dir);
+        malloc_trim(0);
+        const double base = static_cast<double>(mallinfo2().uordblks);
+        double cache_bytes = 0, last_good_bytes = 0;
+        {
+            std::vector<std::string> messages;
+            const k8s::ObjectCache cache = k8s::build_cache(*loaded, messages);
+            cache_bytes = static_cast<double>(mallinfo2().uordblks) - base;
+        }
+        {
+            std::vector<std::string> messages;
+            k8s::LastGoodObjects last_good;
+            last_good.update(*loaded, messages);
+            last_good.forget_last_update();
+            last_good_bytes = static_cast<double>(mallinfo2().uordblks) - base;
+        }
+        const double files = static_cast<double>(loaded->files.size());
+        std::printf("  heap per endpoint (mallinfo2 deltas, the YAML files loaded again): desired state (a copy) %.0f B; "
+                    "decoded objects of every kind + the load's lists %.0f B; object cache index %.0f B; "
+                    "LastGoodObjects (cache + per-file bookkeeping) %.0f B, i.e. %.0f B per file over %.0f files\n",
+                    state_bytes / n, (base - before_load) / n, cache_bytes / n, last_good_bytes / n,
+                    (last_good_bytes - cache_bytes) / files, files);
+    }
+
+    {
         // What a change pays when it needs the whole model (any change to
         // something other than EndpointSlices; Local frontend toggles no
         // longer do): the model over every object, then a whole snapshot.
