@@ -82,25 +82,17 @@ class KeyPositions {
 public:
     // Before a node; false when it is one of the above.
     bool node_starts(fy_event* event, bool plain_text) {
-        if (frames_.empty()) return true;
+        if (frames_.empty() || !frames_.back().map) return true;
         const fy_mark* start = fy_event_start_mark(event);
         if (start == nullptr) return true;
-        const fy_mark* end = fy_event_end_mark(event);
         Frame& frame = frames_.back();
-        // Inside flow collections also (fuzzer: `{k: a\n b}`, `[a\n b]`,
-        // `{k\n : v}`): a plain scalar over several lines, and a value that
-        // starts on a line after its key's. Flow collections over several
-        // lines otherwise (JSON written as YAML) read alike.
-        const bool multi_line = end != nullptr && end->line > start->line;
-        if (!frame.block && plain_text && multi_line) return false;
-        if (!frame.map) return true;
         if (frame.at_key) {
-            if (plain_text && multi_line) return false;
+            const fy_mark* end = fy_event_end_mark(event);
+            if (plain_text && end != nullptr && end->line > start->line) return false;
             frame.key_line = start->line;
             frame.key_column = start->column;
             return true;
         }
-        if (!frame.block && start->line > frame.key_line) return false;
         return !(frame.block && plain_text && start->line > frame.key_line && start->column <= frame.key_column);
     }
     void node_ends() {
@@ -149,10 +141,6 @@ std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml) {
     // (fuzzer): yaml-cpp's. CRLF reads alike.
     for (auto cr = yaml.find('\r'); cr != std::string_view::npos; cr = yaml.find('\r', cr + 1))
         if (cr + 1 == yaml.size() || yaml[cr + 1] != '\n') return std::nullopt;
-    // A block scalar in text without a final line break: libfyaml keeps a
-    // clipped line break that is not there at the very end (`a: >\n S` read
-    // "S\n", yaml-cpp "S"; fuzzer). Such text is yaml-cpp's (below).
-    const bool ends_in_line_break = yaml.empty() || yaml.back() == '\n';
     // FYPCF_QUIET alone still prints syntax errors to stderr: a sink that drops them.
     fy_diag_cfg diag_config;
     fy_diag_cfg_default(&diag_config);
@@ -214,9 +202,7 @@ std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml) {
             case FYET_SCALAR: {
                 const std::size_t anchor = anchors.define(event->scalar.anchor);
                 const std::string_view text = text_of(event->scalar.value);
-                const fy_scalar_style style = fy_token_scalar_style(event->scalar.value);
-                const bool plain = style == FYSS_PLAIN;
-                if (!ends_in_line_break && (style == FYSS_LITERAL || style == FYSS_FOLDED)) return std::nullopt;
+                const bool plain = fy_token_scalar_style(event->scalar.value) == FYSS_PLAIN;
                 if (!keys.node_starts(event.get(), plain && !text.empty())) return std::nullopt;
                 if (event->scalar.tag != nullptr) return std::nullopt;  // see the note on tags above
                 // YAML allows '?' inside a plain scalar; yaml-cpp does not in
