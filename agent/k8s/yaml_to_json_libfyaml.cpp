@@ -177,19 +177,12 @@ std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml) {
                 if (result.text.size() == document_start) result.text += "null";
                 result.documents.emplace_back(document_start, result.text.size() - document_start);
                 break;
-            // Tags: manifests carry none, and the two parsers disagree about
-            // odd ones (fuzzer: `!! 2! 2`, libfyaml reads `!!` as a tag,
-            // yaml-cpp says "tag handle with no suffix"; a file "!" alone,
-            // null at the end of the stream for yaml-cpp, "" elsewhere), so
-            // any tagged node makes the text yaml-cpp's, the reference.
             case FYET_MAPPING_START:
-                if (event->mapping_start.tag != nullptr) return std::nullopt;
                 keys.node_starts(event.get(), false);
                 keys.open(true, fy_event_get_node_style(event.get()) == FYNS_BLOCK);
                 writer.open(true, anchors.define(event->mapping_start.anchor));
                 break;
             case FYET_SEQUENCE_START:
-                if (event->sequence_start.tag != nullptr) return std::nullopt;
                 keys.node_starts(event.get(), false);
                 keys.open(false, fy_event_get_node_style(event.get()) == FYNS_BLOCK);
                 writer.open(false, anchors.define(event->sequence_start.anchor));
@@ -204,7 +197,10 @@ std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml) {
                 const std::string_view text = text_of(event->scalar.value);
                 const bool plain = fy_token_scalar_style(event->scalar.value) == FYSS_PLAIN;
                 if (!keys.node_starts(event.get(), plain && !text.empty())) return std::nullopt;
-                if (event->scalar.tag != nullptr) return std::nullopt;  // see the note on tags above
+                // yaml-cpp reads a tag with nothing after it at the end of
+                // the stream as null, elsewhere as "" (fuzzer: a file "!"):
+                // a document that is only that is yaml-cpp's.
+                if (keys.at_root() && event->scalar.tag != nullptr && plain && text.empty()) return std::nullopt;
                 // YAML allows '?' inside a plain scalar; yaml-cpp does not in
                 // flow context ("unknown token", fuzzer: `{name?s: x}`).
                 if (plain && keys.in_flow() && text.find('?') != std::string_view::npos) return std::nullopt;
