@@ -13,7 +13,6 @@ PACKAGES=(
   libbpf-dev libxdp-dev xdp-tools bpftool linux-libc-dev
   # libraries
   liburing-dev libssl-dev openssl libyaml-cpp-dev libsimdjson-dev
-  libfyaml-dev                  # agent: YAML manifests read fast (yaml-cpp stays the reference)
   libcli11-dev libspdlog-dev libfmt-dev
   libpcre2-dev                  # proxy: regex routes (use-regex), JIT-compiled
   googletest libgtest-dev libgmock-dev libbenchmark-dev

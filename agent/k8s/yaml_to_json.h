@@ -1,21 +1,13 @@
 // Converts a YAML stream to JSON text, one JSON document per YAML document,
-// from a parser's events instead of YAML::Node trees (building the trees was
-// ~95% of a YAML full sync and left their freed blocks as holes between the
-// objects the cache keeps); the JSON text is decoded by the same simdjson
-// path as .json manifests.
-//
-// Two event parsers drive one writer (yaml_json_writer.h):
-//   - libfyaml (fy_parser_parse), the fast path: yaml-cpp's scanner reads
-//     ~2.5 MB/s, which made a YAML full sync of 10,000 Services take seconds;
-//   - yaml-cpp's (YAML::Parser::HandleNextDocument), the reference: every
-//     text libfyaml rejects or cannot write as JSON is read again by it, so
-//     syntax errors carry yaml-cpp's words and marks, and the files handed
-//     to the YAML::Node fallback are exactly those yaml-cpp's events cannot
-//     write (the differences that remain are in agent/k8s/README.md).
+// by driving yaml-cpp's event parser (YAML::Parser::HandleNextDocument)
+// instead of building YAML::Node trees. Building the trees was ~95% of a
+// YAML full sync (10,000 Services: ~15 s) and left their freed blocks as
+// holes between the objects the cache keeps; the JSON text is decoded by
+// the same simdjson path as .json manifests.
 //
 // The JSON keeps exactly what the decoder reads from a yaml-cpp node:
-//   - yaml-cpp's null (a plain, untagged `null`, `Null`, `NULL`, `~` or an
-//     empty value) becomes JSON null (YAML::Node::IsNull);
+//   - yaml-cpp's null (a plain `null`, `Null`, `NULL`, `~` or an empty value)
+//     becomes JSON null (YAML::Node::IsNull);
 //   - every other scalar, plain or quoted, becomes a JSON string holding its
 //     text as written (YAML::Node::Scalar): `port: 0x50` stays "0x50", `name:
 //     007` stays "007", so numbers, booleans (the decoder applies YAML's
@@ -41,7 +33,7 @@ struct YamlSyntaxError {
     std::size_t document = 0;  // 1-based, as the messages count
     std::size_t line = 0;      // 1-based
     std::size_t column = 0;    // 1-based
-    std::string message;       // yaml-cpp's words
+    std::string message;       // yaml-cpp's
 };
 
 struct YamlAsJson {
@@ -52,17 +44,8 @@ struct YamlAsJson {
     std::vector<std::pair<std::size_t, std::size_t>> documents;
     std::optional<YamlSyntaxError> error;  // malformed YAML: nothing else is meaningful
     std::string unsupported;               // non-empty: why JSON cannot stand for this file
-    bool read_by_yaml_cpp = false;         // libfyaml declined this text
 };
 
-// libfyaml's reading, or yaml-cpp's when libfyaml declines.
 YamlAsJson yaml_to_json(std::string_view yaml);
-
-// The fast path alone: nullopt when libfyaml rejects the text or the writer
-// cannot write it (then only yaml-cpp's reading says what is wrong).
-std::optional<YamlAsJson> yaml_to_json_with_libfyaml(std::string_view yaml);
-
-// The reference alone: yaml-cpp's event parser.
-YamlAsJson yaml_to_json_with_yaml_cpp(std::string_view yaml);
 
 }  // namespace xgress::agent::k8s

@@ -1,5 +1,4 @@
-// YAML manifests are read through libfyaml's event parser (yaml-cpp's where
-// libfyaml declines) into JSON text
+// YAML manifests are read through yaml-cpp's event parser into JSON text
 // (k8s/yaml_to_json.h) and decoded by simdjson. These tests pin the
 // conversion, and check that every YAML text in the repository (examples,
 // deploy, CRDs, the YAML in unit tests and lab scripts) and a set of tricky
@@ -273,43 +272,6 @@ TEST(YamlToJson, ManyFilesLoadInOrderAsOneByOne) {
     }
 }
 
-// libfyaml reads the clean files; whatever it rejects or cannot write goes
-// to yaml-cpp, so errors and fallback reasons stay yaml-cpp's.
-TEST(YamlToJson, LibfyamlReadsCleanTextAndDeclinesTheRest) {
-    const YamlAsJson clean = yaml_to_json("a: &x [1, {b: ~}]\nc: *x\n---\nd: 'e'\n");
-    EXPECT_FALSE(clean.read_by_yaml_cpp);
-    EXPECT_EQ(clean.text, yaml_to_json_with_yaml_cpp("a: &x [1, {b: ~}]\nc: *x\n---\nd: 'e'\n").text);
-    // CRLF line ends read alike; a lone CR (a line break to libfyaml only) is yaml-cpp's.
-    const auto crlf = yaml_to_json_with_libfyaml("a: 1\r\nb: |\r\n  x\r\n  y\r\n");
-    ASSERT_TRUE(crlf.has_value());
-    EXPECT_EQ(crlf->text, yaml_to_json_with_yaml_cpp("a: 1\r\nb: |\r\n  x\r\n  y\r\n").text);
-    for (const std::string& text : {std::string("a: [1\n"), std::string("a: *nowhere\n"), std::string("~: a\n"),
-                                   std::string("a: &r [1, *r]\n"), std::string("a: b\xff\n"),
-                                   std::string("a: \"\\uD800\"\n"), std::string("a\0: b\n", 6), std::string(", a\n"),
-                                   std::string("a: 1\rb: 2\n"), std::string("a:\nb\n"), std::string("x:\n  a:\n  b\n"),
-                                   std::string("a: {k\n  m: P}\n"), std::string("!"),
-                                   std::string("a: {b: c?d}\n")}) {
-        EXPECT_FALSE(yaml_to_json_with_libfyaml(text).has_value()) << text;
-        const YamlAsJson read = yaml_to_json(text);
-        const YamlAsJson reference = yaml_to_json_with_yaml_cpp(text);
-        EXPECT_TRUE(read.read_by_yaml_cpp) << text;
-        EXPECT_EQ(read.error.has_value(), reference.error.has_value()) << text;
-        if (read.error) {
-            EXPECT_EQ(read.error->message, reference.error->message) << text;
-        }
-        EXPECT_EQ(read.unsupported, reference.unsupported) << text;
-    }
-}
-
-// Text libfyaml reads and yaml-cpp 0.7 rejects: decided in agent/k8s/README.md.
-TEST(YamlToJson, ValidYamlThatYamlCppRejectsIsRead) {
-    // A tab on an otherwise empty line is white space (YAML 1.2 s-white);
-    // yaml-cpp: "illegal tab when looking for indentation".
-    const std::string text = "a: 1\n\t\nb: 2\n";
-    EXPECT_TRUE(yaml_to_json_with_yaml_cpp(text).error.has_value());
-    EXPECT_EQ(json_documents(text), std::vector<std::string>{R"({"a":"1","b":"2"})"});
-}
-
 // Every YAML text in the repository, decoded both ways.
 std::vector<std::pair<std::string, std::string>> repository_yaml() {
     namespace fs = std::filesystem;
@@ -355,30 +317,15 @@ TEST(YamlToJson, EveryRepositoryYamlDecodesAsWithNodes) {
     const auto texts = repository_yaml();
     // examples/, deploy/, crds/ and the YAML inside the agent's unit tests and lab scripts.
     EXPECT_GT(texts.size(), 60u);
-    std::size_t objects = 0, read_by_libfyaml = 0;
+    std::size_t objects = 0;
     for (const auto& [name, text] : texts) {
         expect_same_decoding(text, name);
-        // The fast path must be the one reading every clean file, and its
-        // JSON must be yaml-cpp's byte for byte.
-        // (The fuzz seeds are odd on purpose: some are yaml-cpp's by design.)
-        const YamlAsJson reference = yaml_to_json_with_yaml_cpp(text);
-        if (!reference.error && reference.unsupported.empty() && !name.starts_with("test/fuzz/corpus/")) {
-            const auto fast = yaml_to_json_with_libfyaml(text);
-            EXPECT_TRUE(fast.has_value()) << name << ": libfyaml declined";
-            if (fast) {
-                ++read_by_libfyaml;
-                EXPECT_EQ(fast->text, reference.text) << name;
-                EXPECT_EQ(fast->documents, reference.documents) << name;
-            }
-        }
         LoadedManifests out;
         load_manifest_text(text, name, out);
         objects += out.objects.size();
     }
     EXPECT_GT(objects, 100u);
-    EXPECT_GT(read_by_libfyaml, 60u);
-    std::printf("compared %zu YAML texts, %zu objects, %zu texts read by libfyaml\n", texts.size(), objects,
-                read_by_libfyaml);
+    std::printf("compared %zu YAML texts, %zu objects\n", texts.size(), objects);
 }
 
 }  // namespace
