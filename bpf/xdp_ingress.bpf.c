@@ -102,9 +102,9 @@ static __always_inline int matched_verdict(const struct xgress_frontend_value *f
 	return XDP_PASS;
 }
 
-/* No frontend matched. `to_node` is 1 / 0 when the lookup already asked
- * whether the destination is a node address, -1 when it did not; the
- * caller's `is_node` answers it only for ports inside the NodePort range. */
+/* No frontend matched. `to_node` > 0: the destination is a node address and
+ * the port inside the NodePort range (an unallocated NodePort); else not
+ * ours. */
 static __always_inline int unmatched_verdict(__u32 port_flags_entry, int to_node)
 {
 	struct xgress_global_stats *g = xgress_global_stats();
@@ -130,18 +130,20 @@ static __always_inline int not_ours_verdict(void)
 
 /* IPv4: `addrs` = destination << 32 | source (network order words: the two
  * addresses as one little-endian load), `w4` (port | proto << 16: the lookup
- * key's last word, see xgress_key_fill) and `len_flags` stay in registers
- * across the inlined map lookups. BPF keeps only four registers (r6-r9)
- * across a call, and clang treats the verifier-inlined lookups as calls: so
- * at most four values may be live across one. Hence the port_flags entry is
- * kept as its pointer alone and its flags are read again where needed (an
- * L1-hot load) instead of being kept in a fifth register, which clang
- * spilled to the stack with the destination and reloaded on every packet;
- * and each outcome returns where it is known instead of carrying a
- * "to node?" value to a shared tail. See the IPv4 lookups in
- * frontend_lookup.h. `known_proto` is IPPROTO_TCP from the fast path, whose
- * inlined copy then picks the TCP bits and NodePort copy at compile time,
- * and 0 from the general parser (the protocol is w4's third byte). */
+ * key's last word, see xgress_key_fill) and `len_flags` are packed before
+ * the inlined map lookups. BPF keeps only four registers (r6-r9) across a
+ * call and clang treats the verifier-inlined lookups as calls, so every
+ * value live across one beyond four goes to the stack and back. Hence the
+ * port_flags entry is kept as its pointer alone (its flags are read again
+ * where needed, an L1-hot load), the protocol's shift is derived again after
+ * the VIP lookup, and each outcome returns where it is known instead of
+ * carrying a "to node?" value to a shared tail. (clang still stores the
+ * addresses once and reloads the destination for the VIP hash; passing
+ * source and destination apart avoided the reload and measured the same.)
+ * `known_proto` is IPPROTO_TCP from the fast path, whose inlined copy then
+ * picks the TCP bits and NodePort copy at compile time, and 0 from the
+ * general parser (the protocol is w4's third byte). See the IPv4 lookups in
+ * frontend_lookup.h. */
 static __always_inline int classify_ipv4(__u64 addrs, __u32 w4, __u64 len_flags, const __u8 known_proto)
 {
 	/* Packed here, not where the callers' loads are: without the barrier
