@@ -102,9 +102,9 @@ static __always_inline int matched_verdict(const struct xgress_frontend_value *f
 	return XDP_PASS;
 }
 
-/* No frontend matched. `to_node` is 1 / 0 when the lookup already asked
- * whether the destination is a node address, -1 when it did not; the
- * caller's `is_node` answers it only for ports inside the NodePort range. */
+/* No frontend matched. `to_node` > 0: the destination is a node address and
+ * the port inside the NodePort range (an unallocated NodePort); else not
+ * ours. */
 static __always_inline int unmatched_verdict(__u32 port_flags_entry, int to_node)
 {
 	struct xgress_global_stats *g = xgress_global_stats();
@@ -120,41 +120,65 @@ static __always_inline int unmatched_verdict(__u32 port_flags_entry, int to_node
 	return XDP_PASS;
 }
 
-/* IPv4: `addrs` = source << 32 | destination (network order words), `w4`
- * (port | proto << 16: the lookup key's last word, see xgress_key_fill) and
- * `len_flags` stay in registers across the inlined map lookups (BPF keeps only
- * four registers across a call; more live values were spilled to the stack
- * and reloaded on every packet); see the IPv4 lookups in frontend_lookup.h. */
-static __always_inline int classify_ipv4(__u64 addrs, __u32 w4, __u64 len_flags)
+/* Not ours: counted, passed. */
+static __always_inline int not_ours_verdict(void)
+{
+	struct xgress_global_stats *g = xgress_global_stats();
+	XGRESS_COUNT(g, xdp_not_ours);
+	return XDP_PASS;
+}
+
+/* IPv4: `addrs` = destination << 32 | source (network order words: the two
+ * addresses as one little-endian load), `w4` (port | proto << 16: the lookup
+ * key's last word, see xgress_key_fill) and `len_flags` are packed before
+ * the inlined map lookups. BPF keeps only four registers (r6-r9) across a
+ * call and clang treats the verifier-inlined lookups as calls, so every
+ * value live across one beyond four goes to the stack and back. Hence the
+ * port_flags entry is kept as its pointer alone (its flags are read again
+ * where needed, an L1-hot load), the protocol's shift is derived again after
+ * the VIP lookup, and each outcome returns where it is known instead of
+ * carrying a "to node?" value to a shared tail. (clang still stores the
+ * addresses once and reloads the destination for the VIP hash; passing
+ * source and destination apart avoided the reload and measured the same.)
+ * `known_proto` is IPPROTO_TCP from the fast path, whose inlined copy then
+ * picks the TCP bits and NodePort copy at compile time, and 0 from the
+ * general parser (the protocol is w4's third byte). See the IPv4 lookups in
+ * frontend_lookup.h. */
+static __always_inline int classify_ipv4(__u64 addrs, __u32 w4, __u64 len_flags, const __u8 known_proto)
 {
 	/* Packed here, not where the callers' loads are: without the barrier
 	 * the compiler sinks the packing past the lookups and keeps the parts
 	 * live (and spilled) instead. */
 	asm volatile("" : "+r"(addrs), "+r"(w4), "+r"(len_flags));
-	const __u32 daddr = (__u32)addrs;
-	const __be16 dport = (__be16)w4;
-	const __u8 proto = (__u8)(w4 >> 16);
-	const struct xgress_port_flags *entry = xgress_port_entry_of(dport);
-	const __u32 port_flags_entry = entry ? entry->flags : 0;
-	const __u32 kinds = xgress_port_kinds_in(port_flags_entry, proto);
-	struct xgress_frontend_value *frontend = 0;
-	int to_node = -1;
-	if (kinds & XGRESS_PORT_TCP_VIP)
-		frontend = xgress_lookup_vip_v4(daddr, w4);
-	if (!frontend && (kinds & XGRESS_PORT_TCP_NODEPORT)) {
-		to_node = xgress_is_node_address_v4(daddr);
-		if (to_node)
-			frontend = xgress_lookup_nodeport(entry, dport, proto);
+	const struct xgress_port_flags *entry = xgress_port_entry_of((__be16)w4);
+	if (!entry) /* never: a u16 index is inside the array */
+		return not_ours_verdict();
+	struct xgress_frontend_value *frontend;
+	if (xgress_port_kinds_in(entry->flags, known_proto ? known_proto : (__u8)(w4 >> 16)) & XGRESS_PORT_TCP_VIP) {
+		frontend = xgress_lookup_vip_v4(addrs >> 32, w4);
+		if (frontend)
+			return matched_verdict(frontend, len_flags, ipv4_source_allowed(frontend, (__u32)addrs));
+		/* Derive the protocol's shift from w4 again below instead of
+		 * keeping it live across the lookup (a fifth register). */
+		asm volatile("" : "+r"(w4), "+r"(entry));
 	}
-	if (frontend)
-		return matched_verdict(frontend, len_flags, ipv4_source_allowed(frontend, (__u32)(addrs >> 32)));
+	const __u32 flags = entry->flags;
+	const __be16 dport = (__be16)w4;
+	const __u8 proto = known_proto ? known_proto : (__u8)(w4 >> 16);
+	if (xgress_port_kinds_in(flags, proto) & XGRESS_PORT_TCP_NODEPORT) {
+		if (!xgress_is_node_address_v4(addrs >> 32))
+			return not_ours_verdict();
+		frontend = xgress_lookup_nodeport(entry, dport, proto);
+		if (frontend)
+			return matched_verdict(frontend, len_flags, ipv4_source_allowed(frontend, (__u32)addrs));
+		/* A node address, no frontend: unallocated if inside the range. */
+		return unmatched_verdict(entry->flags, (entry->flags & XGRESS_PORT_NODEPORT_RANGE) ? 1 : 0);
+	}
 	/* Unallocated NodePort? The node-address check only for ports inside
-	 * the range, and only if the lookup above did not run it. */
-	if (!(port_flags_entry & XGRESS_PORT_NODEPORT_RANGE))
-		to_node = 0;
-	else if (to_node < 0)
-		to_node = xgress_is_node_address_v4(daddr);
-	return unmatched_verdict(port_flags_entry, to_node);
+	 * the range. */
+	if (!(flags & XGRESS_PORT_NODEPORT_RANGE))
+		return not_ours_verdict();
+	return unmatched_verdict(flags, xgress_is_node_address_v4(addrs >> 32));
 }
 
 static __always_inline int classify_ipv6(const struct xgress_packet *pkt, __u64 len_flags)
@@ -194,15 +218,22 @@ int xgress_xdp(struct xdp_md *ctx)
 	const __u64 len = data_end - data;
 
 	if (data + FAST_IPV4_TCP_LEN <= data_end) {
-		const struct iphdr *ip = data + sizeof(struct ethhdr);
-		const struct tcphdr *tcp = (const void *)(ip + 1);
-		const __u8 version_ihl = *(const __u8 *)ip;
-		if (*(const __be16 *)((const __u8 *)data + 12) == bpf_htons(ETH_P_IP) && version_ihl == 0x45 &&
-		    ip->protocol == IPPROTO_TCP && !(ip->frag_off & bpf_htons(0x1fff))) {
+		/* Three checks on two little-endian words (unaligned packet loads
+		 * are fine on this JIT): bytes 12-14 = ethertype 0x0800 and
+		 * version/IHL 0x45; bytes 20-23 = fragment offset 0 (the flags'
+		 * DF/MF bits ignored) and protocol TCP (byte 22, the TTL, is
+		 * masked out). */
+		const __u32 eth_ip = *(const xgress_u32_alias *)((const __u8 *)data + 12);
+		const __u32 frag_proto = *(const xgress_u32_alias *)((const __u8 *)data + 20);
+		if ((eth_ip & 0x00ffffff) == 0x00450008 && (frag_proto & 0xff00ff1f) == (__u32)IPPROTO_TCP << 24) {
+			const struct tcphdr *tcp = data + sizeof(struct ethhdr) + sizeof(struct iphdr);
 			/* The flags byte (CWR ECE URG ACK PSH RST SYN FIN). */
 			const __u8 tcp_flags = ((const __u8 *)tcp)[13];
-			return classify_ipv4((__u64)ip->saddr << 32 | ip->daddr,
-					     (__u32)tcp->dest | (__u32)IPPROTO_TCP << 16, len << 8 | tcp_flags);
+			/* Source (bytes 26-29) and destination (30-33) as one load:
+			 * destination << 32 | source. */
+			const __u64 addrs = *(const __u64 __attribute__((may_alias)) *)((const __u8 *)data + 26);
+			return classify_ipv4(addrs, (__u32)tcp->dest | (__u32)IPPROTO_TCP << 16, len << 8 | tcp_flags,
+					     IPPROTO_TCP);
 		}
 	}
 
@@ -218,7 +249,7 @@ int xgress_xdp(struct xdp_md *ctx)
 	__u32 daddr, saddr;
 	__builtin_memcpy(&daddr, pkt.daddr, 4);
 	__builtin_memcpy(&saddr, pkt.saddr, 4);
-	return classify_ipv4((__u64)saddr << 32 | daddr, (__u32)pkt.dport | (__u32)pkt.proto << 16, len_flags);
+	return classify_ipv4((__u64)daddr << 32 | saddr, (__u32)pkt.dport | (__u32)pkt.proto << 16, len_flags, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

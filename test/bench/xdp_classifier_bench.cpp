@@ -188,6 +188,29 @@ struct Classifier {
             std::perror("port_flags range");
             std::exit(1);
         }
+        mirror_into_global_data("port_flags", ".data.port_fl");
+        mirror_into_global_data("vip_frontends", ".data.vip_sl");
+    }
+    // Experiment objects may keep a table as global data (an internal
+    // map of one value, section ".data.NAME"): copy the filled map's
+    // entries into it so both forms answer alike.
+    void mirror_into_global_data(const char* regular, const char* section) {
+        bpf_map* global = nullptr;
+        bpf_map* m = nullptr;
+        bpf_object__for_each_map(m, obj) if (std::strstr(bpf_map__name(m), section)) global = m;
+        if (!global) return;
+        bpf_map* reg = bpf_object__find_map_by_name(obj, regular);
+        const std::uint32_t entries = bpf_map__max_entries(reg), value_size = bpf_map__value_size(reg);
+        const std::uint32_t stride = bpf_map__value_size(global) / entries;
+        std::vector<std::uint8_t> all(bpf_map__value_size(global)), one(value_size);
+        for (std::uint32_t i = 0; i < entries; ++i)
+            if (bpf_map_lookup_elem(bpf_map__fd(reg), &i, one.data()) == 0)
+                std::memcpy(&all[std::size_t{i} * stride], one.data(), std::min(stride, value_size));
+        const std::uint32_t zero = 0;
+        if (bpf_map_update_elem(bpf_map__fd(global), &zero, all.data(), BPF_ANY) != 0) {
+            std::perror("global data update");
+            std::exit(1);
+        }
     }
     Classifier(const Classifier&) = delete;
     Classifier& operator=(const Classifier&) = delete;

@@ -303,8 +303,14 @@ TEST_F(XdpIngressTest, Ipv4NonFirstFragmentIsPassedAndCountedAsFragment) {
     EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
     spec.ipv4_frag_off = 0x2010;  // MF too: still not first
     EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    // The offset's high bits (in the field's first byte, next to the
+    // flags), with DF set: the fast path's one-word check must see them.
+    spec.ipv4_frag_off = 0x5f00;
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
+    spec.ipv4_frag_off = 0x0001;  // the lowest offset bit alone
+    EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
     EXPECT_EQ(stats(kVipId).packets, 0u);
-    EXPECT_EQ(global().xdp_fragments, 2u);
+    EXPECT_EQ(global().xdp_fragments, 4u);
     EXPECT_EQ(global().xdp_matched, 0u);
 }
 
@@ -987,6 +993,8 @@ TEST_F(XdpIngressTest, Ipv4TcpFastPathAndGeneralParserAgree) {
         {"nodeport on foreign address", "198.18.0.2", "198.18.0.9", 30080, true, false},
         {"unrelated port", "198.18.0.2", "198.18.0.1", 22, true, false},
         {"first fragment (MF)", "198.18.0.2", "203.0.113.10", 80, true, false, 0x2000},
+        {"no DF, offset 0", "198.18.0.2", "203.0.113.10", 80, true, false, 0x0000},
+        {"MF and DF, offset 0", "198.18.0.2", "198.18.0.1", 30080, true, false, 0x6000},
     };
     struct Outcome {
         int verdict;
