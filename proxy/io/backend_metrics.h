@@ -42,12 +42,12 @@ struct BackendCounters {
 using RouteCounters = std::array<Counter, 5>;
 
 struct BackendMetrics {
-    // Owns the routes route_names point into (views, not copies: adopting a
-    // 10,000-route table copied 10,000 names on the worker, issue 5). Only the
+    // Owns the routes route_names and names point into (views, not copies:
+    // adopting a 10,000-route table copied 10,000 names on the worker, issue 5). Only the
     // routes, shared by endpoint patches: holding the whole table would keep
     // patched-away backends alive until the next routing change.
     std::shared_ptr<const void> routing_owner;
-    std::vector<std::string> names;                 // by backend index of the table
+    std::vector<std::string_view> names;            // by backend index of the table; text in routing_owner
     std::unique_ptr<BackendCounters[]> counters;    // names.size() entries
     const void* routing = nullptr;                  // the table's routes this block was made for
     // By route index of the table, plus one last entry for requests that

@@ -231,7 +231,7 @@ void Worker::adopt_table() {
     for (std::size_t r = 0; r < routes; ++r) block->route_names.push_back(table_->target(static_cast<std::uint32_t>(r)).name);
     block->route_names.emplace_back();
     block->names.reserve(backends.size());
-    for (std::size_t b = 0; b < backends.size(); ++b) block->names.push_back(backends[b].name);
+    for (std::size_t b = 0; b < backends.size(); ++b) block->names.push_back(table_->backend_name(static_cast<std::uint32_t>(b)));
     if (metrics_) {
         const BackendMetrics& from = *metrics_;
         auto route_counted = [&](std::size_t r) {
@@ -293,7 +293,7 @@ void Worker::add_backend_metrics(BackendTotalsByName& out) const {
         block = metrics_;
     }
     if (!block) return;
-    for (std::size_t b = 0; b < block->names.size(); ++b) out[block->names[b]].add(block->counters[b]);
+    for (std::size_t b = 0; b < block->names.size(); ++b) out[std::string(block->names[b])].add(block->counters[b]);
 }
 
 void Worker::add_route_metrics(RouteTotalsByName& out) const {

@@ -358,32 +358,32 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
         for (const auto& r : vh.routes) {
             const auto index = static_cast<std::uint32_t>(rt.routes.size());
             RouteTarget& route = rt.routes.emplace_back();  // reserved: no reallocation
-            route.name.reserve(name_prefix.size() + r.path.size());
-            route.name.append(name_prefix).append(r.path);
+            route.name = rt.text.add(name_prefix, r.path);
             if (auto made = make_route(r, route); !made)
-                return std::unexpected("route " + route.name + ": " + made.error());
+                return std::unexpected("route " + std::string(route.name) + ": " + made.error());
             if (!r.backend.empty()) {
                 auto b = lookup(r.backend);
-                if (!b) return std::unexpected("route " + route.name + ": " + b.error());
+                if (!b) return std::unexpected("route " + std::string(route.name) + ": " + b.error());
                 route.backend = *b;
                 if (!route.hash_by.empty() || !route.affinity_cookie.empty()) rt.hashed_by_routes[*b] = true;
             } else if (!route.redirect_status) {
-                return std::unexpected("route " + route.name + ": no backend and no redirect");
+                return std::unexpected("route " + std::string(route.name) + ": no backend and no redirect");
             }
             // Only hosts with more than one prefix or regex need sorting;
             // walking all 10,000 hosts' nodes again afterwards was measurable.
             if (rules.prefixes.size() + rules.regexes.size() == 1 && target != &set.any_host) to_sort.push_back(later);
             if (r.regex) {
                 auto re = PathRegex::compile(r.path);
-                if (!re) return std::unexpected("route " + route.name + ": " + re.error());
+                if (!re) return std::unexpected("route " + std::string(route.name) + ": " + re.error());
                 rules.regexes.push_back({std::move(*re), r.path.size(), index});
             } else if (r.match == snapshot::PathMatch::Exact) {
                 rules.exact.emplace(r.path, index);  // first rule for a path wins
             } else {
                 std::string_view prefix = r.path;
                 while (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
-                route.prefix.assign(prefix);
-                rules.prefixes.push_back({std::string(prefix), index});
+                // The path is the end of the name: the prefix is a view of it.
+                route.prefix = route.name.substr(route.name.size() - r.path.size(), prefix.size());
+                rules.prefixes.push_back({route.prefix, index});
             }
         }
     }
@@ -392,7 +392,7 @@ std::expected<std::shared_ptr<const RouteTable>, std::string> RouteTable::build(
         if (!b) return std::unexpected(name + ": " + b.error());
         RouteTarget def;
         def.backend = *b;
-        def.name = std::move(name);
+        def.name = rt.text.add(name);
         set.default_route = static_cast<std::uint32_t>(rt.routes.size());
         rt.routes.push_back(std::move(def));
         return {};
@@ -578,11 +578,10 @@ std::expected<void, std::string> RouteTable::Builder::add_route(std::string_view
     HostRules& rules = *st.rules;
     const auto index = static_cast<std::uint32_t>(rt.routes.size());
     RouteTarget& route = rt.routes.emplace_back();
-    route.name.reserve(st.name_prefix.size() + path.size());
-    route.name.append(st.name_prefix).append(path);
+    route.name = rt.text.add(st.name_prefix, path);
     if (policy) {
         if (auto made = make_route(*policy, route); !made)
-            return std::unexpected("route " + route.name + ": " + made.error());
+            return std::unexpected("route " + std::string(route.name) + ": " + made.error());
     }
     route.regex = regex;
     route.exact = exact;
@@ -590,20 +589,20 @@ std::expected<void, std::string> RouteTable::Builder::add_route(std::string_view
         route.backend = backend;
         if (!route.hash_by.empty() || !route.affinity_cookie.empty()) rt.hashed_by_routes[backend] = true;
     } else if (!route.redirect_status) {
-        return std::unexpected("route " + route.name + ": no backend and no redirect");
+        return std::unexpected("route " + std::string(route.name) + ": no backend and no redirect");
     }
     if (rules.prefixes.size() + rules.regexes.size() == 1 && !st.any_host) st.to_sort.push_back(st.later);
     if (regex) {
         auto re = PathRegex::compile(path);
-        if (!re) return std::unexpected("route " + route.name + ": " + re.error());
+        if (!re) return std::unexpected("route " + std::string(route.name) + ": " + re.error());
         rules.regexes.push_back({std::move(*re), path.size(), index});
     } else if (exact) {
         rules.exact.emplace(path, index);  // first rule for a path wins
     } else {
         std::string_view prefix = path;
         while (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
-        route.prefix.assign(prefix);
-        rules.prefixes.push_back({std::string(prefix), index});
+        route.prefix = route.name.substr(route.name.size() - path.size(), prefix.size());
+        rules.prefixes.push_back({route.prefix, index});
     }
     return {};
 }
@@ -614,8 +613,8 @@ void RouteTable::Builder::add_default(std::string_view ingress_class, std::uint3
     HostSet& set = st.table_of(ingress_class);
     RouteTarget def;
     def.backend = backend;
-    def.name = ingress_class.empty() ? std::string("default_backend")
-                                     : "[" + std::string(ingress_class) + "] default_backend";
+    def.name = ingress_class.empty() ? rt.text.add("default_backend")
+                                     : rt.text.add("[" + std::string(ingress_class) + "] ", "default_backend");
     set.default_route = static_cast<std::uint32_t>(rt.routes.size());
     rt.routes.push_back(std::move(def));
 }

@@ -50,6 +50,7 @@
 #include "router/name_index.h"
 #include "router/path_regex.h"
 #include "router/route_policy.h"
+#include "router/text_arena.h"
 #include "tls/upstream_tls.h"
 #include "xgress/snapshot.h"
 
@@ -83,7 +84,9 @@ inline constexpr std::uint32_t kNoRoute = UINT32_MAX;
 // One route of the snapshot, ready to apply (snapshot::Route).
 struct RouteTarget {
     std::uint32_t backend = kNoBackend;  // kNoBackend: answers itself (redirect) or 404
-    std::string name;                    // "host path", for logs and errors
+    // "host path", for logs, errors and metrics labels; the text lives in the
+    // table's routes (routing_owner()), as does `prefix`.
+    std::string_view name;
     RoutePolicy policy;                  // timeouts / body limit overrides
     CidrSet allowed_sources;             // empty: everyone
     bool ssl_redirect = false;
@@ -92,7 +95,7 @@ struct RouteTarget {
     std::string app_root;
     bool regex = false;
     bool exact = false;
-    std::string prefix;          // Prefix routes: the matched prefix (no trailing '/', except "/")
+    std::string_view prefix;     // Prefix routes: the matched prefix (no trailing '/', except "/")
     std::string rewrite_target;  // "" = no rewrite
     KeyTemplate hash_by;
     std::string affinity_cookie;
@@ -148,6 +151,9 @@ public:
 
     // The backend named `name` (snapshot Backend::name), or kNoBackend: one hash lookup.
     std::uint32_t find_backend(std::string_view name) const;
+    // Backend b's name, kept by the routes (routing_owner()): valid as long
+    // as they are, across endpoint patches (which keep names and indices).
+    std::string_view backend_name(std::uint32_t b) const { return routing_->backend_index.name(b); }
 
     // Backend index, or kNoBackend: match() then target().backend (tests, tools).
     std::uint32_t route(std::string_view host, std::string_view path) const { return route(0, host, path); }
@@ -194,7 +200,7 @@ private:
         std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
     struct PrefixRule {
-        std::string prefix;  // without trailing '/', except the root "/"
+        std::string_view prefix;  // without trailing '/', except the root "/"; in Routing::text
         std::uint32_t route;
     };
     struct RegexRule {
@@ -230,6 +236,7 @@ private:
         std::unordered_map<std::string, FrontendTarget, StringHash, std::equal_to<>> frontends;
         NameIndex backend_index;  // backend name -> index (snapshot order)
         std::vector<bool> hashed_by_routes;  // per backend: a route hashes onto it
+        TextArena text;                      // route names and prefixes (RouteTarget::name, prefix)
     };
 
     std::shared_ptr<const Routing> routing_;

@@ -57,13 +57,13 @@ public:
 
     // In-flight accounting for P2C; `token` from token(backend) at begin time.
     void begin(std::uint32_t backend, std::uint32_t endpoint) {
-        if (endpoint < state_[backend].endpoints.size()) ++state_[backend].endpoints[endpoint].outstanding;
+        if (endpoint < state_[backend].count) ++at(state_[backend])[endpoint].outstanding;
     }
     void end(std::uint64_t token, std::uint32_t backend, std::uint32_t endpoint) {
         if (Endpoint* e = find(token, backend, endpoint); e && e->outstanding) --e->outstanding;
     }
     std::uint32_t outstanding(std::uint32_t backend, std::uint32_t endpoint) const {
-        return state_[backend].endpoints[endpoint].outstanding;
+        return at(state_[backend])[endpoint].outstanding;
     }
 
     // A connect refusal or timeout. Returns true when this ejected the endpoint.
@@ -77,7 +77,7 @@ public:
     }
 
     bool ejected(std::uint32_t backend, std::uint32_t endpoint, std::uint64_t now_ms) const {
-        return state_[backend].endpoints[endpoint].ejected_until_ms > now_ms;
+        return at(state_[backend])[endpoint].ejected_until_ms > now_ms;
     }
     std::uint64_t epoch() const { return epoch_; }
     std::uint64_t token(std::uint32_t backend) const { return state_[backend].token; }
@@ -92,12 +92,20 @@ private:
         std::uint64_t token = 0;
         std::uint32_t next = 0;  // round robin cursor: the endpoint after the last choice
         const void* identity = nullptr;  // the BackendTarget this state belongs to
-        std::vector<Endpoint> endpoints;
+        // This backend's endpoints: endpoints_[first, first + count). One
+        // array for every backend, not a vector each: adopting a 10,000-
+        // backend table allocated (and freed the old table's) 10,000 small
+        // vectors on the worker, on the data path (issue 5). An offset, not a
+        // pointer, so a copied picker stays valid.
+        std::uint32_t first = 0;
+        std::uint32_t count = 0;
     };
+    Endpoint* at(const Backend& b) { return endpoints_.data() + b.first; }
+    const Endpoint* at(const Backend& b) const { return endpoints_.data() + b.first; }
     Endpoint* find(std::uint64_t token, std::uint32_t backend, std::uint32_t endpoint) {
         if (backend >= state_.size() || state_[backend].token != token) return nullptr;
-        auto& eps = state_[backend].endpoints;
-        return endpoint < eps.size() ? &eps[endpoint] : nullptr;
+        const Backend& b = state_[backend];
+        return endpoint < b.count ? &at(b)[endpoint] : nullptr;
     }
     std::uint64_t random() {
         rng_ ^= rng_ << 13;
@@ -109,6 +117,7 @@ private:
 
     Balance balance_ = Balance::P2c;
     std::vector<Backend> state_;
+    std::vector<Endpoint> endpoints_;  // every backend's, back to back (Backend::first)
     std::uint64_t epoch_ = 0;
     std::uint64_t next_token_ = 0;
     std::uint64_t rng_ = 0x9e3779b97f4a7c15ULL;

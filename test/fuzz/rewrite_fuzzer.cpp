@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     // Prefix and exact rewrites with the pattern as the rule's path.
     RouteTarget p;
-    p.prefix = std::string(pattern);
+    p.prefix = pattern;  // a view (the table's text arena holds it there)
     p.rewrite_target = std::string(tmpl);
     if (path.starts_with(p.prefix)) {
         rewrite_path(out, p, path, query, Captures{});

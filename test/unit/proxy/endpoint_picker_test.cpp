@@ -132,3 +132,52 @@ TEST(EndpointPicker, ReportsForAnOldTableAreIgnored) {
     EXPECT_FALSE(p.ejected(0, 0, 1));
     EXPECT_FALSE(p.report_failure(p.token(0), 7, 0, 0)) << "out of range backend";
 }
+
+// Every backend's endpoint state lives in one array: a patch that grows the
+// first backend moves the others' ranges, and their state (ejection, in-flight
+// counts) must move with them; the patched backend starts fresh.
+TEST(EndpointPicker, StateOfUnchangedBackendsFollowsThemWhenAnotherGrows) {
+    snapshot::Snapshot s;
+    s.version = 1;
+    s.backends = {{"a", {{"10.0.0.1", 80}}}, {"b", {{"10.0.1.1", 80}, {"10.0.1.2", 80}}}, {"c", {{"10.0.2.1", 80}}}};
+    s.default_backend = "b";
+    auto built = router::RouteTable::build(s);
+    ASSERT_TRUE(built) << built.error();
+    const auto& first = *built;
+    EndpointPicker p;
+    p.set_balance(upstream::Balance::RoundRobin);
+    p.reset(*first, 0);
+    ASSERT_TRUE(p.report_failure(p.token(1), 1, 1, 0));
+    p.begin(2, 0);
+    ASSERT_TRUE(p.report_failure(p.token(0), 0, 0, 0));
+
+    snapshot::EndpointsPatch patch{1, 2, {{"a", {{"10.0.0.1", 80}, {"10.0.0.2", 80}, {"10.0.0.3", 80}}}}};
+    auto patched = first->with_endpoints(patch);
+    ASSERT_TRUE(patched) << patched.error();
+    p.reset(**patched, 0, first.get());
+    EXPECT_TRUE(p.ejected(1, 1, 1)) << "b's ejection survives the patch of a";
+    EXPECT_FALSE(p.ejected(1, 0, 1));
+    EXPECT_EQ(p.outstanding(2, 0), 1u) << "c's in-flight count survives";
+    for (std::uint32_t e = 0; e < 3; ++e) EXPECT_FALSE(p.ejected(0, e, 1)) << "a is new: fresh state";
+    EXPECT_EQ(p.outstanding(0, 2), 0u);
+
+    // A copy has its own array: reports to it leave the original alone.
+    EndpointPicker copy = p;
+    ASSERT_TRUE(copy.report_failure(copy.token(2), 2, 0, 0));
+    EXPECT_TRUE(copy.ejected(2, 0, 1));
+    EXPECT_FALSE(p.ejected(2, 0, 1));
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(p.pick(1, 1), 0u) << "b's live endpoint only";
+
+    // Same endpoint counts everywhere: the array is kept and only a's range starts over.
+    ASSERT_TRUE(p.report_failure(p.token(0), 0, 2, 0));
+    const std::uint64_t a_token = p.token(0), b_token = p.token(1);
+    snapshot::EndpointsPatch again{2, 3, {{"a", {{"10.0.0.4", 80}, {"10.0.0.5", 80}, {"10.0.0.6", 80}}}}};
+    auto repatched = (*patched)->with_endpoints(again);
+    ASSERT_TRUE(repatched) << repatched.error();
+    p.reset(**repatched, 0, patched->get());
+    EXPECT_FALSE(p.ejected(0, 2, 1)) << "a was replaced";
+    EXPECT_NE(p.token(0), a_token);
+    EXPECT_EQ(p.token(1), b_token);
+    EXPECT_TRUE(p.ejected(1, 1, 1));
+    EXPECT_EQ(p.outstanding(2, 0), 1u);
+}

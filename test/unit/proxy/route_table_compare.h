@@ -22,8 +22,8 @@ inline std::string route_table_difference(const router::RouteTable& a, const rou
     if (a.has_frontends() != b.has_frontends()) return "has_frontends";
     for (std::uint32_t r = 0; r < a.route_count(); ++r) {
         const router::RouteTarget &x = a.target(r), &y = b.target(r);
-        const std::string at = "route " + std::to_string(r) + " (" + x.name + "): ";
-        if (x.name != y.name) return at + "name " + y.name;
+        const std::string at = "route " + std::to_string(r) + " (" + std::string(x.name) + "): ";
+        if (x.name != y.name) return at + "name " + std::string(y.name);
         if (x.backend != y.backend) return at + "backend";
         if (x.regex != y.regex || x.exact != y.exact || x.prefix != y.prefix) return at + "match";
         if (x.plain != y.plain || x.ssl_redirect != y.ssl_redirect || x.redirect_status != y.redirect_status ||
