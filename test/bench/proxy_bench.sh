@@ -44,6 +44,13 @@
 # runs whose CPUs were not idle just before they started are marked busy and
 # left out of the "clean" ratios.
 #
+# Every run line and the summary also show where the CPU went during the run
+# (a window from 5 % to 95 % of it, /proc/stat): busy % (user+nice+system+
+# irq+softirq) and steal % of the load CPU and of the proxy CPU, and the
+# contender's own CPU % (utime+stime of its processes). A CPU at busy+steal
+# >= 95 % is saturated: in --layout lab, a saturated load CPU with the proxy
+# CPU below that means wrk + backend, not the proxy, set the figure.
+#
 # --work adds a work-per-request phase: callgrind instructions per proxied
 # request (xgress vs nginx vs haproxy, fixed request count with h2load, by
 # the difference of two counts so start-up and shutdown cancel out), and
@@ -103,7 +110,7 @@ while [[ $# -gt 0 ]]; do
         --work-body) work_body=$2; shift 2 ;;
         --variant) variants+=("$2"); shift 2 ;;
         --layout) layout=$2; shift 2 ;;
-        -h|--help) sed -n '2,59p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,66p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -188,8 +195,15 @@ run_one() {
     tw0=$(timewait_to_backend)
     in_client taskset -c "$load_cpu" wrk -t1 -c"$c" -d"${d}s" --latency "$url" >"$tmp/wrk.out" 2>&1 &
     local wrk_pid=$!
-    sleep "$(echo "$d" | awk '{print $1/2}')"
+    # CPU busy % over a window inside the run (5 %..95 % of it): connection
+    # set-up and wrk's exit stay out, so a saturated CPU reads ~100 %.
+    local edge c0 c1 cpu q0 q1 own
+    edge=$(echo "$d" | awk '{ e = $1 * 0.05; printf "%.2f", (e < 0.1 ? 0.1 : e) }')
+    sleep "$edge"; c0=$(cpu_snap); q0=$(proc_snap "$name")
+    sleep "$(echo "$d $edge" | awk '{print $1/2 - $2}')"
     est=$(upstream_established "$name")
+    sleep "$(echo "$d $edge" | awk '{ r = $1/2 - $2; print (r < 0 ? 0 : r) }')"; c1=$(cpu_snap); q1=$(proc_snap "$name")
+    cpu=$(cpu_busy "$c0" "$c1"); own=$(proc_busy "$q0" "$q1")
     wait "$wrk_pid" || true
     s2=$(stat_snap)
     run=$(stat_diff "$s1" "$s2")
@@ -197,7 +211,7 @@ run_one() {
     if is_xgress "$name"; then rc1=$(recv_counters "$name"); fi
     out=$(parse_wrk <"$tmp/wrk.out")
     [[ $record == 1 ]] || return 0
-    local rps p50 p99 err i0 i1 steal reqs enob=- caph=- recv_note=""
+    local rps p50 p99 err i0 i1 steal reqs enob=- caph=- recv_note="" lb ls pb ps
     read -r rps p50 p99 err reqs <<<"$out"
     read -r e0 h0 _ <<<"$rc0"; read -r e1 h1 p1 <<<"$rc1"
     if [[ $e0 != - && $e1 != - ]]; then
@@ -207,13 +221,14 @@ run_one() {
     fi
     read -r i0 i1 _ <<<"$pre"
     read -r _ _ steal <<<"$run"
+    read -r lb ls pb ps <<<"$cpu"
     local busy=0
     (( i0 < busy_idle || i1 < busy_idle )) && busy=1
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$c" "$body" "$round" "$name" "$(echo "$out" | tr ' ' '\t')" \
-        "$i0" "$i1" "$steal" "$busy" "$est" "$((tw1 - tw0))" "$enob" "$caph" >>"$results"
-    printf '  c=%-3s %-5s r%s %-7s %10s req/s p50 %6s us p99 %7s us  err %s  idle-before %s/%s%%  steal %s%%  upstream-estab %s  tw+%s%s%s\n' \
-        "$c" "$body" "$round" "$name" "$rps" "$p50" "$p99" "$err" "$i0" "$i1" "$steal" "$est" "$((tw1 - tw0))" \
+        "$i0" "$i1" "$steal" "$busy" "$est" "$((tw1 - tw0))" "$enob" "$caph" "$lb" "$ls" "$pb" "$ps" "$own" >>"$results"
+    printf '  c=%-3s %-5s r%s %-7s %10s req/s p50 %6s us p99 %7s us  err %s  idle-before %s/%s%%  steal %s%%  cpu busy/steal load %s/%s%% proxy %s/%s%% (itself %s%%)  upstream-estab %s  tw+%s%s%s\n' \
+        "$c" "$body" "$round" "$name" "$rps" "$p50" "$p99" "$err" "$i0" "$i1" "$steal" "$lb" "$ls" "$pb" "$ps" "$own" "$est" "$((tw1 - tw0))" \
         "$recv_note" "$([[ $busy == 1 ]] && echo '  BUSY')"
 }
 
@@ -258,7 +273,7 @@ if [[ $do_bench == 1 ]]; then
         done
     done
     echo
-    "$py" - "$results" <<'EOF'
+    "$py" - "$results" "$load_cpu" "$proxy_cpu" "$layout" <<'EOF'
 import sys, statistics as st
 from collections import defaultdict
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
@@ -318,6 +333,24 @@ if recv:
     for (n, c, body), xs in sorted(recv.items()):
         e = [x[0] for x in xs]
         print(f"  {n:8s} {c:5d} {body:5s} | {med(e):.4f} ({min(e):.4f}-{max(e):.4f}) | {med([x[1] for x in xs]):.0f}")
+# CPU busy during the runs (columns 17-20): which CPU saturates for whom.
+cpu = defaultdict(list)
+for r in rows:
+    if len(r) > 21 and r[17] != "":
+        cpu[(int(r[0]), r[1], r[3])].append(tuple(float(x) for x in r[17:22]))
+if cpu:
+    lc, pc, lay = sys.argv[2], sys.argv[3], sys.argv[4]
+    load_what = "wrk + backend" if lay == "lab" else "wrk"
+    proxy_what = "proxy" if lay == "lab" else "proxy + backend"
+    print(f"\nCPU during runs (median %, busy = user+sys+irq+softirq; 5-95 % of each run): "
+          f"load cpu{lc} = {load_what}, proxy cpu{pc} = {proxy_what}")
+    print("  contender conns body  | load busy steal | proxy busy steal itself | saturated (busy+steal >= 95 %)")
+    order = {"xgress": 0, "nginx": 1, "haproxy": 2}
+    for (c, body, n) in sorted(cpu, key=lambda k: (k[0], k[1] != "small", order.get(k[2], 3), k[2])):
+        xs = cpu[(c, body, n)]
+        lb, ls, pb, ps, own = (med([x[i] for x in xs]) for i in range(5))
+        sat = [w for w, t in ((f"load cpu{lc}", lb + ls), (f"proxy cpu{pc}", pb + ps)) if t >= 95]
+        print(f"  {n:9s} {c:5d} {body:5s} | {lb:9.0f} {ls:5.0f} | {pb:10.0f} {ps:5.0f} {own:6.0f} | {' + '.join(sat) or 'neither'}")
 steals = [float(r[11]) for r in rows]
 print(f"\nsteal during runs: median {med(steals):.1f}% max {max(steals):.1f}%; "
       f"runs that started busy: {sum(r[12] == '1' for r in rows)}/{len(rows)}")
