@@ -10,7 +10,7 @@
 #        [--load-cpu 0] [--proxy-cpu 1] [--work] [--work-only]
 #        [--latency] [--latency-only] [--latency-duration S]
 #        [--xgress-args "ARGS"] [--contenders "xgress nginx haproxy"]
-#        [--keep-callgrind DIR] [--work-body small|16k]
+#        [--keep-callgrind DIR] [--work-body small|16k] [--work-rounds N] [--no-callgrind]
 #        [--variant "NAME=BINARY [ARGS]"]... [--layout loopback|lab]
 #
 # --keep-callgrind copies the work phase's callgrind outputs to DIR
@@ -56,7 +56,10 @@
 # the difference of two counts so start-up and shutdown cancel out), and
 # syscalls / io_uring_enter calls per request with perf tracepoints.
 # --work-body small|16k picks the response those requests fetch (default
-# small); 16k shows what relaying a body costs.
+# small); 16k shows what relaying a body costs. --work-rounds N repeats the
+# perf part N times, contenders alternated, and prints medians (CPU per
+# request is the figure an A/B of kernel work needs); --no-callgrind skips
+# the callgrind part.
 #
 # --latency adds a fixed-rate phase: nginx's maximum is measured first (wrk,
 # 64 connections, small body), then each contender gets 50 % and 80 % of that
@@ -82,6 +85,8 @@ do_work=0
 work_n1=${XGRESS_BENCH_WORK_N1:-3000}
 work_n2=${XGRESS_BENCH_WORK_N2:-15000}
 work_body=small
+work_rounds=1
+do_callgrind=1
 do_latency=0
 latency_duration=30
 
@@ -108,9 +113,11 @@ while [[ $# -gt 0 ]]; do
         --contenders) contenders_arg=$2; shift 2 ;;
         --keep-callgrind) keep_callgrind=$2; shift 2 ;;
         --work-body) work_body=$2; shift 2 ;;
+        --work-rounds) work_rounds=$2; shift 2 ;;
+        --no-callgrind) do_callgrind=0; shift ;;
         --variant) variants+=("$2"); shift 2 ;;
         --layout) layout=$2; shift 2 ;;
-        -h|--help) sed -n '2,66p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,69p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -408,7 +415,10 @@ fi
 # Syscalls per request: perf tracepoints on the running servers during a wrk run.
 if [[ $do_bench == 0 ]]; then start_all; fi
 echo
-echo "# CPU time and syscalls per request (perf task-clock + tracepoints on the proxy only, wrk -c64 $work_body body, ${duration}s)"
+echo "# CPU time and syscalls per request (perf task-clock + tracepoints on the proxy only, wrk -c64 $work_body body, ${duration}s, $work_rounds round(s))"
+work_rows="$tmp/work.tsv"
+: >"$work_rows"
+for wr in $(seq "$work_rounds"); do
 for n in "${contenders[@]}"; do
     plist=$(pids_of "${ppid_of[$n]}" | paste -sd,)
     in_client taskset -c "$load_cpu" wrk -t1 -c64 -d"$((duration + 2))s" "http://$front_addr:${port[$n]}$(path_of "$work_body")" >"$tmp/wrk.out" 2>&1 &
@@ -423,15 +433,31 @@ for n in "${contenders[@]}"; do
     uring=$(awk -F, '/sys_enter_io_uring_enter/ { print $1 }' "$tmp/perf.out")
     cpu_ms=$(awk -F, '/task-clock/ { print $1 }' "$tmp/perf.out")
     # perf counted over `duration` seconds; wrk's request total spans ~the same window.
-    awk -v n="$n" -v a="$all" -v u="$uring" -v q="$reqs" -v rps="$rps" -v ms="$cpu_ms" 'BEGIN {
-        printf "  %-7s %8.0f req/s  CPU %.2f us/req (user+kernel)  syscalls/req %.2f  io_uring_enter/req %.3f\n",
-               n, rps, ms*1000/q, a/q, u/q }'
+    awk -v n="$n" -v a="$all" -v u="$uring" -v q="$reqs" -v rps="$rps" -v ms="$cpu_ms" -v rows="$work_rows" -v wr="$wr" 'BEGIN {
+        printf "  r%s %-7s %8.0f req/s  CPU %.2f us/req (user+kernel)  syscalls/req %.2f  io_uring_enter/req %.3f\n",
+               wr, n, rps, ms*1000/q, a/q, u/q
+        printf "%s\t%f\t%f\t%f\n", n, ms*1000/q, a/q, u/q >> rows }'
 done
+done
+if [[ $work_rounds -gt 1 ]]; then
+    "$py" - "$work_rows" <<'EOF'
+import sys, statistics as st
+from collections import defaultdict
+rows = defaultdict(list)
+for l in open(sys.argv[1]):
+    f = l.split("\t")
+    rows[f[0]].append(tuple(float(x) for x in f[1:4]))
+print("  median over rounds: contender | CPU us/req (min-max) | syscalls/req | io_uring_enter/req")
+for n, xs in rows.items():
+    c = [x[0] for x in xs]
+    print(f"    {n:8s} | {st.median(c):6.2f} ({min(c):.2f}-{max(c):.2f}) | {st.median(x[1] for x in xs):5.2f} | {st.median(x[2] for x in xs):.3f}")
+EOF
+fi
 
 # Instructions per request: each proxy under callgrind alone (same backend),
 # h2load sending exactly N requests over 64 keep-alive connections; the
 # difference between N2 and N1 requests cancels start-up and shutdown.
-if command -v valgrind >/dev/null && command -v h2load >/dev/null; then
+if [[ $do_callgrind == 1 ]] && command -v valgrind >/dev/null && command -v h2load >/dev/null; then
     echo
     echo "# user-space instructions per proxied request (callgrind, h2load --h1 -c64, (I(N2)-I(N1))/(N2-N1), N1=$work_n1 N2=$work_n2, $work_body body)"
     # Stop the contenders: each gets re-run alone under valgrind.
