@@ -93,10 +93,6 @@ int main(int argc, char** argv) {
     app.add_option("--ring-min-wait-us", w.min_wait_us,
                    "Longest wait for --ring-wait-nr completions before taking any (0 = off; kernel 6.12+)")
         ->capture_default_str();
-    app.add_option("--io-fixed-files", w.fixed_files,
-                   "Register sockets in each ring's fixed-file table so operations skip the per-operation file "
-                   "reference (true/false; falls back to plain fds when the kernel refuses the table)")
-        ->capture_default_str();
     std::string balance = "p2c";
     app.add_option("--balance", balance, "Endpoint choice: p2c (two random choices, fewer in-flight requests wins) or round_robin")
         ->check(CLI::IsMember({"p2c", "round_robin"}))->capture_default_str();

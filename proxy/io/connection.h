@@ -44,10 +44,6 @@ struct HeldSlice {
 struct Stream {
     static constexpr std::size_t kMaxHeld = 4;
     int fd = -1;
-    // fd is also registered in the worker ring's fixed-file table at slot fd:
-    // operations on it name the slot (IOSQE_FIXED_FILE), so the kernel takes
-    // no file reference per operation (Worker::register_fd).
-    bool fixed = false;
     std::string in;
     std::string out;
     std::string sending;
@@ -80,7 +76,6 @@ struct Stream {
     bool has_output() const { return !out.empty() || held_count > 0; }
     void reset_stream() {
         fd = -1;
-        fixed = false;
         in.clear();
         out.clear();
         sending.clear();

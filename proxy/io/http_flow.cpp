@@ -545,10 +545,8 @@ Upstream* Worker::acquire_upstream(const router::EndpointAddress& ep, bool allow
     }
     int one = 1;
     setsockopt(u->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    register_fd(*u);
     io_uring_sqe* e = sqe();
     io_uring_prep_connect(e, u->fd, reinterpret_cast<sockaddr*>(&u->addr), u->addr_len);
-    target(e, *u);
     io_uring_sqe_set_data64(e, tag(u, Op::UpConnect));
     ++u->inflight;
     return u;

@@ -65,11 +65,8 @@ int submit_and_wait_min(io_uring& ring, unsigned wait_nr, unsigned min_wait_us, 
     io_uring_getevents_arg arg{};
     arg.pad = min_wait_us;  // min_wait_usec since 6.12
     arg.ts = reinterpret_cast<std::uint64_t>(&ts);
-    // After io_uring_register_ring_fd, liburing's enter_ring_fd is the
-    // registered index (the kernel then skips the fd lookup); else the fd.
-    unsigned flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
-    if (ring.enter_ring_fd != ring.ring_fd) flags |= IORING_ENTER_REGISTERED_RING;
-    return io_uring_enter2(ring.enter_ring_fd, to_submit, wait_nr, flags, reinterpret_cast<sigset_t*>(&arg), sizeof arg);
+    return io_uring_enter2(ring.ring_fd, to_submit, wait_nr, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+                           reinterpret_cast<sigset_t*>(&arg), sizeof arg);
 }
 
 }  // namespace xgress::io

@@ -87,7 +87,6 @@ void Worker::flush_tls(Session& s) {
     s.sent = 0;
     io_uring_sqe* e = sqe();
     io_uring_prep_send(e, s.fd, s.sending.data(), s.sending.size(), MSG_NOSIGNAL);
-    target(e, s);
     io_uring_sqe_set_data64(e, tag(&s, Op::ClientSend));
     s.send_inflight = true;
     ++s.inflight;

@@ -130,7 +130,6 @@ void Worker::flush_upstream_tls(Upstream& u) {
     u.sent = 0;
     io_uring_sqe* e = sqe();
     io_uring_prep_send(e, u.fd, u.sending.data(), u.sending.size(), MSG_NOSIGNAL);
-    target(e, u);
     io_uring_sqe_set_data64(e, tag(&u, Op::UpSend));
     u.send_inflight = true;
     ++u.inflight;

@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,25 +54,6 @@ std::expected<void, std::string> Worker::setup() {
     const unsigned initial = std::min(options_.buffer_initial, options_.buffer_count);
     if (auto r = buffers_.setup(ring_, 0, options_.buffer_count, options_.buffer_size, initial); !r) return r;
     stats_.recv_buffer_bytes.inc(static_cast<std::uint64_t>(buffers_.provided()) * options_.buffer_size);
-    // io_uring_enter names the ring by a registered index: no fdget of the
-    // ring fd per call. Optional (5.18+): liburing falls back by itself.
-    const bool ring_registered = io_uring_register_ring_fd(&ring_) == 1;
-    if (options_.fixed_files) {
-        // Slot = fd, so the table spans the fds this process may open (capped:
-        // each slot costs the kernel a few bytes per worker).
-        rlimit nofile{};
-        const rlim_t limit = getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? nofile.rlim_cur : 1024;
-        const auto slots = static_cast<unsigned>(std::min<rlim_t>(limit, 65536));
-        if (int rc = io_uring_register_files_sparse(&ring_, slots); rc == 0) {
-            fixed_slots_ = slots;
-            slot_fd_ = std::make_unique<int[]>(slots);
-            std::fill_n(slot_fd_.get(), slots, -1);
-        } else {
-            spdlog::info("worker {}: no fixed-file table ({}): sockets are named by fd", index_, std::strerror(-rc));
-        }
-    }
-    spdlog::info("worker {}: ring fd {}registered, {} fixed-file slots", index_, ring_registered ? "" : "not ",
-                 fixed_slots_);
     spdlog::info("worker {}: io_uring {}, wait for {} completion(s){} ({} x {} byte receive buffers, {} provided at start)",
                  index_, *mode, options_.wait_nr, min_wait ? fmt::format(" up to {} us", options_.min_wait_us) : "",
                  options_.buffer_count, options_.buffer_size, buffers_.provided());
@@ -88,8 +68,7 @@ void Worker::run() {
         return;
     }
     loop();
-    // Closing the ring cancels everything still in flight and drops the
-    // fixed-file table's references; then the fds go.
+    // Closing the ring cancels everything still in flight; then the fds go.
     io_uring_queue_exit(&ring_);
     for (auto& s : sessions_)
         if (s->fd >= 0) close(s->fd);
@@ -203,36 +182,12 @@ void Worker::arm_wake() {
 void Worker::arm_recv(Stream& s, Op op) {
     io_uring_sqe* e = sqe();
     io_uring_prep_recv_multishot(e, s.fd, nullptr, 0, 0);
-    target(e, s);
     e->flags |= IOSQE_BUFFER_SELECT;
     e->buf_group = buffers_.group();
     io_uring_sqe_set_data64(e, tag(&s, op));
     s.recv_armed = true;
     s.cancel_sent = false;
     ++s.inflight;
-}
-
-void Worker::register_fd(Stream& s) {
-    if (s.fd < 0 || static_cast<unsigned>(s.fd) >= fixed_slots_) return;
-    // Issued at the next submit, before any later SQE: the operations queued
-    // after it find the slot filled.
-    slot_fd_[s.fd] = s.fd;
-    io_uring_sqe* e = sqe();
-    io_uring_prep_files_update(e, &slot_fd_[s.fd], 1, s.fd);
-    io_uring_sqe_set_data64(e, tag(nullptr, Op::Ignore));
-    s.fixed = true;
-}
-
-void Worker::unregister_fd(Stream& s) {
-    if (!s.fixed) return;
-    // The table holds a file reference: until this update is issued (next
-    // submit) a closed fd's socket stays open. If the number is reused in
-    // the same batch, slot_fd_ already says so and both updates install it.
-    slot_fd_[s.fd] = -1;
-    io_uring_sqe* e = sqe();
-    io_uring_prep_files_update(e, &slot_fd_[s.fd], 1, s.fd);
-    io_uring_sqe_set_data64(e, tag(nullptr, Op::Ignore));
-    s.fixed = false;
 }
 
 void Worker::cancel_recv(Stream& s, Op op) {
@@ -286,7 +241,6 @@ void Worker::send_out(Stream& s, Op op) {
     }
     io_uring_sqe* e = sqe();
     io_uring_prep_send(e, s.fd, s.sending.data(), s.sending.size(), MSG_NOSIGNAL);
-    target(e, s);
     io_uring_sqe_set_data64(e, tag(&s, op));
     s.send_inflight = true;
     ++s.inflight;
@@ -319,7 +273,6 @@ void Worker::send_with_held(Stream& s, Op op) {
     s.msg.msg_iovlen = static_cast<std::size_t>(k);
     io_uring_sqe* e = sqe();
     io_uring_prep_sendmsg(e, s.fd, &s.msg, MSG_NOSIGNAL);
-    target(e, s);
     io_uring_sqe_set_data64(e, tag(&s, op));
     s.send_inflight = true;
     ++s.inflight;
@@ -389,7 +342,6 @@ void Worker::on_accept(int res, bool tls_listener) {
     }
     Session* s = new_session();
     s->fd = res;
-    register_fd(*s);
     stats_.active_connections.inc();
     set_session_timer(*s, Session::Timer::Idle, options_.client_idle_timeout_ms);
     int one = 1;
@@ -521,7 +473,6 @@ void Worker::on_send(Stream& s, bool client, int res) {
         // Short send: the rest of the same buffer goes next, before anything newer.
         io_uring_sqe* e = sqe();
         io_uring_prep_send(e, s.fd, s.sending.data() + s.sent, s.sending.size() - s.sent, MSG_NOSIGNAL);
-        target(e, s);
         io_uring_sqe_set_data64(e, tag(&s, op));
         s.send_inflight = true;
         ++s.inflight;
@@ -607,7 +558,6 @@ void Worker::maybe_release(Stream& s, bool client) {
 // handler further up the stack can touch an object that was recycled.
 void Worker::release_pending() {
     for (auto [s, client] : to_release_) {
-        unregister_fd(*s);
         if (s->fd >= 0) close(s->fd);
         if (s->held_count || s->sending_held_count) recycle_held(*s);
         s->reset_stream();

@@ -74,12 +74,6 @@ struct WorkerOptions {
                                        .read_timeout_ms = 60000, .max_body_bytes = 0};
     std::uint32_t timer_tick_ms = 100;  // timer resolution: deadlines fire up to one tick late
     upstream::Balance balance = upstream::Balance::P2c;  // --balance
-    // --io-fixed-files: register each socket in the ring's fixed-file table
-    // (slot = fd) and name the slot in its operations, so the kernel skips
-    // fget/fput (two atomics on the shared struct file, the process being
-    // multi-threaded) per send. Off, or when the kernel refuses the sparse
-    // table at setup, every operation names the plain fd.
-    bool fixed_files = true;
 };
 
 class Worker {
@@ -132,13 +126,6 @@ private:
     void arm_accept_tls();
     void arm_wake();
     void arm_recv(Stream& s, Op op);
-    // Fixed-file slots (worker.cpp): register_fd after accept/socket, before
-    // the first operation on the fd; unregister_fd before close(fd).
-    void register_fd(Stream& s);
-    void unregister_fd(Stream& s);
-    static void target(io_uring_sqe* e, const Stream& s) {
-        if (s.fixed) e->flags |= IOSQE_FIXED_FILE;  // slot == fd, already in sqe->fd
-    }
     void cancel_recv(Stream& s, Op op);
     void flush(Stream& s, Op op);  // queues a send of s.out for the end of the batch
     void send_queued();             // prepares the queued sends
@@ -257,12 +244,6 @@ private:
     WorkerOptions options_;
     io_uring ring_{};
     bool ring_ready_ = false;
-    // Fixed-file table size (0: not in use). slot_fd_[n] is what the queued
-    // IORING_OP_FILES_UPDATE for slot n installs when the kernel issues it:
-    // n (the socket fd n is then) or -1 (empty); the kernel reads it at
-    // submit, so the last value queued in a batch wins.
-    unsigned fixed_slots_ = 0;
-    std::unique_ptr<int[]> slot_fd_;
     BufferRing buffers_;
     int wake_fd_ = -1;
     std::uint64_t wake_value_ = 0;
