@@ -59,7 +59,10 @@
 # small); 16k shows what relaying a body costs. --work-rounds N repeats the
 # perf part N times, contenders alternated, and prints medians (CPU per
 # request is the figure an A/B of kernel work needs); --no-callgrind skips
-# the callgrind part.
+# the callgrind part. The perf part also prints TCP segments per request by
+# socket role (client->proxy, proxy->backend, backend->proxy, proxy->client;
+# `ss -ti` segs_out / data_segs_out), the pure ACKs among them, so a change
+# in segmenting or ACKing shows as counts, not as noisy time.
 #
 # --latency adds a fixed-rate phase: nginx's maximum is measured first (wrk,
 # 64 connections, small body), then each contender gets 50 % and 80 % of that
@@ -117,7 +120,7 @@ while [[ $# -gt 0 ]]; do
         --no-callgrind) do_callgrind=0; shift ;;
         --variant) variants+=("$2"); shift 2 ;;
         --layout) layout=$2; shift 2 ;;
-        -h|--help) sed -n '2,69p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,73p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -412,6 +415,48 @@ fi
 [[ $do_work == 1 ]] || exit 0
 
 # ---------------------------------------------------------------- work/request
+# TCP segments per request by socket role, from `ss -ti` counters (segs_out,
+# data_segs_out) of every established socket before and after the perf
+# window: a pure ACK (segs - data) costs an skb, a transmit and, on loopback
+# or veth, the peer's receive processing on the sender's CPU. Requests = the
+# data segments the proxy sent to the backend (one small GET head each).
+seg_snap() {
+    local n
+    for n in $(printf '%s\n' "$ns" "$ns_client" "$ns_pod" | sort -u); do
+        ip netns exec "$n" ss -tinH state established | awk '
+            /^[^ \t]/ { k = ""; for (i = 1; i <= NF; i++) if ($i ~ /:[0-9]+$/) k = k " " $i; next }
+            { so = 0; dso = 0
+              for (i = 1; i <= NF; i++) { split($i, a, ":"); if (a[1] == "segs_out") so = a[2]; if (a[1] == "data_segs_out") dso = a[2] }
+              if (k != "") print k, so, dso; k = "" }'
+    done
+}
+seg_report() {
+    "$py" - "$2" "$3" "${port[$1]}" "$backend_port" "$1" <<'EOF'
+import sys
+from collections import defaultdict
+def rd(f):
+    d = {}
+    for l in open(f):
+        p = l.split()
+        if len(p) == 4: d[(p[0], p[1])] = (int(p[2]), int(p[3]))
+    return d
+a, b = rd(sys.argv[1]), rd(sys.argv[2])
+fport, bport, name = sys.argv[3], sys.argv[4], sys.argv[5]
+g = defaultdict(lambda: [0, 0])
+for (loc, peer), (so, dso) in b.items():
+    so0, dso0 = a.get((loc, peer), (0, 0))
+    lp, pp = loc.rsplit(":", 1)[1], peer.rsplit(":", 1)[1]
+    role = ("proxy->client" if lp == fport else "client->proxy" if pp == fport else
+            "backend->proxy" if lp == bport else "proxy->backend" if pp == bport else None)
+    if role: g[role][0] += so - so0; g[role][1] += dso - dso0
+reqs = g["proxy->backend"][1]
+if reqs <= 0:
+    print(f"  {name:7s} TCP segments: no requests seen"); sys.exit()
+parts = [f"{r} {g[r][0] / reqs:.2f} ({(g[r][0] - g[r][1]) / reqs:.2f} pure ACK)"
+         for r in ("client->proxy", "proxy->backend", "backend->proxy", "proxy->client") if r in g]
+print(f"  {name:7s} TCP segments/request: " + "; ".join(parts))
+EOF
+}
 # Syscalls per request: perf tracepoints on the running servers during a wrk run.
 if [[ $do_bench == 0 ]]; then start_all; fi
 echo
@@ -424,9 +469,12 @@ for n in "${contenders[@]}"; do
     in_client taskset -c "$load_cpu" wrk -t1 -c64 -d"$((duration + 2))s" "http://$front_addr:${port[$n]}$(path_of "$work_body")" >"$tmp/wrk.out" 2>&1 &
     wrk_pid=$!
     sleep 1   # perf counts a window inside wrk's run; requests = wrk's rate x window
+    seg_snap >"$tmp/seg0"
     perf stat -x, -e task-clock,raw_syscalls:sys_enter,syscalls:sys_enter_io_uring_enter -p "$plist" \
         -o "$tmp/perf.out" -- sleep "$duration" 2>/dev/null || true
+    seg_snap >"$tmp/seg1"
     wait "$wrk_pid" || true
+    seg_report "$n" "$tmp/seg0" "$tmp/seg1"
     rps=$(parse_wrk <"$tmp/wrk.out" | cut -d' ' -f1)
     reqs=$(awk -v r="$rps" -v d="$duration" 'BEGIN { print r * d }')
     all=$(awk -F, '/raw_syscalls:sys_enter/ { print $1 }' "$tmp/perf.out")
