@@ -46,8 +46,9 @@
 #
 # Every run line and the summary also show where the CPU went during the run
 # (a window from 5 % to 95 % of it, /proc/stat): busy % (user+nice+system+
-# irq+softirq) and steal % of the load CPU and of the proxy CPU, and the
-# contender's own CPU % (utime+stime of its processes). A CPU at busy+steal
+# irq+softirq) and steal % of the load CPU and of the proxy CPU, the bench's
+# own processes' CPU % on each (wrk, backend, contender: utime+stime) and the
+# contender's own CPU %; busy far above the bench's share = other work. A CPU at busy+steal
 # >= 95 % is saturated: in --layout lab, a saturated load CPU with the proxy
 # CPU below that means wrk + backend, not the proxy, set the figure.
 #
@@ -204,16 +205,28 @@ run_one() {
     pre=$(stat_diff "$s0" "$s1")
     tw0=$(timewait_to_backend)
     in_client taskset -c "$load_cpu" wrk -t1 -c"$c" -d"${d}s" --latency "$url" >"$tmp/wrk.out" 2>&1 &
-    local wrk_pid=$!
+    local wrk_pid=$! t_start
+    t_start=$(date +%s.%N)
     # CPU busy % over a window inside the run (5 %..95 % of it): connection
-    # set-up and wrk's exit stay out, so a saturated CPU reads ~100 %.
-    local edge c0 c1 cpu q0 q1 own
-    edge=$(echo "$d" | awk '{ e = $1 * 0.05; printf "%.2f", (e < 0.1 ? 0.1 : e) }')
-    sleep "$edge"; c0=$(cpu_snap); q0=$(proc_snap "$name")
+    # set-up and wrk's exit stay out, so a saturated CPU reads ~100 %. The
+    # end is a deadline: on a busy machine the mid-run `ss` may take a while.
+    local edge c0 c1 cpu q0 q1 own w0 w1 b0 b1 wrk_own be_own load_ours proxy_ours
+    edge=$(echo "$d" | awk '{ e = $1 * 0.05; printf "%.2f", (e < 0.25 ? 0.25 : e) }')
+    sleep "$edge"; c0=$(cpu_snap)
+    q0=$(proc_snap "${ppid_of[$name]}"); w0=$(proc_snap "$wrk_pid"); b0=$(proc_snap "${ppid_of[backend]}")
     sleep "$(echo "$d $edge" | awk '{print $1/2 - $2}')"
     est=$(upstream_established "$name")
-    sleep "$(echo "$d $edge" | awk '{ r = $1/2 - $2; print (r < 0 ? 0 : r) }')"; c1=$(cpu_snap); q1=$(proc_snap "$name")
+    sleep "$(echo "$t_start $d $edge $(date +%s.%N)" | awk '{ r = $1 + $2 - $3 - $4; print (r < 0 ? 0 : r) }')"
+    c1=$(cpu_snap); w1=$(proc_snap "$wrk_pid")
+    q1=$(proc_snap "${ppid_of[$name]}"); b1=$(proc_snap "${ppid_of[backend]}")
     cpu=$(cpu_busy "$c0" "$c1"); own=$(proc_busy "$q0" "$q1")
+    wrk_own=$(proc_busy "$w0" "$w1"); be_own=$(proc_busy "$b0" "$b1")
+    # The bench's own processes per CPU (each is pinned): wrk (+ backend in
+    # the lab layout) on the load CPU, the proxy (+ backend on loopback) on
+    # the proxy CPU. Busy well above this = other work shared the CPU.
+    sum_pct() { if [[ $1 == - || $2 == - ]]; then echo -; else echo $(($1 + $2)); fi; }
+    if [[ $backend_cpu == "$load_cpu" ]]; then load_ours=$(sum_pct "$wrk_own" "$be_own"); proxy_ours=$own
+    else load_ours=$wrk_own; proxy_ours=$(sum_pct "$own" "$be_own"); fi
     wait "$wrk_pid" || true
     s2=$(stat_snap)
     run=$(stat_diff "$s1" "$s2")
@@ -234,11 +247,11 @@ run_one() {
     read -r lb ls pb ps <<<"$cpu"
     local busy=0
     (( i0 < busy_idle || i1 < busy_idle )) && busy=1
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$c" "$body" "$round" "$name" "$(echo "$out" | tr ' ' '\t')" \
-        "$i0" "$i1" "$steal" "$busy" "$est" "$((tw1 - tw0))" "$enob" "$caph" "$lb" "$ls" "$pb" "$ps" "$own" >>"$results"
-    printf '  c=%-3s %-5s r%s %-7s %10s req/s p50 %6s us p99 %7s us  err %s  idle-before %s/%s%%  steal %s%%  cpu busy/steal load %s/%s%% proxy %s/%s%% (itself %s%%)  upstream-estab %s  tw+%s%s%s\n' \
-        "$c" "$body" "$round" "$name" "$rps" "$p50" "$p99" "$err" "$i0" "$i1" "$steal" "$lb" "$ls" "$pb" "$ps" "$own" "$est" "$((tw1 - tw0))" \
+        "$i0" "$i1" "$steal" "$busy" "$est" "$((tw1 - tw0))" "$enob" "$caph" "$lb" "$ls" "$pb" "$ps" "$own" "$load_ours" "$proxy_ours" >>"$results"
+    printf '  c=%-3s %-5s r%s %-7s %10s req/s p50 %6s us p99 %7s us  err %s  idle-before %s/%s%%  steal %s%%  cpu busy/steal/bench load %s/%s/%s%% proxy %s/%s/%s%% (proxy itself %s%%)  upstream-estab %s  tw+%s%s%s\n' \
+        "$c" "$body" "$round" "$name" "$rps" "$p50" "$p99" "$err" "$i0" "$i1" "$steal" "$lb" "$ls" "$load_ours" "$pb" "$ps" "$proxy_ours" "$own" "$est" "$((tw1 - tw0))" \
         "$recv_note" "$([[ $busy == 1 ]] && echo '  BUSY')"
 }
 
@@ -346,21 +359,23 @@ if recv:
 # CPU busy during the runs (columns 17-20): which CPU saturates for whom.
 cpu = defaultdict(list)
 for r in rows:
-    if len(r) > 21 and r[17] != "":
-        cpu[(int(r[0]), r[1], r[3])].append(tuple(float(x) for x in r[17:22]))
+    if len(r) > 23 and r[17] != "":
+        cpu[(int(r[0]), r[1], r[3])].append(tuple(float(x) if x != "-" else float("nan") for x in r[17:24]))
 if cpu:
     lc, pc, lay = sys.argv[2], sys.argv[3], sys.argv[4]
     load_what = "wrk + backend" if lay == "lab" else "wrk"
     proxy_what = "proxy" if lay == "lab" else "proxy + backend"
     print(f"\nCPU during runs (median %, busy = user+sys+irq+softirq; 5-95 % of each run): "
-          f"load cpu{lc} = {load_what}, proxy cpu{pc} = {proxy_what}")
-    print("  contender conns body  | load busy steal | proxy busy steal itself | saturated (busy+steal >= 95 %)")
+          f"load cpu{lc} = {load_what}, proxy cpu{pc} = {proxy_what}; bench = those processes' own")
+    print("  (utime+stime; softirq they cause may be charged elsewhere); busy - bench >= 20 marks other work")
+    print("  contender conns body  | load busy steal bench | proxy busy steal bench itself | saturated (busy+steal >= 95 %)")
     order = {"xgress": 0, "nginx": 1, "haproxy": 2}
     for (c, body, n) in sorted(cpu, key=lambda k: (k[0], k[1] != "small", order.get(k[2], 3), k[2])):
         xs = cpu[(c, body, n)]
-        lb, ls, pb, ps, own = (med([x[i] for x in xs]) for i in range(5))
-        sat = [w for w, t in ((f"load cpu{lc}", lb + ls), (f"proxy cpu{pc}", pb + ps)) if t >= 95]
-        print(f"  {n:9s} {c:5d} {body:5s} | {lb:9.0f} {ls:5.0f} | {pb:10.0f} {ps:5.0f} {own:6.0f} | {' + '.join(sat) or 'neither'}")
+        lb, ls, pb, ps, own, lo, po = (med([x[i] for x in xs if x[i] == x[i]]) for i in range(7))
+        sat = [w + (f" (other work {b - o:.0f} %)" if b - o >= 20 else "")
+               for w, t, b, o in ((f"load cpu{lc}", lb + ls, lb, lo), (f"proxy cpu{pc}", pb + ps, pb, po)) if t >= 95]
+        print(f"  {n:9s} {c:5d} {body:5s} | {lb:9.0f} {ls:5.0f} {lo:5.0f} | {pb:10.0f} {ps:5.0f} {po:5.0f} {own:6.0f} | {' + '.join(sat) or 'neither'}")
 steals = [float(r[11]) for r in rows]
 print(f"\nsteal during runs: median {med(steals):.1f}% max {max(steals):.1f}%; "
       f"runs that started busy: {sum(r[12] == '1' for r in rows)}/{len(rows)}")

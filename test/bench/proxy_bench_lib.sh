@@ -236,18 +236,21 @@ cpu_busy() {
     echo "$1 $2" | awk '{ dl=$8-$2; dp=$11-$5; if (dl<1) dl=1; if (dp<1) dp=1;
         printf "%.0f %.0f %.0f %.0f", 100*($7-$1)/dl, 100*($9-$3)/dl, 100*($10-$4)/dp, 100*($12-$6)/dp }'
 }
-# proc_snap NAME: "nanoseconds-now cpu-ticks" where cpu-ticks = utime+stime of
-# the server and its children (nginx workers): its own share of a CPU, apart
-# from whatever else (other builds, softirq of other tasks) ran there.
+# proc_snap PID...: "nanoseconds-now cpu-ticks" where cpu-ticks = utime+stime
+# of those processes and their children (nginx workers): their own share of a
+# CPU, apart from whatever else (other builds, other tasks) ran there.
 proc_snap() {
-    local p ticks=0 t
-    for p in $(pids_of "${ppid_of[$1]}"); do
+    local p ticks=0 t seen=0
+    for p in $(for t in "$@"; do pids_of "$t"; done); do
         t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || continue
-        ticks=$((ticks + ${t:-0}))
+        [[ -n $t ]] || continue
+        ticks=$((ticks + t)); seen=1
     done
+    [[ $seen == 1 ]] || ticks=-   # gone (exited before the snapshot)
     echo "$(date +%s%N) $ticks"
 }
 # proc_busy SNAP0 SNAP1: the process's CPU % over the window.
 proc_busy() {
-    echo "$1 $2" | awk -v hz="$(getconf CLK_TCK)" '{ w=($3-$1)/1e9; if (w<=0) w=1; printf "%.0f", 100*($4-$2)/hz/w }'
+    echo "$1 $2" | awk -v hz="$(getconf CLK_TCK)" '{ w=($3-$1)/1e9; if (w<=0) w=1
+        if ($2 == "-" || $4 == "-" || $4 < $2) print "-"; else printf "%.0f", 100*($4-$2)/hz/w }'
 }
