@@ -121,7 +121,7 @@ while [[ $# -gt 0 ]]; do
         --no-callgrind) do_callgrind=0; shift ;;
         --variant) variants+=("$2"); shift 2 ;;
         --layout) layout=$2; shift 2 ;;
-        -h|--help) sed -n '2,72p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,73p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
