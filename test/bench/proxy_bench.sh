@@ -10,7 +10,7 @@
 #        [--load-cpu 0] [--proxy-cpu 1] [--work] [--work-only]
 #        [--latency] [--latency-only] [--latency-duration S]
 #        [--xgress-args "ARGS"] [--contenders "xgress nginx haproxy"]
-#        [--keep-callgrind DIR] [--work-body small|16k]
+#        [--keep-callgrind DIR] [--work-body small|16k] [--work-rounds N] [--no-callgrind]
 #        [--variant "NAME=BINARY [ARGS]"]... [--layout loopback|lab]
 #
 # --keep-callgrind copies the work phase's callgrind outputs to DIR
@@ -44,12 +44,26 @@
 # runs whose CPUs were not idle just before they started are marked busy and
 # left out of the "clean" ratios.
 #
+# Every run line and the summary also show where the CPU went during the run
+# (a window from 5 % to 95 % of it, /proc/stat): busy % (user+nice+system+
+# irq+softirq) and steal % of the load CPU and of the proxy CPU, the bench's
+# own processes' CPU % on each (wrk, backend, contender: utime+stime) and the
+# contender's own CPU %; busy far above the bench's share = other work. A CPU at busy+steal
+# >= 95 % is saturated: in --layout lab, a saturated load CPU with the proxy
+# CPU below that means wrk + backend, not the proxy, set the figure.
+#
 # --work adds a work-per-request phase: callgrind instructions per proxied
 # request (xgress vs nginx vs haproxy, fixed request count with h2load, by
 # the difference of two counts so start-up and shutdown cancel out), and
 # syscalls / io_uring_enter calls per request with perf tracepoints.
 # --work-body small|16k picks the response those requests fetch (default
-# small); 16k shows what relaying a body costs.
+# small); 16k shows what relaying a body costs. --work-rounds N repeats the
+# perf part N times, contenders alternated, and prints medians (CPU per
+# request is the figure an A/B of kernel work needs); --no-callgrind skips
+# the callgrind part. The perf part also prints TCP segments per request by
+# socket role (client->proxy, proxy->backend, backend->proxy, proxy->client;
+# `ss -ti` segs_out / data_segs_out), the pure ACKs among them, so a change
+# in segmenting or ACKing shows as counts, not as noisy time.
 #
 # --latency adds a fixed-rate phase: nginx's maximum is measured first (wrk,
 # 64 connections, small body), then each contender gets 50 % and 80 % of that
@@ -75,6 +89,8 @@ do_work=0
 work_n1=${XGRESS_BENCH_WORK_N1:-3000}
 work_n2=${XGRESS_BENCH_WORK_N2:-15000}
 work_body=small
+work_rounds=1
+do_callgrind=1
 do_latency=0
 latency_duration=30
 
@@ -101,9 +117,11 @@ while [[ $# -gt 0 ]]; do
         --contenders) contenders_arg=$2; shift 2 ;;
         --keep-callgrind) keep_callgrind=$2; shift 2 ;;
         --work-body) work_body=$2; shift 2 ;;
+        --work-rounds) work_rounds=$2; shift 2 ;;
+        --no-callgrind) do_callgrind=0; shift ;;
         --variant) variants+=("$2"); shift 2 ;;
         --layout) layout=$2; shift 2 ;;
-        -h|--help) sed -n '2,59p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,73p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -187,9 +205,28 @@ run_one() {
     pre=$(stat_diff "$s0" "$s1")
     tw0=$(timewait_to_backend)
     in_client taskset -c "$load_cpu" wrk -t1 -c"$c" -d"${d}s" --latency "$url" >"$tmp/wrk.out" 2>&1 &
-    local wrk_pid=$!
-    sleep "$(echo "$d" | awk '{print $1/2}')"
+    local wrk_pid=$! t_start
+    t_start=$(date +%s.%N)
+    # CPU busy % over a window inside the run (5 %..95 % of it): connection
+    # set-up and wrk's exit stay out, so a saturated CPU reads ~100 %. The
+    # end is a deadline: on a busy machine the mid-run `ss` may take a while.
+    local edge c0 c1 cpu q0 q1 own w0 w1 b0 b1 wrk_own be_own load_ours proxy_ours
+    edge=$(echo "$d" | awk '{ e = $1 * 0.05; printf "%.2f", (e < 0.25 ? 0.25 : e) }')
+    sleep "$edge"; c0=$(cpu_snap)
+    q0=$(proc_snap "${ppid_of[$name]}"); w0=$(proc_snap "$wrk_pid"); b0=$(proc_snap "${ppid_of[backend]}")
+    sleep "$(echo "$d $edge" | awk '{print $1/2 - $2}')"
     est=$(upstream_established "$name")
+    sleep "$(echo "$t_start $d $edge $(date +%s.%N)" | awk '{ r = $1 + $2 - $3 - $4; print (r < 0 ? 0 : r) }')"
+    c1=$(cpu_snap); w1=$(proc_snap "$wrk_pid")
+    q1=$(proc_snap "${ppid_of[$name]}"); b1=$(proc_snap "${ppid_of[backend]}")
+    cpu=$(cpu_busy "$c0" "$c1"); own=$(proc_busy "$q0" "$q1")
+    wrk_own=$(proc_busy "$w0" "$w1"); be_own=$(proc_busy "$b0" "$b1")
+    # The bench's own processes per CPU (each is pinned): wrk (+ backend in
+    # the lab layout) on the load CPU, the proxy (+ backend on loopback) on
+    # the proxy CPU. Busy well above this = other work shared the CPU.
+    sum_pct() { if [[ $1 == - || $2 == - ]]; then echo -; else echo $(($1 + $2)); fi; }
+    if [[ $backend_cpu == "$load_cpu" ]]; then load_ours=$(sum_pct "$wrk_own" "$be_own"); proxy_ours=$own
+    else load_ours=$wrk_own; proxy_ours=$(sum_pct "$own" "$be_own"); fi
     wait "$wrk_pid" || true
     s2=$(stat_snap)
     run=$(stat_diff "$s1" "$s2")
@@ -197,7 +234,7 @@ run_one() {
     if is_xgress "$name"; then rc1=$(recv_counters "$name"); fi
     out=$(parse_wrk <"$tmp/wrk.out")
     [[ $record == 1 ]] || return 0
-    local rps p50 p99 err i0 i1 steal reqs enob=- caph=- recv_note=""
+    local rps p50 p99 err i0 i1 steal reqs enob=- caph=- recv_note="" lb ls pb ps
     read -r rps p50 p99 err reqs <<<"$out"
     read -r e0 h0 _ <<<"$rc0"; read -r e1 h1 p1 <<<"$rc1"
     if [[ $e0 != - && $e1 != - ]]; then
@@ -207,13 +244,14 @@ run_one() {
     fi
     read -r i0 i1 _ <<<"$pre"
     read -r _ _ steal <<<"$run"
+    read -r lb ls pb ps <<<"$cpu"
     local busy=0
     (( i0 < busy_idle || i1 < busy_idle )) && busy=1
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$c" "$body" "$round" "$name" "$(echo "$out" | tr ' ' '\t')" \
-        "$i0" "$i1" "$steal" "$busy" "$est" "$((tw1 - tw0))" "$enob" "$caph" >>"$results"
-    printf '  c=%-3s %-5s r%s %-7s %10s req/s p50 %6s us p99 %7s us  err %s  idle-before %s/%s%%  steal %s%%  upstream-estab %s  tw+%s%s%s\n' \
-        "$c" "$body" "$round" "$name" "$rps" "$p50" "$p99" "$err" "$i0" "$i1" "$steal" "$est" "$((tw1 - tw0))" \
+        "$i0" "$i1" "$steal" "$busy" "$est" "$((tw1 - tw0))" "$enob" "$caph" "$lb" "$ls" "$pb" "$ps" "$own" "$load_ours" "$proxy_ours" >>"$results"
+    printf '  c=%-3s %-5s r%s %-7s %10s req/s p50 %6s us p99 %7s us  err %s  idle-before %s/%s%%  steal %s%%  cpu busy/steal/bench load %s/%s/%s%% proxy %s/%s/%s%% (proxy itself %s%%)  upstream-estab %s  tw+%s%s%s\n' \
+        "$c" "$body" "$round" "$name" "$rps" "$p50" "$p99" "$err" "$i0" "$i1" "$steal" "$lb" "$ls" "$load_ours" "$pb" "$ps" "$proxy_ours" "$own" "$est" "$((tw1 - tw0))" \
         "$recv_note" "$([[ $busy == 1 ]] && echo '  BUSY')"
 }
 
@@ -258,7 +296,7 @@ if [[ $do_bench == 1 ]]; then
         done
     done
     echo
-    "$py" - "$results" <<'EOF'
+    "$py" - "$results" "$load_cpu" "$proxy_cpu" "$layout" <<'EOF'
 import sys, statistics as st
 from collections import defaultdict
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
@@ -318,6 +356,26 @@ if recv:
     for (n, c, body), xs in sorted(recv.items()):
         e = [x[0] for x in xs]
         print(f"  {n:8s} {c:5d} {body:5s} | {med(e):.4f} ({min(e):.4f}-{max(e):.4f}) | {med([x[1] for x in xs]):.0f}")
+# CPU busy during the runs (columns 17-20): which CPU saturates for whom.
+cpu = defaultdict(list)
+for r in rows:
+    if len(r) > 23 and r[17] != "":
+        cpu[(int(r[0]), r[1], r[3])].append(tuple(float(x) if x != "-" else float("nan") for x in r[17:24]))
+if cpu:
+    lc, pc, lay = sys.argv[2], sys.argv[3], sys.argv[4]
+    load_what = "wrk + backend" if lay == "lab" else "wrk"
+    proxy_what = "proxy" if lay == "lab" else "proxy + backend"
+    print(f"\nCPU during runs (median %, busy = user+sys+irq+softirq; 5-95 % of each run): "
+          f"load cpu{lc} = {load_what}, proxy cpu{pc} = {proxy_what}; bench = those processes' own")
+    print("  (utime+stime; softirq they cause may be charged elsewhere); busy - bench >= 20 marks other work")
+    print("  contender conns body  | load busy steal bench | proxy busy steal bench itself | saturated (busy+steal >= 95 %)")
+    order = {"xgress": 0, "nginx": 1, "haproxy": 2}
+    for (c, body, n) in sorted(cpu, key=lambda k: (k[0], k[1] != "small", order.get(k[2], 3), k[2])):
+        xs = cpu[(c, body, n)]
+        lb, ls, pb, ps, own, lo, po = (med([x[i] for x in xs if x[i] == x[i]]) for i in range(7))
+        sat = [w + (f" (other work {b - o:.0f} %)" if b - o >= 20 else "")
+               for w, t, b, o in ((f"load cpu{lc}", lb + ls, lb, lo), (f"proxy cpu{pc}", pb + ps, pb, po)) if t >= 95]
+        print(f"  {n:9s} {c:5d} {body:5s} | {lb:9.0f} {ls:5.0f} {lo:5.0f} | {pb:10.0f} {ps:5.0f} {po:5.0f} {own:6.0f} | {' + '.join(sat) or 'neither'}")
 steals = [float(r[11]) for r in rows]
 print(f"\nsteal during runs: median {med(steals):.1f}% max {max(steals):.1f}%; "
       f"runs that started busy: {sum(r[12] == '1' for r in rows)}/{len(rows)}")
@@ -372,33 +430,97 @@ fi
 [[ $do_work == 1 ]] || exit 0
 
 # ---------------------------------------------------------------- work/request
+# TCP segments per request by socket role, from `ss -ti` counters (segs_out,
+# data_segs_out) of every established socket before and after the perf
+# window: a pure ACK (segs - data) costs an skb, a transmit and, on loopback
+# or veth, the peer's receive processing on the sender's CPU. Requests = the
+# data segments the proxy sent to the backend (one small GET head each).
+seg_snap() {
+    local n
+    for n in $(printf '%s\n' "$ns" "$ns_client" "$ns_pod" | sort -u); do
+        ip netns exec "$n" ss -tinH state established | awk '
+            /^[^ \t]/ { k = ""; for (i = 1; i <= NF; i++) if ($i ~ /:[0-9]+$/) k = k " " $i; next }
+            { so = 0; dso = 0
+              for (i = 1; i <= NF; i++) { split($i, a, ":"); if (a[1] == "segs_out") so = a[2]; if (a[1] == "data_segs_out") dso = a[2] }
+              if (k != "") print k, so, dso; k = "" }'
+    done
+}
+seg_report() {
+    "$py" - "$2" "$3" "${port[$1]}" "$backend_port" "$1" <<'EOF'
+import sys
+from collections import defaultdict
+def rd(f):
+    d = {}
+    for l in open(f):
+        p = l.split()
+        if len(p) == 4: d[(p[0], p[1])] = (int(p[2]), int(p[3]))
+    return d
+a, b = rd(sys.argv[1]), rd(sys.argv[2])
+fport, bport, name = sys.argv[3], sys.argv[4], sys.argv[5]
+g = defaultdict(lambda: [0, 0])
+for (loc, peer), (so, dso) in b.items():
+    so0, dso0 = a.get((loc, peer), (0, 0))
+    lp, pp = loc.rsplit(":", 1)[1], peer.rsplit(":", 1)[1]
+    role = ("proxy->client" if lp == fport else "client->proxy" if pp == fport else
+            "backend->proxy" if lp == bport else "proxy->backend" if pp == bport else None)
+    if role: g[role][0] += so - so0; g[role][1] += dso - dso0
+reqs = g["proxy->backend"][1]
+if reqs <= 0:
+    print(f"  {name:7s} TCP segments: no requests seen"); sys.exit()
+parts = [f"{r} {g[r][0] / reqs:.2f} ({(g[r][0] - g[r][1]) / reqs:.2f} pure ACK)"
+         for r in ("client->proxy", "proxy->backend", "backend->proxy", "proxy->client") if r in g]
+print(f"  {name:7s} TCP segments/request: " + "; ".join(parts))
+EOF
+}
 # Syscalls per request: perf tracepoints on the running servers during a wrk run.
 if [[ $do_bench == 0 ]]; then start_all; fi
 echo
-echo "# CPU time and syscalls per request (perf task-clock + tracepoints on the proxy only, wrk -c64 $work_body body, ${duration}s)"
+echo "# CPU time and syscalls per request (perf task-clock + tracepoints on the proxy only, wrk -c64 $work_body body, ${duration}s, $work_rounds round(s))"
+work_rows="$tmp/work.tsv"
+: >"$work_rows"
+for wr in $(seq "$work_rounds"); do
 for n in "${contenders[@]}"; do
     plist=$(pids_of "${ppid_of[$n]}" | paste -sd,)
     in_client taskset -c "$load_cpu" wrk -t1 -c64 -d"$((duration + 2))s" "http://$front_addr:${port[$n]}$(path_of "$work_body")" >"$tmp/wrk.out" 2>&1 &
     wrk_pid=$!
     sleep 1   # perf counts a window inside wrk's run; requests = wrk's rate x window
+    seg_snap >"$tmp/seg0"
     perf stat -x, -e task-clock,raw_syscalls:sys_enter,syscalls:sys_enter_io_uring_enter -p "$plist" \
         -o "$tmp/perf.out" -- sleep "$duration" 2>/dev/null || true
+    seg_snap >"$tmp/seg1"
     wait "$wrk_pid" || true
+    seg_report "$n" "$tmp/seg0" "$tmp/seg1"
     rps=$(parse_wrk <"$tmp/wrk.out" | cut -d' ' -f1)
     reqs=$(awk -v r="$rps" -v d="$duration" 'BEGIN { print r * d }')
     all=$(awk -F, '/raw_syscalls:sys_enter/ { print $1 }' "$tmp/perf.out")
     uring=$(awk -F, '/sys_enter_io_uring_enter/ { print $1 }' "$tmp/perf.out")
     cpu_ms=$(awk -F, '/task-clock/ { print $1 }' "$tmp/perf.out")
     # perf counted over `duration` seconds; wrk's request total spans ~the same window.
-    awk -v n="$n" -v a="$all" -v u="$uring" -v q="$reqs" -v rps="$rps" -v ms="$cpu_ms" 'BEGIN {
-        printf "  %-7s %8.0f req/s  CPU %.2f us/req (user+kernel)  syscalls/req %.2f  io_uring_enter/req %.3f\n",
-               n, rps, ms*1000/q, a/q, u/q }'
+    awk -v n="$n" -v a="$all" -v u="$uring" -v q="$reqs" -v rps="$rps" -v ms="$cpu_ms" -v rows="$work_rows" -v wr="$wr" 'BEGIN {
+        printf "  r%s %-7s %8.0f req/s  CPU %.2f us/req (user+kernel)  syscalls/req %.2f  io_uring_enter/req %.3f\n",
+               wr, n, rps, ms*1000/q, a/q, u/q
+        printf "%s\t%f\t%f\t%f\n", n, ms*1000/q, a/q, u/q >> rows }'
 done
+done
+if [[ $work_rounds -gt 1 ]]; then
+    "$py" - "$work_rows" <<'EOF'
+import sys, statistics as st
+from collections import defaultdict
+rows = defaultdict(list)
+for l in open(sys.argv[1]):
+    f = l.split("\t")
+    rows[f[0]].append(tuple(float(x) for x in f[1:4]))
+print("  median over rounds: contender | CPU us/req (min-max) | syscalls/req | io_uring_enter/req")
+for n, xs in rows.items():
+    c = [x[0] for x in xs]
+    print(f"    {n:8s} | {st.median(c):6.2f} ({min(c):.2f}-{max(c):.2f}) | {st.median(x[1] for x in xs):5.2f} | {st.median(x[2] for x in xs):.3f}")
+EOF
+fi
 
 # Instructions per request: each proxy under callgrind alone (same backend),
 # h2load sending exactly N requests over 64 keep-alive connections; the
 # difference between N2 and N1 requests cancels start-up and shutdown.
-if command -v valgrind >/dev/null && command -v h2load >/dev/null; then
+if [[ $do_callgrind == 1 ]] && command -v valgrind >/dev/null && command -v h2load >/dev/null; then
     echo
     echo "# user-space instructions per proxied request (callgrind, h2load --h1 -c64, (I(N2)-I(N1))/(N2-N1), N1=$work_n1 N2=$work_n2, $work_body body)"
     # Stop the contenders: each gets re-run alone under valgrind.

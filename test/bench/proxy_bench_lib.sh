@@ -220,3 +220,37 @@ stat_diff() {
     echo "$1 $2" | awk '{ d0=$8-$2; d1=$11-$5; if (d0<1) d0=1; if (d1<1) d1=1;
         printf "%.0f %.0f %.1f", 100*($7-$1)/d0, 100*($10-$4)/d1, 100*(($12-$6)+($9-$3))/(d0+d1) }'
 }
+
+# Per-CPU work during a measured window, for the load CPU ($load_cpu) and the
+# proxy CPU ($proxy_cpu): which one is saturated tells whether the proxy or
+# the load generator (+ backend, in the lab layout) limits the figure.
+# cpu_snap: "busy total steal" for the load CPU then the proxy CPU, where busy
+# = user+nice+system+irq+softirq jiffies (/proc/stat columns 2,3,4,7,8).
+cpu_snap() {
+    awk -v a="cpu$load_cpu" -v b="cpu$proxy_cpu" '
+        $1 == a || $1 == b { t=0; for (i=2;i<=NF;i++) t+=$i; s[$1] = sprintf("%d %d %d", $2+$3+$4+$7+$8, t, $9) }
+        END { printf "%s %s", s[a], s[b] }' /proc/stat
+}
+# cpu_busy SNAP0 SNAP1: "load_busy% load_steal% proxy_busy% proxy_steal%".
+cpu_busy() {
+    echo "$1 $2" | awk '{ dl=$8-$2; dp=$11-$5; if (dl<1) dl=1; if (dp<1) dp=1;
+        printf "%.0f %.0f %.0f %.0f", 100*($7-$1)/dl, 100*($9-$3)/dl, 100*($10-$4)/dp, 100*($12-$6)/dp }'
+}
+# proc_snap PID...: "nanoseconds-now cpu-ticks" where cpu-ticks = utime+stime
+# of those processes and their children (nginx workers): their own share of a
+# CPU, apart from whatever else (other builds, other tasks) ran there.
+proc_snap() {
+    local p ticks=0 t seen=0
+    for p in $(for t in "$@"; do pids_of "$t"; done); do
+        t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || continue
+        [[ -n $t ]] || continue
+        ticks=$((ticks + t)); seen=1
+    done
+    [[ $seen == 1 ]] || ticks=-   # gone (exited before the snapshot)
+    echo "$(date +%s%N) $ticks"
+}
+# proc_busy SNAP0 SNAP1: the process's CPU % over the window.
+proc_busy() {
+    echo "$1 $2" | awk -v hz="$(getconf CLK_TCK)" '{ w=($3-$1)/1e9; if (w<=0) w=1
+        if ($2 == "-" || $4 == "-" || $4 < $2) print "-"; else printf "%.0f", 100*($4-$2)/hz/w }'
+}
