@@ -68,17 +68,17 @@ private:
 
 template <class T>
 const T* ObjectCache::find(const std::string& namespace_, const std::string& name) const {
-    const Object* object = find(ObjectKey{kind_of(Object{T{}}), namespace_, name});
-    return object ? std::get_if<T>(object) : nullptr;
+    const Object* object = find(ObjectKey{kind_for<T>(), namespace_, name});
+    return object ? object_as<T>(*object) : nullptr;
 }
 
 template <class T>
 std::vector<const T*> ObjectCache::list() const {
-    const Kind kind = kind_of(Object{T{}});
+    const Kind kind = kind_for<T>();
     std::vector<const T*> result;
     for (auto it = objects_.lower_bound(ObjectKey{kind, {}, {}});
          it != objects_.end() && kind_of(**it) == kind; ++it) {
-        result.push_back(&std::get<T>(**it));
+        result.push_back(object_as<T>(**it));
     }
     return result;
 }

@@ -19,7 +19,7 @@ Kind kind_of(const Object& object) {
 }
 
 const ObjectMeta& metadata_of(const Object& object) {
-    return std::visit([](const auto& o) -> const ObjectMeta& { return o.metadata; }, object);
+    return std::visit([](const auto& o) -> const ObjectMeta& { return unboxed(o).metadata; }, object);
 }
 
 }  // namespace xgress::agent::k8s

@@ -9,10 +9,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "k8s/compact_fields.h"
 #include "k8s/interned_string.h"
 #include "k8s/packed_endpoint.h"
 #include "k8s/string_map.h"
@@ -22,7 +24,7 @@ namespace xgress::agent::k8s {
 struct ObjectMeta {
     std::string name;
     std::string namespace_;                          // "" for cluster-scoped kinds
-    StringMap labels;       // sorted vectors, not std::maps: 24 bytes each when empty
+    StringMap labels;       // sorted vectors behind a pointer, not std::maps: 8 bytes each when empty
     StringMap annotations;
     std::string creation_timestamp;                  // RFC 3339 as written; "" = unknown
     bool operator==(const ObjectMeta&) const = default;
@@ -51,14 +53,15 @@ struct Service {
     ObjectMeta metadata;  // labels and annotations are not kept (nothing reads them)
     InternedString type{"ClusterIP"};
     std::vector<ServicePort> ports;
-    std::vector<std::string> external_ips;
-    std::vector<std::string> load_balancer_ips;  // status.loadBalancer.ingress[].ip
+    // The lists below are usually empty: 8 bytes each (compact_fields.h).
+    StringList external_ips;
+    StringList load_balancer_ips;  // status.loadBalancer.ingress[].ip
     InternedString external_traffic_policy{"Cluster"};  // Cluster | Local
     InternedString session_affinity{"None"};            // None | ClientIP
     std::uint32_t session_affinity_timeout = 10800;    // seconds (Kubernetes default: 3 h)
-    std::vector<std::string> load_balancer_source_ranges;
+    StringList load_balancer_source_ranges;
     bool allocate_load_balancer_node_ports = true;
-    std::vector<std::string> ip_families;              // IPv4, IPv6; empty = not stated
+    StringList ip_families;                            // IPv4, IPv6; empty = not stated
     bool operator==(const Service&) const = default;
 };
 
@@ -144,7 +147,7 @@ struct IngressTls {
 struct Ingress {
     ObjectMeta metadata;
     std::optional<std::string> ingress_class_name;
-    std::optional<IngressBackend> default_backend;
+    HeapOptional<IngressBackend> default_backend;  // rare: 8 bytes, not 80, when absent
     std::vector<IngressRule> rules;
     std::vector<IngressTls> tls;
     bool operator==(const Ingress&) const = default;
@@ -163,7 +166,7 @@ struct ParametersReference {
 struct IngressClass {
     ObjectMeta metadata;
     std::string controller;
-    std::optional<ParametersReference> parameters;
+    HeapOptional<ParametersReference> parameters;  // 8 bytes, not 136
     bool operator==(const IngressClass&) const = default;
 };
 
@@ -178,7 +181,7 @@ struct TlsSecret {
                                   // verification (proxy-ssl-secret), as in ingress-nginx
     std::string ocsp_staple_base64;  // data["tls.ocsp-staple"] as written (base64 of the DER
                                      // OCSP response); the proxy checks it matches and staples it
-    std::vector<std::string> dns_names;  // from the leaf certificate's SAN/CN, for logs
+    StringList dns_names;                // from the leaf certificate's SAN/CN, for logs
     std::string not_after;               // leaf expiry, as OpenSSL prints it
     bool operator==(const TlsSecret&) const = default;
 };
@@ -208,13 +211,46 @@ struct IngressClassParameters {
     bool operator==(const IngressClassParameters&) const = default;
 };
 
-using Object = std::variant<Service, EndpointSlice, Ingress, IngressClass, TlsSecret, IngressClassParameters>;
+// Every cached object is one allocation of sizeof(Object) (std::variant is
+// as big as its largest alternative), so the alternatives are kept at or
+// below an EndpointSlice's size (most objects are Services and slices): the
+// usually-empty parts sit behind pointers (compact_fields.h) and TlsSecret,
+// rare and five strings big, is boxed. 216 bytes instead of 336 saved
+// 128 bytes per object, ~32 bytes per endpoint at cluster scale
+// (test/unit/agent/compact_objects_test.cpp checks the sizes).
+// Read alternatives with object_as<T>(), which unboxes.
+using Object = std::variant<Service, EndpointSlice, Ingress, IngressClass, Boxed<TlsSecret>, IngressClassParameters>;
+
+// How T is held in Object: as itself, or boxed.
+template <class T>
+using StoredAs = std::conditional_t<std::is_same_v<T, TlsSecret>, Boxed<TlsSecret>, T>;
+
+// The object as a T, or null when it is another kind.
+template <class T>
+const T* object_as(const Object& object) {
+    const auto* stored = std::get_if<StoredAs<T>>(&object);
+    return stored ? &unboxed(*stored) : nullptr;
+}
 
 // The kinds we understand, in the order of Object's alternatives.
 enum class Kind : std::uint8_t { Service, EndpointSlice, Ingress, IngressClass, TlsSecret, IngressClassParameters };
 
 const char* kind_name(Kind kind);
 Kind kind_of(const Object& object);
+// The Kind of alternative T (TlsSecret for Boxed<TlsSecret> too).
+template <class T>
+constexpr Kind kind_for() {
+    constexpr auto index = []<class... Ts>(std::variant<Ts...>*) {
+        std::size_t i = 0;
+        for (bool same : {std::is_same_v<StoredAs<T>, Ts>...}) {
+            if (same) break;
+            ++i;
+        }
+        return i;
+    }(static_cast<Object*>(nullptr));
+    static_assert(index < std::variant_size_v<Object>, "not an Object alternative");
+    return static_cast<Kind>(index);
+}
 const ObjectMeta& metadata_of(const Object& object);
 
 // Well-known label and annotation keys.

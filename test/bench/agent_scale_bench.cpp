@@ -768,9 +768,28 @@ Sync full_sync(const std::filesystem::path& dir, reconcile::Reconciler& reconcil
         std::fprintf(stderr, "load failed: %s\n", loaded ? loaded->errors.front().c_str() : loaded.error().c_str());
         std::exit(1);
     }
+    // XGRESS_BENCH_STAGES=1: RSS and heap in use after each stage (each
+    // after a malloc_trim, which the agent does not do between them), to
+    // tell held memory from allocator slack per stage. Untimed figures only.
+    const bool stages = std::getenv("XGRESS_BENCH_STAGES") != nullptr;
+    auto stage = [&](const char* name) {
+        if (!stages) return;
+        malloc_trim(0);
+        std::printf("  stage %-28s RSS %.1f MiB, heap in use %.1f MiB\n", name, rss_kib("VmRSS:") / 1024.0,
+                    static_cast<double>(mallinfo2().uordblks) / 1048576.0);
+        static int n = 0;
+        if (const char* path = std::getenv("XGRESS_BENCH_MALLOC_INFO")) {  // malloc_info XML: free chunks by size
+            if (FILE* f = std::fopen((std::string(path) + "." + std::to_string(++n)).c_str(), "w")) {
+                malloc_info(0, f);
+                std::fclose(f);
+            }
+        }
+    };
+    stage("after the load:");
     t = clock_type::now();
     auto pass = reconciler.reconcile(*loaded);
     sync.reconcile_ms = ms_since(t);
+    stage("after the reconcile pass:");
     t = clock_type::now();
     if (!wait_for_ack(server, pass.version)) std::fprintf(stderr, "%s: no ACK\n", label);
     sync.ack_ms = ms_since(t);
@@ -780,6 +799,8 @@ Sync full_sync(const std::filesystem::path& dir, reconcile::Reconciler& reconcil
                 loaded->objects.size(), reconciler.state().snapshot.virtual_hosts.size(),
                 reconciler.state().snapshot.backends.size(), target.bytes / 1048576.0, pass.new_problems.size());
     print_datapath(target, "  ");
+    if (stages) *loaded = k8s::LoadedManifests{};  // otherwise freed on return, as before
+    stage("after the load is freed:");
     return sync;
 }
 

@@ -79,7 +79,57 @@ TEST(StringMap, SortedFindInsertReplace) {
     EXPECT_TRUE(map.contains("c"));
     map.clear();
     EXPECT_TRUE(map.empty());
-    EXPECT_EQ(sizeof(StringMap), 3 * sizeof(void*));
+    EXPECT_EQ(sizeof(StringMap), sizeof(void*));
+    StringMap copy = StringMap{{"k", "v"}};
+    StringMap other = copy;  // deep copy
+    other["k"] = "w";
+    EXPECT_EQ(copy.find("k")->second, "v");
+    EXPECT_NE(copy, other);
+}
+
+// Every cached object is one sizeof(Object) allocation: the alternatives
+// stay at an EndpointSlice's size (objects.h says why).
+TEST(CompactObjects, ObjectIsNoBiggerThanItsCommonAlternatives) {
+    EXPECT_LE(sizeof(Object), 216u);
+    EXPECT_LE(sizeof(Service), sizeof(Object) - 8);
+    EXPECT_LE(sizeof(Ingress), sizeof(Object) - 8);
+    EXPECT_LE(sizeof(EndpointSlice), sizeof(Object) - 8);
+}
+
+TEST(CompactObjects, CompactFieldsCopyAndCompareByValue) {
+    StringList list{"a", "b"};
+    StringList copy = list;
+    EXPECT_EQ(copy, list);
+    EXPECT_EQ(copy, (std::vector<std::string>{"a", "b"}));
+    copy.push_back("c");
+    EXPECT_NE(copy, list);
+    EXPECT_EQ(list.size(), 2u);
+    EXPECT_TRUE(StringList(std::vector<std::string>{}).empty());
+    EXPECT_EQ(StringList(), StringList(std::vector<std::string>{}));
+
+    HeapOptional<IngressBackend> none, one = IngressBackend{.service_name = "web", .port_number = 80, .port_name = ""};
+    EXPECT_FALSE(none);
+    ASSERT_TRUE(one);
+    HeapOptional<IngressBackend> two = one;
+    EXPECT_EQ(one, two);
+    two->port_number = 81;
+    EXPECT_EQ(one->port_number, 80);
+    EXPECT_NE(one, two);
+    EXPECT_NE(none, one);
+    none = std::optional<IngressBackend>();
+    EXPECT_FALSE(none);
+
+    TlsSecret secret;
+    secret.metadata.name = "s";
+    Object boxed = secret;
+    EXPECT_EQ(kind_of(boxed), Kind::TlsSecret);
+    EXPECT_EQ(kind_for<TlsSecret>(), Kind::TlsSecret);
+    ASSERT_NE(object_as<TlsSecret>(boxed), nullptr);
+    EXPECT_EQ(object_as<TlsSecret>(boxed)->metadata.name, "s");
+    EXPECT_EQ(metadata_of(boxed).name, "s");
+    EXPECT_EQ(object_as<Service>(boxed), nullptr);
+    Object copied = boxed;
+    EXPECT_EQ(copied, boxed);
 }
 
 Service service(const std::string& name, int port) {
