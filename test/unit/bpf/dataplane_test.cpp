@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -65,9 +66,11 @@ bool exists(const std::string& path) {
     return stat(path.c_str(), &st) == 0;
 }
 
-std::uint32_t xdp_prog_id(const std::string& interface) {
+// The program attached to `interface`; with XDP_FLAGS_DRV_MODE or
+// XDP_FLAGS_SKB_MODE, only one attached in that mode (0 when none).
+std::uint32_t xdp_prog_id(const std::string& interface, __u32 mode = 0) {
     __u32 id = 0;
-    bpf_xdp_query_id(static_cast<int>(if_nametoindex(interface.c_str())), 0, &id);
+    bpf_xdp_query_id(static_cast<int>(if_nametoindex(interface.c_str())), static_cast<int>(mode), &id);
     return id;
 }
 
@@ -135,6 +138,10 @@ TEST_F(DataplaneTest, OpenPinsAttachesAndCleanupRemovesEverything) {
         EXPECT_FALSE(exists(pin(XGRESS_MAP_NODEPORT_FRONTENDS))) << "retired in ABI 8";
         EXPECT_TRUE(exists(options_.pin_root + "/links/sk_lookup"));
         EXPECT_NE(xdp_prog_id(node_if_), 0u);
+        // veth has native XDP: attached in driver mode (through libxdp, alone
+        // where the kernel refuses its dispatcher), never the generic fallback.
+        EXPECT_EQ(xdp_prog_id(node_if_, XDP_FLAGS_DRV_MODE), xdp_prog_id(node_if_));
+        EXPECT_EQ(xdp_prog_id(node_if_, XDP_FLAGS_SKB_MODE), 0u);
     }
     // The destructor leaves everything in place: a restarted agent reuses it.
     EXPECT_TRUE(exists(pin(XGRESS_MAP_FRONTENDS)));
