@@ -285,8 +285,8 @@ void write_nodeport_copy(xgress_tables& tables, const xgress_frontend_key& key, 
     store_nodeport_copy(*xgress_port_nodeport_copy(&tables.port_flags[port], proto), value);
 }
 
-// Every NodePort copy: `copies` at their ports, every other copy zero (the
-// classifiers then look in frontends); the flags stay. Returns how many
+// Every NodePort copy: `copies` at their ports, every other copy's id zero
+// (the classifiers then look in frontends); the flags stay. Returns how many
 // words it stored.
 std::size_t write_nodeport_copies(xgress_tables& tables, const std::map<NodePortSlot, xgress_frontend_value>& copies) {
     std::size_t stored = 0;
@@ -297,7 +297,7 @@ std::size_t write_nodeport_copies(xgress_tables& tables, const std::map<NodePort
             xgress_frontend_value* copy = xgress_port_nodeport_copy(&entry, proto);
             const auto it = copies.find({port, proto});
             const xgress_frontend_value& want = it == copies.end() ? none : it->second;
-            if (std::memcmp(copy, &want, sizeof(want)) == 0) continue;
+            if (want.id == 0 ? copy->id == 0 : std::memcmp(copy, &want, sizeof(want)) == 0) continue;
             store_nodeport_copy(*copy, want);
             ++stored;
         }

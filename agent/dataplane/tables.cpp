@@ -41,6 +41,12 @@ void store_port_flags(xgress_port_flags& entry, std::uint8_t flags) {
 void store_nodeport_copy(xgress_frontend_value& copy, const xgress_frontend_value& value) {
     static_assert(sizeof(xgress_frontend_value) == 12 && offsetof(xgress_frontend_value, id) == 0);
     auto* words = reinterpret_cast<std::uint32_t*>(&copy);
+    // A copy that goes: the id alone. Its fields stay (meaningless with id
+    // 0), so a reader that loaded the old id reads the old fields.
+    if (value.id == 0) {
+        if (copy.id != 0) store_word(&words[0], 0);
+        return;
+    }
     if (copy.id != 0 && copy.id != value.id) store_word(&words[0], 0);
     store_words(&words[1], reinterpret_cast<const std::uint8_t*>(&value) + 4, sizeof(value) - 4);
     store_word(&words[0], value.id);

@@ -24,8 +24,10 @@ std::size_t store_words(void* to, const void* from, std::size_t bytes);
 // The port's flags byte (the entry's first word; its padding stays zero).
 void store_port_flags(xgress_port_flags& entry, std::uint8_t flags);
 
-// One NodePort copy: a copy that changes its frontend (or goes) clears its id
-// first; the id is stored last.
+// One NodePort copy: a copy that changes its frontend clears its id first;
+// the id is stored last. A copy that goes (value.id 0) only has its id
+// cleared: the fields stay, meaningless, so a reader that loaded the old id a
+// moment before still reads the old frontend's fields.
 void store_nodeport_copy(xgress_frontend_value& copy, const xgress_frontend_value& value);
 
 // The non-empty slots of vip_frontends.

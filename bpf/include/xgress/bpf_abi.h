@@ -173,11 +173,13 @@ struct xgress_settings {
  * further lookup (ABI 4-7 kept the copies in a separate nodeport_frontends
  * array: one inlined array lookup more, 3-4 % of a served NodePort packet,
  * measured). frontends stays the truth: a copy with id 0 sends the
- * classifier to the wildcard hash entry. The agent writes a copy after the
- * hash entry and zeroes it before deleting the hash entry; ids are stable
- * per frontend, so an in-place rewrite changes at most listener_slot and
- * flags. It is the only writer and rewrites whole entries, keeping the
- * fields it does not mean to change. */
+ * classifier to the wildcard hash entry (its other fields are then
+ * meaningless). The agent writes a copy after the hash entry (fields first,
+ * the id last) and clears its id, alone, before deleting the hash entry, so
+ * a reader that loaded the id just before still reads that frontend's
+ * fields; ids are stable per frontend, so an in-place rewrite changes at
+ * most listener_slot and flags. It is the only writer and stores only the
+ * fields it means to change. */
 struct xgress_port_flags {
 	__u8 flags; /* XGRESS_PORT_* */
 	__u8 pad[3];

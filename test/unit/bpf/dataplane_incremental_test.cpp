@@ -52,6 +52,16 @@ MapDump dump_map(const std::string& path) {
         if (info.value_size == sizeof(xgress_tables) && count == 1) {
             // tables (ABI 9): one value holding two arrays; entry by entry,
             // keyed (array, index), so a difference names the entry.
+            // A NodePort copy with id 0 keeps stale fields (bpf_abi.h):
+            // compared as empty.
+            for (std::uint32_t port = 0; port < XGRESS_PORT_FLAGS_ENTRIES; ++port)
+                for (const std::size_t at : {offsetof(xgress_port_flags, tcp_nodeport),
+                                             offsetof(xgress_port_flags, udp_nodeport)}) {
+                    std::uint8_t* copy = &values[offsetof(xgress_tables, port_flags) + port * sizeof(xgress_port_flags) + at];
+                    std::uint32_t id;
+                    std::memcpy(&id, copy, sizeof(id));
+                    if (id == 0) std::memset(copy, 0, sizeof(xgress_frontend_value));
+                }
             auto split = [&](std::uint8_t array, std::size_t offset, std::size_t size, std::uint32_t entries) {
                 for (std::uint32_t i = 0; i < entries; ++i) {
                     Bytes value(values.begin() + offset + i * size, values.begin() + offset + (i + 1) * size);

@@ -50,9 +50,12 @@ TEST(Tables, NodePortCopyIsReplacedInPlaceOrThroughIdZero) {
     EXPECT_EQ(copy.id, 5u);
     EXPECT_EQ(copy.listener_slot, 2u);
     EXPECT_EQ(copy.flags, 0u);
+    dp::store_nodeport_copy(copy, {6, 3, 0});
+    EXPECT_EQ(copy.id, 6u) << "another frontend";
+    EXPECT_EQ(copy.listener_slot, 3u);
     dp::store_nodeport_copy(copy, {});
     EXPECT_EQ(copy.id, 0u);
-    EXPECT_EQ(copy.listener_slot, 0u);
+    EXPECT_EQ(copy.listener_slot, 3u) << "a copy that goes keeps its fields for a reader that loaded the id";
 }
 
 TEST(Tables, ReadVipTableListsTheSlotsInUse) {
