@@ -151,7 +151,7 @@ static __always_inline int classify_ipv4(__u64 addrs, __u32 w4, __u64 len_flags,
 	 * live (and spilled) instead. */
 	asm volatile("" : "+r"(addrs), "+r"(w4), "+r"(len_flags));
 	const struct xgress_port_flags *entry = xgress_port_entry_of((__be16)w4);
-	if (!entry) /* never: a u16 index is inside the array */
+	if (!entry) /* never: the address of a global array entry (dropped by the compiler) */
 		return not_ours_verdict();
 	struct xgress_frontend_value *frontend;
 	if (xgress_port_kinds_in(entry->flags, known_proto ? known_proto : (__u8)(w4 >> 16)) & XGRESS_PORT_TCP_VIP) {

@@ -29,10 +29,12 @@
 #include "local_routes.h"
 #include "pin_layout.h"
 #include "port_flags.h"
+#include "tables.h"
 #include "vip_table.h"
-#include "sk_lookup.skel.h"
 #include "xdp_attach.h"
 #include "xgress/bpf_abi.h"
+// After bpf_abi.h: the skeleton declares its .bss variable with our types.
+#include "sk_lookup.skel.h"
 
 namespace xgress::agent::dataplane {
 
@@ -48,17 +50,18 @@ struct Dataplane::State {
     Options options;
     PinLayout layout;
     sk_lookup_bpf* skel = nullptr;  // holds the fds of every (pinned) map
+    xgress_tables* tables = nullptr;  // the tables map, as the skeleton mmaps it
     int link_fd = -1;
     // After an ABI migration the sk_lookup link keeps running the old program
     // (whose SOCKMAP still holds the proxy's sockets) until the first listener
     // is installed in the new SOCKMAP; then the link switches over.
     bool link_switch_pending = false;
-    PortFlagTable port_flags;  // what the port_flags map holds (read at open, then tracked)
+    PortFlagTable port_flags;  // what tables.port_flags holds (read at open, then tracked)
     // The NodePort copies in port_flags are rewritten whole by this process's
     // first apply_frontends (a previous agent may have died half-way), then
     // per change.
     bool nodeport_mirror_synced = false;
-    // What vip_frontends holds: read whole at this process's first
+    // What tables.vip_frontends holds: read whole at this process's first
     // apply_frontends, then tracked write by write.
     std::optional<VipTable> vip_table;
     // What the frontends and source_ranges maps hold: read back by this
@@ -224,20 +227,21 @@ std::expected<Dataplane, Error> Dataplane::open(const Options& options) {
     LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = options.pin_root.c_str());
     state->skel = sk_lookup_bpf__open_opts(&open_opts);
     if (!state->skel) return fail(fmt::format("sk_lookup object open: {}", errno_text(errno)));
+    // The global data is pinned too (bpf_abi.h: tables), and is nothing but
+    // the tables, so the XDP object can reuse it.
+    static_assert(sizeof(*state->skel->bss) == sizeof(xgress_tables), "the programs' .bss holds only xgress_tables");
+    if (int err = pin_tables(state->skel->maps.bss, state->layout); err)
+        return fail(fmt::format("sk_lookup object: pin path of {}: {}", XGRESS_MAP_TABLES, errno_text(err)));
     if (int err = sk_lookup_bpf__load(state->skel); err)
         return fail(fmt::format("sk_lookup object load (maps under {}): {}", options.pin_root, errno_text(err)));
+    state->tables = &state->skel->bss->xgress_tables;
     if (auto ok = write_abi_version(state->fd(state->skel->maps.abi_info)); !ok) return std::unexpected(ok.error());
     if (auto ok = write_settings(state->fd(state->skel->maps.settings), options); !ok)
         return std::unexpected(ok.error());
 
-    auto port_flags = read_port_flags(state->fd(state->skel->maps.port_flags));
-    if (!port_flags) return std::unexpected(port_flags.error());
-    state->port_flags = std::move(*port_flags);
+    state->port_flags = read_port_flags(*state->tables);
     // The NodePort range as the XDP program reads it (settings is the record).
-    if (auto ok = write_port_flags(state->fd(state->skel->maps.port_flags), state->port_flags,
-                                   range_flags(state->port_flags, options));
-        !ok)
-        return std::unexpected(ok.error());
+    write_port_flags(*state->tables, state->port_flags, range_flags(state->port_flags, options));
 
     auto link = ensure_sk_lookup_link(state->layout, state->skel->progs.xgress_sk_lookup, moved_aside.has_value(),
                                       state->link_switch_pending);
@@ -275,47 +279,30 @@ using NodePortSlot = std::pair<std::uint32_t, std::uint8_t>;
 
 NodePortSlot nodeport_slot(const xgress_frontend_key& key) { return {ntohs(key.port), key.proto}; }
 
-// One copy in its port's entry; the entry's flags and other copy are kept
-// (read back first: this process is the map's only writer).
-int write_nodeport_copy(int port_flags_fd, const xgress_frontend_key& key, const xgress_frontend_value& value) {
+// One copy in its port's entry; the entry's flags and other copy are kept.
+void write_nodeport_copy(xgress_tables& tables, const xgress_frontend_key& key, const xgress_frontend_value& value) {
     const auto [port, proto] = nodeport_slot(key);
-    xgress_port_flags entry{};
-    if (bpf_map_lookup_elem(port_flags_fd, &port, &entry) != 0) return -1;
-    *xgress_port_nodeport_copy(&entry, proto) = value;
-    return bpf_map_update_elem(port_flags_fd, &port, &entry, BPF_ANY);
+    store_nodeport_copy(*xgress_port_nodeport_copy(&tables.port_flags[port], proto), value);
 }
 
-// Every port_flags entry in one batch: the flags `flags` (what the map
-// holds, tracked by this process), `copies` at their ports, every other copy
-// zero (the classifiers then look in frontends).
-std::expected<void, Error> write_nodeport_copies(int port_flags_fd, const PortFlagTable& flags,
-                                                 const std::map<NodePortSlot, xgress_frontend_value>& copies) {
-    std::vector<std::uint32_t> keys(XGRESS_PORT_FLAGS_ENTRIES);
-    std::vector<xgress_port_flags> values(XGRESS_PORT_FLAGS_ENTRIES);
-    for (std::uint32_t i = 0; i < keys.size(); ++i) {
-        keys[i] = i;
-        values[i].flags = i < flags.size() ? flags[i] : 0;
+// Every NodePort copy: `copies` at their ports, every other copy's id zero
+// (the classifiers then look in frontends); the flags stay. Returns how many
+// words it stored.
+std::size_t write_nodeport_copies(xgress_tables& tables, const std::map<NodePortSlot, xgress_frontend_value>& copies) {
+    std::size_t stored = 0;
+    const xgress_frontend_value none{};
+    for (std::uint32_t port = 0; port < XGRESS_PORT_FLAGS_ENTRIES; ++port) {
+        xgress_port_flags& entry = tables.port_flags[port];
+        for (const std::uint8_t proto : {std::uint8_t{IPPROTO_TCP}, std::uint8_t{IPPROTO_UDP}}) {
+            xgress_frontend_value* copy = xgress_port_nodeport_copy(&entry, proto);
+            const auto it = copies.find({port, proto});
+            const xgress_frontend_value& want = it == copies.end() ? none : it->second;
+            if (want.id == 0 ? copy->id == 0 : std::memcmp(copy, &want, sizeof(want)) == 0) continue;
+            store_nodeport_copy(*copy, want);
+            ++stored;
+        }
     }
-    for (const auto& [slot, value] : copies) *xgress_port_nodeport_copy(&values[slot.first], slot.second) = value;
-    std::uint32_t count = static_cast<std::uint32_t>(keys.size());
-    if (bpf_map_update_batch(port_flags_fd, keys.data(), values.data(), &count, nullptr) != 0)
-        return fail(fmt::format("port_flags NodePort copies batch update: {}", errno_text(errno)));
-    return {};
-}
-
-// The non-empty slots of vip_frontends, read in one batch.
-std::expected<VipTable, Error> read_vip_table(int fd) {
-    std::vector<std::uint32_t> keys(XGRESS_VIP_SLOTS);
-    std::vector<xgress_vip_slot> values(XGRESS_VIP_SLOTS);
-    std::uint32_t count = XGRESS_VIP_SLOTS, out_batch = 0;
-    if (bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), values.data(), &count, nullptr) != 0 &&
-        errno != ENOENT)
-        return fail(fmt::format("vip_frontends batch read: {}", errno_text(errno)));
-    VipTable table;
-    const xgress_vip_slot empty{};
-    for (std::uint32_t i = 0; i < count; ++i)
-        if (!same_vip_slot(values[i], empty)) table[keys[i]] = values[i];
-    return table;
+    return stored;
 }
 
 // node_addr_list (see bpf_abi.h) in three writes, so no reader trusts a
@@ -362,13 +349,9 @@ std::expected<void, Error> write_node_addr_list(int fd, const std::vector<IpAddr
 // the slots of the changed keys; a slot's owner depends only on the VIPs
 // hashing there). `tracked` is what the array holds, read on first use,
 // updated per write.
-std::expected<void, Error> sync_vip_table(int fd, std::optional<VipTable>& tracked, const VipMembers& vips,
-                                          const std::set<std::uint32_t>* slots, ApplyStats& stats) {
-    if (!tracked) {
-        auto read = read_vip_table(fd);
-        if (!read) return std::unexpected(read.error());
-        tracked = std::move(*read);
-    }
+void sync_vip_table(xgress_tables& tables, std::optional<VipTable>& tracked, const VipMembers& vips,
+                    const std::set<std::uint32_t>* slots, ApplyStats& stats) {
+    if (!tracked) tracked = read_vip_table(tables);
     VipTable& table = *tracked;
     VipTable from, to;
     if (!slots) {
@@ -391,12 +374,10 @@ std::expected<void, Error> sync_vip_table(int fd, std::optional<VipTable>& track
     for (const auto& write : vip_table_writes(from, to)) {
         ++stats.map_write_calls;
         ++stats.map_write_elements;
-        if (bpf_map_update_elem(fd, &write.index, &write.slot, BPF_ANY) != 0)
-            return fail(fmt::format("vip_frontends slot {}: {}", write.index, errno_text(errno)));
+        store_words(&tables.vip_frontends[write.index], &write.slot, sizeof(write.slot));
         if (same_vip_slot(write.slot, empty)) table.erase(write.index);
         else table[write.index] = write.slot;
     }
-    return {};
 }
 
 }  // namespace
@@ -467,7 +448,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
     const int stats_fd = state_->fd(state_->skel->maps.frontend_stats);
     const int names_fd = state_->fd(state_->skel->maps.frontend_names);
     const int ranges_fd = state_->fd(state_->skel->maps.source_ranges);
-    const int port_flags_fd = state_->fd(state_->skel->maps.port_flags);  // also holds the NodePort copies
+    xgress_tables& tables = *state_->tables;  // port_flags (also holds the NodePort copies), vip_frontends
     // Any failure below leaves these unset: the next apply rewrites the copy
     // whole, reads the maps back and plans every frontend.
     const bool mirror_synced = std::exchange(state_->nodeport_mirror_synced, false);
@@ -573,7 +554,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
             ++stats.map_write_calls;
             stats.map_write_elements += differing;
         }
-        return write_port_flag_values(port_flags_fd, state_->port_flags, values);
+        write_port_flag_values(tables, state_->port_flags, values);
     };
     std::vector<PortFlagValue> target_flags, widened_flags;
     if (changes) {
@@ -593,7 +574,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
         for (const auto port : changed_ports(state_->port_flags, widened)) widened_flags.push_back({port, widened[port]});
         for (const auto port : changed_ports(widened, target)) target_flags.push_back({port, target[port]});
     }
-    if (auto ok = write_flags(widened_flags); !ok) return std::unexpected(ok.error());
+    write_flags(widened_flags);
 
     const xgress_source_range_value allowed{};
     for (const auto& add : plan->range_adds) {
@@ -636,9 +617,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
         if (mirror_synced && is_node_port(raw)) {
             ++stats.map_write_calls;
             ++stats.map_write_elements;
-            if (write_nodeport_copy(port_flags_fd, raw, write.value) != 0)
-                return fail(fmt::format("frontend \"{}\": port_flags NodePort copy: {}", write.name,
-                                        errno_text(errno)));
+            write_nodeport_copy(tables, raw, write.value);
         }
     }
     if (!mirror_synced) {
@@ -651,10 +630,10 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
             if (is_node_port(write.key.raw())) mirror[nodeport_slot(write.key.raw())] = write.value;
         for (const auto& stale : plan->deletes)
             if (is_node_port(stale.raw())) mirror.erase(nodeport_slot(stale.raw()));
-        ++stats.map_write_calls;
-        stats.map_write_elements += XGRESS_PORT_FLAGS_ENTRIES;
-        // The flags are the widened ones written above (state_->port_flags).
-        if (auto ok = write_nodeport_copies(port_flags_fd, state_->port_flags, mirror); !ok) return ok;
+        if (const std::size_t stored = write_nodeport_copies(tables, mirror); stored > 0) {
+            ++stats.map_write_calls;
+            stats.map_write_elements += stored;
+        }
     }
     // The VIP copy between the hash writes and the hash deletes: every
     // intermediate slot state finds each VIP that stays (see vip_table.h).
@@ -670,10 +649,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
         if (!is_node_port(write.key.raw())) vips[{vip_slot_of(write.key), write.key}] = write.value;
     for (const auto& stale : plan->deletes)
         if (!is_node_port(stale.raw())) vips.erase({vip_slot_of(stale), stale});
-    if (auto ok = sync_vip_table(state_->fd(state_->skel->maps.vip_frontends), state_->vip_table, vips,
-                                 changes ? &touched_slots : nullptr, stats);
-        !ok)
-        return ok;
+    sync_vip_table(tables, state_->vip_table, vips, changes ? &touched_slots : nullptr, stats);
     const xgress_frontend_value no_frontend{};
     for (const auto& stale : plan->deletes) {
         const auto raw = stale.raw();
@@ -681,9 +657,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
         if (is_node_port(raw)) {
             ++stats.map_write_calls;
             ++stats.map_write_elements;
-            if (write_nodeport_copy(port_flags_fd, raw, no_frontend) != 0)
-                return fail(fmt::format("delete frontend {}: port_flags NodePort copy: {}", describe(raw),
-                                        errno_text(errno)));
+            write_nodeport_copy(tables, raw, no_frontend);
         }
         if (remove(map_fd, &raw) != 0 && errno != ENOENT)
             return fail(fmt::format("delete frontend {}: {}", describe(raw), errno_text(errno)));
@@ -694,7 +668,7 @@ std::expected<void, Error> Dataplane::apply_frontends(const std::vector<Frontend
             return fail(fmt::format("delete source range {}: {}", describe(raw), errno_text(errno)));
     }
     // Entries are gone: clear the bits no remaining frontend needs.
-    if (auto ok = write_flags(target_flags); !ok) return std::unexpected(ok.error());
+    write_flags(target_flags);
     const auto write_done = steady::now();
     stats.write_ms = ms_between(write_start, write_done);
 

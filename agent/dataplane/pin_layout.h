@@ -1,6 +1,8 @@
 // Where things live under the pin root, and which bpffs libxdp uses.
 //
 //   <pin_root>/<map name>          maps, pinned by name (bpf_abi.h XGRESS_MAP_*)
+//   <pin_root>/tables              the programs' global data (.bss), pinned
+//                                  by path (libbpf pins only .maps by name)
 //   <pin_root>/links/sk_lookup     the sk_lookup netns link
 //
 // libxdp keeps its dispatcher state in $LIBXDP_BPFFS/xdp. When the variable is
@@ -15,6 +17,8 @@
 #include <vector>
 
 #include "dataplane.h"
+
+struct bpf_map;
 
 namespace xgress::agent::dataplane {
 
@@ -34,6 +38,11 @@ const std::vector<const char*>& pinned_map_names();
 const std::vector<const char*>& retired_map_names();
 
 bool is_bpffs(const std::string& path);
+
+// Gives an opened object's .bss map (xgress_tables, ABI 9) its pin path, so
+// loading reuses the pinned tables or creates and pins them. Returns 0 or a
+// negative errno.
+int pin_tables(bpf_map* bss, const PinLayout& layout);
 
 // Creates pin_root (and parents) and checks it is on a bpffs.
 std::expected<void, Error> prepare_pin_root(const std::string& pin_root);

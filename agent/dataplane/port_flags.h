@@ -6,16 +6,18 @@
 //   after the frontend deletes  target            (clears what is gone)
 // A port shared by several frontends keeps its bit until the last goes.
 //
-// The table computations are pure (unit-tested without root); the two I/O
-// helpers read and write the pinned map.
+// The table computations are pure (unit-tested without root); the I/O
+// helpers read and store the port_flags array of the shared tables (ABI 9).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <vector>
 
 #include "dataplane.h"
 #include "frontend_plan.h"
+#include "xgress/bpf_abi.h"
 
 namespace xgress::agent::dataplane {
 
@@ -41,23 +43,22 @@ PortFlagTable widen(const PortFlagTable& a, const PortFlagTable& b);
 // Ports whose entry differs between `from` and `to`.
 std::vector<std::uint32_t> changed_ports(const PortFlagTable& from, const PortFlagTable& to);
 
-// Reads the whole map (batched).
-std::expected<PortFlagTable, Error> read_port_flags(int map_fd);
+// The flags of every port, as the tables hold them.
+PortFlagTable read_port_flags(const xgress_tables& tables);
 
-// Writes the entries of `to` that differ from `cache` (batched) and updates
-// `cache`. Only the flags change: each entry's NodePort copies (ABI 8) are
-// read back and kept. On failure `cache` is re-read from the map, so the next call
-// starts from what the kernel holds.
-std::expected<void, Error> write_port_flags(int map_fd, PortFlagTable& cache, const PortFlagTable& to);
+// Stores the entries of `to` that differ from `cache` and updates `cache`.
+// Only the flags change: each entry's NodePort copies stay. Returns how many
+// ports it wrote.
+std::size_t write_port_flags(xgress_tables& tables, PortFlagTable& cache, const PortFlagTable& to);
 
 // The same for a few ports (the incremental apply knows which ports its
-// changed frontends use and does not scan all 65,536): writes the (port,
-// flags) pairs that differ from `cache`, in one batch.
+// changed frontends use and does not scan all 65,536): stores the (port,
+// flags) pairs that differ from `cache`.
 struct PortFlagValue {
     std::uint32_t port;
     std::uint8_t flags;
 };
-std::expected<void, Error> write_port_flag_values(int map_fd, PortFlagTable& cache,
-                                                  const std::vector<PortFlagValue>& values);
+std::size_t write_port_flag_values(xgress_tables& tables, PortFlagTable& cache,
+                                   const std::vector<PortFlagValue>& values);
 
 }  // namespace xgress::agent::dataplane

@@ -13,8 +13,10 @@
 #include <spdlog/spdlog.h>
 #include <xdp/libxdp.h>
 
-#include "xdp_ingress.skel.h"
+#include "pin_layout.h"
 #include "xgress/bpf_abi.h"
+// After bpf_abi.h: the skeleton declares its .bss variable with our types.
+#include "xdp_ingress.skel.h"
 
 namespace xgress::agent::dataplane {
 namespace {
@@ -95,6 +97,11 @@ std::expected<void, Error> attach_xdp(const std::string& interface, const std::s
     LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = pin_root.c_str());
     xdp_ingress_bpf* skel = xdp_ingress_bpf__open_opts(&open_opts);
     if (!skel) return std::unexpected(Error{fmt::format("XDP object open: {}", std::strerror(errno))});
+    static_assert(sizeof(*skel->bss) == sizeof(xgress_tables), "the programs' .bss holds only xgress_tables");
+    if (int err = pin_tables(skel->maps.bss, PinLayout{pin_root}); err) {
+        xdp_ingress_bpf__destroy(skel);
+        return std::unexpected(Error{fmt::format("XDP object: pin path of {}: {}", XGRESS_MAP_TABLES, std::strerror(-err))});
+    }
     // libxdp borrows the object: close the program before the object goes.
     xdp_program* prog = xdp_program__from_bpf_obj(skel->obj, "xdp");
     if (int err = libxdp_get_error(prog); err) {

@@ -16,12 +16,17 @@
 
 #include "maps.h"
 
-/* The port_flags entry of `port` (network order). Never null in practice
- * (a u16 index is always inside the array); the verifier wants the check. */
+/* The port_flags entry of `port` (network order), in the global data (ABI
+ * 9): a constant address plus an offset, no lookup. Never null (callers
+ * still check, which the compiler drops). */
 static __always_inline const struct xgress_port_flags *xgress_port_entry_of(__be16 port)
 {
 	__u32 index = bpf_ntohs(port);
-	return bpf_map_lookup_elem(&port_flags, &index);
+	/* The verifier does not bound a byte swap's result: the mask does, and
+	 * the barrier keeps the compiler (which knows it is a no-op) from
+	 * dropping it. */
+	asm volatile("" : "+r"(index));
+	return &xgress_tables.port_flags[index & (XGRESS_PORT_FLAGS_ENTRIES - 1)];
 }
 
 /* The XGRESS_PORT_* bits of `port` (network order), 0 when absent. */
@@ -136,15 +141,13 @@ static __always_inline struct xgress_frontend_value *xgress_lookup_vip(const str
 	const xgress_u32_alias *w = (const xgress_u32_alias *)key;
 	__u32 w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4];
 	__u32 index = xgress_vip_slot_of_words(w0, w1, w2, w3, w4);
-	struct xgress_vip_slot *slot = bpf_map_lookup_elem(&vip_frontends, &index);
-	if (!slot)
-		return 0;
+	struct xgress_vip_slot *slot = &xgress_tables.vip_frontends[index]; /* index < XGRESS_VIP_SLOTS */
 	/* The id before the key and the flags: the agent writes the id last
 	 * when a slot gains an owner and clears it first when it loses one. */
 	__u32 id = slot->value.id;
 	asm volatile("" : "+r"(id) : : "memory");
 	if (id) {
-		const xgress_u32_alias *s = (const xgress_u32_alias *)slot; /* map values are 8-byte aligned */
+		const xgress_u32_alias *s = (const xgress_u32_alias *)slot; /* slots are 8-byte aligned (see xgress_tables) */
 		if (s[0] == w0 && s[1] == w1 && s[2] == w2 && s[3] == w3 && s[4] == w4)
 			return &slot->value;
 	}
@@ -194,13 +197,11 @@ static __always_inline struct xgress_frontend_value *xgress_lookup_vip_v4(__u32 
 	 * right half: an IPv4 key's w4 (port | proto << 16, flags 0) is below
 	 * 2^25, so w4 >> 25 is 0. */
 	__u32 index = ((daddr ^ (w4 << 7)) * 0x9E3779B1u) >> (32 - XGRESS_VIP_SLOT_BITS);
-	struct xgress_vip_slot *slot = bpf_map_lookup_elem(&vip_frontends, &index);
-	if (!slot)
-		return 0;
+	struct xgress_vip_slot *slot = &xgress_tables.vip_frontends[index];
 	__u32 id = slot->value.id; /* before the key: see xgress_lookup_vip */
 	asm volatile("" : "+r"(id) : : "memory");
 	if (id) {
-		/* Map values are 8-byte aligned: words 0-1 as one load (an IPv4
+		/* Slots are 8-byte aligned: words 0-1 as one load (an IPv4
 		 * key's word 1 is zero), words 2-3 as another. */
 		const __u64 *s64 = (const __u64 *)slot;
 		const xgress_u32_alias *s = (const xgress_u32_alias *)slot;

@@ -36,14 +36,6 @@ struct {
 } node_addr_list SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XGRESS_VIP_SLOTS);
-	__type(key, __u32);
-	__type(value, struct xgress_vip_slot);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} vip_frontends SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XGRESS_MAX_FRONTENDS);
 	__type(key, __u32);
@@ -103,16 +95,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } source_ranges SEC(".maps");
 
-/* A plain array, not a bitmap in one big value: bpftool prints it per port
- * with the field names, and the verifier inlines the lookup. 28 bytes a
- * port (the flags and the two NodePort copies): 1.8 MB. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XGRESS_PORT_FLAGS_ENTRIES);
-	__type(key, __u32);
-	__type(value, struct xgress_port_flags);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} port_flags SEC(".maps");
+/* port_flags and vip_frontends (ABI 9): global data, the one variable in
+ * .bss (see xgress_tables in bpf_abi.h). libbpf makes .bss a one-entry,
+ * mmap-able array map; the agent pins it as "tables" and has every object
+ * reuse it. Nothing else may live in .bss: the objects' .bss maps must have
+ * the same layout (the agent checks the size). */
+struct xgress_tables xgress_tables;
 
 /* Value size 8: userspace reads back socket cookies. */
 struct {

@@ -138,31 +138,23 @@ struct Classifier {
         bpf_program* prog = bpf_object__find_program_by_name(obj, "xgress_xdp");
         if (!prog) std::exit(1);
         prog_fd = bpf_program__fd(prog);
+        // port_flags and vip_frontends are built here, then published
+        // where this object keeps them (see publish_tables).
+        auto scratch = std::make_unique<xgress_tables>();
+        xgress_tables& tables = *scratch;
         auto add = [&](const xgress_frontend_key& key, std::uint32_t id) {
             xgress_frontend_value value{id, 0, 0};
             bpf_map_update_elem(map("frontends"), &key, &value, BPF_ANY);
-            mark_port(map("port_flags"), key);
-            if (!(key.flags & XGRESS_FRONTEND_KEY_NODEPORT) &&  // the VIP copy, as the agent writes it
-                place_vip(map("vip_frontends"), key, value) != 0) {
-                std::perror("vip_frontends");
-                std::exit(1);
-            }
-            if (!(key.flags & XGRESS_FRONTEND_KEY_NODEPORT)) {
+            mark_port(tables, key);
+            if (!(key.flags & XGRESS_FRONTEND_KEY_NODEPORT)) {  // the VIP copy, as the agent writes it
+                place_vip(tables, key, value);
                 ++vips;
                 vip_slots.insert(xgress_vip_slot_index(&key));
-            }
-            if (key.flags & XGRESS_FRONTEND_KEY_NODEPORT) {  // the array copy, as the agent writes it
+            } else {  // the NodePort copy in the port's entry (ABI 8), as the agent writes it
+                set_nodeport_copy(tables, ntohs(key.port), key.proto, value);
                 if (has_map("nodeport_frontends")) {  // objects before ABI 8
                     const std::uint32_t index = (std::uint32_t{ntohs(key.port)} << 1) | (key.proto == IPPROTO_UDP);
                     bpf_map_update_elem(map("nodeport_frontends"), &index, &value, BPF_ANY);
-                }
-                if (bpf_map__value_size(bpf_object__find_map_by_name(obj, "port_flags")) >=
-                    sizeof(xgress_port_flags)) {  // ABI 8: the copy lives in the port's entry
-                    std::uint32_t port = ntohs(key.port);
-                    xgress_port_flags entry{};
-                    bpf_map_lookup_elem(map("port_flags"), &port, &entry);
-                    *xgress_port_nodeport_copy(&entry, key.proto) = value;
-                    bpf_map_update_elem(map("port_flags"), &port, &entry, BPF_ANY);
                 }
             }
         };
@@ -184,33 +176,44 @@ struct Classifier {
         bpf_map_update_elem(map("settings"), &key, &settings, BPF_ANY);
         // ...and its copy on port_flags, which this program reads (ABI 6; an
         // older object ignores the extra bits and reads settings).
-        if (set_port_range_bits(map("port_flags"), 0, 0, 30000, 32767, true) != 0) {
-            std::perror("port_flags range");
-            std::exit(1);
-        }
-        mirror_into_global_data("port_flags", ".data.port_fl");
-        mirror_into_global_data("vip_frontends", ".data.vip_sl");
+        set_port_range_bits(tables, 0, 0, 30000, 32767, true);
+        publish_tables(tables);
     }
-    // Experiment objects may keep a table as global data (an internal
-    // map of one value, section ".data.NAME"): copy the filled map's
-    // entries into it so both forms answer alike.
-    void mirror_into_global_data(const char* regular, const char* section) {
-        bpf_map* global = nullptr;
+    // ABI 9: the tables are the object's global data (.bss, one value);
+    // older objects (A/B against another build) keep port_flags (its
+    // entries 1 byte before ABI 8) and vip_frontends as array maps.
+    void publish_tables(const xgress_tables& tables) {
         bpf_map* m = nullptr;
-        bpf_object__for_each_map(m, obj) if (std::strstr(bpf_map__name(m), section)) global = m;
-        if (!global) return;
-        bpf_map* reg = bpf_object__find_map_by_name(obj, regular);
-        const std::uint32_t entries = bpf_map__max_entries(reg), value_size = bpf_map__value_size(reg);
-        const std::uint32_t stride = bpf_map__value_size(global) / entries;
-        std::vector<std::uint8_t> all(bpf_map__value_size(global)), one(value_size);
-        for (std::uint32_t i = 0; i < entries; ++i)
-            if (bpf_map_lookup_elem(bpf_map__fd(reg), &i, one.data()) == 0)
-                std::memcpy(&all[std::size_t{i} * stride], one.data(), std::min(stride, value_size));
-        const std::uint32_t zero = 0;
-        if (bpf_map_update_elem(bpf_map__fd(global), &zero, all.data(), BPF_ANY) != 0) {
-            std::perror("global data update");
-            std::exit(1);
+        bpf_object__for_each_map(m, obj) {
+            const std::string name = bpf_map__name(m);
+            if (name.size() < 4 || name.compare(name.size() - 4, 4, ".bss") != 0) continue;
+            if (bpf_map__value_size(m) != sizeof(xgress_tables)) {
+                std::fprintf(stderr, "%s: %u bytes, not xgress_tables\n", name.c_str(), bpf_map__value_size(m));
+                std::exit(1);
+            }
+            MappedTables mapped(bpf_map__fd(m));
+            if (!mapped.get()) {
+                std::perror("mmap tables");
+                std::exit(1);
+            }
+            std::memcpy(mapped.get(), &tables, sizeof(tables));
+            return;
         }
+        auto copy_into = [&](const char* name, const void* entries, std::uint32_t stride) {
+            bpf_map* reg = bpf_object__find_map_by_name(obj, name);
+            if (!reg) return;
+            const std::uint32_t size = std::min(stride, bpf_map__value_size(reg));
+            std::vector<std::uint8_t> value(bpf_map__value_size(reg));
+            for (std::uint32_t i = 0; i < bpf_map__max_entries(reg); ++i) {
+                std::memcpy(value.data(), static_cast<const std::uint8_t*>(entries) + std::size_t{i} * stride, size);
+                if (bpf_map_update_elem(bpf_map__fd(reg), &i, value.data(), BPF_ANY) != 0) {
+                    std::perror(name);
+                    std::exit(1);
+                }
+            }
+        };
+        copy_into("port_flags", tables.port_flags, sizeof(xgress_port_flags));
+        copy_into("vip_frontends", tables.vip_frontends, sizeof(xgress_vip_slot));
     }
     Classifier(const Classifier&) = delete;
     Classifier& operator=(const Classifier&) = delete;
@@ -286,9 +289,10 @@ int main(int argc, char** argv) {
                               std::make_unique<Classifier>(10'000, file)});
     const Classifier& large = *contenders.front().large;
     // Calibration against the large classifier's own maps: an array read
-    // (port_flags, inlined by the verifier) and a 20-byte-key hash lookup
-    // that misses in 10,000 entries (frontends), as the classifier does.
-    const int one_array = load_one_lookup(large.map("port_flags"), 4, "one_array");
+    // (frontend_stats_base, a plain array the verifier inlines, as the
+    // port_flags map was until ABI 9) and a 20-byte-key hash lookup that
+    // misses in 10,000 entries (frontends), as the classifier does.
+    const int one_array = load_one_lookup(large.map("frontend_stats_base"), 4, "one_array");
     const int one_hash = load_one_lookup(large.map("frontends"), 20, "one_hash");
     const auto vip = exact_key("10.0.0.5", 80);
     std::vector<std::uint8_t> vip_bytes(sizeof(vip));

@@ -29,18 +29,26 @@
  *   settings        ARRAY        0                     -> xgress_settings
  *   source_ranges   LPM_TRIE     xgress_source_range_key -> xgress_source_range_value
  *   listeners       SOCKMAP      listener slot         -> socket
- *   vip_frontends   ARRAY        xgress_vip_slot_index(key) -> xgress_vip_slot
- *                                (a direct-mapped copy of the exact (VIP)
- *                                 entries of frontends: key + value inline, no
- *                                 hash; a miss goes to frontends only when the
- *                                 slot's OVERFLOW flag says another VIP hashing
- *                                 there lives only in the hash)
- *   port_flags      ARRAY        port (host order)     -> xgress_port_flags
- *                                (which kinds of frontend use a port: the fast
- *                                 path that lets unrelated traffic skip every
- *                                 hash lookup; ABI 8: plus a copy of the
- *                                 port's TCP and UDP NodePort entries of
- *                                 frontends, id 0 = look in frontends)
+ *   tables          ARRAY        0                     -> xgress_tables
+ *                                (ABI 9: the programs' global data, their
+ *                                 .bss section, one mmap-able value holding
+ *                                 two arrays the classifiers read on every
+ *                                 packet, addressed directly instead of
+ *                                 through a map lookup:
+ *                                 port_flags[port (host order)]: which kinds
+ *                                 of frontend use a port (the fast path that
+ *                                 lets unrelated traffic skip every hash
+ *                                 lookup) and a copy of the port's TCP and
+ *                                 UDP NodePort entries of frontends, id 0 =
+ *                                 look in frontends;
+ *                                 vip_frontends[xgress_vip_slot_index(key)]:
+ *                                 a direct-mapped copy of the exact (VIP)
+ *                                 entries of frontends, key + value inline; a
+ *                                 miss goes to frontends only when the slot's
+ *                                 OVERFLOW flag says another VIP hashing
+ *                                 there lives only in the hash. Until ABI 8
+ *                                 both were array maps of their own, pinned
+ *                                 as port_flags and vip_frontends.)
  */
 #ifndef XGRESS_BPF_ABI_H
 #define XGRESS_BPF_ABI_H
@@ -49,11 +57,12 @@
 
 /* Bumped on any incompatible change to a key, value or map below. The agent
  * writes it into abi_info; tools refuse to read maps of another version. */
-#define XGRESS_ABI_VERSION 8 /* 2: source ranges, settings, drop counters; 3: port_flags;
+#define XGRESS_ABI_VERSION 9 /* 2: source ranges, settings, drop counters; 3: port_flags;
 			       4: node_addr_list, nodeport_frontends; 5: vip_frontends;
 			       6: NodePort range in port_flags, xdp_packets derived;
 			       7: xdp_matched derived, frontend_stats_base;
-			       8: NodePort copies inside port_flags, nodeport_frontends gone */
+			       8: NodePort copies inside port_flags, nodeport_frontends gone;
+			       9: port_flags and vip_frontends inside tables (global data) */
 
 #define XGRESS_MAX_FRONTENDS 16384  /* ids 1..XGRESS_MAX_FRONTENDS-1; 0 = none */
 #define XGRESS_MAX_NODE_ADDRS 256
@@ -72,10 +81,11 @@
 #define XGRESS_MAP_LISTENERS "listeners"
 #define XGRESS_MAP_SETTINGS "settings"
 #define XGRESS_MAP_SOURCE_RANGES "source_ranges"
-#define XGRESS_MAP_PORT_FLAGS "port_flags"
+#define XGRESS_MAP_PORT_FLAGS "port_flags" /* ABI 3-8 only: now inside tables */
 #define XGRESS_MAP_NODE_ADDR_LIST "node_addr_list"
 #define XGRESS_MAP_NODEPORT_FRONTENDS "nodeport_frontends" /* ABI 4-7 only: cleanup removes its pin */
-#define XGRESS_MAP_VIP_FRONTENDS "vip_frontends"
+#define XGRESS_MAP_VIP_FRONTENDS "vip_frontends" /* ABI 5-8 only: now inside tables */
+#define XGRESS_MAP_TABLES "tables"
 #define XGRESS_MAP_FRONTEND_STATS_BASE "frontend_stats_base"
 
 /* Program names (BPF function names), as libxdp and bpftool report them. */
@@ -163,11 +173,13 @@ struct xgress_settings {
  * further lookup (ABI 4-7 kept the copies in a separate nodeport_frontends
  * array: one inlined array lookup more, 3-4 % of a served NodePort packet,
  * measured). frontends stays the truth: a copy with id 0 sends the
- * classifier to the wildcard hash entry. The agent writes a copy after the
- * hash entry and zeroes it before deleting the hash entry; ids are stable
- * per frontend, so an in-place rewrite changes at most listener_slot and
- * flags. It is the only writer and rewrites whole entries, keeping the
- * fields it does not mean to change. */
+ * classifier to the wildcard hash entry (its other fields are then
+ * meaningless). The agent writes a copy after the hash entry (fields first,
+ * the id last) and clears its id, alone, before deleting the hash entry, so
+ * a reader that loaded the id just before still reads that frontend's
+ * fields; ids are stable per frontend, so an in-place rewrite changes at
+ * most listener_slot and flags. It is the only writer and stores only the
+ * fields it means to change. */
 struct xgress_port_flags {
 	__u8 flags; /* XGRESS_PORT_* */
 	__u8 pad[3];
@@ -235,6 +247,20 @@ static inline __u32 xgress_vip_slot_index(const struct xgress_frontend_key *key)
 	__builtin_memcpy(w, key, sizeof(w));
 	return xgress_vip_slot_of_words(w[0], w[1], w[2], w[3], w[4]);
 }
+
+/* tables (ABI 9): port_flags and vip_frontends as the BPF programs' global
+ * data. Both objects (XDP and sk_lookup) declare one variable of this type
+ * and nothing else in .bss, so their .bss maps have the same layout and the
+ * agent pins one and has the other object reuse it. A program addresses an
+ * entry with a constant address and an offset, where an array map costs an
+ * inlined lookup (key to the stack, bounds check, multiply, null check):
+ * 3-7 % of every classified packet, measured. The agent writes the entries
+ * through an mmap of the map, word by word in the orders described above
+ * (x86 stores become visible in program order). 3 MiB. */
+struct xgress_tables {
+	struct xgress_port_flags port_flags[XGRESS_PORT_FLAGS_ENTRIES];
+	struct xgress_vip_slot vip_frontends[XGRESS_VIP_SLOTS];
+};
 
 /* node_addr_list: the node's addresses inline in one array entry, so the
  * classifiers answer "is this a node address?" with a few compares instead
@@ -386,6 +412,7 @@ XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_port_flags, udp_nodeport) 
 XGRESS_STATIC_ASSERT(sizeof(struct xgress_vip_slot) == 40, "vip slot size");
 XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_vip_slot, value) == 20, "vip slot value offset");
 XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_vip_slot, flags) == 32, "vip slot flags offset");
+XGRESS_STATIC_ASSERT(sizeof(struct xgress_tables) == 3u << 20, "tables size");
 XGRESS_STATIC_ASSERT(XGRESS_PORT_UDP_VIP == XGRESS_PORT_TCP_VIP << XGRESS_PORT_UDP_SHIFT, "udp vip bit");
 XGRESS_STATIC_ASSERT(XGRESS_PORT_UDP_NODEPORT == XGRESS_PORT_TCP_NODEPORT << XGRESS_PORT_UDP_SHIFT,
 		     "udp nodeport bit");

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <map>
 #include <random>
 #include <vector>
@@ -47,6 +49,33 @@ MapDump dump_map(const std::string& path) {
         __u32 count = info.max_entries, out_batch = 0;
         int rc = bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), values.data(), &count, nullptr);
         EXPECT_TRUE(rc == 0 || errno == ENOENT) << path;
+        if (info.value_size == sizeof(xgress_tables) && count == 1) {
+            // tables (ABI 9): one value holding two arrays; entry by entry,
+            // keyed (array, index), so a difference names the entry.
+            // A NodePort copy with id 0 keeps stale fields (bpf_abi.h):
+            // compared as empty.
+            for (std::uint32_t port = 0; port < XGRESS_PORT_FLAGS_ENTRIES; ++port)
+                for (const std::size_t at : {offsetof(xgress_port_flags, tcp_nodeport),
+                                             offsetof(xgress_port_flags, udp_nodeport)}) {
+                    std::uint8_t* copy = &values[offsetof(xgress_tables, port_flags) + port * sizeof(xgress_port_flags) + at];
+                    std::uint32_t id;
+                    std::memcpy(&id, copy, sizeof(id));
+                    if (id == 0) std::memset(copy, 0, sizeof(xgress_frontend_value));
+                }
+            auto split = [&](std::uint8_t array, std::size_t offset, std::size_t size, std::uint32_t entries) {
+                for (std::uint32_t i = 0; i < entries; ++i) {
+                    Bytes value(values.begin() + offset + i * size, values.begin() + offset + (i + 1) * size);
+                    if (std::all_of(value.begin(), value.end(), [](std::uint8_t b) { return b == 0; })) continue;
+                    Bytes key(1 + sizeof(i));
+                    key[0] = array;
+                    std::memcpy(&key[1], &i, sizeof(i));
+                    out[key] = value;
+                }
+            };
+            split(0, offsetof(xgress_tables, port_flags), sizeof(xgress_port_flags), XGRESS_PORT_FLAGS_ENTRIES);
+            split(1, offsetof(xgress_tables, vip_frontends), sizeof(xgress_vip_slot), XGRESS_VIP_SLOTS);
+            count = 0;
+        }
         for (__u32 i = 0; i < count; ++i) {
             Bytes value(values.begin() + i * info.value_size, values.begin() + (i + 1) * info.value_size);
             if (std::all_of(value.begin(), value.end(), [](std::uint8_t b) { return b == 0; })) continue;
@@ -72,7 +101,7 @@ struct DatapathState {
 DatapathState capture(const std::string& pin_root) {
     DatapathState state;
     for (const char* name : {XGRESS_MAP_FRONTENDS, XGRESS_MAP_FRONTEND_NAMES, XGRESS_MAP_SOURCE_RANGES,
-                             XGRESS_MAP_PORT_FLAGS /* flags and NodePort copies */, XGRESS_MAP_VIP_FRONTENDS,
+                             XGRESS_MAP_TABLES /* port flags, NodePort copies, VIP slots */,
                              XGRESS_MAP_NODE_ADDRS, XGRESS_MAP_NODE_ADDR_LIST, XGRESS_MAP_FRONTEND_STATS_BASE})
         state.maps[name] = dump_map(pin_root + "/" + name);
     auto routes = dp::xgress_local_routes();

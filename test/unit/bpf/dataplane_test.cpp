@@ -103,6 +103,28 @@ protected:
 
     std::string pin(const char* name) const { return options_.pin_root + "/" + name; }
 
+    // Copies out of the pinned tables map (ABI 9: port_flags and
+    // vip_frontends, the programs' global data), read through an mmap.
+    xgress_port_flags pinned_port_entry(std::uint32_t port) {
+        xgress_port_flags entry{};
+        with_pinned_tables([&](xgress_tables& tables) { entry = tables.port_flags[port]; });
+        return entry;
+    }
+    xgress_vip_slot pinned_vip_slot(std::uint32_t index) {
+        xgress_vip_slot slot{};
+        with_pinned_tables([&](xgress_tables& tables) { slot = tables.vip_frontends[index]; });
+        return slot;
+    }
+    template <class F>
+    void with_pinned_tables(F&& f) {
+        int fd = bpf_obj_get(pin(XGRESS_MAP_TABLES).c_str());
+        ASSERT_GE(fd, 0) << "no " << XGRESS_MAP_TABLES << " pin";
+        MappedTables mapped(fd);
+        close(fd);  // the mapping holds the map
+        ASSERT_NE(mapped.get(), nullptr) << "mmap of the tables map";
+        f(*mapped.get());
+    }
+
     // Frontends as read back from the pinned map, keyed by description.
     std::map<std::string, xgress_frontend_value> pinned_frontends() {
         std::map<std::string, xgress_frontend_value> out;
@@ -133,9 +155,11 @@ TEST_F(DataplaneTest, OpenPinsAttachesAndCleanupRemovesEverything) {
         ASSERT_TRUE(dataplane) << dataplane.error().message;
         for (const char* name : {XGRESS_MAP_FRONTENDS, XGRESS_MAP_NODE_ADDRS, XGRESS_MAP_FRONTEND_STATS,
                                  XGRESS_MAP_GLOBAL_STATS, XGRESS_MAP_LISTENERS, XGRESS_MAP_ABI_INFO, XGRESS_MAP_NODE_ADDR_LIST,
-                                 XGRESS_MAP_PORT_FLAGS, XGRESS_MAP_FRONTEND_STATS_BASE})
+                                 XGRESS_MAP_TABLES, XGRESS_MAP_FRONTEND_STATS_BASE})
             EXPECT_TRUE(exists(pin(name))) << name;
         EXPECT_FALSE(exists(pin(XGRESS_MAP_NODEPORT_FRONTENDS))) << "retired in ABI 8";
+        EXPECT_FALSE(exists(pin(XGRESS_MAP_PORT_FLAGS))) << "inside tables since ABI 9";
+        EXPECT_FALSE(exists(pin(XGRESS_MAP_VIP_FRONTENDS))) << "inside tables since ABI 9";
         EXPECT_TRUE(exists(options_.pin_root + "/links/sk_lookup"));
         EXPECT_NE(xdp_prog_id(node_if_), 0u);
         // veth has native XDP: attached in driver mode (through libxdp, alone
@@ -274,14 +298,7 @@ TEST_F(DataplaneTest, ApplyTracksMapContentsAndCountsOnlyItsOwnWrites) {
 // bit until the last one goes, VIP / NodePort and TCP / UDP bits are separate,
 // and a restarted agent starts from what the pinned map holds.
 TEST_F(DataplaneTest, PortFlagsFollowFrontendsIncludingSharedPorts) {
-    auto flags_of = [&](std::uint32_t port) {
-        int fd = bpf_obj_get(pin(XGRESS_MAP_PORT_FLAGS).c_str());
-        EXPECT_GE(fd, 0);
-        xgress_port_flags value{};
-        EXPECT_EQ(bpf_map_lookup_elem(fd, &port, &value), 0);
-        close(fd);
-        return value.flags;
-    };
+    auto flags_of = [&](std::uint32_t port) { return pinned_port_entry(port).flags; };
     auto udp = [](dp::FrontendSpec spec) {
         spec.protocol = dp::Protocol::Udp;
         return spec;
@@ -358,15 +375,7 @@ TEST_F(DataplaneTest, NodeAddressesAreReplaced) {
 }
 
 TEST_F(DataplaneTest, NodePortCopyFollowsTheHashAndIsResyncedAfterRestart) {
-    auto entry = [&](std::uint16_t port) {
-        int fd = bpf_obj_get(pin(XGRESS_MAP_PORT_FLAGS).c_str());
-        EXPECT_GE(fd, 0);
-        xgress_port_flags value{};
-        const std::uint32_t index = port;
-        EXPECT_EQ(bpf_map_lookup_elem(fd, &index, &value), 0);
-        close(fd);
-        return value;
-    };
+    auto entry = [&](std::uint16_t port) { return pinned_port_entry(port); };
     auto mirror = [&](std::uint16_t port) { return entry(port).tcp_nodeport; };
     const std::uint8_t range = XGRESS_PORT_NODEPORT_RANGE | XGRESS_PORT_DROP_UNALLOCATED;
     {
@@ -392,10 +401,7 @@ TEST_F(DataplaneTest, NodePortCopyFollowsTheHashAndIsResyncedAfterRestart) {
         EXPECT_EQ(entry(30080).flags, range);
     }
     // What a previous agent that died half-way may leave: a copy without a hash entry.
-    int fd = bpf_obj_get(pin(XGRESS_MAP_PORT_FLAGS).c_str());
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(set_nodeport_copy(fd, 31000, IPPROTO_TCP, {7, 0, 0}), 0);
-    close(fd);
+    with_pinned_tables([](xgress_tables& tables) { set_nodeport_copy(tables, 31000, IPPROTO_TCP, {7, 0, 0}); });
     auto restarted = dp::Dataplane::open(options_);
     ASSERT_TRUE(restarted) << restarted.error().message;
     EXPECT_EQ(mirror(30081).id, pinned_frontends().at("*node*:30081").id) << "open's range rewrite keeps copies";
@@ -409,15 +415,7 @@ TEST_F(DataplaneTest, NodePortCopyFollowsTheHashAndIsResyncedAfterRestart) {
 // vip_frontends follows the hash through add, replace, collision, delete and
 // an agent restart that finds a stale slot.
 TEST_F(DataplaneTest, VipSlotCopyFollowsTheHashAndIsReconciledAfterRestart) {
-    auto slot_of = [&](const xgress_frontend_key& key) {
-        int fd = bpf_obj_get(pin(XGRESS_MAP_VIP_FRONTENDS).c_str());
-        EXPECT_GE(fd, 0);
-        xgress_vip_slot slot{};
-        const std::uint32_t index = xgress_vip_slot_index(&key);
-        EXPECT_EQ(bpf_map_lookup_elem(fd, &index, &slot), 0);
-        close(fd);
-        return slot;
-    };
+    auto slot_of = [&](const xgress_frontend_key& key) { return pinned_vip_slot(xgress_vip_slot_index(&key)); };
     const auto a = exact_key("203.0.113.10", 80);
     const auto b = vip_colliding_with(a);
     char b_text[INET_ADDRSTRLEN];
@@ -453,14 +451,10 @@ TEST_F(DataplaneTest, VipSlotCopyFollowsTheHashAndIsReconciledAfterRestart) {
     }
     // A stale slot (no hash entry behind it) left by an agent that died half-way.
     const auto c = exact_key("203.0.113.77", 443);
-    int fd = bpf_obj_get(pin(XGRESS_MAP_VIP_FRONTENDS).c_str());
-    ASSERT_GE(fd, 0);
     xgress_vip_slot stale{};
     stale.key = c;
     stale.value = {42, 0, 0};
-    const std::uint32_t index = xgress_vip_slot_index(&c);
-    ASSERT_EQ(bpf_map_update_elem(fd, &index, &stale, BPF_ANY), 0);
-    close(fd);
+    with_pinned_tables([&](xgress_tables& tables) { tables.vip_frontends[xgress_vip_slot_index(&c)] = stale; });
     auto restarted = dp::Dataplane::open(options_);
     ASSERT_TRUE(restarted) << restarted.error().message;
     ASSERT_TRUE(restarted->apply_frontends({vip(b_text, 80, 3, "a/b:http")}));
@@ -701,10 +695,11 @@ TEST_F(DataplaneTest, PinnedMapsOfAnotherAbiAreMigrated) {
     EXPECT_FALSE(exists(options_.pin_root + "/old-abi-1")) << "moved-aside pins are removed";
 }
 
-// ABI 7 -> 8: port_flags grew (1 -> 28 bytes, the NodePort copies) and
-// nodeport_frontends is gone. The old pins are moved aside and dropped, the
-// new port_flags carries the copies, and --cleanup also removes a
-// nodeport_frontends pin whatever agent left it.
+// ABI 7 -> 9: port_flags grew (1 -> 28 bytes, the NodePort copies, ABI 8)
+// and moved into tables with vip_frontends (ABI 9); nodeport_frontends is
+// gone (ABI 8). The old pins are moved aside and dropped, the new tables
+// carry the copies, and --cleanup also removes retired pins whatever agent
+// left them.
 TEST_F(DataplaneTest, Abi7PinsAreMigratedAndTheRetiredMapIsCleanedUp) {
     ASSERT_TRUE(std::filesystem::create_directories(options_.pin_root));
     int abi = bpf_map_create(BPF_MAP_TYPE_ARRAY, "abi_info", 4, 8, 1, nullptr);
@@ -727,26 +722,29 @@ TEST_F(DataplaneTest, Abi7PinsAreMigratedAndTheRetiredMapIsCleanedUp) {
         EXPECT_FALSE(exists(pin(XGRESS_MAP_NODEPORT_FRONTENDS))) << "moved aside and removed";
         EXPECT_FALSE(exists(options_.pin_root + "/old-abi-7"));
         ASSERT_TRUE(dataplane->apply_frontends({node_port(30080, 2, "xgress-system/xgress:http")}));
-        int fd = bpf_obj_get(pin(XGRESS_MAP_PORT_FLAGS).c_str());
+        EXPECT_FALSE(exists(pin(XGRESS_MAP_PORT_FLAGS))) << "moved aside and removed";
+        int fd = bpf_obj_get(pin(XGRESS_MAP_TABLES).c_str());
         ASSERT_GE(fd, 0);
         bpf_map_info info{};
         std::uint32_t info_len = sizeof(info);
         ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &info_len), 0);
-        EXPECT_EQ(info.value_size, sizeof(xgress_port_flags));
-        xgress_port_flags entry{};
-        std::uint32_t port = 30080;
-        ASSERT_EQ(bpf_map_lookup_elem(fd, &port, &entry), 0);
         close(fd);
+        EXPECT_EQ(info.value_size, sizeof(xgress_tables));
+        EXPECT_EQ(info.max_entries, 1u);
+        const xgress_port_flags entry = pinned_port_entry(30080);
         EXPECT_EQ(entry.tcp_nodeport.id, pinned_frontends().at("*node*:30080").id);
         EXPECT_EQ(entry.tcp_nodeport.listener_slot, 2u);
     }
-    // A retired map's pin (e.g. left by an ABI 7 agent) goes with --cleanup.
-    int stray = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nodeport_frontends", 4, 12, 4, nullptr);
-    ASSERT_GE(stray, 0);
-    ASSERT_EQ(bpf_obj_pin(stray, pin(XGRESS_MAP_NODEPORT_FRONTENDS).c_str()), 0);
-    close(stray);
+    // Retired maps' pins (e.g. left by an ABI 7 or 8 agent) go with --cleanup.
+    for (const char* name : {XGRESS_MAP_NODEPORT_FRONTENDS, XGRESS_MAP_PORT_FLAGS, XGRESS_MAP_VIP_FRONTENDS}) {
+        int stray = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, 4, 12, 4, nullptr);
+        ASSERT_GE(stray, 0);
+        ASSERT_EQ(bpf_obj_pin(stray, pin(name).c_str()), 0);
+        close(stray);
+    }
     ASSERT_TRUE(dp::Dataplane::cleanup(options_));
-    EXPECT_FALSE(exists(pin(XGRESS_MAP_NODEPORT_FRONTENDS)));
+    for (const char* name : {XGRESS_MAP_NODEPORT_FRONTENDS, XGRESS_MAP_PORT_FLAGS, XGRESS_MAP_VIP_FRONTENDS})
+        EXPECT_FALSE(exists(pin(name))) << name;
     EXPECT_FALSE(exists(options_.pin_root));
 }
 

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <sys/mman.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -125,64 +126,69 @@ inline xgress_global_stats sum_global_stats(int map_fd, int frontend_stats_fd = 
     return sum;
 }
 
+// The tables map (ABI 9: port_flags and vip_frontends, the programs' global
+// data) of `map_fd` mapped into this process, shared: stores reach the
+// programs. For a pinned map or an object without a skeleton; with a
+// skeleton, skel->bss->xgress_tables is the same memory.
+class MappedTables {
+public:
+    explicit MappedTables(int map_fd) {
+        void* at = mmap(nullptr, sizeof(xgress_tables), PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+        if (at != MAP_FAILED) tables_ = static_cast<xgress_tables*>(at);
+    }
+    ~MappedTables() {
+        if (tables_) munmap(tables_, sizeof(xgress_tables));
+    }
+    MappedTables(const MappedTables&) = delete;
+    MappedTables& operator=(const MappedTables&) = delete;
+    xgress_tables* get() const { return tables_; }  // nullptr when the mmap failed
+
+private:
+    xgress_tables* tables_ = nullptr;
+};
+
 // Sets the port_flags bit `key` needs, as the agent does before writing a
 // frontend entry: without it the classifiers never look the entry up.
-inline int mark_port(int port_flags_fd, const xgress_frontend_key& key) {
-    std::uint32_t port = ntohs(key.port);
-    xgress_port_flags flags{};
-    bpf_map_lookup_elem(port_flags_fd, &port, &flags);
-    flags.flags |= xgress_port_flag_for(&key);
-    return bpf_map_update_elem(port_flags_fd, &port, &flags, BPF_ANY);
+inline void mark_port(xgress_tables& tables, const xgress_frontend_key& key) {
+    tables.port_flags[ntohs(key.port)].flags |= xgress_port_flag_for(&key);
 }
 
 // Writes the NodePort copy of (port, proto) into the port's port_flags entry
 // (ABI 8), keeping the entry's flags and other copy, as the agent does after
 // writing the wildcard hash entry. id 0 removes the copy.
-inline int set_nodeport_copy(int port_flags_fd, std::uint16_t port, std::uint8_t proto,
-                             const xgress_frontend_value& value) {
-    std::uint32_t index = port;
-    xgress_port_flags entry{};
-    if (int rc = bpf_map_lookup_elem(port_flags_fd, &index, &entry); rc) return rc;
-    *xgress_port_nodeport_copy(&entry, proto) = value;
-    return bpf_map_update_elem(port_flags_fd, &index, &entry, BPF_ANY);
+inline void set_nodeport_copy(xgress_tables& tables, std::uint16_t port, std::uint8_t proto,
+                              const xgress_frontend_value& value) {
+    *xgress_port_nodeport_copy(&tables.port_flags[port], proto) = value;
 }
 
 // Puts the NodePort range on port_flags as the agent does (see
 // XGRESS_PORT_NODEPORT_RANGE): range bits cleared on [clear_min, clear_max]
 // (the previous range), then set on [min, max] (none when max is 0), the
-// frontend bits kept. Touches only those ports, so tests stay fast.
-inline int set_port_range_bits(int port_flags_fd, std::uint16_t clear_min, std::uint16_t clear_max,
-                               std::uint16_t min, std::uint16_t max, bool drop) {
+// frontend bits kept.
+inline void set_port_range_bits(xgress_tables& tables, std::uint16_t clear_min, std::uint16_t clear_max,
+                                std::uint16_t min, std::uint16_t max, bool drop) {
     auto update = [&](std::uint32_t port, bool inside) {
-        xgress_port_flags flags{};
-        bpf_map_lookup_elem(port_flags_fd, &port, &flags);
-        flags.flags = static_cast<std::uint8_t>(flags.flags & ~(XGRESS_PORT_NODEPORT_RANGE | XGRESS_PORT_DROP_UNALLOCATED));
-        if (inside) flags.flags |= XGRESS_PORT_NODEPORT_RANGE | (drop ? XGRESS_PORT_DROP_UNALLOCATED : 0);
-        return bpf_map_update_elem(port_flags_fd, &port, &flags, BPF_ANY);
+        std::uint8_t& flags = tables.port_flags[port].flags;
+        flags = static_cast<std::uint8_t>(flags & ~(XGRESS_PORT_NODEPORT_RANGE | XGRESS_PORT_DROP_UNALLOCATED));
+        if (inside) flags |= XGRESS_PORT_NODEPORT_RANGE | (drop ? XGRESS_PORT_DROP_UNALLOCATED : 0);
     };
     if (clear_max != 0)
-        for (std::uint32_t port = clear_min; port <= clear_max; ++port)
-            if (int rc = update(port, false); rc) return rc;
+        for (std::uint32_t port = clear_min; port <= clear_max; ++port) update(port, false);
     if (max != 0)
-        for (std::uint32_t port = min; port <= max; ++port)
-            if (int rc = update(port, true); rc) return rc;
-    return 0;
+        for (std::uint32_t port = min; port <= max; ++port) update(port, true);
 }
 
 // Copies an exact (VIP) entry into vip_frontends as the agent does: the
 // slot's owner when the slot is free, else the slot's OVERFLOW flag (the
 // classifiers then ask the frontends hash, which must hold the entry).
-inline int place_vip(int vip_fd, const xgress_frontend_key& key, const xgress_frontend_value& value) {
-    std::uint32_t index = xgress_vip_slot_index(&key);
-    xgress_vip_slot slot{};
-    if (bpf_map_lookup_elem(vip_fd, &index, &slot) != 0) return -1;
+inline void place_vip(xgress_tables& tables, const xgress_frontend_key& key, const xgress_frontend_value& value) {
+    xgress_vip_slot& slot = tables.vip_frontends[xgress_vip_slot_index(&key)];
     if (slot.value.id == 0 || std::memcmp(&slot.key, &key, sizeof(key)) == 0) {
         slot.key = key;
         slot.value = value;
     } else {
         slot.flags |= XGRESS_VIP_SLOT_OVERFLOW;
     }
-    return bpf_map_update_elem(vip_fd, &index, &slot, BPF_ANY);
 }
 
 // An exact key other than `key` (same port and protocol, an address in

@@ -87,9 +87,9 @@ protected:
     }
     void add_frontend(const xgress_frontend_key& key, xgress_frontend_value value) {
         ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.frontends), &key, &value, BPF_ANY), 0);
-        ASSERT_EQ(mark_port(bpf_map__fd(skel_->maps.port_flags), key), 0);
+        mark_port(skel_->bss->xgress_tables, key);
         if (!(key.flags & XGRESS_FRONTEND_KEY_NODEPORT)) {
-            ASSERT_EQ(place_vip(bpf_map__fd(skel_->maps.vip_frontends), key, value), 0);
+            place_vip(skel_->bss->xgress_tables, key, value);
         }
     }
     void add_range(const xgress_source_range_key& key) {
@@ -153,7 +153,7 @@ TEST_F(SkLookupTest, EntryWithoutPortFlagIsLeftAlone) {
     xgress_frontend_value value{3, kSlot, 0};
     ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.frontends), &key, &value, BPF_ANY), 0);
     EXPECT_EQ(run("198.18.0.1", 30090), 0u);
-    ASSERT_EQ(mark_port(bpf_map__fd(skel_->maps.port_flags), key), 0);
+    mark_port(skel_->bss->xgress_tables, key);
     EXPECT_NE(run("198.18.0.1", 30090), 0u);
 }
 
@@ -223,7 +223,7 @@ TEST_F(SkLookupTest, NodePortThroughTheArrayCopiesSteersToTheCopysSlot) {
     // Another slot than the hash entry's, to tell which entry matched.
     const std::uint64_t other = install(AF_INET, SOCK_STREAM, kSlot + 2);
     const xgress_frontend_value copy{1, kSlot + 2, 0};
-    ASSERT_EQ(set_nodeport_copy(bpf_map__fd(skel_->maps.port_flags), 30080, IPPROTO_TCP, copy), 0);
+    set_nodeport_copy(skel_->bss->xgress_tables, 30080, IPPROTO_TCP, copy);
     EXPECT_EQ(run("198.18.0.9", 30080), other) << "listed address, copied entry";
     EXPECT_EQ(run("198.18.0.1", 30080), 0u) << "complete list without it: not a node address any more";
 }
@@ -234,11 +234,7 @@ TEST_F(SkLookupTest, VipThroughTheSlotAndThroughOverflow) {
     const std::uint64_t other = install(AF_INET, SOCK_STREAM, kSlot + 3);
     const auto owner = exact_key("203.0.113.10", 80);
     ASSERT_EQ(bpf_map_delete_elem(bpf_map__fd(skel_->maps.frontends), &owner), 0);
-    const std::uint32_t index = xgress_vip_slot_index(&owner);
-    xgress_vip_slot slot{};
-    ASSERT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.vip_frontends), &index, &slot), 0);
-    slot.value.listener_slot = kSlot;
-    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.vip_frontends), &index, &slot, BPF_ANY), 0);
+    skel_->bss->xgress_tables.vip_frontends[xgress_vip_slot_index(&owner)].value.listener_slot = kSlot;
     EXPECT_EQ(run("203.0.113.10", 80), cookie_) << "slot only";
 
     const auto colliding = vip_colliding_with(owner);
@@ -247,7 +243,7 @@ TEST_F(SkLookupTest, VipThroughTheSlotAndThroughOverflow) {
     const xgress_frontend_value value{9, kSlot + 3, 0};
     ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.frontends), &colliding, &value, BPF_ANY), 0);
     EXPECT_EQ(run(text, 80), 0u) << "hash only, OVERFLOW clear";
-    ASSERT_EQ(place_vip(bpf_map__fd(skel_->maps.vip_frontends), colliding, value), 0);
+    place_vip(skel_->bss->xgress_tables, colliding, value);
     EXPECT_EQ(run(text, 80), other) << "hash, OVERFLOW set";
     EXPECT_EQ(run("203.0.113.10", 80), cookie_);
 }

@@ -52,23 +52,19 @@ protected:
         ASSERT_EQ(bpf_map__update_elem(skel_->maps.frontends, &key, sizeof(key), &value,
                                        sizeof(value), BPF_ANY),
                   0);
-        ASSERT_EQ(mark_port(bpf_map__fd(skel_->maps.port_flags), key), 0);
+        mark_port(skel_->bss->xgress_tables, key);
         if (!(key.flags & XGRESS_FRONTEND_KEY_NODEPORT)) {
-            ASSERT_EQ(place_vip(bpf_map__fd(skel_->maps.vip_frontends), key, value), 0);
+            place_vip(skel_->bss->xgress_tables, key, value);
         }
     }
     void remove_from_hash(const xgress_frontend_key& key) {
         ASSERT_EQ(bpf_map__delete_elem(skel_->maps.frontends, &key, sizeof(key), 0), 0);
     }
     xgress_vip_slot vip_slot(const xgress_frontend_key& key) {
-        std::uint32_t index = xgress_vip_slot_index(&key);
-        xgress_vip_slot slot{};
-        EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(skel_->maps.vip_frontends), &index, &slot), 0);
-        return slot;
+        return skel_->bss->xgress_tables.vip_frontends[xgress_vip_slot_index(&key)];
     }
     void set_vip_slot(const xgress_frontend_key& key, const xgress_vip_slot& slot) {
-        std::uint32_t index = xgress_vip_slot_index(&key);
-        ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.vip_frontends), &index, &slot, BPF_ANY), 0);
+        skel_->bss->xgress_tables.vip_frontends[xgress_vip_slot_index(&key)] = slot;
     }
     void add_node_address(const std::string& address) {
         auto key = node_key(address);
@@ -91,9 +87,8 @@ protected:
         xgress_settings value{min, max, flags};
         ASSERT_EQ(bpf_map__update_elem(skel_->maps.settings, &key, sizeof(key), &value, sizeof(value), BPF_ANY),
                   0);
-        ASSERT_EQ(set_port_range_bits(bpf_map__fd(skel_->maps.port_flags), range_min_, range_max_, min, max,
-                                      (flags & XGRESS_SETTINGS_DROP_UNALLOCATED) != 0),
-                  0);
+        set_port_range_bits(skel_->bss->xgress_tables, range_min_, range_max_, min, max,
+                            (flags & XGRESS_SETTINGS_DROP_UNALLOCATED) != 0);
         range_min_ = min;
         range_max_ = max;
     }
@@ -560,8 +555,8 @@ TEST_F(XdpIngressTest, NoSettingsMeansNoNodePortRange) {
 // agent's record. A port flagged in range is judged as a NodePort even when
 // settings disagree, and one not flagged is not.
 TEST_F(XdpIngressTest, NodePortRangeComesFromPortFlagsNotSettings) {
-    ASSERT_EQ(set_port_range_bits(bpf_map__fd(skel_->maps.port_flags), 0, 0, 40000, 40000, true), 0);
-    ASSERT_EQ(set_port_range_bits(bpf_map__fd(skel_->maps.port_flags), 30999, 30999, 0, 0, true), 0);
+    set_port_range_bits(skel_->bss->xgress_tables, 0, 0, 40000, 40000, true);
+    set_port_range_bits(skel_->bss->xgress_tables, 30999, 30999, 0, 0, true);
     PacketSpec flagged;
     flagged.dport = 40000;
     EXPECT_EQ(run(build_packet(flagged)), XDP_DROP);
@@ -569,7 +564,7 @@ TEST_F(XdpIngressTest, NodePortRangeComesFromPortFlagsNotSettings) {
     unflagged.dport = 30999;
     EXPECT_EQ(run(build_packet(unflagged)), XDP_PASS);
     // Range bit without the drop bit: counted, passed.
-    ASSERT_EQ(set_port_range_bits(bpf_map__fd(skel_->maps.port_flags), 0, 0, 40001, 40001, false), 0);
+    set_port_range_bits(skel_->bss->xgress_tables, 0, 0, 40001, 40001, false);
     PacketSpec pass;
     pass.dport = 40001;
     EXPECT_EQ(run(build_packet(pass)), XDP_PASS);
@@ -597,14 +592,14 @@ TEST_F(XdpIngressTest, EntryWithoutPortFlagIsNotLookedUp) {
     auto key = exact_key("203.0.113.40", 8080);
     xgress_frontend_value value{9, 0, 0};
     ASSERT_EQ(bpf_map__update_elem(skel_->maps.frontends, &key, sizeof(key), &value, sizeof(value), BPF_ANY), 0);
-    ASSERT_EQ(place_vip(bpf_map__fd(skel_->maps.vip_frontends), key, value), 0);
+    place_vip(skel_->bss->xgress_tables, key, value);
     PacketSpec spec;
     spec.dst = "203.0.113.40";
     spec.dport = 8080;
     EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
     EXPECT_EQ(stats(9).packets, 0u);
     EXPECT_EQ(global().xdp_not_ours, 1u);
-    ASSERT_EQ(mark_port(bpf_map__fd(skel_->maps.port_flags), key), 0);
+    mark_port(skel_->bss->xgress_tables, key);
     EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
     EXPECT_EQ(stats(9).packets, 1u);
 }
@@ -810,7 +805,7 @@ TEST_F(XdpIngressTest, IncompleteInlineListFallsBackToTheHashOnAMiss) {
 // so the tests above use the wildcard hash entries.
 TEST_F(XdpIngressTest, NodePortCopyIsUsedBeforeTheHash) {
     constexpr std::uint32_t kCopyId = 9;  // differs from the hash entry's id: shows which one matched
-    ASSERT_EQ(set_nodeport_copy(bpf_map__fd(skel_->maps.port_flags), 30080, IPPROTO_TCP, {kCopyId, 0, 0}), 0);
+    set_nodeport_copy(skel_->bss->xgress_tables, 30080, IPPROTO_TCP, {kCopyId, 0, 0});
     PacketSpec spec;
     spec.dst = "198.18.0.1";
     spec.dport = 30080;
@@ -833,9 +828,9 @@ TEST_F(XdpIngressTest, NodePortCopyIsUsedBeforeTheHash) {
 TEST_F(XdpIngressTest, NodePortCopiesArePerProtocol) {
     add_frontend(nodeport_key(30600, IPPROTO_UDP), 11);
     add_frontend(nodeport_key(30600, IPPROTO_TCP), 13);
-    const int fd = bpf_map__fd(skel_->maps.port_flags);
-    ASSERT_EQ(set_nodeport_copy(fd, 30600, IPPROTO_UDP, {21, 0, 0}), 0);
-    ASSERT_EQ(set_nodeport_copy(fd, 30600, IPPROTO_TCP, {23, 0, 0}), 0);
+    xgress_tables& tables = skel_->bss->xgress_tables;
+    set_nodeport_copy(tables, 30600, IPPROTO_UDP, {21, 0, 0});
+    set_nodeport_copy(tables, 30600, IPPROTO_TCP, {23, 0, 0});
     PacketSpec spec;
     spec.dst = "198.18.0.1";
     spec.dport = 30600;
@@ -847,7 +842,7 @@ TEST_F(XdpIngressTest, NodePortCopiesArePerProtocol) {
     EXPECT_EQ(stats(23).packets, 1u);
     EXPECT_EQ(stats(11).packets + stats(13).packets, 0u);
     // Without its copy, UDP falls back to the hash entry; TCP keeps its copy.
-    ASSERT_EQ(set_nodeport_copy(fd, 30600, IPPROTO_UDP, {0, 0, 0}), 0);
+    set_nodeport_copy(tables, 30600, IPPROTO_UDP, {0, 0, 0});
     spec.proto = IPPROTO_UDP;
     EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
     EXPECT_EQ(stats(11).packets, 1u);
@@ -858,9 +853,8 @@ TEST_F(XdpIngressTest, NodePortCopiesArePerProtocol) {
 
 TEST_F(XdpIngressTest, NodePortCopyCarriesSourceRanges) {
     // The ranged NodePort's copy: same id and flags as its hash entry.
-    ASSERT_EQ(set_nodeport_copy(bpf_map__fd(skel_->maps.port_flags), 30443, IPPROTO_TCP,
-                                {kRangedNodePortId, 0, XGRESS_FRONTEND_SOURCE_RANGES}),
-              0);
+    set_nodeport_copy(skel_->bss->xgress_tables, 30443, IPPROTO_TCP,
+                      {kRangedNodePortId, 0, XGRESS_FRONTEND_SOURCE_RANGES});
     PacketSpec spec;
     spec.dst = "198.18.0.1";
     spec.dport = 30443;
@@ -924,7 +918,7 @@ TEST_F(XdpIngressTest, VipCollisionGoesToTheHashOnlyWithOverflow) {
     EXPECT_EQ(stats(20).packets, 0u);
     EXPECT_EQ(global().xdp_not_ours, 1u);
     // OVERFLOW set (what place_vip does for the second VIP of a slot): found.
-    ASSERT_EQ(place_vip(bpf_map__fd(skel_->maps.vip_frontends), other, value), 0);
+    place_vip(skel_->bss->xgress_tables, other, value);
     EXPECT_EQ(vip_slot(owner).flags, static_cast<std::uint32_t>(XGRESS_VIP_SLOT_OVERFLOW));
     EXPECT_EQ(vip_slot(owner).value.id, kVipId);
     EXPECT_EQ(run(build_packet(spec)), XDP_PASS);
