@@ -142,6 +142,7 @@ static __always_inline struct xgress_frontend_value *xgress_lookup_vip(const str
 	__u32 w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4];
 	__u32 index = xgress_vip_slot_of_words(w0, w1, w2, w3, w4);
 	struct xgress_vip_slot *slot = &xgress_tables.vip_frontends[index]; /* index < XGRESS_VIP_SLOTS */
+	asm volatile("" : "+r"(slot)); /* one register, see xgress_lookup_vip_v4 */
 	/* The id before the key and the flags: the agent writes the id last
 	 * when a slot gains an owner and clears it first when it loses one. */
 	__u32 id = slot->value.id;
@@ -198,6 +199,9 @@ static __always_inline struct xgress_frontend_value *xgress_lookup_vip_v4(__u32 
 	 * 2^25, so w4 >> 25 is 0. */
 	__u32 index = ((daddr ^ (w4 << 7)) * 0x9E3779B1u) >> (32 - XGRESS_VIP_SLOT_BITS);
 	struct xgress_vip_slot *slot = &xgress_tables.vip_frontends[index];
+	/* One register for the slot: otherwise clang rebuilds its address from
+	 * the tables' constant address for every field it reads. */
+	asm volatile("" : "+r"(slot));
 	__u32 id = slot->value.id; /* before the key: see xgress_lookup_vip */
 	asm volatile("" : "+r"(id) : : "memory");
 	if (id) {
