@@ -305,19 +305,16 @@ std::size_t write_nodeport_copies(xgress_tables& tables, const std::map<NodePort
     return stored;
 }
 
-// node_addr_list (see bpf_abi.h) in three writes, so no reader trusts a
-// half-written list: (1) the old list with its COMPLETE flags cleared —
-// readers now fall back to node_addrs on a miss; (2) the new addresses, flags
-// still clear; (3) the same with the flags set. Each write rewrites the whole
-// value, but only the bytes that differ change, and x86 makes stores visible
-// in order; the classifiers load the flags before the addresses.
-std::expected<void, Error> write_node_addr_list(int fd, const std::vector<IpAddress>& addresses) {
-    const std::uint32_t key = XGRESS_NODE_ADDR_LIST_KEY;
-    xgress_node_addr_list list{};
-    if (bpf_map_lookup_elem(fd, &key, &list) != 0) return fail(fmt::format("node_addr_list read: {}", errno_text(errno)));
-    list.flags = 0;
-    if (bpf_map_update_elem(fd, &key, &list, BPF_ANY) != 0)
-        return fail(fmt::format("node_addr_list update: {}", errno_text(errno)));
+// node_addr_list (see bpf_abi.h, in the tables since ABI 10) in three
+// steps, so no reader trusts a half-written list: (1) its COMPLETE flags
+// cleared: readers now fall back to node_addrs on a miss; (2) the new
+// addresses, flags still clear; (3) the flags set. Each step stores only the
+// words that differ, in order (tables.h); the classifiers load the flags
+// before the addresses.
+void write_node_addr_list(xgress_tables& tables, const std::vector<IpAddress>& addresses) {
+    xgress_node_addr_list& list = tables.node_addr_list;
+    const std::uint32_t no_flags = 0;
+    store_words(&list.flags, &no_flags, sizeof(list.flags));
 
     xgress_node_addr_list next{};
     std::uint32_t v4_total = 0, v6_total = 0;
@@ -331,17 +328,14 @@ std::expected<void, Error> write_node_addr_list(int fd, const std::vector<IpAddr
             std::memcpy(next.ipv4[next.ipv4_count++], address.bytes.data(), 4);
         }
     }
-    if (bpf_map_update_elem(fd, &key, &next, BPF_ANY) != 0)
-        return fail(fmt::format("node_addr_list update: {}", errno_text(errno)));
+    store_words(&list, &next, sizeof(next));
     next.flags = (v4_total <= XGRESS_NODE_ADDR_INLINE_V4 ? XGRESS_NODE_ADDR_LIST_V4_COMPLETE : 0u) |
                  (v6_total <= XGRESS_NODE_ADDR_INLINE_V6 ? XGRESS_NODE_ADDR_LIST_V6_COMPLETE : 0u);
-    if (bpf_map_update_elem(fd, &key, &next, BPF_ANY) != 0)
-        return fail(fmt::format("node_addr_list update: {}", errno_text(errno)));
+    store_words(&list.flags, &next.flags, sizeof(next.flags));
     if (v4_total > XGRESS_NODE_ADDR_INLINE_V4 || v6_total > XGRESS_NODE_ADDR_INLINE_V6)
         spdlog::info("node addresses: {} IPv4 / {} IPv6, more than the {} / {} kept inline: the rest cost a hash "
                      "lookup per NodePort packet",
                      v4_total, v6_total, XGRESS_NODE_ADDR_INLINE_V4, XGRESS_NODE_ADDR_INLINE_V6);
-    return {};
 }
 
 // Moves vip_frontends to `vips` (the VIPs the hash holds once the plan is
@@ -414,7 +408,7 @@ std::expected<void, Error> Dataplane::set_node_addresses(const std::vector<IpAdd
             return fail(fmt::format("node_addrs update: {}", errno_text(errno)));
     // The inline copy is rewritten while node_addrs holds old and new
     // addresses alike, so a reader falling back to the hash is right either way.
-    if (auto ok = write_node_addr_list(state_->fd(state_->skel->maps.node_addr_list), addresses); !ok) return ok;
+    write_node_addr_list(*state_->tables, addresses);
     for (const auto& bytes : stale)
         if (bpf_map_delete_elem(fd, bytes.data()) != 0 && errno != ENOENT)
             return fail(fmt::format("node_addrs delete: {}", errno_text(errno)));

@@ -19,7 +19,7 @@ const std::vector<const char*>& pinned_map_names() {
     static const std::vector<const char*> names{
         XGRESS_MAP_FRONTENDS,   XGRESS_MAP_NODE_ADDRS, XGRESS_MAP_FRONTEND_STATS, XGRESS_MAP_FRONTEND_NAMES,
         XGRESS_MAP_GLOBAL_STATS, XGRESS_MAP_ABI_INFO,  XGRESS_MAP_LISTENERS,
-        XGRESS_MAP_SETTINGS,     XGRESS_MAP_SOURCE_RANGES, XGRESS_MAP_TABLES, XGRESS_MAP_NODE_ADDR_LIST,
+        XGRESS_MAP_SETTINGS,     XGRESS_MAP_SOURCE_RANGES, XGRESS_MAP_TABLES,
         XGRESS_MAP_FRONTEND_STATS_BASE,
     };
     return names;
@@ -27,7 +27,7 @@ const std::vector<const char*>& pinned_map_names() {
 
 const std::vector<const char*>& retired_map_names() {
     static const std::vector<const char*> names{XGRESS_MAP_NODEPORT_FRONTENDS, XGRESS_MAP_PORT_FLAGS,
-                                                XGRESS_MAP_VIP_FRONTENDS};
+                                                XGRESS_MAP_VIP_FRONTENDS, XGRESS_MAP_NODE_ADDR_LIST};
     return names;
 }
 

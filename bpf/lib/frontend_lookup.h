@@ -59,10 +59,8 @@ static __always_inline __u32 xgress_port_kinds(__be16 port, __u8 proto)
  * Returns 1 / 0, or -1 when only node_addrs can tell. */
 static __always_inline int xgress_node_addr_list_says(const struct xgress_frontend_key *key)
 {
-	__u32 zero = XGRESS_NODE_ADDR_LIST_KEY;
-	const struct xgress_node_addr_list *list = bpf_map_lookup_elem(&node_addr_list, &zero);
-	if (!list)
-		return -1;
+	const struct xgress_node_addr_list *list = &xgress_tables.node_addr_list; /* global data, ABI 10 */
+	asm volatile("" : "+r"(list)); /* one register, see xgress_lookup_vip_v4 */
 	__u32 flags = list->flags;
 	/* The flags before the addresses: the agent sets them last. */
 	asm volatile("" : "+r"(flags) : : "memory");
@@ -168,24 +166,22 @@ static __always_inline struct xgress_frontend_value *xgress_lookup_vip(const str
 /* xgress_is_node_address for an IPv4 destination (network order word). */
 static __always_inline int xgress_is_node_address_v4(__u32 daddr)
 {
-	__u32 zero = XGRESS_NODE_ADDR_LIST_KEY;
-	const struct xgress_node_addr_list *list = bpf_map_lookup_elem(&node_addr_list, &zero);
-	if (list) {
-		__u32 flags = list->flags;
-		/* The flags before the addresses: the agent sets them last. */
-		asm volatile("" : "+r"(flags) : : "memory");
-		__u32 count = list->ipv4_count;
-		const xgress_u32_alias *entries = (const xgress_u32_alias *)list->ipv4;
+	const struct xgress_node_addr_list *list = &xgress_tables.node_addr_list; /* global data, ABI 10 */
+	asm volatile("" : "+r"(list)); /* one register, see xgress_lookup_vip_v4 */
+	__u32 flags = list->flags;
+	/* The flags before the addresses: the agent sets them last. */
+	asm volatile("" : "+r"(flags) : : "memory");
+	__u32 count = list->ipv4_count;
+	const xgress_u32_alias *entries = (const xgress_u32_alias *)list->ipv4;
 #pragma unroll
-		for (int i = 0; i < XGRESS_NODE_ADDR_INLINE_V4; i++) {
-			if (i >= count)
-				break;
-			if (entries[i] == daddr)
-				return 1;
-		}
-		if (flags & XGRESS_NODE_ADDR_LIST_V4_COMPLETE)
-			return 0;
+	for (int i = 0; i < XGRESS_NODE_ADDR_INLINE_V4; i++) {
+		if (i >= count)
+			break;
+		if (entries[i] == daddr)
+			return 1;
 	}
+	if (flags & XGRESS_NODE_ADDR_LIST_V4_COMPLETE)
+		return 0;
 	struct xgress_node_addr_key node = {};
 	*(xgress_u32_alias *)node.addr = daddr;
 	return bpf_map_lookup_elem(&node_addrs, &node) != 0;

@@ -28,14 +28,6 @@ struct {
 } node_addrs SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct xgress_node_addr_list);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} node_addr_list SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XGRESS_MAX_FRONTENDS);
 	__type(key, __u32);
@@ -95,7 +87,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } source_ranges SEC(".maps");
 
-/* port_flags and vip_frontends (ABI 9): global data, the one variable in
+/* port_flags, vip_frontends (ABI 9) and node_addr_list (ABI 10): global
+ * data, the one variable in
  * .bss (see xgress_tables in bpf_abi.h). libbpf makes .bss a one-entry,
  * mmap-able array map; the agent pins it as "tables" and has every object
  * reuse it. Nothing else may live in .bss: the objects' .bss maps must have

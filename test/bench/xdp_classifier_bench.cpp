@@ -23,6 +23,7 @@
 #include <linux/bpf.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -169,7 +170,7 @@ struct Classifier {
         auto node = node_key("198.18.0.1");
         xgress_node_addr_value nv{};
         bpf_map_update_elem(map("node_addrs"), &node, &nv, BPF_ANY);
-        set_node_addr_list(map("node_addr_list"), {"198.18.0.1"},
+        set_node_addr_list(tables.node_addr_list, {"198.18.0.1"},
                            XGRESS_NODE_ADDR_LIST_V4_COMPLETE | XGRESS_NODE_ADDR_LIST_V6_COMPLETE);
         std::uint32_t key = XGRESS_SETTINGS_KEY;
         xgress_settings settings{30000, 32767, XGRESS_SETTINGS_DROP_UNALLOCATED};
@@ -179,26 +180,11 @@ struct Classifier {
         set_port_range_bits(tables, 0, 0, 30000, 32767, true);
         publish_tables(tables);
     }
-    // ABI 9: the tables are the object's global data (.bss, one value);
-    // older objects (A/B against another build) keep port_flags (its
-    // entries 1 byte before ABI 8) and vip_frontends as array maps.
+    // ABI 9, 10: the tables are the object's global data (.bss, one value;
+    // ABI 9's is the prefix without node_addr_list); older objects (A/B
+    // against another build) keep port_flags (its entries 1 byte before
+    // ABI 8), vip_frontends and node_addr_list as array maps.
     void publish_tables(const xgress_tables& tables) {
-        bpf_map* m = nullptr;
-        bpf_object__for_each_map(m, obj) {
-            const std::string name = bpf_map__name(m);
-            if (name.size() < 4 || name.compare(name.size() - 4, 4, ".bss") != 0) continue;
-            if (bpf_map__value_size(m) != sizeof(xgress_tables)) {
-                std::fprintf(stderr, "%s: %u bytes, not xgress_tables\n", name.c_str(), bpf_map__value_size(m));
-                std::exit(1);
-            }
-            MappedTables mapped(bpf_map__fd(m));
-            if (!mapped.get()) {
-                std::perror("mmap tables");
-                std::exit(1);
-            }
-            std::memcpy(mapped.get(), &tables, sizeof(tables));
-            return;
-        }
         auto copy_into = [&](const char* name, const void* entries, std::uint32_t stride) {
             bpf_map* reg = bpf_object__find_map_by_name(obj, name);
             if (!reg) return;
@@ -212,6 +198,25 @@ struct Classifier {
                 }
             }
         };
+        copy_into("node_addr_list", &tables.node_addr_list, sizeof(xgress_node_addr_list));  // ABI 4-9
+        bpf_map* m = nullptr;
+        bpf_object__for_each_map(m, obj) {
+            const std::string name = bpf_map__name(m);
+            if (name.size() < 4 || name.compare(name.size() - 4, 4, ".bss") != 0) continue;
+            const std::size_t size = bpf_map__value_size(m);
+            if (size != sizeof(xgress_tables) && size != offsetof(xgress_tables, node_addr_list)) {
+                std::fprintf(stderr, "%s: %zu bytes, not xgress_tables (ABI 9 or 10)\n", name.c_str(), size);
+                std::exit(1);
+            }
+            void* at = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+            if (at == MAP_FAILED) {
+                std::perror("mmap tables");
+                std::exit(1);
+            }
+            std::memcpy(at, &tables, size);
+            munmap(at, size);
+            return;
+        }
         copy_into("port_flags", tables.port_flags, sizeof(xgress_port_flags));
         copy_into("vip_frontends", tables.vip_frontends, sizeof(xgress_vip_slot));
     }

@@ -169,7 +169,7 @@ echo "--- bpftool prints field names for every pinned map ---"
 # prints raw key/value bytes there (the values are socket cookies anyway).
 declare -A field=([frontends]=listener_slot [node_addrs]=ipv6 [frontend_stats]=source_range_drops
   [frontend_names]=name [global_stats]=xdp_nodeport_dropped [abi_info]=abi_version [settings]=node_port_min
-  [source_ranges]=frontend_id [tables]=tcp_nodeport [node_addr_list]=ipv4_count
+  [source_ranges]=frontend_id [tables]=tcp_nodeport
   [frontend_stats_base]=source_range_drops
   [listeners]=key:)
 for pin in "$LAB_PIN_ROOT"/*; do

@@ -12,10 +12,6 @@
  * survive an agent restart):
  *   frontends       HASH         xgress_frontend_key   -> xgress_frontend_value
  *   node_addrs      HASH         xgress_node_addr_key  -> xgress_node_addr_value
- *   node_addr_list  ARRAY        0                     -> xgress_node_addr_list
- *                                (the first few node addresses inline: the
- *                                 classifiers compare against them instead of
- *                                 a hash lookup; node_addrs stays the truth)
  *   frontend_stats  PERCPU_ARRAY frontend id           -> xgress_frontend_stats
  *                                (never reset: see frontend_stats_base)
  *   frontend_stats_base ARRAY    frontend id           -> xgress_frontend_stats
@@ -46,9 +42,14 @@
  *                                 entries of frontends, key + value inline; a
  *                                 miss goes to frontends only when the slot's
  *                                 OVERFLOW flag says another VIP hashing
- *                                 there lives only in the hash. Until ABI 8
- *                                 both were array maps of their own, pinned
- *                                 as port_flags and vip_frontends.)
+ *                                 there lives only in the hash;
+ *                                 node_addr_list: the first few node
+ *                                 addresses inline, which the classifiers
+ *                                 compare against instead of a hash lookup
+ *                                 (node_addrs stays the truth). Until ABI 8
+ *                                 the arrays were maps of their own, pinned
+ *                                 as port_flags and vip_frontends, and until
+ *                                 ABI 9 node_addr_list was.)
  */
 #ifndef XGRESS_BPF_ABI_H
 #define XGRESS_BPF_ABI_H
@@ -57,12 +58,13 @@
 
 /* Bumped on any incompatible change to a key, value or map below. The agent
  * writes it into abi_info; tools refuse to read maps of another version. */
-#define XGRESS_ABI_VERSION 9 /* 2: source ranges, settings, drop counters; 3: port_flags;
+#define XGRESS_ABI_VERSION 10 /* 2: source ranges, settings, drop counters; 3: port_flags;
 			       4: node_addr_list, nodeport_frontends; 5: vip_frontends;
 			       6: NodePort range in port_flags, xdp_packets derived;
 			       7: xdp_matched derived, frontend_stats_base;
 			       8: NodePort copies inside port_flags, nodeport_frontends gone;
-			       9: port_flags and vip_frontends inside tables (global data) */
+			       9: port_flags and vip_frontends inside tables (global data);
+			       10: node_addr_list inside tables too */
 
 #define XGRESS_MAX_FRONTENDS 16384  /* ids 1..XGRESS_MAX_FRONTENDS-1; 0 = none */
 #define XGRESS_MAX_NODE_ADDRS 256
@@ -82,7 +84,7 @@
 #define XGRESS_MAP_SETTINGS "settings"
 #define XGRESS_MAP_SOURCE_RANGES "source_ranges"
 #define XGRESS_MAP_PORT_FLAGS "port_flags" /* ABI 3-8 only: now inside tables */
-#define XGRESS_MAP_NODE_ADDR_LIST "node_addr_list"
+#define XGRESS_MAP_NODE_ADDR_LIST "node_addr_list" /* ABI 4-9 only: now inside tables */
 #define XGRESS_MAP_NODEPORT_FRONTENDS "nodeport_frontends" /* ABI 4-7 only: cleanup removes its pin */
 #define XGRESS_MAP_VIP_FRONTENDS "vip_frontends" /* ABI 5-8 only: now inside tables */
 #define XGRESS_MAP_TABLES "tables"
@@ -248,21 +250,7 @@ static inline __u32 xgress_vip_slot_index(const struct xgress_frontend_key *key)
 	return xgress_vip_slot_of_words(w[0], w[1], w[2], w[3], w[4]);
 }
 
-/* tables (ABI 9): port_flags and vip_frontends as the BPF programs' global
- * data. Both objects (XDP and sk_lookup) declare one variable of this type
- * and nothing else in .bss, so their .bss maps have the same layout and the
- * agent pins one and has the other object reuse it. A program addresses an
- * entry with a constant address and an offset, where an array map costs an
- * inlined lookup (key to the stack, bounds check, multiply, null check):
- * 3-7 % of every classified packet, measured. The agent writes the entries
- * through an mmap of the map, word by word in the orders described above
- * (x86 stores become visible in program order). 3 MiB. */
-struct xgress_tables {
-	struct xgress_port_flags port_flags[XGRESS_PORT_FLAGS_ENTRIES];
-	struct xgress_vip_slot vip_frontends[XGRESS_VIP_SLOTS];
-};
-
-/* node_addr_list: the node's addresses inline in one array entry, so the
+/* node_addr_list: the node's addresses inline in the tables, so the
  * classifiers answer "is this a node address?" with a few compares instead
  * of a hash lookup (a hit in node_addrs costs ~25 ns, measured; the compares
  * cost ~1). node_addrs stays the complete set: when a family has more
@@ -284,6 +272,23 @@ struct xgress_node_addr_list {
 	__u32 pad;
 	__u8 ipv4[XGRESS_NODE_ADDR_INLINE_V4][4];  /* network order */
 	__u8 ipv6[XGRESS_NODE_ADDR_INLINE_V6][16];
+};
+
+/* tables (ABI 9, 10): port_flags, vip_frontends and node_addr_list as the
+ * BPF programs' global data. Both objects (XDP and sk_lookup) declare one
+ * variable of this type and nothing else in .bss, so their .bss maps have
+ * the same layout and the agent pins one and has the other object reuse it.
+ * A program addresses an entry with a constant address and an offset, where
+ * an array map costs an inlined lookup (key to the stack, bounds check,
+ * multiply, null check): 3-7 % of every classified packet, measured. The
+ * agent writes the entries through an mmap of the map, word by word in the
+ * orders described above (x86 stores become visible in program order).
+ * node_addr_list comes last (ABI 10), so the two arrays keep ABI 9's
+ * offsets. 3 MiB + 176 bytes. */
+struct xgress_tables {
+	struct xgress_port_flags port_flags[XGRESS_PORT_FLAGS_ENTRIES];
+	struct xgress_vip_slot vip_frontends[XGRESS_VIP_SLOTS];
+	struct xgress_node_addr_list node_addr_list;
 };
 
 /* Per-CPU, per frontend. userspace sums over CPUs. Never reset (ABI 7): a
@@ -412,7 +417,8 @@ XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_port_flags, udp_nodeport) 
 XGRESS_STATIC_ASSERT(sizeof(struct xgress_vip_slot) == 40, "vip slot size");
 XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_vip_slot, value) == 20, "vip slot value offset");
 XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_vip_slot, flags) == 32, "vip slot flags offset");
-XGRESS_STATIC_ASSERT(sizeof(struct xgress_tables) == 3u << 20, "tables size");
+XGRESS_STATIC_ASSERT(__builtin_offsetof(struct xgress_tables, node_addr_list) == 3u << 20, "tables layout");
+XGRESS_STATIC_ASSERT(sizeof(struct xgress_tables) == (3u << 20) + sizeof(struct xgress_node_addr_list), "tables size");
 XGRESS_STATIC_ASSERT(XGRESS_PORT_UDP_VIP == XGRESS_PORT_TCP_VIP << XGRESS_PORT_UDP_SHIFT, "udp vip bit");
 XGRESS_STATIC_ASSERT(XGRESS_PORT_UDP_NODEPORT == XGRESS_PORT_TCP_NODEPORT << XGRESS_PORT_UDP_SHIFT,
 		     "udp nodeport bit");

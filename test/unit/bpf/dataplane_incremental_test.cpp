@@ -74,6 +74,7 @@ MapDump dump_map(const std::string& path) {
             };
             split(0, offsetof(xgress_tables, port_flags), sizeof(xgress_port_flags), XGRESS_PORT_FLAGS_ENTRIES);
             split(1, offsetof(xgress_tables, vip_frontends), sizeof(xgress_vip_slot), XGRESS_VIP_SLOTS);
+            split(2, offsetof(xgress_tables, node_addr_list), sizeof(xgress_node_addr_list), 1);
             count = 0;
         }
         for (__u32 i = 0; i < count; ++i) {
@@ -102,7 +103,7 @@ DatapathState capture(const std::string& pin_root) {
     DatapathState state;
     for (const char* name : {XGRESS_MAP_FRONTENDS, XGRESS_MAP_FRONTEND_NAMES, XGRESS_MAP_SOURCE_RANGES,
                              XGRESS_MAP_TABLES /* port flags, NodePort copies, VIP slots */,
-                             XGRESS_MAP_NODE_ADDRS, XGRESS_MAP_NODE_ADDR_LIST, XGRESS_MAP_FRONTEND_STATS_BASE})
+                             XGRESS_MAP_NODE_ADDRS, XGRESS_MAP_FRONTEND_STATS_BASE})
         state.maps[name] = dump_map(pin_root + "/" + name);
     auto routes = dp::xgress_local_routes();
     EXPECT_TRUE(routes) << routes.error().message;

@@ -154,12 +154,13 @@ TEST_F(DataplaneTest, OpenPinsAttachesAndCleanupRemovesEverything) {
         auto dataplane = dp::Dataplane::open(options_);
         ASSERT_TRUE(dataplane) << dataplane.error().message;
         for (const char* name : {XGRESS_MAP_FRONTENDS, XGRESS_MAP_NODE_ADDRS, XGRESS_MAP_FRONTEND_STATS,
-                                 XGRESS_MAP_GLOBAL_STATS, XGRESS_MAP_LISTENERS, XGRESS_MAP_ABI_INFO, XGRESS_MAP_NODE_ADDR_LIST,
+                                 XGRESS_MAP_GLOBAL_STATS, XGRESS_MAP_LISTENERS, XGRESS_MAP_ABI_INFO,
                                  XGRESS_MAP_TABLES, XGRESS_MAP_FRONTEND_STATS_BASE})
             EXPECT_TRUE(exists(pin(name))) << name;
         EXPECT_FALSE(exists(pin(XGRESS_MAP_NODEPORT_FRONTENDS))) << "retired in ABI 8";
         EXPECT_FALSE(exists(pin(XGRESS_MAP_PORT_FLAGS))) << "inside tables since ABI 9";
         EXPECT_FALSE(exists(pin(XGRESS_MAP_VIP_FRONTENDS))) << "inside tables since ABI 9";
+        EXPECT_FALSE(exists(pin(XGRESS_MAP_NODE_ADDR_LIST))) << "inside tables since ABI 10";
         EXPECT_TRUE(exists(options_.pin_root + "/links/sk_lookup"));
         EXPECT_NE(xdp_prog_id(node_if_), 0u);
         // veth has native XDP: attached in driver mode (through libxdp, alone
@@ -469,12 +470,8 @@ TEST_F(DataplaneTest, NodeAddressListKeepsTheFirstAddressesInlineAndSaysWhenItOv
     auto dataplane = dp::Dataplane::open(options_);
     ASSERT_TRUE(dataplane) << dataplane.error().message;
     auto read_list = [&] {
-        int fd = bpf_obj_get(pin(XGRESS_MAP_NODE_ADDR_LIST).c_str());
-        EXPECT_GE(fd, 0);
         xgress_node_addr_list list{};
-        std::uint32_t key = XGRESS_NODE_ADDR_LIST_KEY;
-        EXPECT_EQ(bpf_map_lookup_elem(fd, &key, &list), 0);
-        close(fd);
+        with_pinned_tables([&](xgress_tables& tables) { list = tables.node_addr_list; });
         return list;
     };
     std::vector<dp::IpAddress> many;
@@ -695,8 +692,9 @@ TEST_F(DataplaneTest, PinnedMapsOfAnotherAbiAreMigrated) {
     EXPECT_FALSE(exists(options_.pin_root + "/old-abi-1")) << "moved-aside pins are removed";
 }
 
-// ABI 7 -> 9: port_flags grew (1 -> 28 bytes, the NodePort copies, ABI 8)
-// and moved into tables with vip_frontends (ABI 9); nodeport_frontends is
+// ABI 7 -> 10: port_flags grew (1 -> 28 bytes, the NodePort copies, ABI 8)
+// and moved into tables with vip_frontends (ABI 9) and node_addr_list (ABI
+// 10); nodeport_frontends is
 // gone (ABI 8). The old pins are moved aside and dropped, the new tables
 // carry the copies, and --cleanup also removes retired pins whatever agent
 // left them.
@@ -736,14 +734,16 @@ TEST_F(DataplaneTest, Abi7PinsAreMigratedAndTheRetiredMapIsCleanedUp) {
         EXPECT_EQ(entry.tcp_nodeport.listener_slot, 2u);
     }
     // Retired maps' pins (e.g. left by an ABI 7 or 8 agent) go with --cleanup.
-    for (const char* name : {XGRESS_MAP_NODEPORT_FRONTENDS, XGRESS_MAP_PORT_FLAGS, XGRESS_MAP_VIP_FRONTENDS}) {
+    for (const char* name :
+         {XGRESS_MAP_NODEPORT_FRONTENDS, XGRESS_MAP_PORT_FLAGS, XGRESS_MAP_VIP_FRONTENDS, XGRESS_MAP_NODE_ADDR_LIST}) {
         int stray = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, 4, 12, 4, nullptr);
         ASSERT_GE(stray, 0);
         ASSERT_EQ(bpf_obj_pin(stray, pin(name).c_str()), 0);
         close(stray);
     }
     ASSERT_TRUE(dp::Dataplane::cleanup(options_));
-    for (const char* name : {XGRESS_MAP_NODEPORT_FRONTENDS, XGRESS_MAP_PORT_FLAGS, XGRESS_MAP_VIP_FRONTENDS})
+    for (const char* name :
+         {XGRESS_MAP_NODEPORT_FRONTENDS, XGRESS_MAP_PORT_FLAGS, XGRESS_MAP_VIP_FRONTENDS, XGRESS_MAP_NODE_ADDR_LIST})
         EXPECT_FALSE(exists(pin(name))) << name;
     EXPECT_FALSE(exists(options_.pin_root));
 }

@@ -207,10 +207,12 @@ inline xgress_frontend_key vip_colliding_with(const xgress_frontend_key& key) {
 }
 
 // Writes node_addr_list (the classifiers' inline copy of the node
-// addresses): the listed addresses, with the COMPLETE flag of each family in
-// `complete_flags` (a family not complete falls back to node_addrs on a miss).
-inline int set_node_addr_list(int list_fd, const std::vector<std::string>& addresses, std::uint32_t complete_flags) {
-    xgress_node_addr_list list{};
+// addresses, in the tables since ABI 10): the listed addresses, with the
+// COMPLETE flag of each family in `complete_flags` (a family not complete
+// falls back to node_addrs on a miss).
+inline void set_node_addr_list(xgress_node_addr_list& list, const std::vector<std::string>& addresses,
+                               std::uint32_t complete_flags) {
+    list = xgress_node_addr_list{};
     for (const auto& address : addresses) {
         if (is_v6(address))
             inet_pton(AF_INET6, address.c_str(), list.ipv6[list.ipv6_count++]);
@@ -218,8 +220,6 @@ inline int set_node_addr_list(int list_fd, const std::vector<std::string>& addre
             inet_pton(AF_INET, address.c_str(), list.ipv4[list.ipv4_count++]);
     }
     list.flags = complete_flags;
-    std::uint32_t key = XGRESS_NODE_ADDR_LIST_KEY;
-    return bpf_map_update_elem(list_fd, &key, &list, BPF_ANY);
 }
 
 // Unpinned: tests must never touch a real pin root.

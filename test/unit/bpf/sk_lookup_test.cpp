@@ -217,9 +217,8 @@ TEST_F(SkLookupTest, Ipv6LookupOnIpv4ListenerFailsAndIsCounted) {
 // shared with XDP: a NodePort reached only through them steers to the copy's
 // slot.
 TEST_F(SkLookupTest, NodePortThroughTheArrayCopiesSteersToTheCopysSlot) {
-    ASSERT_EQ(set_node_addr_list(bpf_map__fd(skel_->maps.node_addr_list), {"198.18.0.9"},
-                                 XGRESS_NODE_ADDR_LIST_V4_COMPLETE | XGRESS_NODE_ADDR_LIST_V6_COMPLETE),
-              0);
+    set_node_addr_list(skel_->bss->xgress_tables.node_addr_list, {"198.18.0.9"},
+                                 XGRESS_NODE_ADDR_LIST_V4_COMPLETE | XGRESS_NODE_ADDR_LIST_V6_COMPLETE);
     // Another slot than the hash entry's, to tell which entry matched.
     const std::uint64_t other = install(AF_INET, SOCK_STREAM, kSlot + 2);
     const xgress_frontend_value copy{1, kSlot + 2, 0};

@@ -745,9 +745,8 @@ TEST_F(XdpIngressTest, GlobalCountersAddUp) {
 // test above exercises the hash fallback; these exercise the list itself.
 TEST_F(XdpIngressTest, NodeAddressInInlineListServesNodePortWithoutTheHash) {
     // 198.18.0.9 and 2001:db8::9 are in the list only, not in node_addrs.
-    ASSERT_EQ(set_node_addr_list(bpf_map__fd(skel_->maps.node_addr_list), {"198.18.0.9", "2001:db8::9"},
-                                 XGRESS_NODE_ADDR_LIST_V4_COMPLETE | XGRESS_NODE_ADDR_LIST_V6_COMPLETE),
-              0);
+    set_node_addr_list(skel_->bss->xgress_tables.node_addr_list, {"198.18.0.9", "2001:db8::9"},
+                                 XGRESS_NODE_ADDR_LIST_V4_COMPLETE | XGRESS_NODE_ADDR_LIST_V6_COMPLETE);
     PacketSpec v4;
     v4.dst = "198.18.0.9";
     v4.dport = 30080;
@@ -766,9 +765,8 @@ TEST_F(XdpIngressTest, NodeAddressInInlineListServesNodePortWithoutTheHash) {
 TEST_F(XdpIngressTest, CompleteInlineListIsTrustedOverTheHash) {
     // 198.18.0.1 is in node_addrs (fixture) but a complete IPv4 list without
     // it says it is no longer a node address; IPv6 is not complete: hash.
-    ASSERT_EQ(set_node_addr_list(bpf_map__fd(skel_->maps.node_addr_list), {"198.18.0.9"},
-                                 XGRESS_NODE_ADDR_LIST_V4_COMPLETE),
-              0);
+    set_node_addr_list(skel_->bss->xgress_tables.node_addr_list, {"198.18.0.9"},
+                                 XGRESS_NODE_ADDR_LIST_V4_COMPLETE);
     PacketSpec v4;
     v4.dst = "198.18.0.1";
     v4.dport = 30999;
@@ -786,8 +784,7 @@ TEST_F(XdpIngressTest, IncompleteInlineListFallsBackToTheHashOnAMiss) {
     // A full IPv4 list (the agent's capacity overflow case) without 198.18.0.1.
     std::vector<std::string> full;
     for (int i = 0; i < XGRESS_NODE_ADDR_INLINE_V4; ++i) full.push_back("192.0.2." + std::to_string(i + 1));
-    ASSERT_EQ(set_node_addr_list(bpf_map__fd(skel_->maps.node_addr_list), full, XGRESS_NODE_ADDR_LIST_V6_COMPLETE),
-              0);
+    set_node_addr_list(skel_->bss->xgress_tables.node_addr_list, full, XGRESS_NODE_ADDR_LIST_V6_COMPLETE);
     PacketSpec spec;
     spec.dst = "198.18.0.1";
     spec.dport = 30080;
