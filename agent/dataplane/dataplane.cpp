@@ -287,7 +287,7 @@ void write_nodeport_copy(xgress_tables& tables, const xgress_frontend_key& key, 
 
 // Every NodePort copy: `copies` at their ports, every other copy's id zero
 // (the classifiers then look in frontends); the flags stay. Returns how many
-// words it stored.
+// copies it stored.
 std::size_t write_nodeport_copies(xgress_tables& tables, const std::map<NodePortSlot, xgress_frontend_value>& copies) {
     std::size_t stored = 0;
     const xgress_frontend_value none{};

@@ -263,7 +263,6 @@ static inline __u32 xgress_vip_slot_index(const struct xgress_frontend_key *key)
 #define XGRESS_NODE_ADDR_INLINE_V6 8
 #define XGRESS_NODE_ADDR_LIST_V4_COMPLETE 0x01 /* ipv4[] holds every IPv4 node address */
 #define XGRESS_NODE_ADDR_LIST_V6_COMPLETE 0x02 /* ipv6[] holds every IPv6 node address */
-#define XGRESS_NODE_ADDR_LIST_KEY 0
 
 struct xgress_node_addr_list {
 	__u32 flags;      /* XGRESS_NODE_ADDR_LIST_* */
