@@ -29,13 +29,6 @@ static __always_inline const struct xgress_port_flags *xgress_port_entry_of(__be
 	return &xgress_tables.port_flags[index & (XGRESS_PORT_FLAGS_ENTRIES - 1)];
 }
 
-/* The XGRESS_PORT_* bits of `port` (network order), 0 when absent. */
-static __always_inline __u32 xgress_port_flags_of(__be16 port)
-{
-	const struct xgress_port_flags *entry = xgress_port_entry_of(port);
-	return entry ? entry->flags : 0;
-}
-
 /* Which kinds of frontend use the port with these `flags` for `proto`, as
  * the two TCP bit positions (XGRESS_PORT_TCP_VIP / _NODEPORT) whatever the
  * protocol. Zero for a port nobody serves: the caller can stop here. */
@@ -47,11 +40,6 @@ static __always_inline __u32 xgress_port_kinds_in(__u32 flags, __u8 proto)
 		       "branchless UDP shift");
 	flags >>= (proto & 0x10) >> 3;
 	return flags & (XGRESS_PORT_TCP_VIP | XGRESS_PORT_TCP_NODEPORT);
-}
-
-static __always_inline __u32 xgress_port_kinds(__be16 port, __u8 proto)
-{
-	return xgress_port_kinds_in(xgress_port_flags_of(port), proto);
 }
 
 /* The inline list first (see xgress_node_addr_list): a hit, or a miss in a

@@ -208,13 +208,12 @@ struct Classifier {
                 std::fprintf(stderr, "%s: %zu bytes, not xgress_tables (ABI 9 or 10)\n", name.c_str(), size);
                 std::exit(1);
             }
-            void* at = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
-            if (at == MAP_FAILED) {
+            MappedTables mapped(bpf_map__fd(m), size);
+            if (!mapped.get()) {
                 std::perror("mmap tables");
                 std::exit(1);
             }
-            std::memcpy(at, &tables, size);
-            munmap(at, size);
+            std::memcpy(mapped.get(), &tables, size);
             return;
         }
         copy_into("port_flags", tables.port_flags, sizeof(xgress_port_flags));

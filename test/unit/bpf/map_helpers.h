@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -132,18 +133,21 @@ inline xgress_global_stats sum_global_stats(int map_fd, int frontend_stats_fd = 
 // skeleton, skel->bss->xgress_tables is the same memory.
 class MappedTables {
 public:
-    explicit MappedTables(int map_fd) {
-        void* at = mmap(nullptr, sizeof(xgress_tables), PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+    // `size`: the map's value size, when it may be an older, shorter layout
+    // (ABI 9 had no node_addr_list): only that many bytes are valid then.
+    explicit MappedTables(int map_fd, std::size_t size = sizeof(xgress_tables)) : size_(size) {
+        void* at = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
         if (at != MAP_FAILED) tables_ = static_cast<xgress_tables*>(at);
     }
     ~MappedTables() {
-        if (tables_) munmap(tables_, sizeof(xgress_tables));
+        if (tables_) munmap(tables_, size_);
     }
     MappedTables(const MappedTables&) = delete;
     MappedTables& operator=(const MappedTables&) = delete;
     xgress_tables* get() const { return tables_; }  // nullptr when the mmap failed
 
 private:
+    std::size_t size_;
     xgress_tables* tables_ = nullptr;
 };
 
